@@ -1,0 +1,142 @@
+"""probe() on clips from vault.synth, and on paths and streams that are not clips at all."""
+
+from __future__ import annotations
+
+import io
+import os
+import struct
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from vault import synth
+from vault.media import MediaFacts, probe, probe_stream
+
+CODECS = synth.available_codecs()
+
+
+def top_level_boxes(data: bytes) -> list[bytes]:
+    kinds, pos = [], 0
+    while pos + 8 <= len(data):
+        size, kind = struct.unpack(">I4s", data[pos : pos + 8])
+        kinds.append(kind)
+        pos += size
+    return kinds
+
+
+@pytest.mark.parametrize("codec", CODECS)
+@pytest.mark.parametrize(
+    ("seconds", "width", "height", "fps"), [(2.0, 320, 240, 10), (1.3, 176, 144, 15)]
+)
+def test_probe_matches_what_write_clip_wrote(
+    tmp_path: Path, codec: str, seconds: float, width: int, height: int, fps: int
+) -> None:
+    path = tmp_path / "front-door.mp4"
+    synth.write_clip(path, seconds=seconds, width=width, height=height, fps=fps, codec=codec)
+    facts = probe(path)
+    assert (facts.container, facts.width, facts.height, facts.codec) == (
+        "mp4",
+        width,
+        height,
+        codec,
+    )
+    assert facts.duration_s == pytest.approx(seconds, abs=1.5 / fps)
+
+
+def test_best_codec_clip_is_probed_as_that_codec(tmp_path: Path) -> None:
+    if not CODECS:
+        pytest.skip("no encoder for synthetic clips here")
+    synth.write_clip(tmp_path / "clip.mp4")
+    assert probe(tmp_path / "clip.mp4").codec == CODECS[0]
+
+
+@pytest.mark.skipif("h264" not in CODECS, reason="needs an H.264 encoder")
+def test_pyav_clips_have_moov_after_mdat_and_hand_written_ones_before() -> None:
+    # Both layouts are exercised on real files: the camera-like one needs a seek.
+    assert top_level_boxes(synth.clip_bytes(codec="h264"))[1:] == [b"free", b"mdat", b"moov"]
+    if "mjpeg" in CODECS:
+        assert top_level_boxes(synth.clip_bytes(codec="mjpeg"))[1:] == [b"moov", b"mdat"]
+
+
+def test_probe_of_missing_file_directory_and_empty_file(tmp_path: Path) -> None:
+    assert probe(tmp_path / "missing.mp4") == MediaFacts()
+    assert probe(tmp_path) == MediaFacts()
+    (tmp_path / "empty.mp4").write_bytes(b"")
+    assert probe(tmp_path / "empty.mp4") == MediaFacts()
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
+def test_probe_does_not_block_on_a_fifo(tmp_path: Path) -> None:
+    fifo = tmp_path / "clip.mp4"
+    os.mkfifo(fifo)
+    started = time.monotonic()
+    assert probe(fifo) == MediaFacts()
+    assert time.monotonic() - started < 1.0
+
+
+@pytest.mark.skipif(sys.platform == "win32" or os.geteuid() == 0, reason="needs POSIX non-root")
+def test_probe_of_unreadable_file(tmp_path: Path) -> None:
+    path = tmp_path / "clip.mp4"
+    path.write_bytes(synth.clip_bytes() if CODECS else b"\0\0\0\x08ftyp")
+    path.chmod(0)
+    assert probe(path) == MediaFacts()
+
+
+class FailingStream(io.RawIOBase):
+    def __init__(self, data: bytes, fail_after: int) -> None:
+        self.inner, self.fail_after = io.BytesIO(data), fail_after
+
+    def readable(self) -> bool:
+        return True
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        return self.inner.seek(offset, whence)
+
+    def read(self, n: int = -1) -> bytes:
+        self.fail_after -= 1
+        if self.fail_after < 0:
+            raise OSError("disk went away")
+        return self.inner.read(n)
+
+
+class TrickleStream(FailingStream):
+    """Returns one byte per read, as a pipe or a slow network file system might."""
+
+    def read(self, n: int = -1) -> bytes:
+        return self.inner.read(min(1, n))
+
+
+@pytest.mark.skipif(not CODECS, reason="no encoder for synthetic clips here")
+def test_stream_errors_keep_what_was_read_before() -> None:
+    data = synth.clip_bytes()
+    assert probe_stream(FailingStream(data, 0), len(data)) == MediaFacts()  # type: ignore[arg-type]
+    partial = probe_stream(FailingStream(data, 1), len(data))  # type: ignore[arg-type]
+    assert partial.container == "mp4"
+    assert partial.width is None
+
+
+@pytest.mark.skipif(not CODECS, reason="no encoder for synthetic clips here")
+def test_short_reads_are_retried() -> None:
+    data = synth.clip_bytes(seconds=0.5)
+    assert probe_stream(TrickleStream(data, 0), len(data)) == probe_stream(  # type: ignore[arg-type]
+        io.BytesIO(data), len(data)
+    )
+
+
+def test_negative_or_zero_size_reads_nothing() -> None:
+    data = b"\0\0\0\x10ftypisom\0\0\0\0"
+    assert probe_stream(io.BytesIO(data), -1) == MediaFacts()
+    assert probe_stream(io.BytesIO(data), 0) == MediaFacts()
+
+
+def test_text_stream_is_not_a_clip() -> None:
+    assert probe_stream(io.StringIO("hello"), 5) == MediaFacts()  # type: ignore[arg-type]
+
+
+def test_media_facts_is_frozen_and_hashable() -> None:
+    facts = MediaFacts("mp4", 1.0, 2, 3, "h264")
+    with pytest.raises(AttributeError):
+        facts.width = 5  # type: ignore[misc]
+    assert hash(facts) == hash(MediaFacts("mp4", 1.0, 2, 3, "h264"))
