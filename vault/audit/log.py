@@ -1,0 +1,461 @@
+"""The persistent audit log: an append-only Merkle log in the SQLite catalog.
+
+Tables (vault.catalog.models): ``audit_entry`` holds each entry's canonical JSON
+(exactly the leaf data) and its leaf hash; ``audit_node`` caches the hash of
+every *complete* perfect aligned subtree of two or more leaves, node ``(level,
+pos)`` covering leaves ``[pos * 2**level, (pos + 1) * 2**level)``; level 0 is
+``audit_entry.leaf_hash`` and is not repeated there. ``checkpoint`` keeps every
+signed checkpoint note. Appending a leaf writes the entry and the nodes it
+completes (one on average), and any root or proof then reads O(log n) nodes.
+
+The caches are for speed only. :meth:`AuditLog.verify` recomputes everything
+from the entry bytes and checks the caches and every stored checkpoint against
+the recomputation.
+
+Writes go through a SQLAlchemy connection in a transaction that holds SQLite's
+write lock from its first statement (vault.catalog.db begins every
+transaction IMMEDIATE), so the daemon and the CLI never pick the same index;
+``idx`` being the primary key turns any slip into an error, never a fork.
+Reads use a plain deferred read transaction: under WAL they see one snapshot
+and never block a writer, which matters for a verify that reads a million rows.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import sqlite3
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.engine import Connection, Engine
+
+from vault.audit import merkle
+from vault.audit.note import (
+    Checkpoint as CheckpointBody,
+)
+from vault.audit.note import (
+    NoteSigner,
+    VerifierKey,
+    note_signers,
+    parse_verifier_key,
+    sign_note,
+)
+from vault.audit.proof import format_inclusion_proof
+from vault.audit.verify import EntryRun, LogAuditor, LogProblem, check_entry_rows
+from vault.canonical import canonical_json, parse_canonical
+from vault.catalog.models import Checkpoint
+from vault.errors import IntegrityError, NotFound
+from vault.timeutil import utc_now
+
+#: Entries checked per task when verifying; a power of two keeps spans aligned.
+CHUNK = 1 << 16
+#: Below this many entries, verification runs in this process only.
+PARALLEL_FROM = 200_000
+
+_INSERT_ENTRY = "INSERT INTO audit_entry (idx, at, type, entry, leaf_hash) VALUES (?, ?, ?, ?, ?)"
+_INSERT_NODE = "INSERT INTO audit_node (level, pos, hash) VALUES (?, ?, ?)"
+_LAST_ENTRY = "SELECT idx, at FROM audit_entry ORDER BY idx DESC LIMIT 1"
+_LEAF = "SELECT leaf_hash FROM audit_entry WHERE idx = ?"
+_NODE = "SELECT hash FROM audit_node WHERE level = ? AND pos = ?"
+_LATEST_CHECKPOINT = ("SELECT id, size, root, note, created_at FROM checkpoint "
+                      "ORDER BY id DESC LIMIT 1")
+_ALL_CHECKPOINTS = "SELECT id, size, root, note, created_at FROM checkpoint ORDER BY id"
+
+
+def format_time(dt: datetime) -> str:
+    """RFC 3339 UTC with microseconds, e.g. 2026-11-28T15:20:00.123456Z (sorts as text)."""
+    if dt.tzinfo is not None:
+        dt = dt.astimezone(UTC).replace(tzinfo=None)
+    return dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    """The outcome of :meth:`AuditLog.verify`.
+
+    ``first_bad_index`` is the first entry that is missing, altered or out of
+    place; for a cached node it is the first entry under that node, and for a
+    checkpoint whose root disagrees it is the first entry the earlier verified
+    checkpoints do not vouch for. A checkpoint that is itself broken (bad
+    signature, edited text) is named by ``bad_checkpoint`` (its id).
+    """
+
+    ok: bool
+    first_bad_index: int | None
+    reason: str
+    size: int
+    checkpoints_checked: int
+    bad_checkpoint: int | None = None
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+
+def _row_to_checkpoint(row: Sequence[Any]) -> Checkpoint:
+    return Checkpoint(id=row[0], size=row[1], root=bytes(row[2]), note=row[3], created_at=row[4])
+
+
+class _Nodes:
+    """Reads stored subtree hashes through one DBAPI or SQLAlchemy connection."""
+
+    def __init__(self, execute: Callable[[str, tuple[Any, ...]], Any]) -> None:
+        self._execute = execute
+
+    def get(self, level: int, pos: int) -> bytes:
+        if level == 0:
+            row = self._execute(_LEAF, (pos,)).fetchone()
+        else:
+            row = self._execute(_NODE, (level, pos)).fetchone()
+        if row is None:
+            raise IntegrityError(f"audit log: cached node ({level}, {pos}) is missing; "
+                                 "run the audit verification")
+        return bytes(row[0])
+
+
+class AuditLog:
+    """The vault's tamper-evident log of everything that happened to it."""
+
+    def __init__(self, engine: Engine, origin: str,
+                 clock: Callable[[], datetime] = utc_now) -> None:
+        CheckpointBody(origin, 0, merkle.EMPTY_ROOT)  # validates the origin line
+        self.engine = engine
+        self.origin = origin
+        self.clock = clock
+
+    # --- connections ---------------------------------------------------------
+
+    @contextmanager
+    def _read(self) -> Iterator[Any]:
+        """A DBAPI connection inside a deferred read transaction (one snapshot)."""
+        raw = self.engine.raw_connection()
+        try:
+            dbapi = raw.driver_connection
+            began = not getattr(dbapi, "in_transaction", False)
+            if began:
+                raw.cursor().execute("BEGIN")
+            try:
+                yield raw
+            finally:
+                if began:
+                    raw.cursor().execute("ROLLBACK")
+        finally:
+            raw.close()
+
+    @staticmethod
+    def _dbapi_nodes(raw: Any) -> _Nodes:
+        cur = raw.cursor()
+        return _Nodes(lambda sql, params: cur.execute(sql, params))
+
+    @staticmethod
+    def _conn_nodes(conn: Connection) -> _Nodes:
+        return _Nodes(lambda sql, params: conn.exec_driver_sql(sql, params))
+
+    @staticmethod
+    def _size(cur: Any) -> int:
+        row = cur.execute("SELECT MAX(idx) FROM audit_entry").fetchone()
+        return 0 if row is None or row[0] is None else int(row[0]) + 1
+
+    # --- writing -------------------------------------------------------------
+
+    def _entry_bytes(self, index: int, time: str, type: str, actor: str,
+                     subject: str | None, details: dict[str, Any] | None) -> bytes:
+        if not isinstance(type, str) or not type:
+            raise ValueError("audit entry: the type must be a non-empty string")
+        if not isinstance(actor, str) or not actor:
+            raise ValueError("audit entry: the actor must be a non-empty string")
+        if subject is not None and not isinstance(subject, str):
+            raise ValueError("audit entry: the subject must be a string or None")
+        if details is not None and not isinstance(details, dict):
+            raise ValueError("audit entry: details must be a dict")
+        return canonical_json({"index": index, "time": time, "type": type, "actor": actor,
+                               "subject": subject, "details": details or {}})
+
+    def _tail(self, conn: Connection) -> tuple[int, str]:
+        row = conn.exec_driver_sql(_LAST_ENTRY).first()
+        if row is None:
+            return 0, ""
+        return int(row[0]) + 1, str(row[1])
+
+    def _now(self, last: str) -> str:
+        # Entry times never go backwards, even if the wall clock does (NTP):
+        # verify checks that they are non-decreasing.
+        return max(format_time(self.clock()), last)
+
+    def append(self, type: str, *, actor: str, subject: str | None = None,
+               details: dict[str, Any] | None = None, conn: Connection | None = None) -> int:
+        """Log one event; return its index.
+
+        With *conn* (a connection inside the caller's open transaction) the
+        entry commits or rolls back together with the caller's own change.
+        """
+        if conn is None:
+            with self.engine.begin() as own:
+                return self._append(own, type, actor, subject, details)
+        return self._append(conn, type, actor, subject, details)
+
+    def _append(self, conn: Connection, type: str, actor: str, subject: str | None,
+                details: dict[str, Any] | None) -> int:
+        index, last = self._tail(conn)
+        at = self._now(last)
+        body = self._entry_bytes(index, at, type, actor, subject, details)
+        leaf = merkle.leaf_hash(body)
+        nodes = merkle.nodes_to_add(index, leaf, self._conn_nodes(conn).get)
+        conn.exec_driver_sql(_INSERT_ENTRY, (index, at, type, body, leaf))
+        if len(nodes) > 1:
+            conn.exec_driver_sql(_INSERT_NODE, [(lv, pos, h) for lv, pos, h in nodes[1:]])
+        return index
+
+    def append_many(self, events: Sequence[tuple[str, dict[str, Any]]],
+                    conn: Connection | None = None) -> list[int]:
+        """Log many events in one transaction. Each event is ``(type, fields)``
+        where *fields* holds :meth:`append`'s keywords (actor, subject, details)."""
+        if conn is None:
+            with self.engine.begin() as own:
+                return self._append_many(own, events)
+        return self._append_many(conn, events)
+
+    def _append_many(self, conn: Connection,
+                     events: Sequence[tuple[str, dict[str, Any]]]) -> list[int]:
+        if not events:
+            return []
+        start, last = self._tail(conn)
+        frontier = merkle.CompactRange.load(start, self._conn_nodes(conn).get)
+        entry_rows: list[tuple[int, str, str, bytes, bytes]] = []
+        node_rows: list[tuple[int, int, bytes]] = []
+        for offset, (type, fields) in enumerate(events):
+            unknown = set(fields) - {"actor", "subject", "details"}
+            if unknown:
+                raise ValueError(f"audit entry: unknown field(s) {sorted(unknown)}")
+            index = start + offset
+            at = last = self._now(last)
+            body = self._entry_bytes(index, at, type, fields.get("actor", ""),
+                                     fields.get("subject"), fields.get("details"))
+            leaf = merkle.leaf_hash(body)
+            entry_rows.append((index, at, type, body, leaf))
+            node_rows.extend(frontier.append(leaf)[1:])
+        conn.exec_driver_sql(_INSERT_ENTRY, entry_rows)
+        if node_rows:
+            conn.exec_driver_sql(_INSERT_NODE, node_rows)
+        return [row[0] for row in entry_rows]
+
+    def checkpoint(self, signers: Sequence[NoteSigner]) -> str | None:
+        """Sign the log's current size and root; store and return the note.
+
+        Returns None when the latest checkpoint already covers this exact tree
+        and was signed by every one of *signers* (a re-sign would add nothing).
+        Refuses (IntegrityError) to sign a tree that does not extend the latest
+        checkpoint: a log must never sign two inconsistent checkpoints.
+        """
+        if not signers:
+            raise ValueError("a checkpoint needs at least one signer")
+        with self.engine.begin() as conn:
+            nodes = self._conn_nodes(conn)
+            size, _ = self._tail(conn)
+            head = merkle.root(size, nodes.get)
+            row = conn.exec_driver_sql(
+                _LATEST_CHECKPOINT).first()
+            if row is not None:
+                latest = _row_to_checkpoint(row)
+                if latest.size > size:
+                    raise IntegrityError(
+                        f"audit log: {size} entries but the last checkpoint covers "
+                        f"{latest.size}; refusing to sign a shorter log")
+                if merkle.root(latest.size, nodes.get) != latest.root:
+                    raise IntegrityError(
+                        f"audit log: the first {latest.size} entries no longer match checkpoint "
+                        f"#{latest.id}; refusing to sign (run the audit verification)")
+                if latest.size == size and latest.root == head:
+                    have = set(note_signers(latest.note))
+                    if {(s.name, s.key_id) for s in signers} <= have:
+                        return None
+            note = sign_note(CheckpointBody(self.origin, size, head).body(), signers)
+            conn.exec_driver_sql(
+                "INSERT INTO checkpoint (size, root, note, created_at) VALUES (?, ?, ?, ?)",
+                (size, head, note, format_time(self.clock())))
+        return note
+
+    # --- reading -------------------------------------------------------------
+
+    def size(self) -> int:
+        with self._read() as raw:
+            return self._size(raw.cursor())
+
+    def root(self, size: int | None = None) -> bytes:
+        with self._read() as raw:
+            current = self._size(raw.cursor())
+            size = current if size is None else size
+            if not 0 <= size <= current:
+                raise NotFound(f"the audit log has {current} entries, not {size}")
+            return merkle.root(size, self._dbapi_nodes(raw).get)
+
+    def entry(self, index: int) -> bytes:
+        """The exact bytes of entry *index* (its leaf data)."""
+        with self._read() as raw:
+            row = raw.cursor().execute("SELECT entry FROM audit_entry WHERE idx = ?",
+                                       (index,)).fetchone()
+        if row is None:
+            raise NotFound(f"no audit entry {index}")
+        return bytes(row[0])
+
+    def entries(self, since: int = 0, limit: int | None = None,
+                page: int = 1000) -> Iterator[tuple[int, dict[str, Any]]]:
+        """Entries from index *since* on, parsed. Reads in pages so that no
+        transaction stays open while the caller works through them."""
+        remaining = limit
+        nxt = since
+        while remaining is None or remaining > 0:
+            want = page if remaining is None else min(page, remaining)
+            with self._read() as raw:
+                rows = raw.cursor().execute(
+                    "SELECT idx, entry FROM audit_entry WHERE idx >= ? ORDER BY idx LIMIT ?",
+                    (nxt, want)).fetchall()
+            if not rows:
+                return
+            for idx, data in rows:
+                yield int(idx), parse_canonical(bytes(data))
+            nxt = int(rows[-1][0]) + 1
+            if remaining is not None:
+                remaining -= len(rows)
+
+    def latest_checkpoint(self) -> Checkpoint | None:
+        with self._read() as raw:
+            row = raw.cursor().execute(
+                _LATEST_CHECKPOINT).fetchone()
+        return None if row is None else _row_to_checkpoint(row)
+
+    def checkpoints(self) -> list[Checkpoint]:
+        with self._read() as raw:
+            rows = raw.cursor().execute(
+                _ALL_CHECKPOINTS).fetchall()
+        return [_row_to_checkpoint(r) for r in rows]
+
+    def _proof(self, raw: Any, ranges: list[tuple[int, int]]) -> list[bytes]:
+        nodes = self._dbapi_nodes(raw)
+        return [merkle.range_hash(a, b, nodes.get) for a, b in ranges]
+
+    def inclusion_proof(self, index: int, size: int | None = None) -> list[bytes]:
+        """The audit path of entry *index* in the tree of the first *size* entries."""
+        with self._read() as raw:
+            return self._inclusion_proof(raw, index, size)
+
+    def _inclusion_proof(self, raw: Any, index: int, size: int | None) -> list[bytes]:
+        current = self._size(raw.cursor())
+        size = current if size is None else size
+        if not 0 <= size <= current:
+            raise NotFound(f"the audit log has {current} entries, not {size}")
+        if not 0 <= index < size:
+            raise NotFound(f"no audit entry {index} in a log of {size}")
+        return self._proof(raw, merkle.inclusion_ranges(index, size))
+
+    def consistency_proof(self, old_size: int, new_size: int | None = None) -> list[bytes]:
+        """Proof that the log at *new_size* extends the log at *old_size*."""
+        with self._read() as raw:
+            current = self._size(raw.cursor())
+            new_size = current if new_size is None else new_size
+            if not 0 <= new_size <= current:
+                raise NotFound(f"the audit log has {current} entries, not {new_size}")
+            if not 0 <= old_size <= new_size:
+                raise NotFound(f"no consistency proof from size {old_size} to {new_size}")
+            return self._proof(raw, merkle.consistency_ranges(old_size, new_size))
+
+    def prove(self, index: int) -> str:
+        """A tlog-proof of entry *index* against the latest checkpoint."""
+        with self._read() as raw:
+            row = raw.cursor().execute(
+                _LATEST_CHECKPOINT).fetchone()
+            if row is None:
+                raise NotFound("the audit log has no checkpoint yet")
+            latest = _row_to_checkpoint(row)
+            if not 0 <= index < latest.size:
+                raise NotFound(f"audit entry {index} is not covered by the latest checkpoint "
+                               f"({latest.size} entries); sign a new one first")
+            hashes = self._inclusion_proof(raw, index, latest.size)
+        return format_inclusion_proof(index, hashes, latest.note)
+
+    # --- verification --------------------------------------------------------
+
+    def verify(self, verifier_keys: Sequence[str | VerifierKey], *,
+               workers: int | None = None, chunk: int = CHUNK) -> VerifyReport:
+        """Recompute the whole log from the entry bytes and check everything.
+
+        Checks: indices contiguous from 0; each entry canonical JSON of the
+        entry schema, with its own index and a time that never decreases; the
+        cached leaf hashes and subtree nodes; every stored checkpoint (origin,
+        at least one valid signature from *verifier_keys*, sizes never
+        shrinking, root equal to the recomputed root at its size, none beyond
+        the end of the log). Stops at the first problem.
+
+        Entry checks (parsing, hashing) run in *workers* processes for large
+        logs; the tree is rebuilt here, in index order, as their results come.
+        """
+        try:
+            keys = [k if isinstance(k, VerifierKey) else parse_verifier_key(k)
+                    for k in verifier_keys]
+        except IntegrityError as exc:
+            return VerifyReport(False, None, f"bad verifier key: {exc.message}", 0, 0)
+        if not keys:
+            return VerifyReport(False, None, "no verifier key given", 0, 0)
+        with self._read() as raw:
+            cur = raw.cursor()
+            rows = cur.execute(
+                "SELECT id, size, root, note FROM checkpoint ORDER BY id").fetchall()
+            auditor = LogAuditor(self.origin, keys,
+                                 [(r[0], r[1], bytes(r[2]), r[3]) for r in rows],
+                                 lambda level: _node_rows(raw, level))
+            try:
+                self._verify(raw, auditor, workers, chunk)
+            except LogProblem as problem:
+                return VerifyReport(False, problem.index, problem.reason, auditor.size,
+                                    auditor.checked, problem.checkpoint)
+        return VerifyReport(True, None, f"{auditor.size} entries and {auditor.checked} "
+                            "checkpoints verified", auditor.size, auditor.checked)
+
+    def _verify(self, raw: Any, auditor: LogAuditor, workers: int | None, chunk: int) -> None:
+        row = raw.cursor().execute("SELECT MIN(idx), MAX(idx) FROM audit_entry").fetchone()
+        if row is not None and row[0] is not None and row[0] < 0:
+            raise LogProblem(0, f"an entry has the negative index {row[0]}")
+        size = 0 if row is None or row[1] is None else int(row[1]) + 1
+        spans = [(s, min(s + chunk, size)) for s in range(0, size, chunk)]
+        database = self.engine.url.database
+        if workers is None:
+            workers = min(os.cpu_count() or 1, 4) if size >= PARALLEL_FROM else 1
+        if workers > 1 and len(spans) > 1 and database and database != ":memory:":
+            ctx = multiprocessing.get_context("spawn")
+            with ctx.Pool(workers) as pool:
+                runs = pool.imap(_scan_span, [(database, a, b) for a, b in spans])
+                for run in runs:
+                    auditor.feed(run)
+        else:
+            for a, b in spans:
+                auditor.feed(_scan_rows(raw, a, b))
+        stray = raw.cursor().execute(
+            "SELECT level, pos FROM audit_node WHERE level < 1 OR level > ? LIMIT 1",
+            (max(size.bit_length(), 1),)).fetchone()
+        auditor.finish(None if stray is None else (int(stray[0]), int(stray[1])))
+
+
+_SPAN = "SELECT idx, at, type, entry, leaf_hash FROM audit_entry WHERE idx >= ? AND idx < ? " \
+        "ORDER BY idx"
+
+
+def _node_rows(raw: Any, level: int) -> Iterator[tuple[int, bytes]]:
+    return iter(raw.cursor().execute(
+        "SELECT pos, hash FROM audit_node WHERE level = ? ORDER BY pos", (level,)))
+
+
+def _scan_rows(raw: Any, start: int, end: int) -> EntryRun:
+    return check_entry_rows(raw.cursor().execute(_SPAN, (start, end)), start, end)
+
+
+def _scan_span(args: tuple[str, int, int]) -> EntryRun:
+    """Worker process: check entries [start, end) of the catalog file."""
+    database, start, end = args
+    conn = sqlite3.connect(database, timeout=30)
+    try:
+        return check_entry_rows(conn.execute(_SPAN, (start, end)), start, end)
+    finally:
+        conn.close()
