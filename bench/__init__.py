@@ -1,0 +1,1 @@
+"""ringfence benchmarks: `make bench` runs them and writes docs/performance.md."""

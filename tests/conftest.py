@@ -1,0 +1,28 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.tools import PASSPHRASE
+from vault.service import Vault
+
+FAST_LOG_N = 10  # scrypt work factor for tests: fast, never used for real vaults
+
+
+@pytest.fixture
+def vault(tmp_path: Path) -> Iterator[Vault]:
+    """A real vault in tmp_path, unlocked, with a fast KDF."""
+    v = Vault.init(tmp_path / "vault", PASSPHRASE, log_n=FAST_LOG_N)
+    yield v
+    v.close()
+
+
+@pytest.fixture
+def camera(vault: Vault, tmp_path: Path) -> Path:
+    """A camera named 'front' with its drop folder."""
+    drop = tmp_path / "drop" / "front"
+    drop.mkdir(parents=True)
+    vault.add_camera("front", drop)
+    return drop

@@ -1,0 +1,52 @@
+"""Helpers shared by tests: system tools, passphrase env, running the CLI."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+PASSPHRASE = "correct horse battery staple"
+
+
+def require_tool(name: str) -> str:
+    """The path of a system tool; skip (or fail under CI) when it is missing."""
+    path = shutil.which(name)
+    if path is None:
+        reason = f"the {name!r} binary is not installed (apt-get install {name})"
+        if os.environ.get("RINGFENCE_REQUIRE_TOOLS") == "1":
+            pytest.fail(f"{reason}, and RINGFENCE_REQUIRE_TOOLS=1 forbids skipping")
+        pytest.skip(reason)
+    return path
+
+
+def cli_env(vault: Path, passphrase: str | None = PASSPHRASE, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RINGFENCE_")}
+    env["RINGFENCE_VAULT"] = str(vault)
+    env["RINGFENCE_LOG"] = "WARNING"
+    if passphrase is not None:
+        env["RINGFENCE_PASSPHRASE"] = passphrase
+    env.update(extra)
+    return env
+
+
+def run_cli(vault: Path, *args: str, passphrase: str | None = PASSPHRASE, check: bool = True,
+            env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """Run `python -m vault ARGS` as a real process."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "vault", *args],
+        env=env or cli_env(vault, passphrase),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+    )
+    if check and proc.returncode != 0:
+        raise AssertionError(
+            f"ringfence {' '.join(args)} exited {proc.returncode}\nstdout: {proc.stdout}\nstderr: {proc.stderr}"
+        )
+    return proc

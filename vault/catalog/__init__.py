@@ -1,0 +1,1 @@
+"""The catalog: every camera, clip, request, decision and audit entry, in SQLite."""

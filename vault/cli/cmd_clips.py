@@ -1,0 +1,164 @@
+"""`camera …`, `clips …` and `status`."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from vault.cli.common import CommandError, add_json, emit_json, human_size, open_vault, table
+from vault.errors import IntegrityError
+from vault.timeutil import iso, parse_time
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    cam = sub.add_parser("camera", help="cameras and their drop folders")
+    csub = cam.add_subparsers(dest="camera_command", metavar="ACTION")
+    csub.required = True
+    p = csub.add_parser("add", help="add a camera (or another drop folder to one)")
+    p.add_argument("name")
+    p.add_argument("dir", type=Path)
+    p.add_argument("--pattern", metavar="STRFTIME",
+                   help="read the capture time from file names, e.g. 'front_%%Y%%m%%d_%%H%%M%%S'")
+    p.add_argument("--retention-days", type=int, metavar="N", help="0 keeps clips forever")
+    add_json(p)
+    p.set_defaults(func=cmd_camera_add)
+    p = csub.add_parser("set", help="change a camera's pattern or retention")
+    p.add_argument("name")
+    p.add_argument("--pattern", metavar="STRFTIME")
+    p.add_argument("--retention-days", type=int, metavar="N")
+    add_json(p)
+    p.set_defaults(func=cmd_camera_set)
+    p = csub.add_parser("list", help="list cameras")
+    add_json(p)
+    p.set_defaults(func=cmd_camera_list)
+
+    clips = sub.add_parser("clips", help="sealed clips")
+    ssub = clips.add_subparsers(dest="clips_command", metavar="ACTION")
+    ssub.required = True
+    p = ssub.add_parser("list", help="list clips by capture time")
+    p.add_argument("--camera", metavar="C")
+    p.add_argument("--since", metavar="T", help="ISO 8601, inclusive")
+    p.add_argument("--until", metavar="T", help="ISO 8601, exclusive")
+    p.add_argument("--limit", type=int, metavar="N")
+    add_json(p)
+    p.set_defaults(func=cmd_clips_list)
+    p = ssub.add_parser("show", help="one clip's details")
+    p.add_argument("id")
+    add_json(p)
+    p.set_defaults(func=cmd_clips_show)
+    p = ssub.add_parser("export-age", help="write a clip as a standard age file (nothing decrypted)")
+    p.add_argument("id")
+    p.add_argument("-o", "--output", type=Path, required=True, metavar="FILE")
+    p.set_defaults(func=cmd_clips_export_age)
+    p = ssub.add_parser("verify", help="check every stored payload against its hash (no key needed)")
+    add_json(p)
+    p.set_defaults(func=cmd_clips_verify)
+
+    p = sub.add_parser("status", help="daemon, clips per camera, waiting files, storage")
+    add_json(p)
+    p.set_defaults(func=cmd_status)
+
+
+def _print_camera(info: object, as_json: bool) -> None:
+    if as_json:
+        emit_json(info.as_json())  # type: ignore[attr-defined]
+    else:
+        print(f"camera {info.name}: {', '.join(info.folders)}")  # type: ignore[attr-defined]
+
+
+def cmd_camera_add(args: argparse.Namespace) -> int:
+    vault = open_vault(args)
+    info = vault.add_camera(args.name, args.dir, pattern=args.pattern,
+                            retention_days=args.retention_days)
+    _print_camera(info, args.json)
+    return 0
+
+
+def cmd_camera_set(args: argparse.Namespace) -> int:
+    vault = open_vault(args)
+    info = vault.set_camera(args.name, pattern=args.pattern, retention_days=args.retention_days)
+    _print_camera(info, args.json)
+    return 0
+
+
+def cmd_camera_list(args: argparse.Namespace) -> int:
+    cams = open_vault(args).cameras()
+    if args.json:
+        emit_json([c.as_json() for c in cams])
+        return 0
+    rows = [[c.name, str(c.clips), str(c.retention_days or "forever"), c.pattern or "-",
+             ", ".join(c.folders)] for c in cams]
+    print(table(rows, ["CAMERA", "CLIPS", "RETENTION", "PATTERN", "FOLDERS"]))
+    return 0
+
+
+def cmd_clips_list(args: argparse.Namespace) -> int:
+    vault = open_vault(args)
+    clips = vault.clips(
+        camera=args.camera,
+        since=parse_time(args.since, "--since") if args.since else None,
+        until=parse_time(args.until, "--until") if args.until else None,
+        limit=args.limit,
+    )
+    if args.json:
+        emit_json([c.as_json() for c in clips])
+        return 0
+    rows = [[c.id, c.camera, iso(c.captured_at) or "", human_size(c.size), c.original_name]
+            for c in clips]
+    print(table(rows, ["ID", "CAMERA", "CAPTURED", "SIZE", "NAME"]))
+    return 0
+
+
+def cmd_clips_show(args: argparse.Namespace) -> int:
+    info = open_vault(args).clip(args.id)
+    if args.json:
+        emit_json(info.as_json())
+        return 0
+    data = info.as_json()
+    media = data.pop("media")
+    for k, v in data.items():
+        print(f"{k + ':':16} {v if v is not None else '-'}")
+    for k, v in media.items():
+        print(f"{k + ':':16} {v if v is not None else '-'}")
+    return 0
+
+
+def cmd_clips_export_age(args: argparse.Namespace) -> int:
+    out = open_vault(args).export_age(args.id, args.output)
+    print(out)
+    return 0
+
+
+def cmd_clips_verify(args: argparse.Namespace) -> int:
+    checked, problems = open_vault(args).verify_clips()
+    if args.json:
+        emit_json({"ok": not problems, "checked": checked,
+                   "problems": [{"id": p.clip_id, "problem": p.problem} for p in problems]})
+    else:
+        for p in problems:
+            print(f"{p.clip_id}: {p.problem}")
+        print(f"{checked} clip(s) checked, {len(problems)} problem(s)")
+    if problems:
+        raise CommandError(f"{len(problems)} clip(s) failed the check", IntegrityError.exit_code)
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    st = open_vault(args).status()
+    if args.json:
+        emit_json(st)
+        return 0
+    d = st["daemon"]
+    print(f"vault:          {st['vault']}")
+    print(f"daemon:         {'running (pid %s)' % d['pid'] if d['running'] else 'not running'}")
+    print(f"clips:          {st['clips']}")
+    for c in st["cameras"]:
+        print(f"  {c['name']}: {c['clips']} clip(s), last ingest {c['last_ingest'] or '-'}")
+    print(f"last ingest:    {st['last_ingest'] or '-'}")
+    print(f"files waiting:  {st['files_waiting']}")
+    print(f"store:          {human_size(st['store_bytes'])}")
+    print(f"free space:     {human_size(st['free_bytes'])}" + ("  LOW DISK SPACE" if st["low_disk"] else ""))
+    print(f"audit entries:  {st['audit_size']}")
+    for e in d["errors"]:
+        print(f"daemon error:   {e}")
+    return 0

@@ -1,0 +1,152 @@
+"""The vault folder, its layout and its configuration file (config.toml)."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+
+from vault.errors import VaultError
+from vault.fsutil import write_atomic
+
+CONFIG_NAME = "config.toml"
+FORMAT_VERSION = 1
+
+
+def default_vault_dir() -> Path:
+    env = os.environ.get("RINGFENCE_VAULT")
+    if env:
+        return Path(env)
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("ringfence")) / "vault"
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where each part of a vault lives, relative to its root folder."""
+
+    root: Path
+
+    @property
+    def config(self) -> Path:
+        return self.root / CONFIG_NAME
+
+    @property
+    def keys(self) -> Path:
+        return self.root / "keys"
+
+    @property
+    def owner_identity(self) -> Path:
+        return self.keys / "owner.age"
+
+    @property
+    def owner_signing(self) -> Path:
+        return self.keys / "signing.age"
+
+    @property
+    def device_key(self) -> Path:
+        return self.keys / "device.ed25519"
+
+    @property
+    def catalog(self) -> Path:
+        return self.root / "catalog.db"
+
+    @property
+    def store(self) -> Path:
+        return self.root / "store"
+
+    @property
+    def lock(self) -> Path:
+        return self.root / "daemon.lock"
+
+    @property
+    def daemon_state(self) -> Path:
+        return self.root / "daemon.json"
+
+
+@dataclass
+class Config:
+    vault_id: str
+    origin: str
+    recipients: list[str]  # owner first, then recovery recipients
+    signing_public_key: str  # base64 raw Ed25519 public key of the owner
+    owner_verifier: str  # signed-note verifier key of the owner
+    device_verifier: str  # signed-note verifier key of the daemon's device key
+    kdf_log_n: int = 18
+    retention_grace_days: int = 7
+    min_free_bytes: int = 1 << 30
+    shred_on_pressure: bool = False
+    idle_lock_seconds: int = 300
+    keys: dict[str, str] = field(default_factory=dict)  # TUI key remapping: binding id -> key
+
+    def to_toml(self) -> bytes:
+        doc: dict[str, Any] = {
+            "format": FORMAT_VERSION,
+            "vault": {"id": self.vault_id, "origin": self.origin},
+            "owner": {
+                "recipients": self.recipients,
+                "signing_public_key": self.signing_public_key,
+                "verifier": self.owner_verifier,
+            },
+            "device": {"verifier": self.device_verifier},
+            "kdf": {"log_n": self.kdf_log_n},
+            "retention": {
+                "grace_days": self.retention_grace_days,
+                "min_free_bytes": self.min_free_bytes,
+                "shred_on_pressure": self.shred_on_pressure,
+            },
+            "tui": {"idle_lock_seconds": self.idle_lock_seconds, "keys": self.keys},
+        }
+        header = b"# ringfence vault configuration. Public keys only: no secret lives here.\n"
+        return header + tomli_w.dumps(doc).encode()
+
+    @classmethod
+    def from_toml(cls, data: bytes, where: Path) -> Config:
+        try:
+            doc = tomllib.loads(data.decode("utf-8"))
+        except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            raise VaultError(f"{where} is not valid TOML: {exc}") from None
+        try:
+            if doc.get("format") != FORMAT_VERSION:
+                raise VaultError(f"{where}: unsupported format {doc.get('format')!r}")
+            retention = doc.get("retention", {})
+            tui = doc.get("tui", {})
+            cfg = cls(
+                vault_id=str(doc["vault"]["id"]),
+                origin=str(doc["vault"]["origin"]),
+                recipients=[str(r) for r in doc["owner"]["recipients"]],
+                signing_public_key=str(doc["owner"]["signing_public_key"]),
+                owner_verifier=str(doc["owner"]["verifier"]),
+                device_verifier=str(doc["device"]["verifier"]),
+                kdf_log_n=int(doc.get("kdf", {}).get("log_n", 18)),
+                retention_grace_days=int(retention.get("grace_days", 7)),
+                min_free_bytes=int(retention.get("min_free_bytes", 1 << 30)),
+                shred_on_pressure=bool(retention.get("shred_on_pressure", False)),
+                idle_lock_seconds=int(tui.get("idle_lock_seconds", 300)),
+                keys={str(k): str(v) for k, v in tui.get("keys", {}).items()},
+            )
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise VaultError(f"{where}: missing or invalid setting ({exc})") from None
+        if not cfg.recipients:
+            raise VaultError(f"{where}: no owner recipient")
+        return cfg
+
+    def save(self, layout: Layout) -> None:
+        write_atomic(layout.config, self.to_toml(), mode=0o600)
+
+    @classmethod
+    def load(cls, layout: Layout) -> Config:
+        try:
+            data = layout.config.read_bytes()
+        except FileNotFoundError:
+            raise VaultError(
+                f"no vault at {layout.root} (run `ringfence --vault {layout.root} init`)"
+            ) from None
+        except OSError as exc:
+            raise VaultError(f"cannot read {layout.config}: {exc.strerror}") from None
+        return cls.from_toml(data, layout.config)

@@ -1,0 +1,67 @@
+"""Durable file writes: temp file, fsync, rename, fsync the folder."""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+from vault.errors import StorageError
+
+
+def fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def ensure_private_dir(path: Path) -> Path:
+    """Create *path* (and parents) with mode 0700 and tighten it if it exists."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if path.stat().st_mode & 0o077:
+        path.chmod(0o700)
+    return path
+
+
+def storage_error(exc: OSError, what: str) -> StorageError:
+    reason = "the disk is full" if exc.errno in (errno.ENOSPC, errno.EDQUOT) else exc.strerror
+    return StorageError(f"{what}: {reason}")
+
+
+@contextlib.contextmanager
+def atomic_writer(path: Path, *, mode: int = 0o600, readonly: bool = False) -> Iterator[BinaryIO]:
+    """Write *path* atomically: readers see the old file or the whole new one.
+
+    The temp file lives in the same folder (so the rename is atomic), is
+    fsynced before the rename, and the folder is fsynced after it so the new
+    name survives a power cut.
+    """
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            yield f
+            f.flush()
+            os.fsync(f.fileno())
+        if readonly:
+            os.chmod(tmp, mode & 0o444)
+        os.replace(tmp, path)
+        fsync_dir(path.parent)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def write_atomic(path: Path, data: bytes, *, mode: int = 0o600) -> None:
+    try:
+        with atomic_writer(path, mode=mode) as f:
+            f.write(data)
+    except OSError as exc:
+        raise storage_error(exc, f"cannot write {path}") from exc

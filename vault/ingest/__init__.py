@@ -1,0 +1,1 @@
+"""Ingest: from a camera's drop folder to a sealed clip in the catalog."""

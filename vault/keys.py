@@ -1,0 +1,190 @@
+"""The owner's keys and the daemon's device key.
+
+The owner has an X25519 identity (opens clips) and an Ed25519 signing key
+(signs receipts and checkpoints). Each is stored as an age file sealed with the
+owner's passphrase (scrypt recipient), so the stock ``age -d`` recovers them
+without ringfence. The daemon only ever reads the public recipients from
+config.toml and its own device key, which signs audit checkpoints but can open
+nothing.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+
+import os
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from vault import age
+from vault.audit.note import NoteSigner
+from vault.config import Layout
+from vault.errors import NoMatchingIdentity, PassphraseError, StorageError, VaultError
+from vault.fsutil import ensure_private_dir, fsync_dir, storage_error, write_atomic
+
+NEXT_SUFFIX = ".next"
+
+
+@dataclass
+class OwnerKeys:
+    """The owner's unlocked secrets. Lives only in memory, only while needed."""
+
+    identity: age.X25519Identity
+    signing_key: Ed25519PrivateKey
+
+    def signer(self, origin: str) -> NoteSigner:
+        return NoteSigner(owner_key_name(origin), self.signing_key)
+
+
+def owner_key_name(origin: str) -> str:
+    return f"{origin}/owner"
+
+
+def device_key_name(origin: str) -> str:
+    return f"{origin}/device"
+
+
+def public_key_b64(key: Ed25519PublicKey) -> str:
+    raw = key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return base64.b64encode(raw).decode()
+
+
+def load_public_key_b64(text: str) -> Ed25519PublicKey:
+    try:
+        raw = base64.b64decode(text, validate=True)
+        return Ed25519PublicKey.from_public_bytes(raw)
+    except ValueError:
+        raise VaultError("the owner's signing public key in config.toml is malformed") from None
+
+
+def _identity_file(identity: age.X25519Identity) -> bytes:
+    created = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return (
+        f"# ringfence owner identity, created {created}\n"
+        f"# public key: {identity.recipient}\n"
+        f"{identity}\n"
+    ).encode()
+
+
+def _signing_file(key: Ed25519PrivateKey) -> bytes:
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+
+
+def _seal(data: bytes, passphrase: str, log_n: int) -> bytes:
+    return age.encrypt_bytes(data, [age.ScryptRecipient(passphrase, log_n=log_n)])
+
+
+def _open(path: Path, passphrase: str) -> bytes:
+    try:
+        sealed = path.read_bytes()
+    except FileNotFoundError:
+        raise VaultError(f"the key file {path} is missing") from None
+    except OSError as exc:
+        raise VaultError(f"cannot read the key file {path}: {exc.strerror}") from None
+    try:
+        return age.decrypt_bytes(sealed, passphrases=[passphrase])
+    except NoMatchingIdentity:
+        raise PassphraseError("wrong passphrase") from None
+
+
+def create_owner_keys(layout: Layout, passphrase: str, log_n: int) -> OwnerKeys:
+    ensure_private_dir(layout.keys)
+    keys = OwnerKeys(age.generate_identity(), Ed25519PrivateKey.generate())
+    write_atomic(layout.owner_identity, _seal(_identity_file(keys.identity), passphrase, log_n))
+    write_atomic(layout.owner_signing, _seal(_signing_file(keys.signing_key), passphrase, log_n))
+    return keys
+
+
+def create_device_key(layout: Layout) -> Ed25519PrivateKey:
+    ensure_private_dir(layout.keys)
+    key = Ed25519PrivateKey.generate()
+    write_atomic(layout.device_key, _signing_file(key), mode=0o600)
+    return key
+
+
+def load_device_key(layout: Layout) -> Ed25519PrivateKey:
+    try:
+        data = layout.device_key.read_bytes()
+        key = serialization.load_pem_private_key(data, password=None)
+    except FileNotFoundError:
+        raise VaultError(f"the device key {layout.device_key} is missing") from None
+    except (OSError, ValueError) as exc:
+        raise VaultError(f"cannot load the device key {layout.device_key}: {exc}") from None
+    if not isinstance(key, Ed25519PrivateKey):
+        raise VaultError(f"the device key {layout.device_key} is not an Ed25519 key")
+    return key
+
+
+def _finish_interrupted_passwd(layout: Layout, passphrase: str) -> None:
+    """Complete a `key passwd` that was killed between its two renames."""
+    for final in (layout.owner_identity, layout.owner_signing):
+        pending = final.with_name(final.name + NEXT_SUFFIX)
+        if not pending.exists():
+            continue
+        try:
+            _open(pending, passphrase)
+        except PassphraseError:
+            # The .next file is sealed with a passphrase that was never
+            # confirmed as current: the old files are authoritative.
+            continue
+        os.replace(pending, final)
+        fsync_dir(final.parent)
+
+
+def unlock(layout: Layout, passphrase: str) -> OwnerKeys:
+    """Open the owner's key files with *passphrase*; PassphraseError when wrong."""
+    _finish_interrupted_passwd(layout, passphrase)
+    ident_text = _open(layout.owner_identity, passphrase)
+    try:
+        identities = age.parse_identities_file(ident_text.decode("utf-8"))
+    except (UnicodeDecodeError, age.AgeError):
+        raise VaultError("the owner identity file does not hold an age identity") from None
+    if len(identities) != 1:
+        raise VaultError("the owner identity file must hold exactly one identity")
+    key = serialization.load_pem_private_key(_open(layout.owner_signing, passphrase), None)
+    if not isinstance(key, Ed25519PrivateKey):
+        raise VaultError("the owner signing key is not an Ed25519 key")
+    return OwnerKeys(identities[0], key)
+
+
+def change_passphrase(layout: Layout, old: str, new: str, log_n: int) -> None:
+    """Reseal both key files under *new*. Clips are untouched: they are sealed to the key."""
+    keys = unlock(layout, old)
+    staged: list[tuple[Path, Path]] = []
+    try:
+        for final, plain in (
+            (layout.owner_identity, _identity_file(keys.identity)),
+            (layout.owner_signing, _signing_file(keys.signing_key)),
+        ):
+            pending = final.with_name(final.name + NEXT_SUFFIX)
+            write_atomic(pending, _seal(plain, new, log_n))
+            staged.append((pending, final))
+        for pending, final in staged:
+            os.replace(pending, final)
+        fsync_dir(layout.keys)
+    except OSError as exc:
+        for pending, _ in staged:
+            with contextlib.suppress(FileNotFoundError):
+                pending.unlink()
+        raise storage_error(exc, "cannot write the new key files") from exc
+    except StorageError:
+        for pending, _ in staged:
+            with contextlib.suppress(FileNotFoundError):
+                pending.unlink()
+        raise
+
+
+def verify_identity_matches(keys: OwnerKeys, recipients: list[str]) -> None:
+    if str(keys.identity.recipient) != recipients[0]:
+        raise VaultError("the owner identity does not match the recipient in config.toml")
+
+

@@ -1,0 +1,140 @@
+"""The service facade: every operation the CLI, the TUI and the daemon perform.
+
+``Vault`` is assembled from one part per concern (cameras, clips, requests,
+retention, audit); each part lives in its own module under ``vault.service``
+and shares the open-vault state of :class:`~vault.service.base.VaultBase`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+
+from vault import age
+from vault.audit.log import AuditLog
+from vault.catalog.db import open_catalog
+from vault.config import Config, Layout, default_vault_dir
+from vault.errors import UsageError, VaultError
+from vault.fsutil import ensure_private_dir
+from vault.ids import new_id
+from vault.keys import (
+    OwnerKeys,
+    change_passphrase,
+    create_device_key,
+    create_owner_keys,
+    device_key_name,
+    owner_key_name,
+    public_key_b64,
+    unlock,
+    verify_identity_matches,
+)
+from vault.audit.note import NoteSigner
+from vault.service.cameras import CameraInfo, CameraOps
+from vault.service.clips import ClipInfo, ClipOps
+from vault.service.release import ReleaseOps
+from vault.service.status import StatusOps
+from vault.store import BlobStore
+from vault.timeutil import utc_now
+
+__all__ = ["Vault", "CameraInfo", "ClipInfo"]
+
+
+class Vault(ReleaseOps, StatusOps, ClipOps, CameraOps):
+    """An open vault. Create one with :meth:`open` or :meth:`init`."""
+
+    @classmethod
+    def open(
+        cls,
+        root: Path | None = None,
+        *,
+        actor: str = "owner",
+        clock: Callable[[], datetime] = utc_now,
+    ) -> Vault:
+        layout = Layout(root or default_vault_dir())
+        config = Config.load(layout)
+        engine = open_catalog(layout.catalog)
+        store = BlobStore(layout.store)
+        audit = AuditLog(engine, config.origin)
+        return cls(layout, config, engine, store, audit, clock=clock, actor=actor)
+
+    @classmethod
+    def init(
+        cls,
+        root: Path | None,
+        passphrase: str,
+        *,
+        log_n: int = 18,
+        recovery_recipients: tuple[str, ...] = (),
+    ) -> Vault:
+        """Create a vault: folders (0700), keys sealed with *passphrase*, config, catalog."""
+        layout = Layout(root or default_vault_dir())
+        if layout.config.exists():
+            raise VaultError(f"{layout.root} is already a ringfence vault")
+        if not 10 <= log_n <= 22:
+            raise UsageError("--kdf-log-n must be between 10 and 22")
+        recovery = []
+        for text in recovery_recipients:
+            recovery.append(str(age.parse_recipient(text)))
+        if layout.root.exists() and any(layout.root.iterdir()):
+            raise VaultError(f"{layout.root} is not empty; choose an empty or new folder")
+        ensure_private_dir(layout.root)
+        keys = create_owner_keys(layout, passphrase, log_n)
+        device = create_device_key(layout)
+        vault_id = new_id("vault").split("_", 1)[1]
+        origin = f"ringfence.vault/{vault_id}"
+        owner_signer = keys.signer(origin)
+        device_signer = NoteSigner(device_key_name(origin), device)
+        config = Config(
+            vault_id=vault_id,
+            origin=origin,
+            recipients=[str(keys.identity.recipient), *recovery],
+            signing_public_key=public_key_b64(keys.signing_key.public_key()),
+            owner_verifier=owner_signer.verifier_key(),
+            device_verifier=device_signer.verifier_key(),
+            kdf_log_n=log_n,
+        )
+        engine = open_catalog(layout.catalog)
+        store = BlobStore(layout.store)
+        config.save(layout)
+        audit = AuditLog(engine, origin)
+        vault = cls(layout, config, engine, store, audit, clock=utc_now)
+        vault._owner = keys
+        audit.append(
+            "key.created",
+            actor="owner",
+            subject=owner_key_name(origin),
+            details={
+                "recipients": config.recipients,
+                "signing_public_key": config.signing_public_key,
+                "owner_verifier": config.owner_verifier,
+                "device_verifier": config.device_verifier,
+                "kdf_log_n": log_n,
+            },
+        )
+        vault.checkpoint()
+        return vault
+
+    def unlock(self, passphrase: str) -> OwnerKeys:
+        """Open the owner's keys with *passphrase* and keep them in memory."""
+        keys = unlock(self.layout, passphrase)
+        verify_identity_matches(keys, self.config.recipients)
+        self._owner = keys
+        return keys
+
+    def change_passphrase(self, old: str, new: str) -> None:
+        change_passphrase(self.layout, old, new, self.config.kdf_log_n)
+        self.unlock(new)
+        self.audit.append("key.passphrase_changed", actor=self.actor,
+                          subject=owner_key_name(self.config.origin), details={})
+        self.checkpoint()
+
+    def key_info(self) -> dict[str, object]:
+        return {
+            "recipient": self.config.recipients[0],
+            "recovery_recipients": self.config.recipients[1:],
+            "signing_public_key": self.config.signing_public_key,
+            "owner_verifier": self.config.owner_verifier,
+            "device_verifier": self.config.device_verifier,
+            "origin": self.config.origin,
+        }

@@ -1,0 +1,168 @@
+"""Cameras and their drop folders."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from vault.catalog.models import Camera, CameraFolder, Clip
+from vault.errors import NotFound, UsageError
+from vault.fsutil import ensure_private_dir
+from vault.service.base import VaultBase
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+
+@dataclass(frozen=True)
+class CameraInfo:
+    name: str
+    folders: list[str]
+    pattern: str | None
+    retention_days: int
+    clips: int
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "name": self.name,
+            "folders": self.folders,
+            "pattern": self.pattern,
+            "retention_days": self.retention_days,
+            "clips": self.clips,
+        }
+
+
+def _check_pattern(pattern: str | None) -> None:
+    if pattern is not None and "%" not in pattern:
+        raise UsageError(f"--pattern {pattern!r} has no strftime field (e.g. %Y%m%d-%H%M%S)")
+
+
+def _check_retention(days: int | None) -> None:
+    if days is not None and days < 0:
+        raise UsageError("--retention-days must be 0 (keep forever) or more")
+
+
+class CameraOps(VaultBase):
+    def _folder_path(self, folder: Path) -> Path:
+        path = folder.expanduser().absolute()
+        resolved = path.resolve()
+        vault_root = self.root.resolve()
+        if resolved == vault_root or vault_root in resolved.parents or resolved in vault_root.parents:
+            raise UsageError(f"{folder} overlaps the vault folder {self.root}")
+        if resolved.exists() and not resolved.is_dir():
+            raise UsageError(f"{folder} is not a folder")
+        return resolved
+
+    def add_camera(
+        self,
+        name: str,
+        folder: Path,
+        *,
+        pattern: str | None = None,
+        retention_days: int | None = None,
+    ) -> CameraInfo:
+        """Add a camera, or another drop folder to an existing camera."""
+        if not _NAME.match(name):
+            raise UsageError(
+                f"camera name {name!r}: use letters, digits, '.', '_' or '-' (at most 64)"
+            )
+        _check_pattern(pattern)
+        _check_retention(retention_days)
+        path = self._folder_path(folder)
+        with Session(self.engine) as s:
+            for other in s.exec(select(CameraFolder)).all():
+                p = Path(other.path)
+                if p == path or p in path.parents or path in p.parents:
+                    raise UsageError(f"{folder} overlaps the drop folder {other.path}")
+            cam = s.exec(select(Camera).where(Camera.name == name)).first()
+            created = cam is None
+            if cam is None:
+                cam = Camera(
+                    name=name,
+                    pattern=pattern,
+                    retention_days=retention_days or 0,
+                    created_at=self.clock(),
+                )
+                s.add(cam)
+                s.flush()
+            else:
+                if pattern is not None:
+                    cam.pattern = pattern
+                if retention_days is not None:
+                    cam.retention_days = retention_days
+            assert cam.id is not None
+            s.add(CameraFolder(camera_id=cam.id, path=str(path)))
+            self.audit.append(
+                "camera.added" if created else "camera.changed",
+                actor=self.actor,
+                subject=name,
+                details={"folder": str(path), "pattern": cam.pattern,
+                         "retention_days": cam.retention_days},
+                conn=s.connection(),
+            )
+            s.commit()
+        ensure_private_dir(path) if not path.exists() else None
+        self.checkpoint()
+        return self.camera(name)
+
+    def set_camera(
+        self, name: str, *, pattern: str | None = None, retention_days: int | None = None
+    ) -> CameraInfo:
+        _check_pattern(pattern)
+        _check_retention(retention_days)
+        with Session(self.engine) as s:
+            cam = self._camera_row(s, name)
+            changes: dict[str, object] = {}
+            if pattern is not None:
+                cam.pattern = pattern or None
+                changes["pattern"] = cam.pattern
+            if retention_days is not None:
+                cam.retention_days = retention_days
+                changes["retention_days"] = retention_days
+            if not changes:
+                raise UsageError("nothing to change: give --pattern or --retention-days")
+            s.add(cam)
+            self.audit.append("camera.changed", actor=self.actor, subject=name,
+                              details=changes, conn=s.connection())
+            s.commit()
+        self.checkpoint()
+        return self.camera(name)
+
+    def _camera_row(self, s: Session, name: str) -> Camera:
+        cam = s.exec(select(Camera).where(Camera.name == name)).first()
+        if cam is None:
+            raise NotFound(f"no camera named {name!r}")
+        return cam
+
+    def camera(self, name: str) -> CameraInfo:
+        for info in self.cameras():
+            if info.name == name:
+                return info
+        raise NotFound(f"no camera named {name!r}")
+
+    def cameras(self) -> list[CameraInfo]:
+        with Session(self.engine) as s:
+            cams = s.exec(select(Camera).order_by(Camera.name)).all()
+            folders: dict[int, list[str]] = {}
+            for f in s.exec(select(CameraFolder).order_by(CameraFolder.id)).all():
+                folders.setdefault(f.camera_id, []).append(f.path)
+            counts = dict(
+                s.exec(
+                    select(Clip.camera_id, func.count())
+                    .where(Clip.shredded_at.is_(None))  # type: ignore[union-attr]
+                    .group_by(Clip.camera_id)
+                ).all()
+            )
+            return [
+                CameraInfo(
+                    name=c.name,
+                    folders=folders.get(c.id or 0, []),
+                    pattern=c.pattern,
+                    retention_days=c.retention_days,
+                    clips=int(counts.get(c.id, 0)),
+                )
+                for c in cams
+            ]

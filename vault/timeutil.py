@@ -1,0 +1,45 @@
+"""Times: the catalog keeps timezone-aware UTC; users type ISO 8601."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from vault.errors import UsageError
+
+
+def utc_now() -> datetime:
+    """Now, as an aware UTC datetime (the catalog's convention)."""
+    return datetime.now(UTC)
+
+
+def parse_time(text: str, what: str = "time") -> datetime:
+    """Parse ISO 8601 (``2026-11-28``, ``2026-11-28T14:00``, with ``Z`` or an offset).
+
+    A time without an offset is the machine's local time. Returns aware UTC.
+    """
+    raw = text.strip()
+    if raw.endswith(("Z", "z")):
+        raw = raw[:-1] + "+00:00"
+    try:
+        parsed = datetime.fromisoformat(raw)
+    except ValueError:
+        raise UsageError(f"{what}: {text!r} is not an ISO 8601 time (e.g. 2026-11-28T14:00)") from None
+    if parsed.tzinfo is None:
+        parsed = parsed.astimezone()
+    return parsed.astimezone(UTC)
+
+
+def as_utc(dt: datetime) -> datetime:
+    """Aware UTC; a naive value is taken as the machine's local time."""
+    if dt.tzinfo is None:
+        dt = dt.astimezone()
+    return dt.astimezone(UTC)
+
+
+def iso(dt: datetime | None) -> str | None:
+    """RFC 3339 text in UTC with Z, to the second."""
+    if dt is None:
+        return None
+    if dt.tzinfo is None:  # the catalog's convention is UTC
+        dt = dt.replace(tzinfo=UTC)
+    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
