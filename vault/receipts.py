@@ -1,0 +1,394 @@
+"""Consent receipts: build, sign, render, and verify offline.
+
+A receipt is canonical JSON (vault.canonical) signed with the owner's Ed25519
+key. It names the request, the decision, the exact clips released (or none,
+for a refusal), what was delivered with its hashes, and the audit log entries
+that recorded the decision and the export, each with an inclusion proof
+against a checkpoint the owner signed. Everything here is pure: no vault, no
+catalog. ``verify_folder`` is what a requester runs, offline, on what they
+received.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from vault.audit.verify import verify_entry_inclusion
+from vault.canonical import canonical_json, parse_canonical
+from vault.errors import IntegrityError
+
+VERSION = "ringfence-receipt/1"
+SIGNING_CONTEXT = b"ringfence-receipt/1\n"
+RECEIPT_JSON = "receipt.json"
+RECEIPT_TXT = "receipt.txt"
+PROOF_TXT = "audit-proof.txt"
+READ_CHUNK = 1 << 20
+
+
+def _raw_public(key: Ed25519PublicKey) -> bytes:
+    return key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+
+
+def note_verifier_key(name: str, public: bytes) -> str:
+    """The C2SP signed-note verifier key string for an Ed25519 public key."""
+    key_hash = hashlib.sha256(name.encode() + b"\n\x01" + public).digest()[:4]
+    encoded = base64.b64encode(b"\x01" + public).decode()
+    return f"{name}+{key_hash.hex()}+{encoded}"
+
+
+def sign(body: dict[str, Any], key: Ed25519PrivateKey) -> dict[str, Any]:
+    """Return *body* with a ``signature`` member over its canonical form."""
+    if "signature" in body:
+        raise ValueError("body is already signed")
+    payload = SIGNING_CONTEXT + canonical_json(body)
+    return {
+        **body,
+        "signature": {
+            "alg": "Ed25519",
+            "public_key": base64.b64encode(_raw_public(key.public_key())).decode(),
+            "value": base64.b64encode(key.sign(payload)).decode(),
+        },
+    }
+
+
+def check_signature(receipt: dict[str, Any], pinned_key: bytes | None = None) -> bytes:
+    """Verify the receipt's signature; return the signer's raw public key."""
+    sig = receipt.get("signature")
+    if not isinstance(sig, dict) or sig.get("alg") != "Ed25519":
+        raise IntegrityError("the receipt has no Ed25519 signature")
+    try:
+        public = base64.b64decode(sig["public_key"], validate=True)
+        value = base64.b64decode(sig["value"], validate=True)
+        key = Ed25519PublicKey.from_public_bytes(public)
+    except (KeyError, ValueError, TypeError):
+        raise IntegrityError("the receipt's signature block is malformed") from None
+    if pinned_key is not None and not hmac.compare_digest(public, pinned_key):
+        raise IntegrityError("the receipt is signed by a different key than --owner-key")
+    body = {k: v for k, v in receipt.items() if k != "signature"}
+    try:
+        key.verify(value, SIGNING_CONTEXT + canonical_json(body))
+    except InvalidSignature:
+        raise IntegrityError("the receipt's signature does not verify") from None
+    return public
+
+
+def file_digest(path: Path) -> tuple[int, str]:
+    h = hashlib.sha256()
+    n = 0
+    with open(path, "rb") as f:
+        while chunk := f.read(READ_CHUNK):
+            h.update(chunk)
+            n += len(chunk)
+    return n, h.hexdigest()
+
+
+# --- rendering --------------------------------------------------------------------
+
+
+def render_text(receipt: dict[str, Any]) -> str:
+    """The receipt for humans. Deterministic: verify regenerates and compares it."""
+    req = receipt["request"]
+    dec = receipt["decision"]
+    lines = [
+        "RINGFENCE CONSENT RECEIPT",
+        "",
+        f"Receipt:        {receipt['receipt_id']}",
+        f"Issued:         {receipt['issued_at']}",
+        f"Vault:          {receipt['controller']['vault_origin']}",
+        "",
+        "WHO ASKED",
+        f"  Requester:    {req['requester']} ({req['organisation']})",
+        f"  Kind:         {req['kind']}",
+        f"  Contact:      {req.get('contact') or '-'}",
+        f"  Legal basis:  {req['basis']}",
+        f"  Reference:    {req.get('reference') or '-'}",
+        f"  Reason:       {req['reason']}",
+        f"  Scope:        cameras {', '.join(req['scope']['cameras'])}",
+        f"                from {req['scope']['from']} to {req['scope']['to']}",
+        f"  Filed:        {req['created_at']}",
+        "",
+        "DECISION",
+        f"  Outcome:      {dec['outcome'].replace('_', ' ')}",
+        f"  Reason:       {dec['reason']}",
+        f"  Decided at:   {dec['decided_at']} by the vault owner",
+        f"  Terms:        {dec.get('terms') or '-'}",
+        f"  Expires:      {dec.get('expires_at') or '-'}",
+        "",
+    ]
+    clips = receipt.get("clips", [])
+    if clips:
+        lines.append(f"WHAT WAS GIVEN ({len(clips)} clip(s))")
+        for c in clips:
+            lines.append(f"  {c['id']}  camera {c['camera']}  captured {c['captured_at']}")
+            lines.append(f"    original: {c['size']} bytes  sha256 {c['sha256']}")
+            d = c.get("delivered")
+            if d:
+                lines.append(f"    delivered: {d['file']} ({d['format']}) {d['size']} bytes")
+                lines.append(f"               sha256 {d['sha256']}")
+    else:
+        lines.append("WHAT WAS GIVEN: nothing")
+    exp = receipt.get("export")
+    lines.append("")
+    if exp:
+        lines.append(f"EXPORT {exp['id']} ({exp['format']}) at {exp['created_at']}")
+        lines.append("")
+    lines.append("PROOF")
+    for e in receipt["audit"]["entries"]:
+        lines.append(f"  audit entry {e['index']} ({e['role']}) is in the owner's signed log")
+    lines.append(f"  signed by Ed25519 key {receipt['signature']['public_key']}")
+    lines.append("")
+    lines.append("Check it offline: ringfence receipt verify <this folder>")
+    return "\n".join(lines) + "\n"
+
+
+KANTARA_PURPOSE = {
+    "police": "Law enforcement request",
+    "court": "Legal proceedings",
+    "insurer": "Insurance claim",
+    "neighbour": "Request from a neighbour",
+    "owner": "Owner's own use",
+    "other": "Other request",
+}
+
+
+def to_kantara(receipt: dict[str, Any]) -> dict[str, Any]:
+    """Render the receipt as a Kantara Consent Receipt v1.1 object (docs/receipts.md)."""
+    req, dec = receipt["request"], receipt["decision"]
+    granted = dec["outcome"] in ("approved", "partly_approved")
+    return {
+        "version": "KI-CR-v1.1.0",
+        "jurisdiction": receipt.get("jurisdiction") or "unspecified",
+        "consentTimestamp": dec["decided_at"],
+        "collectionMethod": "ringfence owner decision",
+        "consentReceiptID": receipt["receipt_id"],
+        "publicKey": receipt["signature"]["public_key"],
+        "language": "en",
+        "piiPrincipalId": receipt["controller"]["vault_origin"],
+        "piiControllers": [
+            {
+                "piiController": "vault owner",
+                "onBehalf": False,
+                "contact": receipt["controller"]["vault_origin"],
+                "address": "",
+                "email": "",
+                "phone": "",
+            }
+        ],
+        "policyUrl": "",
+        "services": [
+            {
+                "service": "camera footage disclosure",
+                "purposes": [
+                    {
+                        "purpose": req["reason"],
+                        "purposeCategory": [KANTARA_PURPOSE.get(req["kind"], "Other request")],
+                        "consentType": "EXPLICIT" if granted else "REFUSED",
+                        "piiCategory": ["video footage"],
+                        "primaryPurpose": True,
+                        "termination": dec.get("expires_at") or "on completion of the export",
+                        "thirdPartyDisclosure": granted,
+                        "thirdPartyName": f"{req['requester']} ({req['organisation']})",
+                    }
+                ],
+            }
+        ],
+        "sensitive": True,
+        "spiCat": ["images of identifiable people"],
+        "x-ringfence": {
+            "legalBasis": req["basis"],
+            "reference": req.get("reference"),
+            "decision": dec["outcome"],
+            "decisionReason": dec["reason"],
+            "clips": [{"id": c["id"], "sha256": c["sha256"]} for c in receipt.get("clips", [])],
+        },
+    }
+
+
+# --- verification --------------------------------------------------------------------
+
+
+@dataclass
+class Check:
+    name: str
+    ok: bool
+    detail: str = ""
+
+
+@dataclass
+class VerifyReport:
+    checks: list[Check] = field(default_factory=list)
+    receipt: dict[str, Any] | None = None
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.checks) and all(c.ok for c in self.checks)
+
+    def add(self, name: str, ok: bool, detail: str = "") -> None:
+        self.checks.append(Check(name, ok, detail))
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "checks": [{"name": c.name, "ok": c.ok, "detail": c.detail} for c in self.checks],
+        }
+
+
+def load_receipt(path: Path) -> tuple[Path, dict[str, Any]]:
+    """(folder, receipt) from an export folder or a receipt.json path."""
+    file = path / RECEIPT_JSON if path.is_dir() else path
+    try:
+        data = file.read_bytes()
+    except OSError as exc:
+        raise IntegrityError(f"cannot read {file}: {exc.strerror}") from None
+    receipt = parse_canonical(data)
+    if not isinstance(receipt, dict) or receipt.get("version") != VERSION:
+        raise IntegrityError(f"{file} is not a {VERSION} receipt")
+    return file.parent, receipt
+
+
+def _safe_relative(name: Any) -> bool:
+    if not isinstance(name, str) or not name or name.startswith("/") or "\\" in name:
+        return False
+    parts = name.split("/")
+    return all(p not in ("", ".", "..") for p in parts)
+
+
+def _check_entries(report: VerifyReport, receipt: dict[str, Any], verifier: str) -> None:
+    audit = receipt.get("audit") or {}
+    entries = audit.get("entries") or []
+    if not entries:
+        report.add("audit proof", False, "the receipt carries no audit entry")
+        return
+    for e in entries:
+        try:
+            entry_bytes = e["entry"].encode("utf-8")
+            result = verify_entry_inclusion(entry_bytes, e["proof"], [verifier])
+        except (KeyError, AttributeError, TypeError):
+            report.add(f"audit entry ({e!r:.40})", False, "malformed audit entry")
+            continue
+        report.add(
+            f"audit entry {e.get('index')} ({e.get('role')}) included in the signed log",
+            bool(result.ok),
+            "" if result.ok else result.reason,
+        )
+        if not result.ok:
+            continue
+        try:
+            entry = parse_canonical(entry_bytes)
+        except IntegrityError as exc:
+            report.add(f"audit entry {e.get('index')} content", False, exc.message)
+            continue
+        report.add(
+            f"audit entry {e.get('index')} matches the receipt",
+            *_entry_matches(entry, e.get("role"), e.get("index"), receipt),
+        )
+
+
+def _entry_matches(entry: Any, role: Any, index: Any, receipt: dict[str, Any]) -> tuple[bool, str]:
+    if not isinstance(entry, dict) or entry.get("index") != index:
+        return False, "the entry's index differs from the receipt"
+    details = entry.get("details") or {}
+    req_id = receipt["request"]["id"]
+    if role == "decision":
+        if entry.get("type") != "request.decided" or entry.get("subject") != req_id:
+            return False, "not the decision entry of this request"
+        if details.get("outcome") != receipt["decision"]["outcome"]:
+            return False, "the logged outcome differs from the receipt"
+        want = sorted((c["id"], c["sha256"]) for c in receipt.get("clips", []))
+        got = sorted((c.get("id"), c.get("sha256")) for c in details.get("clips", []))
+        if want != got:
+            return False, "the logged clips differ from the receipt"
+        return True, ""
+    if role == "export":
+        exp = receipt.get("export") or {}
+        if entry.get("type") != "export.created" or entry.get("subject") != exp.get("id"):
+            return False, "not the entry of this export"
+        want = sorted(
+            (c["id"], c["delivered"]["sha256"]) for c in receipt.get("clips", []) if c.get("delivered")
+        )
+        got = sorted((f.get("clip"), f.get("sha256")) for f in details.get("files", []))
+        if want != got or details.get("request") != req_id:
+            return False, "the logged delivery differs from the receipt"
+        return True, ""
+    return False, f"unknown entry role {role!r}"
+
+
+def verify_folder(path: Path, owner_key: bytes | None = None) -> VerifyReport:
+    """Verify an export folder (or a lone receipt.json) without any vault."""
+    report = VerifyReport()
+    try:
+        folder, receipt = load_receipt(path)
+    except IntegrityError as exc:
+        report.add("receipt is canonical JSON", False, exc.message)
+        return report
+    report.receipt = receipt
+    report.add("receipt is canonical JSON", True)
+    try:
+        public = check_signature(receipt, owner_key)
+    except IntegrityError as exc:
+        report.add("owner's signature", False, exc.message)
+        return report
+    report.add(
+        "owner's signature",
+        True,
+        "key pinned by --owner-key" if owner_key else "key taken from the receipt (pin it with --owner-key)",
+    )
+    try:
+        origin = receipt["controller"]["vault_origin"]
+        verifier = note_verifier_key(f"{origin}/owner", public)
+    except (KeyError, TypeError):
+        report.add("receipt fields", False, "controller.vault_origin is missing")
+        return report
+    _check_entries(report, receipt, verifier)
+
+    if path.is_dir() or (path.name == RECEIPT_JSON and (folder / RECEIPT_TXT).exists()):
+        _check_files(report, folder, receipt)
+    return report
+
+
+def _check_files(report: VerifyReport, folder: Path, receipt: dict[str, Any]) -> None:
+    expected = {RECEIPT_JSON, RECEIPT_TXT, PROOF_TXT}
+    try:
+        txt = (folder / RECEIPT_TXT).read_text("utf-8")
+        report.add("receipt.txt matches receipt.json", txt == render_text(receipt))
+    except (OSError, UnicodeDecodeError, KeyError, TypeError) as exc:
+        report.add("receipt.txt matches receipt.json", False, str(exc))
+    try:
+        proof = (folder / PROOF_TXT).read_text("utf-8")
+        report.add("audit-proof.txt matches receipt.json", proof == receipt["audit"]["entries"][-1]["proof"])
+    except (OSError, UnicodeDecodeError, KeyError, IndexError, TypeError) as exc:
+        report.add("audit-proof.txt matches receipt.json", False, str(exc))
+    for c in receipt.get("clips", []):
+        d = c.get("delivered")
+        if not d:
+            continue
+        name = d.get("file")
+        if not _safe_relative(name):
+            report.add(f"file {name!r}", False, "unsafe path in the receipt")
+            continue
+        expected.add(name)
+        target = folder / name
+        try:
+            size, digest = file_digest(target)
+        except OSError as exc:
+            report.add(f"file {name}", False, f"cannot read: {exc.strerror}")
+            continue
+        ok = size == d.get("size") and hmac.compare_digest(digest, str(d.get("sha256")))
+        report.add(f"file {name} sha256", ok, "" if ok else "hash or size differs from the receipt")
+    extra = []
+    for dirpath, _dirs, files in os.walk(folder):
+        for f in files:
+            rel = os.path.relpath(os.path.join(dirpath, f), folder).replace(os.sep, "/")
+            if rel not in expected:
+                extra.append(rel)
+    report.add("no unexpected files", not extra, ", ".join(sorted(extra)[:5]))

@@ -1,0 +1,121 @@
+"""Building a request's receipts from the catalog and the audit log."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+
+from vault import receipts
+from vault.audit.note import parse_checkpoint
+from vault.audit.proof import format_inclusion_proof
+from vault.catalog.models import Decision, DecisionClip
+from vault.ids import new_id
+from vault.keys import OwnerKeys
+from vault.timeutil import iso
+
+if TYPE_CHECKING:
+    from vault.service.requests import RequestOps
+
+
+def audit_entry_with_proof(vault: RequestOps, index: int, role: str, note: str) -> dict[str, Any]:
+    """An audit entry and its tlog-proof against the checkpoint *note*."""
+    size = parse_checkpoint(note.split("\n\n", 1)[0] + "\n").size
+    hashes = vault.audit.inclusion_proof(index, size)
+    return {
+        "role": role,
+        "index": index,
+        "entry": vault.audit.entry(index).decode("utf-8"),
+        "proof": format_inclusion_proof(index, hashes, note),
+    }
+
+
+def _base(vault: RequestOps, request_id: str) -> tuple[dict[str, Any], Any]:
+    info = vault.request(request_id)
+    with vault.engine.connect() as conn:
+        dec = conn.execute(select(Decision).where(Decision.request_id == request_id)).first()
+    assert dec is not None
+    body: dict[str, Any] = {
+        "version": receipts.VERSION,
+        "receipt_id": new_id("decision").replace("dec_", "rcp_"),
+        "issued_at": iso(vault.clock()),
+        "jurisdiction": None,
+        "controller": {
+            "role": "vault owner",
+            "vault_origin": vault.config.origin,
+            "signing_public_key": vault.config.signing_public_key,
+        },
+        "request": {
+            "id": info.id,
+            "requester": info.requester,
+            "organisation": info.organisation,
+            "kind": info.kind,
+            "contact": info.contact,
+            "basis": info.basis,
+            "reference": info.reference,
+            "reason": info.reason,
+            "scope": {"cameras": info.cameras, "from": iso(info.scope_from),
+                      "to": iso(info.scope_to)},
+            "deadline": iso(info.deadline),
+            "created_at": iso(info.created_at),
+            "attachments": [{"name": a["name"], "sha256": a["sha256"]} for a in info.attachments],
+        },
+        "decision": {
+            "id": dec.id,
+            "outcome": dec.outcome,
+            "reason": dec.reason,
+            "decided_at": iso(dec.decided_at),
+            "terms": dec.terms,
+            "expires_at": iso(dec.expires_at),
+        },
+    }
+    return body, dec
+
+
+def decided_clips(vault: RequestOps, decision_id: str) -> list[dict[str, Any]]:
+    with vault.engine.connect() as conn:
+        rows = conn.execute(
+            select(DecisionClip).where(DecisionClip.decision_id == decision_id)
+            .order_by(DecisionClip.captured_at, DecisionClip.clip_id)
+        ).all()
+    return [
+        {"id": r.clip_id, "camera": r.camera, "captured_at": iso(r.captured_at),
+         "size": r.size, "sha256": r.sha256}
+        for r in rows
+    ]
+
+
+def decision_receipt(vault: RequestOps, request_id: str, note: str, keys: OwnerKeys) -> dict[str, Any]:
+    body, dec = _base(vault, request_id)
+    body["clips"] = decided_clips(vault, dec.id)
+    body["export"] = None
+    body["audit"] = {
+        "checkpoint": note,
+        "entries": [audit_entry_with_proof(vault, dec.audit_index, "decision", note)],
+    }
+    return receipts.sign(body, keys.signing_key)
+
+
+def export_receipt(
+    vault: RequestOps,
+    request_id: str,
+    export: dict[str, Any],
+    delivered: dict[str, dict[str, Any]],
+    export_index: int,
+    note: str,
+    keys: OwnerKeys,
+) -> dict[str, Any]:
+    body, dec = _base(vault, request_id)
+    clips = decided_clips(vault, dec.id)
+    for c in clips:
+        c["delivered"] = delivered.get(c["id"])
+    body["clips"] = clips
+    body["export"] = export
+    body["audit"] = {
+        "checkpoint": note,
+        "entries": [
+            audit_entry_with_proof(vault, dec.audit_index, "decision", note),
+            audit_entry_with_proof(vault, export_index, "export", note),
+        ],
+    }
+    return receipts.sign(body, keys.signing_key)

@@ -1,0 +1,271 @@
+"""The one way footage leaves the vault.
+
+Every release of a clip (an export in plaintext, an export re-encrypted for a
+requester, the owner's own viewing) goes through :meth:`ReleaseOps._released`,
+which checks that a recorded decision approved exactly that clip for exactly
+that request and that the approval has not lapsed. There is no other caller
+of the age decryption functions in the service, and a test keeps it so.
+"""
+
+from __future__ import annotations
+
+
+import hashlib
+import io
+import os
+import re
+import shutil
+import secrets
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from sqlalchemy import insert, select, update
+from sqlmodel import Session
+
+from vault import age, receipts
+from vault.canonical import canonical_json
+from vault.catalog.models import Clip, Decision, DecisionClip, Export, Request
+from vault.errors import IntegrityError, NotFound, PolicyError, UsageError
+from vault.fsutil import ensure_private_dir, fsync_dir, storage_error
+from vault.ids import new_id
+from vault.requests import RELEASABLE, Action, Status, transition
+from vault.service.receipts_build import export_receipt
+from vault.service.requests import RequestOps
+from vault.timeutil import iso
+
+Progress = Callable[[int, int, str], None]  # (done bytes, total bytes, clip id)
+CHUNK = 1 << 16
+
+
+class _HashSink:
+    def __init__(self, f: BinaryIO) -> None:
+        self.f = f
+        self.sha = hashlib.sha256()
+        self.n = 0
+
+    def write(self, data: Any) -> int:
+        self.f.write(data)
+        self.sha.update(data)
+        self.n += len(data)
+        return len(data)
+
+    def flush(self) -> None:
+        self.f.flush()
+
+
+def _safe_ext(name: str) -> str:
+    ext = os.path.splitext(name)[1].lower()
+    return ext if re.fullmatch(r"\.[a-z0-9]{1,8}", ext) else ".bin"
+
+
+class ReleaseOps(RequestOps):
+    def _released(self, request_id: str) -> tuple[Any, list[Any]]:
+        """The decision and clip rows a request may release now, or PolicyError."""
+        self.lapse_due()
+        with self.engine.connect() as conn:
+            req = conn.execute(select(Request).where(Request.id == request_id)).first()
+            if req is None:
+                raise NotFound(f"no request {request_id!r}")
+            if Status(req.status) not in RELEASABLE:
+                # transition() names the state in its message.
+                transition(req.status, Action.EXPORT)
+            dec = conn.execute(select(Decision).where(Decision.request_id == request_id)).first()
+            if dec is None or dec.outcome not in ("approved", "partly_approved"):
+                raise PolicyError(f"request {request_id} has no approving decision")
+            if dec.expires_at is not None and dec.expires_at <= self.clock():
+                raise PolicyError(f"the approval of {request_id} expired at {iso(dec.expires_at)}")
+        with Session(self.engine) as session:
+            rows = session.execute(
+                select(Clip, DecisionClip.sha256)
+                .join(DecisionClip, DecisionClip.clip_id == Clip.id)  # type: ignore[arg-type]
+                .where(DecisionClip.decision_id == dec.id)
+                .order_by(Clip.captured_at, Clip.id)
+            ).all()
+        clips = []
+        for clip, approved_sha in rows:
+            if clip.header is None:
+                raise PolicyError(f"clip {clip.id} was shredded after the decision")
+            if clip.sha256 != approved_sha:
+                raise IntegrityError(f"clip {clip.id} no longer matches the approved hash")
+            clips.append(clip)
+        return req, clips
+
+    def _plaintext_to(self, clip: Any, dst: BinaryIO) -> None:
+        """Decrypt one approved clip into *dst*, checking its plaintext hash."""
+        keys = self.owner_keys()
+        sink = _HashSink(dst)
+        with self.store.open(clip.id) as payload:
+            file_key = age.unwrap_file_key(bytes(clip.header), [keys.identity])
+            age.decrypt_payload(file_key, payload, sink)  # type: ignore[arg-type]
+        if sink.n != clip.size or sink.sha.hexdigest() != clip.sha256:
+            raise IntegrityError(f"clip {clip.id} decrypted to bytes that differ from its hash")
+
+    def export(
+        self,
+        request_id: str,
+        out: Path,
+        *,
+        fmt: str = "plain",
+        progress: Progress | None = None,
+    ) -> dict[str, Any]:
+        """Write exactly the approved clips, the signed receipt and the audit proof to *out*."""
+        if fmt not in ("plain", "age"):
+            raise UsageError("--format must be plain or age")
+        keys = self.owner_keys()
+        req, clips = self._released(request_id)
+        if fmt == "age" and not req.recipient:
+            raise UsageError(f"request {request_id} has no age recipient for encrypted delivery")
+        out = out.expanduser().absolute()
+        if out.exists() and (not out.is_dir() or any(out.iterdir())):
+            raise UsageError(f"{out} exists and is not an empty folder")
+        export_id = new_id("export")
+        staging = out.with_name(f".{out.name}.{secrets.token_hex(4)}.partial")
+        total = sum(c.size for c in clips)
+        done = 0
+        delivered: dict[str, dict[str, Any]] = {}
+        try:
+            ensure_private_dir(staging)
+            ensure_private_dir(staging / "clips")
+            for clip in clips:
+                stamp = clip.captured_at.strftime("%Y%m%dT%H%M%SZ")
+                cam_dir = ensure_private_dir(staging / "clips" / str(clip.camera_id))
+                name = f"{stamp}_{clip.id}{_safe_ext(clip.original_name)}"
+                if fmt == "age":
+                    name += ".age"
+                target = cam_dir / name
+                with os.fdopen(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as f:
+                    sink = _HashSink(f)
+                    if fmt == "plain":
+                        self._plaintext_to(clip, sink)  # type: ignore[arg-type]
+                    else:
+                        sink.write(age.rewrap(bytes(clip.header), keys.identity, [req.recipient]))
+                        with self.store.open(clip.id) as payload:
+                            shutil.copyfileobj(payload, sink)  # type: ignore[misc]
+                    f.flush()
+                    os.fsync(f.fileno())
+                delivered[clip.id] = {
+                    "file": f"clips/{clip.camera_id}/{name}",
+                    "format": fmt,
+                    "size": sink.n,
+                    "sha256": sink.sha.hexdigest(),
+                }
+                done += clip.size
+                if progress:
+                    progress(done, total, clip.id)
+        except OSError as exc:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise storage_error(exc, f"cannot write the export to {out}") from exc
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        # Camera ids are catalog internals: give folders the camera names.
+        delivered = self._name_camera_folders(staging, clips, delivered)
+
+        now = self.clock()
+        with self.engine.begin() as conn:
+            transition(req.status, Action.EXPORT)
+            for clip in clips:
+                d = delivered[clip.id]
+                self.audit.append("clip.released", actor="owner", subject=clip.id, details={
+                    "request": request_id, "export": export_id, "sha256": clip.sha256,
+                    "delivered_sha256": d["sha256"], "format": fmt}, conn=conn)
+            index = self.audit.append("export.created", actor="owner", subject=export_id, details={
+                "request": request_id, "format": fmt, "recipient": req.recipient if fmt == "age" else None,
+                "files": [{"clip": c.id, "file": delivered[c.id]["file"],
+                           "sha256": delivered[c.id]["sha256"]} for c in clips],
+            }, conn=conn)
+            conn.execute(insert(Export).values(id=export_id, request_id=request_id, created_at=now,
+                                               format=fmt, out_dir=str(out), audit_index=index))
+            conn.execute(update(Request).where(Request.id == request_id).values(updated_at=now))
+        note = self.checkpoint_with_owner()
+        receipt = export_receipt(
+            self, request_id,
+            {"id": export_id, "format": fmt, "created_at": iso(now),
+             "recipient": req.recipient if fmt == "age" else None},
+            delivered, index, note, keys,
+        )
+        try:
+            write_receipt_files(staging, receipt)
+            os.replace(staging, out) if not out.exists() else _move_into(staging, out)
+            fsync_dir(out.parent)
+        except OSError as exc:
+            raise storage_error(exc, f"cannot finish the export in {out}") from exc
+        return {"export": export_id, "out": str(out), "receipt": receipt}
+
+    def _name_camera_folders(self, staging: Path, clips: list[Any],
+                             delivered: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        from vault.catalog.models import Camera
+
+        with self.engine.connect() as conn:
+            names = dict(conn.execute(select(Camera.id, Camera.name)).all())
+        for cam_id in {c.camera_id for c in clips}:
+            os.rename(staging / "clips" / str(cam_id), staging / "clips" / names[cam_id])
+        for clip in clips:
+            d = delivered[clip.id]
+            d["file"] = d["file"].replace(f"clips/{clip.camera_id}/", f"clips/{names[clip.camera_id]}/", 1)
+        return delivered
+
+    # --- refusal receipts ---------------------------------------------------------
+
+    def write_decision_receipt(self, request_id: str, out: Path) -> Path:
+        """Write a decision's signed receipt (e.g. a refusal) into the folder *out*."""
+        receipt = self.decision_receipt(request_id)
+        out = out.expanduser().absolute()
+        if out.exists() and (not out.is_dir() or any(out.iterdir())):
+            raise UsageError(f"{out} exists and is not an empty folder")
+        ensure_private_dir(out)
+        try:
+            write_receipt_files(out, receipt)
+        except OSError as exc:
+            raise storage_error(exc, f"cannot write the receipt to {out}") from exc
+        return out / receipts.RECEIPT_JSON
+
+    # --- the owner's own viewing ------------------------------------------------------
+
+    def view_clip(self, clip_id: str, reason: str, *, max_bytes: int = 512 << 20) -> bytes:
+        """Decrypt one clip in memory for the owner to look at.
+
+        Viewing is a release like any other: it files an ``owner`` request for
+        exactly this clip, records the owner's approval, and logs the view.
+        """
+        info = self.clip(clip_id)
+        if info.size > max_bytes:
+            raise UsageError(f"clip {clip_id} is too large to preview in memory")
+        request_id = self.add_request({
+            "requester": "vault owner", "organisation": "self", "kind": "owner",
+            "basis": "owner", "reason": reason, "cameras": [info.camera],
+            "from": iso(info.captured_at), "to": iso(info.captured_at + timedelta(seconds=1)),
+        })
+        self.decide(request_id, approve=True, reason=reason, clips=[clip_id],
+                    expires=self.clock() + timedelta(minutes=10))
+        _req, clips = self._released(request_id)
+        buf = io.BytesIO()
+        self._plaintext_to(clips[0], buf)
+        self.audit.append("clip.viewed", actor="owner", subject=clip_id,
+                          details={"request": request_id, "reason": reason, "sha256": info.sha256})
+        self.checkpoint()
+        return buf.getvalue()
+
+
+def _move_into(staging: Path, out: Path) -> None:
+    """*out* exists and is empty: move the staged content into it."""
+    for child in staging.iterdir():
+        os.replace(child, out / child.name)
+    staging.rmdir()
+
+
+def write_receipt_files(folder: Path, receipt: dict[str, Any]) -> None:
+    for name, data in (
+        (receipts.RECEIPT_JSON, canonical_json(receipt)),
+        (receipts.RECEIPT_TXT, receipts.render_text(receipt).encode()),
+        (receipts.PROOF_TXT, receipt["audit"]["entries"][-1]["proof"].encode()),
+    ):
+        fd = os.open(folder / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+
+

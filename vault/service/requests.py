@@ -1,0 +1,511 @@
+"""Requests for footage: intake, listing, withdrawal, lapse, and decisions.
+
+A decision is signed: approving or refusing needs the owner unlocked. The
+decision row, the clips it releases and its audit entry commit together; the
+owner then signs a checkpoint covering that entry and a receipt that carries
+its inclusion proof.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+
+import tomllib
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.engine import Connection
+
+from vault import age
+from vault.catalog.models import (
+    Attachment,
+    Camera,
+    Clip,
+    Decision,
+    DecisionClip,
+    Export,
+    Request,
+    RequestCamera,
+)
+from vault.errors import AgeError, NotFound, PolicyError, RingfenceError, UsageError
+from vault.ids import new_id
+from vault.requests import Action, Basis, Kind, Status, is_urgent, parse_choice, transition
+from vault.service.clips import ClipInfo, clip_query, row_to_info
+from vault.service.base import VaultBase
+from vault.timeutil import as_utc, iso, parse_time
+
+NEAR_DEADLINE = timedelta(hours=48)
+MAX_TEXT = 4000
+
+REQUEST_FIELDS = {
+    "requester": True, "organisation": True, "kind": True, "basis": True, "reason": True,
+    "cameras": True, "from": True, "to": True, "reference": False, "contact": False,
+    "deadline": False, "recipient": False, "attachments": False,
+}
+
+
+@dataclass
+class RequestInfo:
+    id: str
+    status: str
+    created_at: datetime
+    requester: str
+    organisation: str
+    kind: str
+    basis: str
+    reason: str
+    cameras: list[str]
+    scope_from: datetime
+    scope_to: datetime
+    contact: str | None = None
+    reference: str | None = None
+    deadline: datetime | None = None
+    recipient: str | None = None
+    attachments: list[dict[str, Any]] = field(default_factory=list)
+    decision: dict[str, Any] | None = None
+    exports: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def urgent(self) -> bool:
+        return is_urgent(self.basis)
+
+    def near_deadline(self, now: datetime) -> bool:
+        return (
+            self.status == Status.PENDING
+            and self.deadline is not None
+            and self.deadline - now <= NEAR_DEADLINE
+        )
+
+    def as_json(self, now: datetime | None = None) -> dict[str, Any]:
+        out = {
+            "id": self.id,
+            "status": self.status,
+            "created_at": iso(self.created_at),
+            "requester": self.requester,
+            "organisation": self.organisation,
+            "kind": self.kind,
+            "basis": self.basis,
+            "urgent": self.urgent,
+            "reason": self.reason,
+            "reference": self.reference,
+            "contact": self.contact,
+            "scope": {"cameras": self.cameras, "from": iso(self.scope_from),
+                      "to": iso(self.scope_to)},
+            "deadline": iso(self.deadline),
+            "recipient": self.recipient,
+            "attachments": self.attachments,
+            "decision": self.decision,
+            "exports": self.exports,
+        }
+        if now is not None:
+            out["near_deadline"] = self.near_deadline(now)
+        return out
+
+
+def _text(value: Any, name: str, *, required: bool) -> str | None:
+    if value is None or value == "":
+        if required:
+            raise UsageError(f"{name}: missing")
+        return None
+    if not isinstance(value, str):
+        raise UsageError(f"{name}: must be text")
+    if len(value) > MAX_TEXT:
+        raise UsageError(f"{name}: longer than {MAX_TEXT} characters")
+    if any(ord(ch) < 32 and ch not in "\n\t" for ch in value):
+        raise UsageError(f"{name}: contains control characters")
+    return value.strip() or None if not required else value.strip()
+
+
+def _time(value: Any, name: str) -> datetime:
+    if isinstance(value, datetime):
+        return as_utc(value)
+    if not isinstance(value, str):
+        raise UsageError(f"{name}: must be an ISO 8601 time")
+    return parse_time(value, name)
+
+
+class RequestOps(VaultBase):
+    # --- intake ---------------------------------------------------------------
+
+    def add_request(self, fields: dict[str, Any]) -> str:
+        """File a request. *fields* uses the names of docs/requests.md.
+
+        Everything is validated before anything is stored; attachments are
+        sealed to the owner like clips.
+        """
+        unknown = sorted(set(fields) - set(REQUEST_FIELDS))
+        if unknown:
+            raise UsageError(f"{unknown[0]}: unknown field")
+        clean: dict[str, Any] = {}
+        for name in ("requester", "organisation", "reason"):
+            clean[name] = _text(fields.get(name), name, required=True)
+        for name in ("reference", "contact"):
+            clean[name] = _text(fields.get(name), name, required=False)
+        clean["kind"] = parse_choice(Kind, str(fields.get("kind") or ""), "kind")
+        clean["basis"] = parse_choice(Basis, str(fields.get("basis") or ""), "basis")
+        cameras = fields.get("cameras")
+        if isinstance(cameras, str):
+            cameras = [cameras]
+        if not cameras or not isinstance(cameras, list) or not all(isinstance(c, str) for c in cameras):
+            raise UsageError("cameras: give at least one camera name")
+        clean["from"] = _time(fields.get("from"), "from")
+        clean["to"] = _time(fields.get("to"), "to")
+        if clean["to"] <= clean["from"]:
+            raise UsageError("to: must be after from")
+        clean["deadline"] = (
+            _time(fields["deadline"], "deadline") if fields.get("deadline") else None
+        )
+        recipient = fields.get("recipient")
+        if recipient:
+            try:
+                recipient = str(age.parse_recipient(str(recipient)))
+            except AgeError:
+                raise UsageError("recipient: not an age recipient (age1…)") from None
+        attachments = fields.get("attachments") or []
+        if isinstance(attachments, str | Path):
+            attachments = [attachments]
+        paths = []
+        for a in attachments:
+            p = Path(a)
+            if not p.is_file():
+                raise UsageError(f"attachments: {a} is not a readable file")
+            paths.append(p)
+        with self.engine.connect() as conn:
+            cam_ids = []
+            for name in dict.fromkeys(cameras):
+                cid = conn.execute(select(Camera.id).where(Camera.name == name)).scalar()
+                if cid is None:
+                    raise UsageError(f"cameras: no camera named {name!r}")
+                cam_ids.append((name, int(cid)))
+
+        request_id = new_id("request")
+        now = self.clock()
+        sealed = [self._seal_attachment(p) for p in paths]
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(insert(Request).values(
+                    id=request_id, created_at=now, updated_at=now, status=Status.PENDING.value,
+                    requester=clean["requester"], organisation=clean["organisation"],
+                    kind=clean["kind"], contact=clean["contact"], basis=clean["basis"],
+                    reference=clean["reference"], reason=clean["reason"],
+                    scope_from=clean["from"], scope_to=clean["to"], deadline=clean["deadline"],
+                    recipient=recipient or None,
+                ))
+                for _name, cid in cam_ids:
+                    conn.execute(insert(RequestCamera).values(request_id=request_id, camera_id=cid))
+                for att in sealed:
+                    conn.execute(insert(Attachment).values(request_id=request_id, added_at=now, **att))
+                self.audit.append(
+                    "request.created", actor=self.actor, subject=request_id,
+                    details={
+                        "requester": clean["requester"], "organisation": clean["organisation"],
+                        "kind": clean["kind"], "basis": clean["basis"],
+                        "reference": clean["reference"], "reason": clean["reason"],
+                        "cameras": [n for n, _ in cam_ids],
+                        "from": iso(clean["from"]), "to": iso(clean["to"]),
+                        "deadline": iso(clean["deadline"]),
+                        "attachments": [{"name": a["name"], "sha256": a["sha256"]} for a in sealed],
+                    },
+                    conn=conn,
+                )
+        except BaseException:
+            for att in sealed:
+                with contextlib.suppress(RingfenceError):
+                    self.store.delete(att["id"])
+            raise
+        self.checkpoint()
+        return request_id
+
+    def _seal_attachment(self, path: Path) -> dict[str, Any]:
+        att_id = new_id("attachment")
+        plain = hashlib.sha256()
+        sealed_hash = hashlib.sha256()
+        size = 0
+
+        class _Tee:
+            def __init__(self, f: Any) -> None:
+                self.f = f
+
+            def read(self, n: int = -1) -> bytes:
+                nonlocal size
+                data = self.f.read(n)
+                plain.update(data)
+                size += len(data)
+                return bytes(data)
+
+        with open(path, "rb") as src, self.store.writer(att_id) as blob:
+
+            class _Out:
+                def write(self, data: Any) -> int:
+                    sealed_hash.update(data)
+                    return blob.write(data)
+
+            header = age.encrypt_split(_Tee(src), _Out(), self.config.recipients)  # type: ignore[arg-type]
+            blob.commit()
+        return {"id": att_id, "name": path.name, "size": size, "sha256": plain.hexdigest(),
+                "payload_sha256": sealed_hash.hexdigest(), "header": header}
+
+    def import_request(self, path: Path) -> str:
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise UsageError(f"cannot read {path}: {exc.strerror}") from None
+        try:
+            if path.suffix.lower() == ".toml":
+                doc = tomllib.loads(data.decode("utf-8"))
+            else:
+                doc = json.loads(data)
+        except (UnicodeDecodeError, ValueError) as exc:
+            raise UsageError(f"{path}: not valid {path.suffix.lstrip('.') or 'JSON'}: {exc}") from None
+        if not isinstance(doc, dict):
+            raise UsageError(f"{path}: the top level must be an object/table")
+        if isinstance(doc.get("attachments"), list):
+            doc["attachments"] = [
+                str((path.parent / a).resolve()) if isinstance(a, str) else a
+                for a in doc["attachments"]
+            ]
+        return self.add_request(doc)
+
+    # --- reading ----------------------------------------------------------------
+
+    def lapse_due(self) -> list[str]:
+        """Expire pending requests past their deadline and approvals past their expiry."""
+        now = self.clock()
+        lapsed: list[str] = []
+        with self.engine.begin() as conn:
+            rows = conn.execute(
+                select(Request.id, Request.status, Request.deadline, Decision.expires_at)
+                .outerjoin(Decision, Decision.request_id == Request.id)  # type: ignore[arg-type]
+                .where(Request.status.in_([s.value for s in (Status.PENDING, Status.APPROVED,  # type: ignore[attr-defined]
+                                                              Status.PARTLY_APPROVED)]))
+            ).all()
+            for rid, status, deadline, expires in rows:
+                due = deadline if status == Status.PENDING else expires
+                if due is None or due > now:
+                    continue
+                new = transition(status, Action.LAPSE)
+                conn.execute(update(Request).where(Request.id == rid)
+                             .values(status=new.value, updated_at=now))
+                self.audit.append("request.expired", actor="vault", subject=rid,
+                                  details={"was": status, "due": iso(due)}, conn=conn)
+                lapsed.append(rid)
+        if lapsed:
+            self.checkpoint()
+        return lapsed
+
+    def requests(self, status: str | None = None, *, limit: int | None = None,
+                 offset: int = 0) -> list[RequestInfo]:
+        """Requests, pending first, urgent before the rest, then by deadline and age."""
+        self.lapse_due()
+        if status is not None:
+            status = parse_choice(Status, status, "--status")
+        q = select(Request)
+        if status is not None:
+            q = q.where(Request.status == status)
+        from sqlalchemy import case
+
+        q = q.order_by(
+            case((Request.status == Status.PENDING.value, 0), else_=1),
+            case((Request.basis == Basis.EMERGENCY.value, 0), else_=1),
+            Request.deadline.is_(None),  # type: ignore[union-attr]
+            Request.deadline,
+            Request.created_at.desc(),  # type: ignore[attr-defined]
+        ).offset(offset)
+        if limit is not None:
+            q = q.limit(limit)
+        with self.engine.connect() as conn:
+            rows = conn.execute(q).mappings().all()
+            ids = [r["id"] for r in rows]
+            cams: dict[str, list[str]] = {}
+            if ids:
+                for rid, name in conn.execute(
+                    select(RequestCamera.request_id, Camera.name)
+                    .join(Camera, Camera.id == RequestCamera.camera_id)  # type: ignore[arg-type]
+                    .where(RequestCamera.request_id.in_(ids))  # type: ignore[attr-defined]
+                    .order_by(Camera.name)
+                ):
+                    cams.setdefault(rid, []).append(name)
+        return [self._info(r, cams.get(r["id"], [])) for r in rows]
+
+    @staticmethod
+    def _info(r: Any, cameras: list[str]) -> RequestInfo:
+        return RequestInfo(
+            id=r["id"], status=r["status"], created_at=r["created_at"], requester=r["requester"],
+            organisation=r["organisation"], kind=r["kind"], basis=r["basis"], reason=r["reason"],
+            cameras=cameras, scope_from=r["scope_from"], scope_to=r["scope_to"],
+            contact=r["contact"], reference=r["reference"], deadline=r["deadline"],
+            recipient=r["recipient"],
+        )
+
+    def request(self, request_id: str) -> RequestInfo:
+        self.lapse_due()
+        with self.engine.connect() as conn:
+            row = conn.execute(select(Request).where(Request.id == request_id)).mappings().first()
+            if row is None:
+                raise NotFound(f"no request {request_id!r}")
+            cams = [n for (n,) in conn.execute(
+                select(Camera.name).join(RequestCamera, RequestCamera.camera_id == Camera.id)  # type: ignore[arg-type]
+                .where(RequestCamera.request_id == request_id).order_by(Camera.name))]
+            info = self._info(row, cams)
+            info.attachments = [
+                {"id": a.id, "name": a.name, "size": a.size, "sha256": a.sha256}
+                for a in conn.execute(select(Attachment).where(Attachment.request_id == request_id))
+            ]
+            dec = conn.execute(select(Decision).where(Decision.request_id == request_id)).first()
+            if dec is not None:
+                clip_ids = [c for (c,) in conn.execute(
+                    select(DecisionClip.clip_id).where(DecisionClip.decision_id == dec.id))]
+                info.decision = {
+                    "id": dec.id, "outcome": dec.outcome, "reason": dec.reason, "terms": dec.terms,
+                    "expires_at": iso(dec.expires_at), "decided_at": iso(dec.decided_at),
+                    "clips": clip_ids,
+                }
+            info.exports = [
+                {"id": e.id, "created_at": iso(e.created_at), "format": e.format, "out_dir": e.out_dir}
+                for e in conn.execute(select(Export).where(Export.request_id == request_id)
+                                      .order_by(Export.created_at))
+            ]
+        return info
+
+    def scope_clips(self, request_id: str, *, limit: int | None = None,
+                    offset: int = 0) -> list[ClipInfo]:
+        """The clips a request asks for: its cameras, inside its time window."""
+        with self.engine.connect() as conn:
+            return self._scope_clips(conn, request_id, limit=limit, offset=offset)
+
+    def _scope_clips(self, conn: Connection, request_id: str, *, limit: int | None = None,
+                     offset: int = 0) -> list[ClipInfo]:
+        req = conn.execute(select(Request.scope_from, Request.scope_to)
+                           .where(Request.id == request_id)).first()
+        if req is None:
+            raise NotFound(f"no request {request_id!r}")
+        cam_ids = select(RequestCamera.camera_id).where(RequestCamera.request_id == request_id)
+        q = (clip_query()
+             .where(Clip.camera_id.in_(cam_ids))  # type: ignore[attr-defined]
+             .where(Clip.captured_at >= req[0], Clip.captured_at <= req[1])
+             .where(Clip.shredded_at.is_(None))  # type: ignore[union-attr]
+             .order_by(Clip.captured_at, Clip.id).offset(offset))
+        if limit is not None:
+            q = q.limit(limit)
+        return [row_to_info(r) for r in conn.execute(q)]
+
+    def withdraw(self, request_id: str, reason: str | None = None) -> None:
+        self._move(request_id, Action.WITHDRAW, "request.withdrawn", {"reason": reason})
+
+    def _move(self, request_id: str, action: Action, event: str, details: dict[str, Any]) -> Status:
+        self.lapse_due()
+        with self.engine.begin() as conn:
+            status = conn.execute(select(Request.status).where(Request.id == request_id)).scalar()
+            if status is None:
+                raise NotFound(f"no request {request_id!r}")
+            new = transition(status, action)
+            conn.execute(update(Request).where(Request.id == request_id)
+                         .values(status=new.value, updated_at=self.clock()))
+            self.audit.append(event, actor=self.actor, subject=request_id,
+                              details={"was": status, **details}, conn=conn)
+        self.checkpoint()
+        return new
+
+    # --- decisions -----------------------------------------------------------------
+
+    def decide(
+        self,
+        request_id: str,
+        *,
+        approve: bool,
+        reason: str,
+        clips: list[str] | None = None,
+        exclude: list[str] | None = None,
+        expires: datetime | None = None,
+        terms: str | None = None,
+    ) -> dict[str, Any]:
+        """Approve (all, or the given subset) or refuse; returns the signed receipt."""
+        from vault.service.receipts_build import decision_receipt
+
+        keys = self.owner_keys()
+        reason_text = _text(reason, "--reason", required=True)
+        terms = _text(terms, "--terms", required=False)
+        now = self.clock()
+        if expires is not None and expires <= now:
+            raise UsageError("--expires: must be in the future")
+        self.lapse_due()
+        decision_id = new_id("decision")
+        with self.engine.begin() as conn:
+            status = conn.execute(select(Request.status).where(Request.id == request_id)).scalar()
+            if status is None:
+                raise NotFound(f"no request {request_id!r}")
+            scope = {c.id: c for c in self._scope_clips(conn, request_id)}
+            chosen: list[ClipInfo] = []
+            if approve:
+                wanted = list(dict.fromkeys(clips)) if clips else list(scope)
+                outside = [c for c in wanted + (exclude or []) if c not in scope]
+                if outside:
+                    raise PolicyError(f"clip {outside[0]} is not in the request's scope")
+                excluded = set(exclude or [])
+                chosen = [scope[c] for c in wanted if c not in excluded]
+                if not chosen:
+                    raise UsageError("nothing left to approve: refuse the request instead")
+                full = {c.id for c in chosen} == set(scope)
+                action = Action.APPROVE if full else Action.APPROVE_PART
+            else:
+                if clips or exclude:
+                    raise UsageError("a refusal names no clips")
+                action = Action.REFUSE
+            new = transition(status, action)
+            outcome = {Status.APPROVED: "approved", Status.PARTLY_APPROVED: "partly_approved",
+                       Status.REFUSED: "refused"}[new]
+            index = self.audit.append(
+                "request.decided", actor="owner", subject=request_id,
+                details={
+                    "decision": decision_id, "outcome": outcome, "reason": reason_text,
+                    "terms": terms, "expires_at": iso(expires),
+                    "clips": [{"id": c.id, "sha256": c.sha256} for c in chosen],
+                    "in_scope": len(scope),
+                },
+                conn=conn,
+            )
+            conn.execute(update(Request).where(Request.id == request_id)
+                         .values(status=new.value, updated_at=now))
+            conn.execute(insert(Decision).values(
+                id=decision_id, request_id=request_id, outcome=outcome, reason=reason_text,
+                terms=terms, expires_at=expires, decided_at=now, audit_index=index, receipt="",
+            ))
+            for c in chosen:
+                conn.execute(insert(DecisionClip).values(
+                    decision_id=decision_id, clip_id=c.id, camera=c.camera,
+                    captured_at=c.captured_at, size=c.size, sha256=c.sha256))
+        note = self.checkpoint_with_owner()
+        receipt = decision_receipt(self, request_id, note, keys)
+        from vault.canonical import canonical_json
+
+        with self.engine.begin() as conn:
+            conn.execute(update(Decision).where(Decision.id == decision_id)
+                         .values(receipt=canonical_json(receipt).decode()))
+        return receipt
+
+    def checkpoint_with_owner(self) -> str:
+        """A checkpoint the owner signed, covering everything logged so far."""
+        self.owner_keys()
+        note = self.checkpoint()
+        latest = self.audit.latest_checkpoint()
+        if note is None:
+            assert latest is not None
+            note = latest.note
+        return note
+
+    def decision_receipt(self, request_id: str) -> dict[str, Any]:
+        with self.engine.connect() as conn:
+            text = conn.execute(select(Decision.receipt)
+                                .where(Decision.request_id == request_id)).scalar()
+        if not text:
+            raise NotFound(f"request {request_id} has no decision")
+        from vault.canonical import parse_canonical
+
+        return parse_canonical(text.encode())  # type: ignore[no-any-return]
+
+
