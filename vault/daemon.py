@@ -233,9 +233,17 @@ class Daemon:
     # --- bookkeeping --------------------------------------------------------------
 
     def _sign_if_dirty(self) -> None:
-        if self._dirty:
+        if not self._dirty:
+            return
+        try:
             self.vault.checkpoint()
-            self._dirty = False
+        except (RingfenceError, SQLAlchemyError) as exc:
+            # Sealing goes on (a clip must never be lost), but loudly: the log
+            # refuses to sign a history that no longer matches its checkpoints.
+            msg = _describe(exc)
+            self._remember_error(f"audit checkpoint: {msg}")
+            log.error("cannot sign an audit checkpoint: %s", msg)
+        self._dirty = False
 
     def heartbeat(self) -> None:
         state: dict[str, Any] = {

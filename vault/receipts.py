@@ -263,7 +263,8 @@ def _safe_relative(name: Any) -> bool:
     return all(p not in ("", ".", "..") for p in parts)
 
 
-def _check_entries(report: VerifyReport, receipt: dict[str, Any], verifier: str) -> None:
+def _check_entries(report: VerifyReport, receipt: dict[str, Any], verifier: str,
+                   owner_name: str) -> None:
     audit = receipt.get("audit") or {}
     entries = audit.get("entries") or []
     if not entries:
@@ -272,7 +273,8 @@ def _check_entries(report: VerifyReport, receipt: dict[str, Any], verifier: str)
     for e in entries:
         try:
             entry_bytes = e["entry"].encode("utf-8")
-            result = verify_entry_inclusion(entry_bytes, e["proof"], [verifier])
+            result = verify_entry_inclusion(entry_bytes, e["proof"], [verifier],
+                                            required_signer=owner_name)
         except (KeyError, AttributeError, TypeError):
             report.add(f"audit entry ({e!r:.40})", False, "malformed audit entry")
             continue
@@ -345,11 +347,12 @@ def verify_folder(path: Path, owner_key: bytes | None = None) -> VerifyReport:
     )
     try:
         origin = receipt["controller"]["vault_origin"]
-        verifier = note_verifier_key(f"{origin}/owner", public)
+        owner_name = f"{origin}/owner"
+        verifier = note_verifier_key(owner_name, public)
     except (KeyError, TypeError):
         report.add("receipt fields", False, "controller.vault_origin is missing")
         return report
-    _check_entries(report, receipt, verifier)
+    _check_entries(report, receipt, verifier, owner_name)
 
     if path.is_dir() or (path.name == RECEIPT_JSON and (folder / RECEIPT_TXT).exists()):
         _check_files(report, folder, receipt)

@@ -14,11 +14,11 @@ from collections.abc import Sequence
 from importlib.metadata import entry_points
 
 from vault import __version__
-from vault.cli import cmd_clips, cmd_daemon, cmd_keys, cmd_requests
+from vault.cli import cmd_audit, cmd_clips, cmd_daemon, cmd_keys, cmd_requests
 from vault.cli.common import CommandError
 from vault.errors import RingfenceError, UsageError
 
-MODULES = [cmd_keys, cmd_clips, cmd_daemon, cmd_requests]
+MODULES = [cmd_keys, cmd_clips, cmd_daemon, cmd_requests, cmd_audit]
 
 
 class _Parser(argparse.ArgumentParser):
@@ -48,8 +48,13 @@ def build_parser() -> argparse.ArgumentParser:
         module.register(sub)
     for plugin in entry_points(group="ringfence.commands"):
         # Front ends (the terminal app) add their commands here, so the core
-        # never imports them.
-        plugin.load()(sub)
+        # never imports them. A broken front end must not take the core down.
+        try:
+            plugin.load()(sub)
+        except (ImportError, AttributeError) as exc:
+            logging.getLogger("ringfence").warning(
+                "the %r commands are unavailable: %s", plugin.name, exc
+            )
     return parser
 
 

@@ -32,6 +32,7 @@ from vault.fsutil import fsync_dir, storage_error
 from vault.ids import new_id
 from vault.ingest.policy import capture_time, display_name
 from vault.store import BlobStore
+from vault.timeutil import iso
 
 
 class FileChanged(RingfenceError):
@@ -178,7 +179,7 @@ def seal_file(
                 subject=clip_id,
                 details={
                     "camera": camera.name,
-                    "captured_at": row["captured_at"].isoformat() + "Z",
+                    "captured_at": iso(row["captured_at"]),
                     "size": row["size"],
                     "sha256": sha,
                     "payload_sha256": row["payload_sha256"],

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 
 from vault import receipts
-from vault.audit.note import parse_checkpoint
+from vault.audit.note import parse_checkpoint, split_note
 from vault.audit.proof import format_inclusion_proof
 from vault.catalog.models import Decision, DecisionClip
 from vault.ids import new_id
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 def audit_entry_with_proof(vault: RequestOps, index: int, role: str, note: str) -> dict[str, Any]:
     """An audit entry and its tlog-proof against the checkpoint *note*."""
-    size = parse_checkpoint(note.split("\n\n", 1)[0] + "\n").size
+    size = parse_checkpoint(split_note(note)[0]).size
     hashes = vault.audit.inclusion_proof(index, size)
     return {
         "role": role,

@@ -1,0 +1,116 @@
+"""`audit show|verify|checkpoint|prove|consistency`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from vault.audit.note import parse_checkpoint, split_note
+from vault.audit.verify import verify_checkpoint_consistency
+from vault.cli.common import CommandError, add_json, emit_json, open_vault
+from vault.errors import IntegrityError, UsageError
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    audit = sub.add_parser("audit", help="the tamper-evident audit log")
+    asub = audit.add_subparsers(dest="audit_command", metavar="ACTION")
+    asub.required = True
+    p = asub.add_parser("show", help="list log entries")
+    p.add_argument("--since", type=int, default=0, metavar="INDEX")
+    p.add_argument("--limit", type=int, metavar="N")
+    add_json(p)
+    p.set_defaults(func=cmd_show)
+    p = asub.add_parser("verify", help="recompute the whole log and check every checkpoint")
+    add_json(p)
+    p.set_defaults(func=cmd_verify)
+    p = asub.add_parser("checkpoint", help="print the latest signed checkpoint")
+    p.set_defaults(func=cmd_checkpoint)
+    p = asub.add_parser("prove", help="print an inclusion proof (C2SP tlog-proof) of an entry")
+    p.add_argument("index", type=int)
+    p.set_defaults(func=cmd_prove)
+    p = asub.add_parser("consistency", help="prove today's log extends an older checkpoint")
+    p.add_argument("file", type=Path, help="a file holding the older signed checkpoint")
+    add_json(p)
+    p.set_defaults(func=cmd_consistency)
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    vault = open_vault(args)
+    entries = vault.audit.entries(since=args.since, limit=args.limit)
+    if args.json:
+        emit_json([e for _i, e in entries])
+        return 0
+    for i, e in entries:
+        details = json.dumps(e.get("details") or {}, ensure_ascii=False, sort_keys=True)
+        if len(details) > 100:
+            details = details[:97] + "..."
+        print(f"{i:>7}  {e['time']}  {e['type']:<22} {e['actor']:<7} {e.get('subject') or '-'}  {details}")
+    return 0
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    vault = open_vault(args)
+    report = vault.audit.verify(vault.verifier_keys())
+    if args.json:
+        emit_json({"ok": report.ok, "size": report.size, "checkpoints": report.checkpoints_checked,
+                   "first_bad_index": report.first_bad_index,
+                   "bad_checkpoint": report.bad_checkpoint, "reason": report.reason})
+    elif report.ok:
+        print(f"ok: {report.reason}")
+    if not report.ok:
+        where = (f"entry {report.first_bad_index}" if report.first_bad_index is not None
+                 else f"checkpoint #{report.bad_checkpoint}" if report.bad_checkpoint is not None
+                 else "the log")
+        raise CommandError(f"audit log verification failed at {where}: {report.reason}",
+                           IntegrityError.exit_code)
+    return 0
+
+
+def cmd_checkpoint(args: argparse.Namespace) -> int:
+    vault = open_vault(args)
+    latest = vault.audit.latest_checkpoint()
+    if latest is None:
+        raise UsageError("the audit log has no checkpoint yet")
+    sys.stdout.write(latest.note)
+    return 0
+
+
+def cmd_prove(args: argparse.Namespace) -> int:
+    vault = open_vault(args)
+    vault.checkpoint()  # make sure the newest entries are covered
+    sys.stdout.write(vault.audit.prove(args.index))
+    return 0
+
+
+def cmd_consistency(args: argparse.Namespace) -> int:
+    vault = open_vault(args)
+    try:
+        old_note = args.file.read_text("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"cannot read {args.file}: {exc}") from None
+    try:
+        body, _sigs = split_note(old_note)
+        old = parse_checkpoint(body)
+    except IntegrityError as exc:
+        raise CommandError(f"{args.file} is not a signed checkpoint: {exc.message}",
+                           IntegrityError.exit_code) from None
+    size = vault.audit.size()
+    if old.size > size:
+        result_ok, reason = False, (f"the log has {size} entries but the checkpoint in {args.file} "
+                                    f"covers {old.size}: entries were removed")
+    else:
+        vault.checkpoint()
+        latest = vault.audit.latest_checkpoint()
+        assert latest is not None
+        proof = vault.audit.consistency_proof(old.size, latest.size)
+        result = verify_checkpoint_consistency(old_note, latest.note, proof, vault.verifier_keys())
+        result_ok, reason = result.ok, result.reason
+    if args.json:
+        emit_json({"ok": result_ok, "old_size": old.size, "size": size, "reason": reason})
+    elif result_ok:
+        print(f"ok: {reason}")
+    if not result_ok:
+        raise CommandError(f"consistency check failed: {reason}", IntegrityError.exit_code)
+    return 0
