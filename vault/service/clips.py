@@ -16,7 +16,7 @@ from vault.catalog.models import Camera, Clip
 from vault.errors import NotFound, PolicyError, UsageError
 from vault.fsutil import atomic_writer, storage_error
 from vault.service.base import VaultBase
-from vault.timeutil import iso
+from vault.timeutil import as_utc, iso
 
 READ_CHUNK = 1 << 20
 
@@ -103,9 +103,9 @@ class ClipOps(VaultBase):
             cam_id = self._camera_id(camera)
             q = q.where(Clip.camera_id == cam_id)
         if since is not None:
-            q = q.where(Clip.captured_at >= since)
+            q = q.where(Clip.captured_at >= as_utc(since))
         if until is not None:
-            q = q.where(Clip.captured_at < until)
+            q = q.where(Clip.captured_at < as_utc(until))
         if not include_shredded:
             q = q.where(Clip.shredded_at.is_(None))  # type: ignore[union-attr]
         q = q.order_by(Clip.captured_at, Clip.id).offset(offset)

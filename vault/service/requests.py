@@ -431,6 +431,8 @@ class RequestOps(VaultBase):
         reason_text = _text(reason, "--reason", required=True)
         terms = _text(terms, "--terms", required=False)
         now = self.clock()
+        if expires is not None:
+            expires = as_utc(expires)
         if expires is not None and expires <= now:
             raise UsageError("--expires: must be in the future")
         self.lapse_due()
