@@ -70,7 +70,9 @@ def _section(title: str, data: dict[str, Any]) -> list[str]:
 def _machine() -> list[str]:
     age_version = "not installed"
     if shutil.which("age"):
-        age_version = subprocess.run(["age", "--version"], capture_output=True, text=True).stdout.strip()
+        age_version = subprocess.run(
+            ["age", "--version"], capture_output=True, text=True
+        ).stdout.strip()
     return [
         f"- date: {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}",
         f"- machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
@@ -106,11 +108,21 @@ def main() -> int:
             print(results[name]["error"], file=sys.stderr)
     RAW.mkdir(exist_ok=True)
     (RAW / "results.json").write_text(json.dumps(results, indent=2, default=str))
-    lines = ["# Performance", "", "Written by `make bench` (`python -m bench`"
-             + (" --quick" if args.quick else "") + "); do not edit by hand.", ""]
+    lines = [
+        "# Performance",
+        "",
+        "Written by `make bench` (`python -m bench`"
+        + (" --quick" if args.quick else "")
+        + "); do not edit by hand.",
+        "",
+    ]
     lines += _machine() + ["", TARGETS]
-    titles = {"bench_age": "age: seal and open", "bench_ingest": "ingest daemon",
-              "bench_audit": "audit log", "bench_tui": "terminal app"}
+    titles = {
+        "bench_age": "age: seal and open",
+        "bench_ingest": "ingest daemon",
+        "bench_audit": "audit log",
+        "bench_tui": "terminal app",
+    }
     for name, data in results.items():
         lines += _section(titles.get(name, name), data)
     OUT.write_text("\n".join(lines))

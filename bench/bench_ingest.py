@@ -13,7 +13,6 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -33,8 +32,12 @@ def _new_vault(root: Path) -> tuple[Path, Path]:
 
 
 def _start_daemon(vault: Path) -> subprocess.Popen[bytes]:
-    proc = subprocess.Popen([sys.executable, "-m", "vault", "daemon"], env=env_for(vault),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "vault", "daemon"],
+        env=env_for(vault),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 30
     while not (vault / "daemon.json").exists():
         if time.monotonic() > deadline or proc.poll() is not None:
@@ -80,13 +83,21 @@ def exposure(root: Path, clips: int = 200, size: int = 5 << 20) -> dict[str, Any
         runs = []
         for _ in range(20):
             t0 = time.perf_counter()
-            subprocess.run([age_bin, "-r", recipient, "-o", str(root / "ref.age"), str(ref_file)], check=True)
+            subprocess.run(
+                [age_bin, "-r", recipient, "-o", str(root / "ref.age"), str(ref_file)], check=True
+            )
             runs.append(time.perf_counter() - t0)
         ref = percentile(runs, 0.5)
     p50, p99 = percentile(times, 0.5), percentile(times, 0.99)
-    return {"clips": clips, "size_mib": size >> 20, "p50_ms": p50 * 1e3, "p99_ms": p99 * 1e3,
-            "max_ms": max(times) * 1e3, "age_cli_seal_ms": ref * 1e3,
-            "p50_ratio_vs_age": p50 / ref if ref == ref else None}
+    return {
+        "clips": clips,
+        "size_mib": size >> 20,
+        "p50_ms": p50 * 1e3,
+        "p99_ms": p99 * 1e3,
+        "max_ms": max(times) * 1e3,
+        "age_cli_seal_ms": ref * 1e3,
+        "p50_ratio_vs_age": p50 / ref if ref == ref else None,
+    }
 
 
 def throughput(root: Path, clips: int = 1000, size: int = 2 << 20) -> dict[str, Any]:
@@ -109,9 +120,15 @@ def throughput(root: Path, clips: int = 1000, size: int = 2 << 20) -> dict[str, 
             os.fsync(f.fileno())
         os.replace(tmp, ref_dir / f"{i}.bin")
     ref = time.perf_counter() - t1
-    return {"clips": clips, "size_mib": size >> 20, "seconds": wall, "clips_per_s": clips / wall,
-            "mib_per_s": clips * size / wall / (1 << 20), "durable_copy_seconds": ref,
-            "ratio_vs_durable_copy": wall / ref}
+    return {
+        "clips": clips,
+        "size_mib": size >> 20,
+        "seconds": wall,
+        "clips_per_s": clips / wall,
+        "mib_per_s": clips * size / wall / (1 << 20),
+        "durable_copy_seconds": ref,
+        "ratio_vs_durable_copy": wall / ref,
+    }
 
 
 def queries(root: Path, rows: int = 1_000_000) -> dict[str, Any]:
@@ -121,8 +138,10 @@ def queries(root: Path, rows: int = 1_000_000) -> dict[str, Any]:
     db.execute("PRAGMA synchronous=OFF")
     cams = []
     for n in range(4):
-        db.execute("INSERT OR IGNORE INTO camera(name, retention_days, created_at) VALUES (?, 0, ?)",
-                   (f"cam{n}", "2026-01-01 00:00:00.000000"))
+        db.execute(
+            "INSERT OR IGNORE INTO camera(name, retention_days, created_at) VALUES (?, 0, ?)",
+            (f"cam{n}", "2026-01-01 00:00:00.000000"),
+        )
     cams = [r[0] for r in db.execute("SELECT id FROM camera ORDER BY id")]
     start = datetime(2026, 1, 1)
     step = timedelta(seconds=(365 * 86400) / (rows / len(cams)))
@@ -133,8 +152,19 @@ def queries(root: Path, rows: int = 1_000_000) -> dict[str, Any]:
             t = start + step * (i // len(cams))
             ts = t.strftime("%Y-%m-%d %H:%M:%S.%f")
             h = hashlib.sha256(i.to_bytes(8, "big")).hexdigest()
-            yield (f"clp_{i:016d}", cam, ts, ts, 2 << 20, h, 2 << 20, h, b"x" * 200,
-                   f"{i}.mp4", b"/drop/x.mp4")
+            yield (
+                f"clp_{i:016d}",
+                cam,
+                ts,
+                ts,
+                2 << 20,
+                h,
+                2 << 20,
+                h,
+                b"x" * 200,
+                f"{i}.mp4",
+                b"/drop/x.mp4",
+            )
 
     db.executemany(
         "INSERT INTO clip(id, camera_id, captured_at, ingested_at, size, sha256, payload_size,"
@@ -149,8 +179,10 @@ def queries(root: Path, rows: int = 1_000_000) -> dict[str, Any]:
     v = Vault.open(vault)
     day = datetime(2026, 6, 15)
     results: dict[str, Any] = {"rows": rows}
-    for label, since, until in (("camera_day", day, day + timedelta(days=1)),
-                                ("one_hour", day + timedelta(hours=10), day + timedelta(hours=11))):
+    for label, since, until in (
+        ("camera_day", day, day + timedelta(days=1)),
+        ("one_hour", day + timedelta(hours=10), day + timedelta(hours=11)),
+    ):
         runs = []
         n = 0
         for _ in range(30):
@@ -190,8 +222,13 @@ def idle(root: Path, seconds: float = 20.0) -> dict[str, Any]:
     time.sleep(1)
     ref_rss = proc_rss(ref.pid)
     ref.wait()
-    return {"seconds": wall, "cpu_percent": 100 * cpu / wall, "rss_mib": rss / (1 << 20),
-            "bare_python_rss_mib": ref_rss / (1 << 20), "rss_ratio_vs_bare_python": rss / ref_rss}
+    return {
+        "seconds": wall,
+        "cpu_percent": 100 * cpu / wall,
+        "rss_mib": rss / (1 << 20),
+        "bare_python_rss_mib": ref_rss / (1 << 20),
+        "rss_ratio_vs_bare_python": rss / ref_rss,
+    }
 
 
 def main(quick: bool = False) -> dict[str, Any]:

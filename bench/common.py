@@ -14,14 +14,19 @@ PASSPHRASE = "bench passphrase"
 
 def env_for(vault: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("RINGFENCE_")}
-    env.update(RINGFENCE_VAULT=str(vault), RINGFENCE_PASSPHRASE=PASSPHRASE,
-               RINGFENCE_LOG="WARNING")
+    env.update(RINGFENCE_VAULT=str(vault), RINGFENCE_PASSPHRASE=PASSPHRASE, RINGFENCE_LOG="WARNING")
     return env
 
 
 def ringfence(vault: Path, *args: str, timeout: float = 3600) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "vault", *args], env=env_for(vault),
-                          capture_output=True, text=True, check=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "vault", *args],
+        env=env_for(vault),
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=timeout,
+    )
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -56,5 +61,3 @@ def proc_cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     ticks = os.sysconf("SC_CLK_TCK")
     return (int(fields[11]) + int(fields[12])) / ticks
-
-

@@ -33,7 +33,10 @@ def test_exit_codes_table_matches_the_errors() -> None:
     from vault import errors
 
     text = DOC.read_text()
-    codes = {cls.exit_code for cls in vars(errors).values()
-             if isinstance(cls, type) and issubclass(cls, errors.RingfenceError)}
+    codes = {
+        cls.exit_code
+        for cls in vars(errors).values()
+        if isinstance(cls, type) and issubclass(cls, errors.RingfenceError)
+    }
     for code in codes:
         assert re.search(rf"^\| {code} \|", text, re.M), f"exit code {code} undocumented"

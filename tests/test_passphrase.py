@@ -46,8 +46,9 @@ def test_new_passphrase_is_asked_twice_and_must_match():
 
 
 def test_failing_command_does_not_echo_its_output():
-    src = PassphraseSource(env={"RINGFENCE_PASSPHRASE_COMMAND": "sh -c 'echo secret; exit 3'"},
-                           interactive=False)
+    src = PassphraseSource(
+        env={"RINGFENCE_PASSPHRASE_COMMAND": "sh -c 'echo secret; exit 3'"}, interactive=False
+    )
     with pytest.raises(PassphraseError) as info:
         src.get()
     assert "secret" not in str(info.value)

@@ -34,8 +34,14 @@ def cli_env(vault: Path, passphrase: str | None = PASSPHRASE, **extra: str) -> d
     return env
 
 
-def run_cli(vault: Path, *args: str, passphrase: str | None = PASSPHRASE, check: bool = True,
-            env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    vault: Path,
+    *args: str,
+    passphrase: str | None = PASSPHRASE,
+    check: bool = True,
+    env: dict[str, str] | None = None,
+    timeout: float = 120,
+) -> subprocess.CompletedProcess[str]:
     """Run `python -m vault ARGS` as a real process."""
     proc = subprocess.run(
         [sys.executable, "-m", "vault", *args],

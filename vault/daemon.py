@@ -82,7 +82,8 @@ class Daemon:
         with Session(self.vault.engine) as s:
             rows = s.exec(select(CameraFolder, Camera).join(Camera)).all()  # type: ignore[call-overload]
         folders = {
-            Path(f.path): CameraRef(c.id, c.name, c.pattern) for f, c in rows  # type: ignore[misc]
+            Path(f.path): CameraRef(c.id, c.name, c.pattern)
+            for f, c in rows  # type: ignore[misc]
         }
         new = [p for p in folders if p not in self._folders]
         self._folders = folders
@@ -141,8 +142,12 @@ class Daemon:
         except (StorageError, OSError, SQLAlchemyError) as exc:
             msg = _describe(exc)
             self._remember_error(f"{display_name(path.name)}: {msg}")
-            log.error("cannot seal %s (%s); the plaintext stays, retrying in %.0fs",
-                      display_name(str(path)), msg, self.opts.retry_seconds)
+            log.error(
+                "cannot seal %s (%s); the plaintext stays, retrying in %.0fs",
+                display_name(str(path)),
+                msg,
+                self.opts.retry_seconds,
+            )
             self._retry_later(path)
             return
         self._pending.pop(path, None)
@@ -153,7 +158,9 @@ class Daemon:
             log.info("already sealed as %s: removed %s", sealed.clip_id, display_name(str(path)))
         else:
             self.stats.sealed += 1
-            log.info("sealed %s -> %s (%d bytes)", display_name(str(path)), sealed.clip_id, sealed.size)
+            log.info(
+                "sealed %s -> %s (%d bytes)", display_name(str(path)), sealed.clip_id, sealed.size
+            )
 
     def _remember_error(self, msg: str) -> None:
         self.stats.errors = (self.stats.errors + [msg])[-10:]
@@ -283,9 +290,15 @@ class Daemon:
     def _run_locked(self) -> int:
         self.recover()
         self._load_cameras()
-        self.vault.audit.append("daemon.started", actor="daemon",
-                                details={"pid": os.getpid(), "once": self.opts.once,
-                                         "folders": [str(p) for p in self._folders]})
+        self.vault.audit.append(
+            "daemon.started",
+            actor="daemon",
+            details={
+                "pid": os.getpid(),
+                "once": self.opts.once,
+                "folders": [str(p) for p in self._folders],
+            },
+        )
         self._dirty = True
         if self.opts.once:
             self.rescan()
@@ -297,8 +310,11 @@ class Daemon:
 
         watcher = FolderWatcher(self._folders, self.events)
         watcher.start()
-        log.info("watching %d folder(s): %s", len(self._folders),
-                 ", ".join(display_name(str(p)) for p in self._folders) or "none yet")
+        log.info(
+            "watching %d folder(s): %s",
+            len(self._folders),
+            ", ".join(display_name(str(p)) for p in self._folders) or "none yet",
+        )
         self.rescan()
         self._sign_if_dirty()
         last_rescan = last_beat = time.monotonic()
@@ -334,9 +350,11 @@ class Daemon:
         return 0
 
     def _stop(self) -> None:
-        self.vault.audit.append("daemon.stopped", actor="daemon",
-                                details={"sealed": self.stats.sealed,
-                                         "duplicates": self.stats.duplicates})
+        self.vault.audit.append(
+            "daemon.stopped",
+            actor="daemon",
+            details={"sealed": self.stats.sealed, "duplicates": self.stats.duplicates},
+        )
         self._dirty = True
         self._sign_if_dirty()
         self.heartbeat()

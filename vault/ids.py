@@ -6,8 +6,16 @@ import base64
 import re
 import secrets
 
-PREFIXES = {"clip": "clp", "request": "req", "attachment": "att", "decision": "dec",
-            "export": "exp", "hold": "hld", "deletion": "del", "vault": "vlt"}
+PREFIXES = {
+    "clip": "clp",
+    "request": "req",
+    "attachment": "att",
+    "decision": "dec",
+    "export": "exp",
+    "hold": "hld",
+    "deletion": "del",
+    "vault": "vlt",
+}
 _ID = re.compile(r"^[a-z]{3}_[a-z2-7]{16}$")
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import base64
 import contextlib
-
 import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -186,5 +185,3 @@ def change_passphrase(layout: Layout, old: str, new: str, log_n: int) -> None:
 def verify_identity_matches(keys: OwnerKeys, recipients: list[str]) -> None:
     if str(keys.identity.recipient) != recipients[0]:
         raise VaultError("the owner identity does not match the recipient in config.toml")
-
-

@@ -26,7 +26,9 @@ class InstanceLock:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             os.close(fd)
-            raise VaultBusy(f"another ringfence daemon is running on this vault ({self.path})") from None
+            raise VaultBusy(
+                f"another ringfence daemon is running on this vault ({self.path})"
+            ) from None
         os.ftruncate(fd, 0)
         os.write(fd, f"{os.getpid()}\n".encode())
         self._fd = fd

@@ -112,10 +112,16 @@ def _read_file(path: Path) -> str:
 def _run_command(cmd: str) -> str:
     try:
         proc = subprocess.run(
-            shlex.split(cmd), capture_output=True, check=False, timeout=120, stdin=subprocess.DEVNULL
+            shlex.split(cmd),
+            capture_output=True,
+            check=False,
+            timeout=120,
+            stdin=subprocess.DEVNULL,
         )
     except (OSError, ValueError, subprocess.TimeoutExpired) as exc:
-        raise PassphraseError(f"the passphrase command failed to run: {type(exc).__name__}") from None
+        raise PassphraseError(
+            f"the passphrase command failed to run: {type(exc).__name__}"
+        ) from None
     if proc.returncode != 0:
         raise PassphraseError(f"the passphrase command exited with status {proc.returncode}")
     try:

@@ -263,8 +263,9 @@ def _safe_relative(name: Any) -> bool:
     return all(p not in ("", ".", "..") for p in parts)
 
 
-def _check_entries(report: VerifyReport, receipt: dict[str, Any], verifier: str,
-                   owner_name: str) -> None:
+def _check_entries(
+    report: VerifyReport, receipt: dict[str, Any], verifier: str, owner_name: str
+) -> None:
     audit = receipt.get("audit") or {}
     entries = audit.get("entries") or []
     if not entries:
@@ -273,8 +274,9 @@ def _check_entries(report: VerifyReport, receipt: dict[str, Any], verifier: str,
     for e in entries:
         try:
             entry_bytes = e["entry"].encode("utf-8")
-            result = verify_entry_inclusion(entry_bytes, e["proof"], [verifier],
-                                            required_signer=owner_name)
+            result = verify_entry_inclusion(
+                entry_bytes, e["proof"], [verifier], required_signer=owner_name
+            )
         except (KeyError, AttributeError, TypeError):
             report.add(f"audit entry ({e!r:.40})", False, "malformed audit entry")
             continue
@@ -316,7 +318,9 @@ def _entry_matches(entry: Any, role: Any, index: Any, receipt: dict[str, Any]) -
         if entry.get("type") != "export.created" or entry.get("subject") != exp.get("id"):
             return False, "not the entry of this export"
         want = sorted(
-            (c["id"], c["delivered"]["sha256"]) for c in receipt.get("clips", []) if c.get("delivered")
+            (c["id"], c["delivered"]["sha256"])
+            for c in receipt.get("clips", [])
+            if c.get("delivered")
         )
         got = sorted((f.get("clip"), f.get("sha256")) for f in details.get("files", []))
         if want != got or details.get("request") != req_id:
@@ -343,7 +347,9 @@ def verify_folder(path: Path, owner_key: bytes | None = None) -> VerifyReport:
     report.add(
         "owner's signature",
         True,
-        "key pinned by --owner-key" if owner_key else "key taken from the receipt (pin it with --owner-key)",
+        "key pinned by --owner-key"
+        if owner_key
+        else "key taken from the receipt (pin it with --owner-key)",
     )
     try:
         origin = receipt["controller"]["vault_origin"]
@@ -368,7 +374,10 @@ def _check_files(report: VerifyReport, folder: Path, receipt: dict[str, Any]) ->
         report.add("receipt.txt matches receipt.json", False, str(exc))
     try:
         proof = (folder / PROOF_TXT).read_text("utf-8")
-        report.add("audit-proof.txt matches receipt.json", proof == receipt["audit"]["entries"][-1]["proof"])
+        report.add(
+            "audit-proof.txt matches receipt.json",
+            proof == receipt["audit"]["entries"][-1]["proof"],
+        )
     except (OSError, UnicodeDecodeError, KeyError, IndexError, TypeError) as exc:
         report.add("audit-proof.txt matches receipt.json", False, str(exc))
     for c in receipt.get("clips", []):

@@ -23,7 +23,9 @@ def parse_time(text: str, what: str = "time") -> datetime:
     try:
         parsed = datetime.fromisoformat(raw)
     except ValueError:
-        raise UsageError(f"{what}: {text!r} is not an ISO 8601 time (e.g. 2026-11-28T14:00)") from None
+        raise UsageError(
+            f"{what}: {text!r} is not an ISO 8601 time (e.g. 2026-11-28T14:00)"
+        ) from None
     if parsed.tzinfo is None:
         parsed = parsed.astimezone()
     return parsed.astimezone(UTC)

@@ -61,8 +61,14 @@ def test_recovery_recipient_is_stored_and_checked(tmp_path: Path) -> None:
 def test_wrong_passphrase_has_its_own_exit_code(tmp_path: Path) -> None:
     vault = tmp_path / "vault"
     _init(vault)
-    out = run_cli(vault, "key", "passwd", passphrase="wrong", check=False,
-                  env=cli_env(vault, "wrong", RINGFENCE_NEW_PASSPHRASE="new one"))
+    out = run_cli(
+        vault,
+        "key",
+        "passwd",
+        passphrase="wrong",
+        check=False,
+        env=cli_env(vault, "wrong", RINGFENCE_NEW_PASSPHRASE="new one"),
+    )
     assert out.returncode == 4
     assert "wrong passphrase" in out.stderr
     assert "wrong" not in out.stderr.replace("wrong passphrase", "")
@@ -127,7 +133,9 @@ def test_key_files_open_with_stock_age(tmp_path: Path) -> None:
     sealed.write_bytes(age.encrypt_bytes(data, [info["recipient"]]))
     ident = tmp_path / "id.txt"
     ident.write_text(secret + "\n")
-    got = subprocess.run([age_bin, "-d", "-i", str(ident), str(sealed)], capture_output=True, check=True)
+    got = subprocess.run(
+        [age_bin, "-d", "-i", str(ident), str(sealed)], capture_output=True, check=True
+    )
     assert got.stdout == data
     pem = _age_decrypt_with_pty(age_bin, vault / "keys" / "signing.age", PASSPHRASE)
     assert b"BEGIN PRIVATE KEY" in pem

@@ -28,7 +28,9 @@ def _drop(folder: Path, rng: random.Random, n: int, tag: str) -> dict[str, bytes
     for i in range(n):
         data = rng.randbytes(rng.choice([0, 1, 65536, 70_000, 300_000, 1_200_000]))
         data += f"{tag}-{i}".encode()  # unique contents
-        name = rng.choice(["clip {}.mp4", "ünï-{}.mp4", "{}.mov", "sub/{}.mp4"]).format(f"{tag}-{i}")
+        name = rng.choice(["clip {}.mp4", "ünï-{}.mp4", "{}.mov", "sub/{}.mp4"]).format(
+            f"{tag}-{i}"
+        )
         path = folder / name
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name("." + path.name + ".part")
@@ -46,10 +48,13 @@ def _check(vault_dir: Path, drop: Path, inputs: dict[str, bytes]) -> None:
         assert len(sealed) == len(set(sealed)), "a clip was sealed twice"
         waiting = {
             hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in drop.rglob("*") if p.is_file() and not p.name.startswith(".")
+            for p in drop.rglob("*")
+            if p.is_file() and not p.name.startswith(".")
         }
         assert set(sealed) | waiting == set(inputs), "a clip was lost"
-        assert not (set(sealed) & waiting), "plaintext left beside its sealed clip after a clean pass"
+        assert not (set(sealed) & waiting), (
+            "plaintext left beside its sealed clip after a clean pass"
+        )
         blobs = set(v.store.ids())
         assert blobs == {c.id for c in clips}, "catalog and store disagree"
         assert list(v.store.tmp_dir.iterdir()) == []
@@ -73,7 +78,9 @@ def test_sigkill_at_random_moments(tmp_path: Path, trial: int) -> None:
         inputs.update(_drop(drop, rng, rng.randint(3, 8), f"t{trial}r{round_}"))
         proc = subprocess.Popen(
             [sys.executable, "-m", "vault", "daemon", "--settle", "0.2"],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         time.sleep(rng.uniform(0.3, 1.6))
         if round_ == 1:

@@ -25,9 +25,12 @@ def live(tmp_path: Path):
     procs: list[subprocess.Popen[bytes]] = []
 
     def start(*extra: str) -> subprocess.Popen[bytes]:
-        p = subprocess.Popen([sys.executable, "-m", "vault", "daemon", *extra],
-                             env=cli_env(vault_dir, RINGFENCE_LOG="INFO"),
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        p = subprocess.Popen(
+            [sys.executable, "-m", "vault", "daemon", *extra],
+            env=cli_env(vault_dir, RINGFENCE_LOG="INFO"),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
         procs.append(p)
         return p
 

@@ -73,7 +73,9 @@ def test_same_bytes_same_camera_is_one_clip(vault: Vault, camera: Path) -> None:
     assert not (camera / "again.mp4").exists()
 
 
-def test_export_age_opens_with_the_stock_age_tool(vault: Vault, camera: Path, tmp_path: Path) -> None:
+def test_export_age_opens_with_the_stock_age_tool(
+    vault: Vault, camera: Path, tmp_path: Path
+) -> None:
     age_bin = require_tool("age")
     data = os.urandom(200_000)
     (camera / "clip.mp4").write_bytes(data)
@@ -83,7 +85,9 @@ def test_export_age_opens_with_the_stock_age_tool(vault: Vault, camera: Path, tm
     ident = tmp_path / "owner.key"
     ident.write_text(str(vault.owner_keys().identity) + "\n")
     ident.chmod(0o600)
-    got = subprocess.run([age_bin, "-d", "-i", str(ident), str(out)], capture_output=True, check=True)
+    got = subprocess.run(
+        [age_bin, "-d", "-i", str(ident), str(out)], capture_output=True, check=True
+    )
     assert got.stdout == data
 
 
@@ -108,8 +112,10 @@ def _mount_tmpfs(where: Path, size: str) -> bool:
     where.mkdir(parents=True, exist_ok=True)
     if os.geteuid() != 0:
         return False
-    proc = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size},mode=0700", "tmpfs", str(where)],
-                          capture_output=True)
+    proc = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size},mode=0700", "tmpfs", str(where)],
+        capture_output=True,
+    )
     return proc.returncode == 0
 
 

@@ -25,8 +25,14 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> dict:  # type: ignore[typ
     run_cli(vault, "init", "--kdf-log-n", "10")
     run_cli(vault, "camera", "add", "front", str(drop), "--pattern", "front_%Y%m%d_%H%M%S%z")
     originals = {}
-    for i, name in enumerate(["front_20261127_220000+0000.mp4", "front_20261127_231500+0000.mp4",
-                              "front_20261128_013000+0000.mp4", "front_20261128_120000+0000.mp4"]):
+    for i, name in enumerate(
+        [
+            "front_20261127_220000+0000.mp4",
+            "front_20261127_231500+0000.mp4",
+            "front_20261128_013000+0000.mp4",
+            "front_20261128_120000+0000.mp4",
+        ]
+    ):
         data = os.urandom(50_000 + i * 70_000)
         (drop / name).write_bytes(data)
         originals[name] = data
@@ -34,13 +40,38 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> dict:  # type: ignore[typ
     clips = json.loads(run_cli(vault, "clips", "list", "--json").stdout)
     requester = age.generate_identity()
     rid = run_cli(
-        vault, "request", "add", "--requester", "DC Smith", "--org", "Met Police", "--kind", "police",
-        "--basis", "warrant", "--reference", "W-1142", "--reason", "burglary at no. 12",
-        "--camera", "front", "--from", "2026-11-27T21:00Z", "--to", "2026-11-28T02:00Z",
-        "--recipient", str(requester.recipient),
+        vault,
+        "request",
+        "add",
+        "--requester",
+        "DC Smith",
+        "--org",
+        "Met Police",
+        "--kind",
+        "police",
+        "--basis",
+        "warrant",
+        "--reference",
+        "W-1142",
+        "--reason",
+        "burglary at no. 12",
+        "--camera",
+        "front",
+        "--from",
+        "2026-11-27T21:00Z",
+        "--to",
+        "2026-11-28T02:00Z",
+        "--recipient",
+        str(requester.recipient),
     ).stdout.strip()
-    return {"root": root, "vault": vault, "clips": clips, "rid": rid, "originals": originals,
-            "requester": requester}
+    return {
+        "root": root,
+        "vault": vault,
+        "clips": clips,
+        "rid": rid,
+        "originals": originals,
+        "requester": requester,
+    }
 
 
 def test_scope_and_partial_approval(world: dict) -> None:  # type: ignore[type-arg]
@@ -54,8 +85,18 @@ def test_scope_and_partial_approval(world: dict) -> None:  # type: ignore[type-a
     assert bad.returncode == 7 and "not in the request's scope" in bad.stderr
     pending = run_cli(vault, "export", rid, "--out", str(world["root"] / "too-early"), check=False)
     assert pending.returncode == 7 and "pending" in pending.stderr
-    out = run_cli(vault, "approve", rid, "--reason", "warrant checked", "--exclude-clip", in_scope[2],
-                  "--terms", "evidence use only", "--json")
+    out = run_cli(
+        vault,
+        "approve",
+        rid,
+        "--reason",
+        "warrant checked",
+        "--exclude-clip",
+        in_scope[2],
+        "--terms",
+        "evidence use only",
+        "--json",
+    )
     receipt = json.loads(out.stdout)["receipt"]
     assert receipt["decision"]["outcome"] == "partly_approved"
     assert sorted(c["id"] for c in receipt["clips"]) == sorted(world["approved"])
@@ -75,8 +116,9 @@ def test_plain_export_is_byte_identical_and_verifies(world: dict) -> None:  # ty
     key = json.loads(run_cli(vault, "key", "show", "--json").stdout)["signing_public_key"]
     # The requester has no vault: run verify with no RINGFENCE_VAULT at all.
     env = {k: v for k, v in os.environ.items() if not k.startswith("RINGFENCE_")}
-    res = run_cli(world["root"] / "nowhere", "receipt", "verify", str(out), "--owner-key", key,
-                  env=env)
+    res = run_cli(
+        world["root"] / "nowhere", "receipt", "verify", str(out), "--owner-key", key, env=env
+    )
     assert "verified: partly approved" in res.stdout
     assert not (world["root"] / "nowhere").exists()
     kantara = json.loads(run_cli(vault, "receipt", "show", str(out), "--kantara").stdout)
@@ -98,7 +140,9 @@ def test_age_export_opens_for_the_requester_only(world: dict) -> None:  # type: 
     age_bin = require_tool("age")
     ident = world["root"] / "requester.key"
     ident.write_text(str(world["requester"]) + "\n")
-    got = subprocess.run([age_bin, "-d", "-i", str(ident), str(files[0])], capture_output=True, check=True)
+    got = subprocess.run(
+        [age_bin, "-d", "-i", str(ident), str(files[0])], capture_output=True, check=True
+    )
     assert got.stdout in originals
 
 
@@ -118,8 +162,15 @@ def test_any_changed_byte_fails_verification(world: dict, tmp_path: Path) -> Non
             copy = tmp_path / f"c-{len(list(tmp_path.iterdir()))}"
             shutil.copytree(src, copy)
             _flip(copy / rel, offset)
-            res = run_cli(world["vault"], "receipt", "verify", str(copy), "--owner-key",
-                          world["owner_key"], check=False)
+            res = run_cli(
+                world["vault"],
+                "receipt",
+                "verify",
+                str(copy),
+                "--owner-key",
+                world["owner_key"],
+                check=False,
+            )
             assert res.returncode == 6, f"flipping byte {offset} of {rel} went unnoticed"
             assert "FAIL" in res.stdout
             shutil.rmtree(copy)
@@ -136,20 +187,43 @@ def test_extra_missing_or_swapped_files_fail(world: dict, tmp_path: Path) -> Non
     next((missing / "clips").rglob("*.mp4")).unlink()
     assert run_cli(world["vault"], "receipt", "verify", str(missing), check=False).returncode == 6
     other = age.generate_identity()  # any valid key that is not the owner's
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
     import base64
 
-    wrong_key = base64.b64encode(Ed25519PrivateKey.generate().public_key().public_bytes_raw()).decode()
-    res = run_cli(world["vault"], "receipt", "verify", str(src), "--owner-key", wrong_key, check=False)
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    wrong_key = base64.b64encode(
+        Ed25519PrivateKey.generate().public_key().public_bytes_raw()
+    ).decode()
+    res = run_cli(
+        world["vault"], "receipt", "verify", str(src), "--owner-key", wrong_key, check=False
+    )
     assert res.returncode == 6 and "different key" in res.stdout
     assert other  # keeps the import honest
 
 
 def test_refusal_receipt_verifies(world: dict) -> None:  # type: ignore[type-arg]
     vault = world["vault"]
-    rid = run_cli(vault, "request", "add", "--requester", "Ned", "--org", "next door", "--kind",
-                  "neighbour", "--basis", "emergency", "--reason", "my car", "--camera", "front",
-                  "--from", "2026-11-27T00:00Z", "--to", "2026-11-29T00:00Z").stdout.strip()
+    rid = run_cli(
+        vault,
+        "request",
+        "add",
+        "--requester",
+        "Ned",
+        "--org",
+        "next door",
+        "--kind",
+        "neighbour",
+        "--basis",
+        "emergency",
+        "--reason",
+        "my car",
+        "--camera",
+        "front",
+        "--from",
+        "2026-11-27T00:00Z",
+        "--to",
+        "2026-11-29T00:00Z",
+    ).stdout.strip()
     listed = json.loads(run_cli(vault, "request", "list", "--status", "pending", "--json").stdout)
     assert listed[0]["id"] == rid and listed[0]["urgent"] is True
     out = world["root"] / "refusal"
@@ -164,9 +238,27 @@ def test_refusal_receipt_verifies(world: dict) -> None:  # type: ignore[type-arg
 
 def test_withdrawn_request_cannot_be_exported(world: dict) -> None:  # type: ignore[type-arg]
     vault = world["vault"]
-    rid = run_cli(vault, "request", "add", "--requester", "A", "--org", "Acme", "--kind", "insurer",
-                  "--basis", "consent", "--reason", "claim", "--camera", "front",
-                  "--from", "2026-11-27T00:00Z", "--to", "2026-11-29T00:00Z").stdout.strip()
+    rid = run_cli(
+        vault,
+        "request",
+        "add",
+        "--requester",
+        "A",
+        "--org",
+        "Acme",
+        "--kind",
+        "insurer",
+        "--basis",
+        "consent",
+        "--reason",
+        "claim",
+        "--camera",
+        "front",
+        "--from",
+        "2026-11-27T00:00Z",
+        "--to",
+        "2026-11-29T00:00Z",
+    ).stdout.strip()
     run_cli(vault, "approve", rid, "--reason", "ok")
     run_cli(vault, "request", "withdraw", rid, "--reason", "claim settled")
     res = run_cli(vault, "export", rid, "--out", str(world["root"] / "w"), check=False)
@@ -176,7 +268,14 @@ def test_withdrawn_request_cannot_be_exported(world: dict) -> None:  # type: ign
 def test_the_audit_log_still_verifies(world: dict) -> None:  # type: ignore[type-arg]
     res = run_cli(world["vault"], "audit", "verify", "--json")
     assert json.loads(res.stdout)["ok"] is True
-    types = [e["type"] for e in json.loads(run_cli(world["vault"], "audit", "show", "--json").stdout)]
-    for t in ("request.created", "request.decided", "export.created", "clip.released",
-              "request.withdrawn"):
+    types = [
+        e["type"] for e in json.loads(run_cli(world["vault"], "audit", "show", "--json").stdout)
+    ]
+    for t in (
+        "request.created",
+        "request.decided",
+        "export.created",
+        "clip.released",
+        "request.withdrawn",
+    ):
         assert t in types

@@ -19,9 +19,14 @@ from vault.errors import IllegalTransition, PolicyError, UsageError
 from vault.service import Vault
 
 REQ = {
-    "requester": "DC Smith", "organisation": "Met", "kind": "police", "basis": "warrant",
-    "reason": "burglary", "cameras": ["front"],
-    "from": "2000-01-01T00:00Z", "to": "2100-01-01T00:00Z",
+    "requester": "DC Smith",
+    "organisation": "Met",
+    "kind": "police",
+    "basis": "warrant",
+    "reason": "burglary",
+    "cameras": ["front"],
+    "from": "2000-01-01T00:00Z",
+    "to": "2100-01-01T00:00Z",
 }
 
 
@@ -54,7 +59,9 @@ def test_an_approval_lapses_at_its_expiry(vault: Vault, camera: Path, tmp_path: 
     assert not (tmp_path / "out").exists()
 
 
-def test_import_names_the_bad_field_and_stores_nothing(vault: Vault, camera: Path, tmp_path: Path) -> None:
+def test_import_names_the_bad_field_and_stores_nothing(
+    vault: Vault, camera: Path, tmp_path: Path
+) -> None:
     cases = {
         "unknown.json": ({**REQ, "colour": "red"}, "colour: unknown field"),
         "kind.json": ({**REQ, "kind": "spy"}, "kind: 'spy' is not one of"),
@@ -114,7 +121,10 @@ def test_no_other_route_to_plaintext() -> None:
             name = None
             if isinstance(node, ast.Attribute):
                 name = node.attr
-            elif isinstance(node, ast.ImportFrom) and node.module in ("vault.age", "vault.crypto.age"):
+            elif isinstance(node, ast.ImportFrom) and node.module in (
+                "vault.age",
+                "vault.crypto.age",
+            ):
                 for alias in node.names:
                     if alias.name in opening and rel not in allowed:
                         offenders.append(f"{rel}: imports {alias.name}")
@@ -131,19 +141,45 @@ def test_the_daemon_keeps_ingesting_while_an_export_runs(tmp_path: Path) -> None
     for i in range(6):
         (drop / f"big{i}.mp4").write_bytes(os.urandom(4 << 20))
     run_cli(vault_dir, "daemon", "--once", passphrase="pw")
-    rid = run_cli(vault_dir, "request", "add", "--requester", "me", "--org", "self", "--kind",
-                  "owner", "--basis", "owner", "--reason", "backup", "--camera", "front",
-                  "--from", "2000-01-01", "--to", "2100-01-01", passphrase="pw").stdout.strip()
+    rid = run_cli(
+        vault_dir,
+        "request",
+        "add",
+        "--requester",
+        "me",
+        "--org",
+        "self",
+        "--kind",
+        "owner",
+        "--basis",
+        "owner",
+        "--reason",
+        "backup",
+        "--camera",
+        "front",
+        "--from",
+        "2000-01-01",
+        "--to",
+        "2100-01-01",
+        passphrase="pw",
+    ).stdout.strip()
     run_cli(vault_dir, "approve", rid, "--reason", "mine", passphrase="pw")
-    daemon = subprocess.Popen([sys.executable, "-m", "vault", "daemon"], env=cli_env(vault_dir, "pw"),
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    daemon = subprocess.Popen(
+        [sys.executable, "-m", "vault", "daemon"],
+        env=cli_env(vault_dir, "pw"),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.monotonic() + 20
         while not (vault_dir / "daemon.json").exists() and time.monotonic() < deadline:
             time.sleep(0.05)
         export = subprocess.Popen(
             [sys.executable, "-m", "vault", "export", rid, "--out", str(tmp_path / "out")],
-            env=cli_env(vault_dir, "pw"), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            env=cli_env(vault_dir, "pw"),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
         sealed_during = 0
         i = 0
         while export.poll() is None and i < 50:

@@ -46,7 +46,9 @@ def cmd_show(args: argparse.Namespace) -> int:
         details = json.dumps(e.get("details") or {}, ensure_ascii=False, sort_keys=True)
         if len(details) > 100:
             details = details[:97] + "..."
-        print(f"{i:>7}  {e['time']}  {e['type']:<22} {e['actor']:<7} {e.get('subject') or '-'}  {details}")
+        print(
+            f"{i:>7}  {e['time']}  {e['type']:<22} {e['actor']:<7} {e.get('subject') or '-'}  {details}"
+        )
     return 0
 
 
@@ -54,17 +56,29 @@ def cmd_verify(args: argparse.Namespace) -> int:
     vault = open_vault(args)
     report = vault.audit.verify(vault.verifier_keys())
     if args.json:
-        emit_json({"ok": report.ok, "size": report.size, "checkpoints": report.checkpoints_checked,
-                   "first_bad_index": report.first_bad_index,
-                   "bad_checkpoint": report.bad_checkpoint, "reason": report.reason})
+        emit_json(
+            {
+                "ok": report.ok,
+                "size": report.size,
+                "checkpoints": report.checkpoints_checked,
+                "first_bad_index": report.first_bad_index,
+                "bad_checkpoint": report.bad_checkpoint,
+                "reason": report.reason,
+            }
+        )
     elif report.ok:
         print(f"ok: {report.reason}")
     if not report.ok:
-        where = (f"entry {report.first_bad_index}" if report.first_bad_index is not None
-                 else f"checkpoint #{report.bad_checkpoint}" if report.bad_checkpoint is not None
-                 else "the log")
-        raise CommandError(f"audit log verification failed at {where}: {report.reason}",
-                           IntegrityError.exit_code)
+        where = (
+            f"entry {report.first_bad_index}"
+            if report.first_bad_index is not None
+            else f"checkpoint #{report.bad_checkpoint}"
+            if report.bad_checkpoint is not None
+            else "the log"
+        )
+        raise CommandError(
+            f"audit log verification failed at {where}: {report.reason}", IntegrityError.exit_code
+        )
     return 0
 
 
@@ -94,12 +108,18 @@ def cmd_consistency(args: argparse.Namespace) -> int:
         body, _sigs = split_note(old_note)
         old = parse_checkpoint(body)
     except IntegrityError as exc:
-        raise CommandError(f"{args.file} is not a signed checkpoint: {exc.message}",
-                           IntegrityError.exit_code) from None
+        raise CommandError(
+            f"{args.file} is not a signed checkpoint: {exc.message}", IntegrityError.exit_code
+        ) from None
     size = vault.audit.size()
     if old.size > size:
-        result_ok, reason = False, (f"the log has {size} entries but the checkpoint in {args.file} "
-                                    f"covers {old.size}: entries were removed")
+        result_ok, reason = (
+            False,
+            (
+                f"the log has {size} entries but the checkpoint in {args.file} "
+                f"covers {old.size}: entries were removed"
+            ),
+        )
     else:
         vault.checkpoint()
         latest = vault.audit.latest_checkpoint()

@@ -17,8 +17,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = csub.add_parser("add", help="add a camera (or another drop folder to one)")
     p.add_argument("name")
     p.add_argument("dir", type=Path)
-    p.add_argument("--pattern", metavar="STRFTIME",
-                   help="read the capture time from file names, e.g. 'front_%%Y%%m%%d_%%H%%M%%S'")
+    p.add_argument(
+        "--pattern",
+        metavar="STRFTIME",
+        help="read the capture time from file names, e.g. 'front_%%Y%%m%%d_%%H%%M%%S'",
+    )
     p.add_argument("--retention-days", type=int, metavar="N", help="0 keeps clips forever")
     add_json(p)
     p.set_defaults(func=cmd_camera_add)
@@ -46,11 +49,15 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("id")
     add_json(p)
     p.set_defaults(func=cmd_clips_show)
-    p = ssub.add_parser("export-age", help="write a clip as a standard age file (nothing decrypted)")
+    p = ssub.add_parser(
+        "export-age", help="write a clip as a standard age file (nothing decrypted)"
+    )
     p.add_argument("id")
     p.add_argument("-o", "--output", type=Path, required=True, metavar="FILE")
     p.set_defaults(func=cmd_clips_export_age)
-    p = ssub.add_parser("verify", help="check every stored payload against its hash (no key needed)")
+    p = ssub.add_parser(
+        "verify", help="check every stored payload against its hash (no key needed)"
+    )
     add_json(p)
     p.set_defaults(func=cmd_clips_verify)
 
@@ -68,8 +75,9 @@ def _print_camera(info: object, as_json: bool) -> None:
 
 def cmd_camera_add(args: argparse.Namespace) -> int:
     vault = open_vault(args)
-    info = vault.add_camera(args.name, args.dir, pattern=args.pattern,
-                            retention_days=args.retention_days)
+    info = vault.add_camera(
+        args.name, args.dir, pattern=args.pattern, retention_days=args.retention_days
+    )
     _print_camera(info, args.json)
     return 0
 
@@ -86,8 +94,16 @@ def cmd_camera_list(args: argparse.Namespace) -> int:
     if args.json:
         emit_json([c.as_json() for c in cams])
         return 0
-    rows = [[c.name, str(c.clips), str(c.retention_days or "forever"), c.pattern or "-",
-             ", ".join(c.folders)] for c in cams]
+    rows = [
+        [
+            c.name,
+            str(c.clips),
+            str(c.retention_days or "forever"),
+            c.pattern or "-",
+            ", ".join(c.folders),
+        ]
+        for c in cams
+    ]
     print(table(rows, ["CAMERA", "CLIPS", "RETENTION", "PATTERN", "FOLDERS"]))
     return 0
 
@@ -103,8 +119,10 @@ def cmd_clips_list(args: argparse.Namespace) -> int:
     if args.json:
         emit_json([c.as_json() for c in clips])
         return 0
-    rows = [[c.id, c.camera, iso(c.captured_at) or "", human_size(c.size), c.original_name]
-            for c in clips]
+    rows = [
+        [c.id, c.camera, iso(c.captured_at) or "", human_size(c.size), c.original_name]
+        for c in clips
+    ]
     print(table(rows, ["ID", "CAMERA", "CAPTURED", "SIZE", "NAME"]))
     return 0
 
@@ -132,8 +150,13 @@ def cmd_clips_export_age(args: argparse.Namespace) -> int:
 def cmd_clips_verify(args: argparse.Namespace) -> int:
     checked, problems = open_vault(args).verify_clips()
     if args.json:
-        emit_json({"ok": not problems, "checked": checked,
-                   "problems": [{"id": p.clip_id, "problem": p.problem} for p in problems]})
+        emit_json(
+            {
+                "ok": not problems,
+                "checked": checked,
+                "problems": [{"id": p.clip_id, "problem": p.problem} for p in problems],
+            }
+        )
     else:
         for p in problems:
             print(f"{p.clip_id}: {p.problem}")
@@ -150,14 +173,18 @@ def cmd_status(args: argparse.Namespace) -> int:
         return 0
     d = st["daemon"]
     print(f"vault:          {st['vault']}")
-    print(f"daemon:         {'running (pid %s)' % d['pid'] if d['running'] else 'not running'}")
+    daemon = f"running (pid {d['pid']})" if d["running"] else "not running"
+    print(f"daemon:         {daemon}")
     print(f"clips:          {st['clips']}")
     for c in st["cameras"]:
         print(f"  {c['name']}: {c['clips']} clip(s), last ingest {c['last_ingest'] or '-'}")
     print(f"last ingest:    {st['last_ingest'] or '-'}")
     print(f"files waiting:  {st['files_waiting']}")
     print(f"store:          {human_size(st['store_bytes'])}")
-    print(f"free space:     {human_size(st['free_bytes'])}" + ("  LOW DISK SPACE" if st["low_disk"] else ""))
+    print(
+        f"free space:     {human_size(st['free_bytes'])}"
+        + ("  LOW DISK SPACE" if st["low_disk"] else "")
+    )
     print(f"audit entries:  {st['audit_size']}")
     for e in d["errors"]:
         print(f"daemon error:   {e}")

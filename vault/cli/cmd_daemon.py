@@ -15,18 +15,36 @@ from vault.service import Vault
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("daemon", help="watch the drop folders and seal every clip")
-    p.add_argument("--once", action="store_true",
-                   help="seal everything that is ready now, then exit")
-    p.add_argument("--settle", type=float, metavar="SECONDS", default=None,
-                   help="how long a file must be still before it counts as finished "
-                        "when no close event was seen (default 5; 0 with --once)")
-    p.add_argument("--rescan", type=float, metavar="SECONDS", default=30.0,
-                   help="how often to rescan the folders (default 30)")
+    p.add_argument(
+        "--once", action="store_true", help="seal everything that is ready now, then exit"
+    )
+    p.add_argument(
+        "--settle",
+        type=float,
+        metavar="SECONDS",
+        default=None,
+        help="how long a file must be still before it counts as finished "
+        "when no close event was seen (default 5; 0 with --once)",
+    )
+    p.add_argument(
+        "--rescan",
+        type=float,
+        metavar="SECONDS",
+        default=30.0,
+        help="how often to rescan the folders (default 30)",
+    )
     p.set_defaults(func=cmd_daemon)
 
-    p = sub.add_parser("quickstart", help="create a default vault and camera if needed, then run the daemon")
-    p.add_argument("--drop", type=Path, required=True, metavar="DIR",
-                   help="the drop folder of the default camera")
+    p = sub.add_parser(
+        "quickstart", help="create a default vault and camera if needed, then run the daemon"
+    )
+    p.add_argument(
+        "--drop",
+        type=Path,
+        required=True,
+        metavar="DIR",
+        help="the drop folder of the default camera",
+    )
     p.add_argument("--kdf-log-n", type=int, default=18, metavar="N")
     p.set_defaults(func=cmd_quickstart)
 
@@ -45,8 +63,11 @@ def cmd_quickstart(args: argparse.Namespace) -> int:
     root = vault_root(args) or default_vault_dir()
     if not Layout(root).config.exists():
         print(f"creating a new vault at {root}", file=sys.stderr)
-        vault = Vault.init(root, passphrase_source(args).get_new("New passphrase for the vault"),
-                           log_n=args.kdf_log_n)
+        vault = Vault.init(
+            root,
+            passphrase_source(args).get_new("New passphrase for the vault"),
+            log_n=args.kdf_log_n,
+        )
         vault.close()
     vault = open_vault(args, actor="daemon")
     drop = args.drop.expanduser().absolute()

@@ -13,10 +13,20 @@ from vault.service import Vault
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("init", help="create a vault: owner keys, config, catalog")
-    p.add_argument("--kdf-log-n", type=int, default=18, metavar="N",
-                   help="scrypt work factor (log2 N) for the key files (default 18)")
-    p.add_argument("--recovery-recipient", action="append", default=[], metavar="AGE1",
-                   help="also seal every clip to this age recipient (a paper backup key)")
+    p.add_argument(
+        "--kdf-log-n",
+        type=int,
+        default=18,
+        metavar="N",
+        help="scrypt work factor (log2 N) for the key files (default 18)",
+    )
+    p.add_argument(
+        "--recovery-recipient",
+        action="append",
+        default=[],
+        metavar="AGE1",
+        help="also seal every clip to this age recipient (a paper backup key)",
+    )
     add_json(p)
     p.set_defaults(func=cmd_init)
 
@@ -27,8 +37,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     add_json(p)
     p.set_defaults(func=cmd_key_show)
     p = ksub.add_parser("passwd", help="change the passphrase (reseals only the key files)")
-    p.add_argument("--new-passphrase-file", metavar="FILE",
-                   help="read the new passphrase from FILE (else RINGFENCE_NEW_PASSPHRASE_* or a prompt)")
+    p.add_argument(
+        "--new-passphrase-file",
+        metavar="FILE",
+        help="read the new passphrase from FILE (else RINGFENCE_NEW_PASSPHRASE_* or a prompt)",
+    )
     p.set_defaults(func=cmd_key_passwd)
 
 

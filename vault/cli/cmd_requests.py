@@ -31,8 +31,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--requester", required=True, metavar="NAME")
     p.add_argument("--org", required=True, metavar="ORG")
     p.add_argument("--kind", required=True, help="police, insurer, court, neighbour, owner, other")
-    p.add_argument("--basis", required=True,
-                   help="consent, warrant, subpoena, court-order, emergency, owner")
+    p.add_argument(
+        "--basis", required=True, help="consent, warrant, subpoena, court-order, emergency, owner"
+    )
     p.add_argument("--reason", required=True, metavar="TEXT")
     p.add_argument("--camera", action="append", required=True, metavar="C")
     p.add_argument("--from", dest="from_", required=True, metavar="T")
@@ -61,11 +62,18 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--reason", metavar="TEXT")
     p.set_defaults(func=cmd_request_withdraw)
 
-    p = sub.add_parser("approve", help="approve a request, or part of it (signs: needs the passphrase)")
+    p = sub.add_parser(
+        "approve", help="approve a request, or part of it (signs: needs the passphrase)"
+    )
     p.add_argument("id")
     p.add_argument("--reason", required=True, metavar="TEXT")
-    p.add_argument("--clip", action="append", default=[], metavar="CLIP_ID",
-                   help="approve only these clips (repeatable)")
+    p.add_argument(
+        "--clip",
+        action="append",
+        default=[],
+        metavar="CLIP_ID",
+        help="approve only these clips (repeatable)",
+    )
     p.add_argument("--exclude-clip", action="append", default=[], metavar="CLIP_ID")
     p.add_argument("--expires", metavar="T", help="the approval lapses at T")
     p.add_argument("--terms", metavar="TEXT", help="usage terms given to the requester")
@@ -87,10 +95,15 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     rc = sub.add_parser("receipt", help="consent receipts")
     csub = rc.add_subparsers(dest="receipt_command", metavar="ACTION")
     csub.required = True
-    p = csub.add_parser("verify", help="verify an export folder or receipt offline (no vault needed)")
+    p = csub.add_parser(
+        "verify", help="verify an export folder or receipt offline (no vault needed)"
+    )
     p.add_argument("path", type=Path)
-    p.add_argument("--owner-key", metavar="KEY",
-                   help="the owner's signing public key (base64), obtained out of band")
+    p.add_argument(
+        "--owner-key",
+        metavar="KEY",
+        help="the owner's signing public key (base64), obtained out of band",
+    )
     add_json(p)
     p.set_defaults(func=cmd_receipt_verify)
     p = csub.add_parser("show", help="print a receipt")
@@ -101,10 +114,18 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 def cmd_request_add(args: argparse.Namespace) -> int:
     fields: dict[str, Any] = {
-        "requester": args.requester, "organisation": args.org, "kind": args.kind,
-        "basis": args.basis, "reason": args.reason, "cameras": args.camera,
-        "from": args.from_, "to": args.to, "reference": args.reference,
-        "contact": args.contact, "deadline": args.deadline, "recipient": args.recipient,
+        "requester": args.requester,
+        "organisation": args.org,
+        "kind": args.kind,
+        "basis": args.basis,
+        "reason": args.reason,
+        "cameras": args.camera,
+        "from": args.from_,
+        "to": args.to,
+        "reference": args.reference,
+        "contact": args.contact,
+        "deadline": args.deadline,
+        "recipient": args.recipient,
         "attachments": [str(a) for a in args.attach],
     }
     rid = open_vault(args).add_request(fields)
@@ -134,8 +155,17 @@ def cmd_request_list(args: argparse.Namespace) -> int:
     rows = []
     for r in reqs:
         flags = ("URGENT " if r.urgent else "") + ("DUE-SOON" if r.near_deadline(now) else "")
-        rows.append([r.id, r.status, r.kind, r.basis, f"{r.requester} ({r.organisation})",
-                     iso(r.deadline) or "-", flags.strip()])
+        rows.append(
+            [
+                r.id,
+                r.status,
+                r.kind,
+                r.basis,
+                f"{r.requester} ({r.organisation})",
+                iso(r.deadline) or "-",
+                flags.strip(),
+            ]
+        )
     print(table(rows, ["ID", "STATUS", "KIND", "BASIS", "REQUESTER", "DEADLINE", "FLAGS"]))
     pending = sum(1 for r in reqs if r.status == "pending")
     print(f"\n{len(reqs)} request(s), {pending} pending")
@@ -152,13 +182,27 @@ def cmd_request_show(args: argparse.Namespace) -> int:
         emit_json(out)
         return 0
     data = info.as_json(vault.clock())
-    for key in ("id", "status", "requester", "organisation", "kind", "basis", "urgent",
-                "reference", "contact", "reason", "deadline", "recipient"):
+    for key in (
+        "id",
+        "status",
+        "requester",
+        "organisation",
+        "kind",
+        "basis",
+        "urgent",
+        "reference",
+        "contact",
+        "reason",
+        "deadline",
+        "recipient",
+    ):
         print(f"{key + ':':14} {data[key] if data[key] is not None else '-'}")
     s = data["scope"]
     print(f"{'scope:':14} {', '.join(s['cameras'])} from {s['from']} to {s['to']}")
     for a in info.attachments:
-        print(f"{'attachment:':14} {a['name']} ({human_size(a['size'])}, sha256 {a['sha256'][:16]}…)")
+        print(
+            f"{'attachment:':14} {a['name']} ({human_size(a['size'])}, sha256 {a['sha256'][:16]}…)"
+        )
     if info.decision:
         d = info.decision
         print(f"{'decision:':14} {d['outcome']} at {d['decided_at']}: {d['reason']}")
@@ -182,8 +226,10 @@ def _decision_summary(receipt: dict[str, Any], as_json: bool, extra: dict[str, A
         emit_json({"receipt": receipt, **extra})
         return
     d = receipt["decision"]
-    print(f"{receipt['request']['id']}: {d['outcome'].replace('_', ' ')}, "
-          f"{len(receipt.get('clips', []))} clip(s)")
+    print(
+        f"{receipt['request']['id']}: {d['outcome'].replace('_', ' ')}, "
+        f"{len(receipt.get('clips', []))} clip(s)"
+    )
     for k, v in extra.items():
         print(f"{k}: {v}")
 
@@ -191,7 +237,10 @@ def _decision_summary(receipt: dict[str, Any], as_json: bool, extra: dict[str, A
 def cmd_approve(args: argparse.Namespace) -> int:
     vault = unlocked_vault(args)
     receipt = vault.decide(
-        args.id, approve=True, reason=args.reason, clips=args.clip or None,
+        args.id,
+        approve=True,
+        reason=args.reason,
+        clips=args.clip or None,
         exclude=args.exclude_clip or None,
         expires=parse_time(args.expires, "--expires") if args.expires else None,
         terms=args.terms,
@@ -219,8 +268,13 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     result = vault.export(args.id, args.out, fmt=args.format, progress=progress)
     if args.json:
-        emit_json({"export": result["export"], "out": result["out"],
-                   "files": len(result["receipt"]["clips"])})
+        emit_json(
+            {
+                "export": result["export"],
+                "out": result["out"],
+                "files": len(result["receipt"]["clips"]),
+            }
+        )
     else:
         print(f"exported {len(result['receipt']['clips'])} clip(s) to {result['out']}")
         print(f"receipt: {Path(result['out']) / receipts.RECEIPT_TXT}")
@@ -249,9 +303,11 @@ def cmd_receipt_verify(args: argparse.Namespace) -> int:
             print(f"{mark} {c.name}" + (f": {c.detail}" if c.detail else ""))
         if report.ok and report.receipt:
             r = report.receipt
-            print(f"\nverified: {r['decision']['outcome'].replace('_', ' ')} for "
-                  f"{r['request']['requester']} ({r['request']['organisation']}), "
-                  f"{len(r.get('clips', []))} clip(s), signed by {r['signature']['public_key']}")
+            print(
+                f"\nverified: {r['decision']['outcome'].replace('_', ' ')} for "
+                f"{r['request']['requester']} ({r['request']['organisation']}), "
+                f"{len(r.get('clips', []))} clip(s), signed by {r['signature']['public_key']}"
+            )
     if not report.ok:
         first = next((c for c in report.checks if not c.ok), None)
         raise CommandError(

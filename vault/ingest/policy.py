@@ -31,7 +31,9 @@ class Observation:
     seen_at: float  # monotonic seconds
 
 
-def is_settled(first: Observation, last: Observation, settle_seconds: float, wall_now: float) -> bool:
+def is_settled(
+    first: Observation, last: Observation, settle_seconds: float, wall_now: float
+) -> bool:
     """True when a file has not changed for *settle_seconds*.
 
     This is the fallback for writers that never close a file in a way inotify

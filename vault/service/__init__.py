@@ -13,6 +13,7 @@ from pathlib import Path
 
 from vault import age
 from vault.audit.log import AuditLog
+from vault.audit.note import NoteSigner
 from vault.catalog.db import open_catalog
 from vault.config import Config, Layout, default_vault_dir
 from vault.errors import UsageError, VaultError
@@ -29,7 +30,6 @@ from vault.keys import (
     unlock,
     verify_identity_matches,
 )
-from vault.audit.note import NoteSigner
 from vault.service.cameras import CameraInfo, CameraOps
 from vault.service.clips import ClipInfo, ClipOps
 from vault.service.release import ReleaseOps
@@ -125,8 +125,12 @@ class Vault(ReleaseOps, StatusOps, ClipOps, CameraOps):
     def change_passphrase(self, old: str, new: str) -> None:
         change_passphrase(self.layout, old, new, self.config.kdf_log_n)
         self.unlock(new)
-        self.audit.append("key.passphrase_changed", actor=self.actor,
-                          subject=owner_key_name(self.config.origin), details={})
+        self.audit.append(
+            "key.passphrase_changed",
+            actor=self.actor,
+            subject=owner_key_name(self.config.origin),
+            details={},
+        )
         self.checkpoint()
 
     def key_info(self) -> dict[str, object]:

@@ -50,7 +50,11 @@ class CameraOps(VaultBase):
         path = folder.expanduser().absolute()
         resolved = path.resolve()
         vault_root = self.root.resolve()
-        if resolved == vault_root or vault_root in resolved.parents or resolved in vault_root.parents:
+        if (
+            resolved == vault_root
+            or vault_root in resolved.parents
+            or resolved in vault_root.parents
+        ):
             raise UsageError(f"{folder} overlaps the vault folder {self.root}")
         if resolved.exists() and not resolved.is_dir():
             raise UsageError(f"{folder} is not a folder")
@@ -99,8 +103,11 @@ class CameraOps(VaultBase):
                 "camera.added" if created else "camera.changed",
                 actor=self.actor,
                 subject=name,
-                details={"folder": str(path), "pattern": cam.pattern,
-                         "retention_days": cam.retention_days},
+                details={
+                    "folder": str(path),
+                    "pattern": cam.pattern,
+                    "retention_days": cam.retention_days,
+                },
                 conn=s.connection(),
             )
             s.commit()
@@ -125,8 +132,13 @@ class CameraOps(VaultBase):
             if not changes:
                 raise UsageError("nothing to change: give --pattern or --retention-days")
             s.add(cam)
-            self.audit.append("camera.changed", actor=self.actor, subject=name,
-                              details=changes, conn=s.connection())
+            self.audit.append(
+                "camera.changed",
+                actor=self.actor,
+                subject=name,
+                details=changes,
+                conn=s.connection(),
+            )
             s.commit()
         self.checkpoint()
         return self.camera(name)

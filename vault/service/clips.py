@@ -66,9 +66,21 @@ class ClipInfo:
 
 
 CLIP_COLUMNS = (
-    Clip.id, Camera.name, Clip.captured_at, Clip.ingested_at, Clip.size, Clip.sha256,
-    Clip.payload_size, Clip.payload_sha256, Clip.original_name, Clip.container,
-    Clip.duration_s, Clip.width, Clip.height, Clip.codec, Clip.shredded_at,
+    Clip.id,
+    Camera.name,
+    Clip.captured_at,
+    Clip.ingested_at,
+    Clip.size,
+    Clip.sha256,
+    Clip.payload_size,
+    Clip.payload_sha256,
+    Clip.original_name,
+    Clip.container,
+    Clip.duration_s,
+    Clip.width,
+    Clip.height,
+    Clip.codec,
+    Clip.shredded_at,
 )
 
 
@@ -186,8 +198,12 @@ class ClipOps(VaultBase):
             if n != size or digest.hexdigest() != want:
                 problems.append(VerifyProblem(clip_id, "payload hash mismatch"))
         for p in problems:
-            self.audit.append("clip.check_failed", actor=self.actor, subject=p.clip_id,
-                              details={"problem": p.problem})
+            self.audit.append(
+                "clip.check_failed",
+                actor=self.actor,
+                subject=p.clip_id,
+                details={"problem": p.problem},
+            )
         if problems:
             self.checkpoint()
         return checked, problems

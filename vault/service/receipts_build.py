@@ -54,8 +54,11 @@ def _base(vault: RequestOps, request_id: str) -> tuple[dict[str, Any], Any]:
             "basis": info.basis,
             "reference": info.reference,
             "reason": info.reason,
-            "scope": {"cameras": info.cameras, "from": iso(info.scope_from),
-                      "to": iso(info.scope_to)},
+            "scope": {
+                "cameras": info.cameras,
+                "from": iso(info.scope_from),
+                "to": iso(info.scope_to),
+            },
             "deadline": iso(info.deadline),
             "created_at": iso(info.created_at),
             "attachments": [{"name": a["name"], "sha256": a["sha256"]} for a in info.attachments],
@@ -75,17 +78,25 @@ def _base(vault: RequestOps, request_id: str) -> tuple[dict[str, Any], Any]:
 def decided_clips(vault: RequestOps, decision_id: str) -> list[dict[str, Any]]:
     with vault.engine.connect() as conn:
         rows = conn.execute(
-            select(DecisionClip).where(DecisionClip.decision_id == decision_id)
+            select(DecisionClip)
+            .where(DecisionClip.decision_id == decision_id)
             .order_by(DecisionClip.captured_at, DecisionClip.clip_id)
         ).all()
     return [
-        {"id": r.clip_id, "camera": r.camera, "captured_at": iso(r.captured_at),
-         "size": r.size, "sha256": r.sha256}
+        {
+            "id": r.clip_id,
+            "camera": r.camera,
+            "captured_at": iso(r.captured_at),
+            "size": r.size,
+            "sha256": r.sha256,
+        }
         for r in rows
     ]
 
 
-def decision_receipt(vault: RequestOps, request_id: str, note: str, keys: OwnerKeys) -> dict[str, Any]:
+def decision_receipt(
+    vault: RequestOps, request_id: str, note: str, keys: OwnerKeys
+) -> dict[str, Any]:
     body, dec = _base(vault, request_id)
     body["clips"] = decided_clips(vault, dec.id)
     body["export"] = None

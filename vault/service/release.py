@@ -9,13 +9,12 @@ of the age decryption functions in the service, and a test keeps it so.
 
 from __future__ import annotations
 
-
 import hashlib
 import io
 import os
 import re
-import shutil
 import secrets
+import shutil
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
@@ -32,6 +31,7 @@ from vault.fsutil import ensure_private_dir, fsync_dir, storage_error
 from vault.ids import new_id
 from vault.requests import RELEASABLE, Action, Status, transition
 from vault.service.receipts_build import export_receipt
+from vault.service.clips import ClipOps
 from vault.service.requests import RequestOps
 from vault.timeutil import iso
 
@@ -60,7 +60,7 @@ def _safe_ext(name: str) -> str:
     return ext if re.fullmatch(r"\.[a-z0-9]{1,8}", ext) else ".bin"
 
 
-class ReleaseOps(RequestOps):
+class ReleaseOps(RequestOps, ClipOps):
     def _released(self, request_id: str) -> tuple[Any, list[Any]]:
         """The decision and clip rows a request may release now, or PolicyError."""
         self.lapse_due()
@@ -135,7 +135,9 @@ class ReleaseOps(RequestOps):
                 if fmt == "age":
                     name += ".age"
                 target = cam_dir / name
-                with os.fdopen(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as f:
+                with os.fdopen(
+                    os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb"
+                ) as f:
                     sink = _HashSink(f)
                     if fmt == "plain":
                         self._plaintext_to(clip, sink)  # type: ignore[arg-type]
@@ -168,23 +170,63 @@ class ReleaseOps(RequestOps):
             transition(req.status, Action.EXPORT)
             for clip in clips:
                 d = delivered[clip.id]
-                self.audit.append("clip.released", actor="owner", subject=clip.id, details={
-                    "request": request_id, "export": export_id, "sha256": clip.sha256,
-                    "delivered_sha256": d["sha256"], "format": fmt}, conn=conn)
-            index = self.audit.append("export.created", actor="owner", subject=export_id, details={
-                "request": request_id, "format": fmt, "recipient": req.recipient if fmt == "age" else None,
-                "files": [{"clip": c.id, "file": delivered[c.id]["file"],
-                           "sha256": delivered[c.id]["sha256"]} for c in clips],
-            }, conn=conn)
-            conn.execute(insert(Export).values(id=export_id, request_id=request_id, created_at=now,
-                                               format=fmt, out_dir=str(out), audit_index=index))
+                self.audit.append(
+                    "clip.released",
+                    actor="owner",
+                    subject=clip.id,
+                    details={
+                        "request": request_id,
+                        "export": export_id,
+                        "sha256": clip.sha256,
+                        "delivered_sha256": d["sha256"],
+                        "format": fmt,
+                    },
+                    conn=conn,
+                )
+            index = self.audit.append(
+                "export.created",
+                actor="owner",
+                subject=export_id,
+                details={
+                    "request": request_id,
+                    "format": fmt,
+                    "recipient": req.recipient if fmt == "age" else None,
+                    "files": [
+                        {
+                            "clip": c.id,
+                            "file": delivered[c.id]["file"],
+                            "sha256": delivered[c.id]["sha256"],
+                        }
+                        for c in clips
+                    ],
+                },
+                conn=conn,
+            )
+            conn.execute(
+                insert(Export).values(
+                    id=export_id,
+                    request_id=request_id,
+                    created_at=now,
+                    format=fmt,
+                    out_dir=str(out),
+                    audit_index=index,
+                )
+            )
             conn.execute(update(Request).where(Request.id == request_id).values(updated_at=now))
         note = self.checkpoint_with_owner()
         receipt = export_receipt(
-            self, request_id,
-            {"id": export_id, "format": fmt, "created_at": iso(now),
-             "recipient": req.recipient if fmt == "age" else None},
-            delivered, index, note, keys,
+            self,
+            request_id,
+            {
+                "id": export_id,
+                "format": fmt,
+                "created_at": iso(now),
+                "recipient": req.recipient if fmt == "age" else None,
+            },
+            delivered,
+            index,
+            note,
+            keys,
         )
         try:
             write_receipt_files(staging, receipt)
@@ -194,17 +236,20 @@ class ReleaseOps(RequestOps):
             raise storage_error(exc, f"cannot finish the export in {out}") from exc
         return {"export": export_id, "out": str(out), "receipt": receipt}
 
-    def _name_camera_folders(self, staging: Path, clips: list[Any],
-                             delivered: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    def _name_camera_folders(
+        self, staging: Path, clips: list[Any], delivered: dict[str, dict[str, Any]]
+    ) -> dict[str, dict[str, Any]]:
         from vault.catalog.models import Camera
 
         with self.engine.connect() as conn:
-            names = dict(conn.execute(select(Camera.id, Camera.name)).all())
+            names: dict[int, str] = dict(conn.execute(select(Camera.id, Camera.name)).all())
         for cam_id in {c.camera_id for c in clips}:
             os.rename(staging / "clips" / str(cam_id), staging / "clips" / names[cam_id])
         for clip in clips:
             d = delivered[clip.id]
-            d["file"] = d["file"].replace(f"clips/{clip.camera_id}/", f"clips/{names[clip.camera_id]}/", 1)
+            d["file"] = d["file"].replace(
+                f"clips/{clip.camera_id}/", f"clips/{names[clip.camera_id]}/", 1
+            )
         return delivered
 
     # --- refusal receipts ---------------------------------------------------------
@@ -233,18 +278,34 @@ class ReleaseOps(RequestOps):
         info = self.clip(clip_id)
         if info.size > max_bytes:
             raise UsageError(f"clip {clip_id} is too large to preview in memory")
-        request_id = self.add_request({
-            "requester": "vault owner", "organisation": "self", "kind": "owner",
-            "basis": "owner", "reason": reason, "cameras": [info.camera],
-            "from": iso(info.captured_at), "to": iso(info.captured_at + timedelta(seconds=1)),
-        })
-        self.decide(request_id, approve=True, reason=reason, clips=[clip_id],
-                    expires=self.clock() + timedelta(minutes=10))
+        request_id = self.add_request(
+            {
+                "requester": "vault owner",
+                "organisation": "self",
+                "kind": "owner",
+                "basis": "owner",
+                "reason": reason,
+                "cameras": [info.camera],
+                "from": iso(info.captured_at),
+                "to": iso(info.captured_at + timedelta(seconds=1)),
+            }
+        )
+        self.decide(
+            request_id,
+            approve=True,
+            reason=reason,
+            clips=[clip_id],
+            expires=self.clock() + timedelta(minutes=10),
+        )
         _req, clips = self._released(request_id)
         buf = io.BytesIO()
         self._plaintext_to(clips[0], buf)
-        self.audit.append("clip.viewed", actor="owner", subject=clip_id,
-                          details={"request": request_id, "reason": reason, "sha256": info.sha256})
+        self.audit.append(
+            "clip.viewed",
+            actor="owner",
+            subject=clip_id,
+            details={"request": request_id, "reason": reason, "sha256": info.sha256},
+        )
         self.checkpoint()
         return buf.getvalue()
 
@@ -267,5 +328,3 @@ def write_receipt_files(folder: Path, receipt: dict[str, Any]) -> None:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
-
-

@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-
 import tomllib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -20,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Connection
+from sqlmodel import col
 
 from vault import age
 from vault.catalog.models import (
@@ -35,17 +35,27 @@ from vault.catalog.models import (
 from vault.errors import AgeError, NotFound, PolicyError, RingfenceError, UsageError
 from vault.ids import new_id
 from vault.requests import Action, Basis, Kind, Status, is_urgent, parse_choice, transition
-from vault.service.clips import ClipInfo, clip_query, row_to_info
 from vault.service.base import VaultBase
+from vault.service.clips import ClipInfo, clip_query, row_to_info
 from vault.timeutil import as_utc, iso, parse_time
 
 NEAR_DEADLINE = timedelta(hours=48)
 MAX_TEXT = 4000
 
 REQUEST_FIELDS = {
-    "requester": True, "organisation": True, "kind": True, "basis": True, "reason": True,
-    "cameras": True, "from": True, "to": True, "reference": False, "contact": False,
-    "deadline": False, "recipient": False, "attachments": False,
+    "requester": True,
+    "organisation": True,
+    "kind": True,
+    "basis": True,
+    "reason": True,
+    "cameras": True,
+    "from": True,
+    "to": True,
+    "reference": False,
+    "contact": False,
+    "deadline": False,
+    "recipient": False,
+    "attachments": False,
 }
 
 
@@ -94,8 +104,11 @@ class RequestInfo:
             "reason": self.reason,
             "reference": self.reference,
             "contact": self.contact,
-            "scope": {"cameras": self.cameras, "from": iso(self.scope_from),
-                      "to": iso(self.scope_to)},
+            "scope": {
+                "cameras": self.cameras,
+                "from": iso(self.scope_from),
+                "to": iso(self.scope_to),
+            },
             "deadline": iso(self.deadline),
             "recipient": self.recipient,
             "attachments": self.attachments,
@@ -151,7 +164,11 @@ class RequestOps(VaultBase):
         cameras = fields.get("cameras")
         if isinstance(cameras, str):
             cameras = [cameras]
-        if not cameras or not isinstance(cameras, list) or not all(isinstance(c, str) for c in cameras):
+        if (
+            not cameras
+            or not isinstance(cameras, list)
+            or not all(isinstance(c, str) for c in cameras)
+        ):
             raise UsageError("cameras: give at least one camera name")
         clean["from"] = _time(fields.get("from"), "from")
         clean["to"] = _time(fields.get("to"), "to")
@@ -188,26 +205,45 @@ class RequestOps(VaultBase):
         sealed = [self._seal_attachment(p) for p in paths]
         try:
             with self.engine.begin() as conn:
-                conn.execute(insert(Request).values(
-                    id=request_id, created_at=now, updated_at=now, status=Status.PENDING.value,
-                    requester=clean["requester"], organisation=clean["organisation"],
-                    kind=clean["kind"], contact=clean["contact"], basis=clean["basis"],
-                    reference=clean["reference"], reason=clean["reason"],
-                    scope_from=clean["from"], scope_to=clean["to"], deadline=clean["deadline"],
-                    recipient=recipient or None,
-                ))
+                conn.execute(
+                    insert(Request).values(
+                        id=request_id,
+                        created_at=now,
+                        updated_at=now,
+                        status=Status.PENDING.value,
+                        requester=clean["requester"],
+                        organisation=clean["organisation"],
+                        kind=clean["kind"],
+                        contact=clean["contact"],
+                        basis=clean["basis"],
+                        reference=clean["reference"],
+                        reason=clean["reason"],
+                        scope_from=clean["from"],
+                        scope_to=clean["to"],
+                        deadline=clean["deadline"],
+                        recipient=recipient or None,
+                    )
+                )
                 for _name, cid in cam_ids:
                     conn.execute(insert(RequestCamera).values(request_id=request_id, camera_id=cid))
                 for att in sealed:
-                    conn.execute(insert(Attachment).values(request_id=request_id, added_at=now, **att))
+                    conn.execute(
+                        insert(Attachment).values(request_id=request_id, added_at=now, **att)
+                    )
                 self.audit.append(
-                    "request.created", actor=self.actor, subject=request_id,
+                    "request.created",
+                    actor=self.actor,
+                    subject=request_id,
                     details={
-                        "requester": clean["requester"], "organisation": clean["organisation"],
-                        "kind": clean["kind"], "basis": clean["basis"],
-                        "reference": clean["reference"], "reason": clean["reason"],
+                        "requester": clean["requester"],
+                        "organisation": clean["organisation"],
+                        "kind": clean["kind"],
+                        "basis": clean["basis"],
+                        "reference": clean["reference"],
+                        "reason": clean["reason"],
                         "cameras": [n for n, _ in cam_ids],
-                        "from": iso(clean["from"]), "to": iso(clean["to"]),
+                        "from": iso(clean["from"]),
+                        "to": iso(clean["to"]),
                         "deadline": iso(clean["deadline"]),
                         "attachments": [{"name": a["name"], "sha256": a["sha256"]} for a in sealed],
                     },
@@ -247,8 +283,14 @@ class RequestOps(VaultBase):
 
             header = age.encrypt_split(_Tee(src), _Out(), self.config.recipients)  # type: ignore[arg-type]
             blob.commit()
-        return {"id": att_id, "name": path.name, "size": size, "sha256": plain.hexdigest(),
-                "payload_sha256": sealed_hash.hexdigest(), "header": header}
+        return {
+            "id": att_id,
+            "name": path.name,
+            "size": size,
+            "sha256": plain.hexdigest(),
+            "payload_sha256": sealed_hash.hexdigest(),
+            "header": header,
+        }
 
     def import_request(self, path: Path) -> str:
         try:
@@ -261,7 +303,9 @@ class RequestOps(VaultBase):
             else:
                 doc = json.loads(data)
         except (UnicodeDecodeError, ValueError) as exc:
-            raise UsageError(f"{path}: not valid {path.suffix.lstrip('.') or 'JSON'}: {exc}") from None
+            raise UsageError(
+                f"{path}: not valid {path.suffix.lstrip('.') or 'JSON'}: {exc}"
+            ) from None
         if not isinstance(doc, dict):
             raise UsageError(f"{path}: the top level must be an object/table")
         if isinstance(doc.get("attachments"), list):
@@ -281,25 +325,44 @@ class RequestOps(VaultBase):
             rows = conn.execute(
                 select(Request.id, Request.status, Request.deadline, Decision.expires_at)
                 .outerjoin(Decision, Decision.request_id == Request.id)  # type: ignore[arg-type]
-                .where(Request.status.in_([s.value for s in (Status.PENDING, Status.APPROVED,  # type: ignore[attr-defined]
-                                                              Status.PARTLY_APPROVED)]))
+                .where(
+                    col(Request.status).in_(
+                        [
+                            s.value
+                            for s in (
+                                Status.PENDING,
+                                Status.APPROVED,  # type: ignore[attr-defined]
+                                Status.PARTLY_APPROVED,
+                            )
+                        ]
+                    )
+                )
             ).all()
             for rid, status, deadline, expires in rows:
                 due = deadline if status == Status.PENDING else expires
                 if due is None or due > now:
                     continue
                 new = transition(status, Action.LAPSE)
-                conn.execute(update(Request).where(Request.id == rid)
-                             .values(status=new.value, updated_at=now))
-                self.audit.append("request.expired", actor="vault", subject=rid,
-                                  details={"was": status, "due": iso(due)}, conn=conn)
+                conn.execute(
+                    update(Request)
+                    .where(Request.id == rid)
+                    .values(status=new.value, updated_at=now)
+                )
+                self.audit.append(
+                    "request.expired",
+                    actor="vault",
+                    subject=rid,
+                    details={"was": status, "due": iso(due)},
+                    conn=conn,
+                )
                 lapsed.append(rid)
         if lapsed:
             self.checkpoint()
         return lapsed
 
-    def requests(self, status: str | None = None, *, limit: int | None = None,
-                 offset: int = 0) -> list[RequestInfo]:
+    def requests(
+        self, status: str | None = None, *, limit: int | None = None, offset: int = 0
+    ) -> list[RequestInfo]:
         """Requests, pending first, urgent before the rest, then by deadline and age."""
         self.lapse_due()
         if status is not None:
@@ -335,10 +398,20 @@ class RequestOps(VaultBase):
     @staticmethod
     def _info(r: Any, cameras: list[str]) -> RequestInfo:
         return RequestInfo(
-            id=r["id"], status=r["status"], created_at=r["created_at"], requester=r["requester"],
-            organisation=r["organisation"], kind=r["kind"], basis=r["basis"], reason=r["reason"],
-            cameras=cameras, scope_from=r["scope_from"], scope_to=r["scope_to"],
-            contact=r["contact"], reference=r["reference"], deadline=r["deadline"],
+            id=r["id"],
+            status=r["status"],
+            created_at=r["created_at"],
+            requester=r["requester"],
+            organisation=r["organisation"],
+            kind=r["kind"],
+            basis=r["basis"],
+            reason=r["reason"],
+            cameras=cameras,
+            scope_from=r["scope_from"],
+            scope_to=r["scope_to"],
+            contact=r["contact"],
+            reference=r["reference"],
+            deadline=r["deadline"],
             recipient=r["recipient"],
         )
 
@@ -348,9 +421,15 @@ class RequestOps(VaultBase):
             row = conn.execute(select(Request).where(Request.id == request_id)).mappings().first()
             if row is None:
                 raise NotFound(f"no request {request_id!r}")
-            cams = [n for (n,) in conn.execute(
-                select(Camera.name).join(RequestCamera, RequestCamera.camera_id == Camera.id)  # type: ignore[arg-type]
-                .where(RequestCamera.request_id == request_id).order_by(Camera.name))]
+            cams = [
+                n
+                for (n,) in conn.execute(
+                    select(Camera.name)
+                    .join(RequestCamera, RequestCamera.camera_id == Camera.id)  # type: ignore[arg-type]
+                    .where(RequestCamera.request_id == request_id)
+                    .order_by(Camera.name)
+                )
+            ]
             info = self._info(row, cams)
             info.attachments = [
                 {"id": a.id, "name": a.name, "size": a.size, "sha256": a.sha256}
@@ -358,38 +437,60 @@ class RequestOps(VaultBase):
             ]
             dec = conn.execute(select(Decision).where(Decision.request_id == request_id)).first()
             if dec is not None:
-                clip_ids = [c for (c,) in conn.execute(
-                    select(DecisionClip.clip_id).where(DecisionClip.decision_id == dec.id))]
+                clip_ids = [
+                    c
+                    for (c,) in conn.execute(
+                        select(DecisionClip.clip_id).where(DecisionClip.decision_id == dec.id)
+                    )
+                ]
                 info.decision = {
-                    "id": dec.id, "outcome": dec.outcome, "reason": dec.reason, "terms": dec.terms,
-                    "expires_at": iso(dec.expires_at), "decided_at": iso(dec.decided_at),
+                    "id": dec.id,
+                    "outcome": dec.outcome,
+                    "reason": dec.reason,
+                    "terms": dec.terms,
+                    "expires_at": iso(dec.expires_at),
+                    "decided_at": iso(dec.decided_at),
                     "clips": clip_ids,
                 }
             info.exports = [
-                {"id": e.id, "created_at": iso(e.created_at), "format": e.format, "out_dir": e.out_dir}
-                for e in conn.execute(select(Export).where(Export.request_id == request_id)
-                                      .order_by(Export.created_at))
+                {
+                    "id": e.id,
+                    "created_at": iso(e.created_at),
+                    "format": e.format,
+                    "out_dir": e.out_dir,
+                }
+                for e in conn.execute(
+                    select(Export)
+                    .where(Export.request_id == request_id)
+                    .order_by(Export.created_at)
+                )
             ]
         return info
 
-    def scope_clips(self, request_id: str, *, limit: int | None = None,
-                    offset: int = 0) -> list[ClipInfo]:
+    def scope_clips(
+        self, request_id: str, *, limit: int | None = None, offset: int = 0
+    ) -> list[ClipInfo]:
         """The clips a request asks for: its cameras, inside its time window."""
         with self.engine.connect() as conn:
             return self._scope_clips(conn, request_id, limit=limit, offset=offset)
 
-    def _scope_clips(self, conn: Connection, request_id: str, *, limit: int | None = None,
-                     offset: int = 0) -> list[ClipInfo]:
-        req = conn.execute(select(Request.scope_from, Request.scope_to)
-                           .where(Request.id == request_id)).first()
+    def _scope_clips(
+        self, conn: Connection, request_id: str, *, limit: int | None = None, offset: int = 0
+    ) -> list[ClipInfo]:
+        req = conn.execute(
+            select(Request.scope_from, Request.scope_to).where(Request.id == request_id)
+        ).first()
         if req is None:
             raise NotFound(f"no request {request_id!r}")
         cam_ids = select(RequestCamera.camera_id).where(RequestCamera.request_id == request_id)
-        q = (clip_query()
-             .where(Clip.camera_id.in_(cam_ids))  # type: ignore[attr-defined]
-             .where(Clip.captured_at >= req[0], Clip.captured_at <= req[1])
-             .where(Clip.shredded_at.is_(None))  # type: ignore[union-attr]
-             .order_by(Clip.captured_at, Clip.id).offset(offset))
+        q = (
+            clip_query()
+            .where(Clip.camera_id.in_(cam_ids))  # type: ignore[attr-defined]
+            .where(Clip.captured_at >= req[0], Clip.captured_at <= req[1])
+            .where(Clip.shredded_at.is_(None))  # type: ignore[union-attr]
+            .order_by(Clip.captured_at, Clip.id)
+            .offset(offset)
+        )
         if limit is not None:
             q = q.limit(limit)
         return [row_to_info(r) for r in conn.execute(q)]
@@ -404,10 +505,18 @@ class RequestOps(VaultBase):
             if status is None:
                 raise NotFound(f"no request {request_id!r}")
             new = transition(status, action)
-            conn.execute(update(Request).where(Request.id == request_id)
-                         .values(status=new.value, updated_at=self.clock()))
-            self.audit.append(event, actor=self.actor, subject=request_id,
-                              details={"was": status, **details}, conn=conn)
+            conn.execute(
+                update(Request)
+                .where(Request.id == request_id)
+                .values(status=new.value, updated_at=self.clock())
+            )
+            self.audit.append(
+                event,
+                actor=self.actor,
+                subject=request_id,
+                details={"was": status, **details},
+                conn=conn,
+            )
         self.checkpoint()
         return new
 
@@ -459,35 +568,65 @@ class RequestOps(VaultBase):
                     raise UsageError("a refusal names no clips")
                 action = Action.REFUSE
             new = transition(status, action)
-            outcome = {Status.APPROVED: "approved", Status.PARTLY_APPROVED: "partly_approved",
-                       Status.REFUSED: "refused"}[new]
+            outcome = {
+                Status.APPROVED: "approved",
+                Status.PARTLY_APPROVED: "partly_approved",
+                Status.REFUSED: "refused",
+            }[new]
             index = self.audit.append(
-                "request.decided", actor="owner", subject=request_id,
+                "request.decided",
+                actor="owner",
+                subject=request_id,
                 details={
-                    "decision": decision_id, "outcome": outcome, "reason": reason_text,
-                    "terms": terms, "expires_at": iso(expires),
+                    "decision": decision_id,
+                    "outcome": outcome,
+                    "reason": reason_text,
+                    "terms": terms,
+                    "expires_at": iso(expires),
                     "clips": [{"id": c.id, "sha256": c.sha256} for c in chosen],
                     "in_scope": len(scope),
                 },
                 conn=conn,
             )
-            conn.execute(update(Request).where(Request.id == request_id)
-                         .values(status=new.value, updated_at=now))
-            conn.execute(insert(Decision).values(
-                id=decision_id, request_id=request_id, outcome=outcome, reason=reason_text,
-                terms=terms, expires_at=expires, decided_at=now, audit_index=index, receipt="",
-            ))
+            conn.execute(
+                update(Request)
+                .where(Request.id == request_id)
+                .values(status=new.value, updated_at=now)
+            )
+            conn.execute(
+                insert(Decision).values(
+                    id=decision_id,
+                    request_id=request_id,
+                    outcome=outcome,
+                    reason=reason_text,
+                    terms=terms,
+                    expires_at=expires,
+                    decided_at=now,
+                    audit_index=index,
+                    receipt="",
+                )
+            )
             for c in chosen:
-                conn.execute(insert(DecisionClip).values(
-                    decision_id=decision_id, clip_id=c.id, camera=c.camera,
-                    captured_at=c.captured_at, size=c.size, sha256=c.sha256))
+                conn.execute(
+                    insert(DecisionClip).values(
+                        decision_id=decision_id,
+                        clip_id=c.id,
+                        camera=c.camera,
+                        captured_at=c.captured_at,
+                        size=c.size,
+                        sha256=c.sha256,
+                    )
+                )
         note = self.checkpoint_with_owner()
         receipt = decision_receipt(self, request_id, note, keys)
         from vault.canonical import canonical_json
 
         with self.engine.begin() as conn:
-            conn.execute(update(Decision).where(Decision.id == decision_id)
-                         .values(receipt=canonical_json(receipt).decode()))
+            conn.execute(
+                update(Decision)
+                .where(Decision.id == decision_id)
+                .values(receipt=canonical_json(receipt).decode())
+            )
         return receipt
 
     def checkpoint_with_owner(self) -> str:
@@ -502,12 +641,11 @@ class RequestOps(VaultBase):
 
     def decision_receipt(self, request_id: str) -> dict[str, Any]:
         with self.engine.connect() as conn:
-            text = conn.execute(select(Decision.receipt)
-                                .where(Decision.request_id == request_id)).scalar()
+            text = conn.execute(
+                select(Decision.receipt).where(Decision.request_id == request_id)
+            ).scalar()
         if not text:
             raise NotFound(f"request {request_id} has no decision")
         from vault.canonical import parse_canonical
 
         return parse_canonical(text.encode())  # type: ignore[no-any-return]
-
-

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import shutil
 from pathlib import Path
 from typing import Any
@@ -21,8 +20,9 @@ class StatusOps(VaultBase):
         return is_held(self.layout.lock)
 
     def files_waiting(self) -> int:
-        from vault.catalog.models import CameraFolder
         from sqlmodel import Session
+
+        from vault.catalog.models import CameraFolder
 
         with Session(self.engine) as s:
             folders = [Path(f.path) for f in s.exec(select(CameraFolder)).scalars()]
@@ -62,5 +62,3 @@ class StatusOps(VaultBase):
             "low_disk": free < self.config.min_free_bytes,
             "audit_size": self.audit.size(),
         }
-
-

@@ -1,9 +1,9 @@
 """Alembic environment: migrations run on the connection vault.catalog.db hands in."""
 
 from alembic import context
+from sqlmodel import SQLModel
 
 from vault.catalog import models  # noqa: F401  (registers the tables)
-from sqlmodel import SQLModel
 
 connection = context.config.attributes.get("connection")
 if connection is None:  # pragma: no cover - only for `alembic` run by hand
