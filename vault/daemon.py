@@ -100,7 +100,7 @@ class Daemon:
     def recover(self) -> None:
         """Undo what a killed daemon left half done: temp files and orphan blobs."""
         removed = self.vault.store.clean_tmp()
-        with self.vault.engine.connect() as conn:
+        with self.vault.reader.connect() as conn:
             known = {r[0] for r in conn.execute(select(Clip.id))}
         orphans = 0
         for blob_id in self.vault.store.ids():

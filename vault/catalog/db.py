@@ -32,10 +32,22 @@ def _on_connect(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
 
 
 def _on_begin(conn: Any) -> None:
-    # Every transaction takes the write lock up front: the daemon and the CLI
-    # write to the same file, and a deferred transaction that upgrades to a
-    # writer later fails with SQLITE_BUSY instead of waiting.
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    # A writing transaction takes the write lock up front: the daemon and the
+    # CLI write to the same file, and a deferred transaction that upgrades to a
+    # writer later fails with SQLITE_BUSY instead of waiting. Readers (see
+    # reader()) take a plain snapshot and never block the daemon.
+    if conn.get_execution_options().get(READ_ONLY):
+        conn.exec_driver_sql("BEGIN")
+    else:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+READ_ONLY = "ringfence_read_only"
+
+
+def reader(engine: Engine) -> Engine:
+    """The same catalog for reading only: deferred transactions, no write lock."""
+    return engine.execution_options(**{READ_ONLY: True})
 
 
 def open_catalog(path: Path, *, migrate: bool = True) -> Engine:

@@ -10,6 +10,7 @@ from sqlalchemy.engine import Engine
 
 from vault.audit.log import AuditLog
 from vault.audit.note import NoteSigner
+from vault.catalog.db import reader
 from vault.config import Config, Layout
 from vault.errors import PassphraseError
 from vault.keys import OwnerKeys, device_key_name, load_device_key
@@ -36,6 +37,7 @@ class VaultBase:
         self.layout = layout
         self.config = config
         self.engine = engine
+        self.reader = reader(engine)  # for reads: a snapshot, never the write lock
         self.store = store
         self.audit = audit
         self.clock = clock

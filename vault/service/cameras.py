@@ -156,7 +156,7 @@ class CameraOps(VaultBase):
         raise NotFound(f"no camera named {name!r}")
 
     def cameras(self) -> list[CameraInfo]:
-        with Session(self.engine) as s:
+        with Session(self.reader) as s:
             cams = s.exec(select(Camera).order_by(Camera.name)).all()
             folders: dict[int, list[str]] = {}
             for f in s.exec(select(CameraFolder).order_by(CameraFolder.id)).all():

@@ -123,25 +123,25 @@ class ClipOps(VaultBase):
         q = q.order_by(Clip.captured_at, Clip.id).offset(offset)
         if limit is not None:
             q = q.limit(limit)
-        with self.engine.connect() as conn:
+        with self.reader.connect() as conn:
             return [row_to_info(r) for r in conn.execute(q)]
 
     def _camera_id(self, name: str) -> int:
-        with Session(self.engine) as s:
+        with Session(self.reader) as s:
             cid = s.execute(select(Camera.id).where(Camera.name == name)).scalar()
         if cid is None:
             raise NotFound(f"no camera named {name!r}")
         return int(cid)
 
     def clip(self, clip_id: str) -> ClipInfo:
-        with self.engine.connect() as conn:
+        with self.reader.connect() as conn:
             row = conn.execute(clip_query().where(Clip.id == clip_id)).first()
         if row is None:
             raise NotFound(f"no clip {clip_id!r}")
         return row_to_info(row)
 
     def _header(self, clip_id: str) -> bytes:
-        with self.engine.connect() as conn:
+        with self.reader.connect() as conn:
             row = conn.execute(select(Clip.header).where(Clip.id == clip_id)).first()
         if row is None:
             raise NotFound(f"no clip {clip_id!r}")
@@ -177,7 +177,7 @@ class ClipOps(VaultBase):
         """Hash every stored payload and compare with the catalog. Needs no key."""
         problems: list[VerifyProblem] = []
         checked = 0
-        with self.engine.connect() as conn:
+        with self.reader.connect() as conn:
             rows = conn.execute(
                 select(Clip.id, Clip.payload_sha256, Clip.payload_size).where(
                     Clip.shredded_at.is_(None)  # type: ignore[union-attr]

@@ -32,7 +32,7 @@ def audit_entry_with_proof(vault: RequestOps, index: int, role: str, note: str) 
 
 def _base(vault: RequestOps, request_id: str) -> tuple[dict[str, Any], Any]:
     info = vault.request(request_id)
-    with vault.engine.connect() as conn:
+    with vault.reader.connect() as conn:
         dec = conn.execute(select(Decision).where(Decision.request_id == request_id)).first()
     assert dec is not None
     body: dict[str, Any] = {
@@ -76,7 +76,7 @@ def _base(vault: RequestOps, request_id: str) -> tuple[dict[str, Any], Any]:
 
 
 def decided_clips(vault: RequestOps, decision_id: str) -> list[dict[str, Any]]:
-    with vault.engine.connect() as conn:
+    with vault.reader.connect() as conn:
         rows = conn.execute(
             select(DecisionClip)
             .where(DecisionClip.decision_id == decision_id)

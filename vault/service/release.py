@@ -64,7 +64,7 @@ class ReleaseOps(RequestOps, ClipOps):
     def _released(self, request_id: str) -> tuple[Any, list[Any]]:
         """The decision and clip rows a request may release now, or PolicyError."""
         self.lapse_due()
-        with self.engine.connect() as conn:
+        with self.reader.connect() as conn:
             req = conn.execute(select(Request).where(Request.id == request_id)).first()
             if req is None:
                 raise NotFound(f"no request {request_id!r}")
@@ -76,7 +76,7 @@ class ReleaseOps(RequestOps, ClipOps):
                 raise PolicyError(f"request {request_id} has no approving decision")
             if dec.expires_at is not None and dec.expires_at <= self.clock():
                 raise PolicyError(f"the approval of {request_id} expired at {iso(dec.expires_at)}")
-        with Session(self.engine) as session:
+        with Session(self.reader) as session:
             rows = session.execute(
                 select(Clip, DecisionClip.sha256)
                 .join(DecisionClip, DecisionClip.clip_id == Clip.id)  # type: ignore[arg-type]
@@ -241,7 +241,7 @@ class ReleaseOps(RequestOps, ClipOps):
     ) -> dict[str, dict[str, Any]]:
         from vault.catalog.models import Camera
 
-        with self.engine.connect() as conn:
+        with self.reader.connect() as conn:
             names: dict[int, str] = dict(conn.execute(select(Camera.id, Camera.name)).all())
         for cam_id in {c.camera_id for c in clips}:
             os.rename(staging / "clips" / str(cam_id), staging / "clips" / names[cam_id])

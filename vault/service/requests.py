@@ -192,7 +192,7 @@ class RequestOps(VaultBase):
             if not p.is_file():
                 raise UsageError(f"attachments: {a} is not a readable file")
             paths.append(p)
-        with self.engine.connect() as conn:
+        with self.reader.connect() as conn:
             cam_ids = []
             for name in dict.fromkeys(cameras):
                 cid = conn.execute(select(Camera.id).where(Camera.name == name)).scalar()
@@ -381,7 +381,7 @@ class RequestOps(VaultBase):
         ).offset(offset)
         if limit is not None:
             q = q.limit(limit)
-        with self.engine.connect() as conn:
+        with self.reader.connect() as conn:
             rows = conn.execute(q).mappings().all()
             ids = [r["id"] for r in rows]
             cams: dict[str, list[str]] = {}
@@ -417,7 +417,7 @@ class RequestOps(VaultBase):
 
     def request(self, request_id: str) -> RequestInfo:
         self.lapse_due()
-        with self.engine.connect() as conn:
+        with self.reader.connect() as conn:
             row = conn.execute(select(Request).where(Request.id == request_id)).mappings().first()
             if row is None:
                 raise NotFound(f"no request {request_id!r}")
@@ -471,7 +471,7 @@ class RequestOps(VaultBase):
         self, request_id: str, *, limit: int | None = None, offset: int = 0
     ) -> list[ClipInfo]:
         """The clips a request asks for: its cameras, inside its time window."""
-        with self.engine.connect() as conn:
+        with self.reader.connect() as conn:
             return self._scope_clips(conn, request_id, limit=limit, offset=offset)
 
     def _scope_clips(
@@ -640,7 +640,7 @@ class RequestOps(VaultBase):
         return note
 
     def decision_receipt(self, request_id: str) -> dict[str, Any]:
-        with self.engine.connect() as conn:
+        with self.reader.connect() as conn:
             text = conn.execute(
                 select(Decision.receipt).where(Decision.request_id == request_id)
             ).scalar()

@@ -24,7 +24,7 @@ class StatusOps(VaultBase):
 
         from vault.catalog.models import CameraFolder
 
-        with Session(self.engine) as s:
+        with Session(self.reader) as s:
             folders = [Path(f.path) for f in s.exec(select(CameraFolder)).scalars()]
         return sum(1 for f in folders for _ in candidates(f))
 
@@ -34,7 +34,7 @@ class StatusOps(VaultBase):
     def status(self) -> dict[str, Any]:
         beat = read_heartbeat(self.layout.daemon_state)
         running = self.daemon_running()
-        with self.engine.connect() as conn:
+        with self.reader.connect() as conn:
             rows = conn.execute(
                 select(Camera.name, func.count(Clip.id), func.max(Clip.ingested_at))
                 .select_from(Camera)
