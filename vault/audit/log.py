@@ -22,16 +22,17 @@ and never block a writer, which matters for a verify that reads a million rows.
 
 from __future__ import annotations
 
-import multiprocessing
+import json
 import os
 import sqlite3
+import subprocess
+import sys
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
-
-from sqlalchemy.engine import Connection, Engine
+from typing import TYPE_CHECKING, Any
 
 from vault.audit import merkle
 from vault.audit.note import (
@@ -47,9 +48,13 @@ from vault.audit.note import (
 from vault.audit.proof import format_inclusion_proof
 from vault.audit.verify import EntryRun, LogAuditor, LogProblem, check_entry_rows
 from vault.canonical import canonical_json, parse_canonical
-from vault.catalog.models import Checkpoint
-from vault.errors import IntegrityError, NotFound
+from vault.errors import IntegrityError, NotFound, StorageError
 from vault.timeutil import utc_now
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection, Engine
+
+    from vault.catalog.models import Checkpoint
 
 #: Entries checked per task when verifying; a power of two keeps spans aligned.
 CHUNK = 1 << 16
@@ -96,6 +101,8 @@ class VerifyReport:
 
 
 def _row_to_checkpoint(row: Sequence[Any]) -> Checkpoint:
+    from vault.catalog.models import Checkpoint  # SQLModel is slow to import: not in workers
+
     return Checkpoint(id=row[0], size=row[1], root=bytes(row[2]), note=row[3], created_at=row[4])
 
 
@@ -204,10 +211,23 @@ class AuditLog:
         body = self._entry_bytes(index, at, type, actor, subject, details)
         leaf = merkle.leaf_hash(body)
         nodes = merkle.nodes_to_add(index, leaf, self._conn_nodes(conn).get)
-        conn.exec_driver_sql(_INSERT_ENTRY, (index, at, type, body, leaf))
-        if len(nodes) > 1:
-            conn.exec_driver_sql(_INSERT_NODE, [(lv, pos, h) for lv, pos, h in nodes[1:]])
+        self._insert(conn, [(index, at, type, body, leaf)],
+                     [(lv, pos, h) for lv, pos, h in nodes[1:]])
         return index
+
+    @staticmethod
+    def _insert(conn: Connection, entries: list[tuple[int, str, str, bytes, bytes]],
+                nodes: list[tuple[int, int, bytes]]) -> None:
+        from sqlalchemy.exc import IntegrityError as RowConflict
+
+        try:
+            conn.exec_driver_sql(_INSERT_ENTRY, entries)
+            if nodes:
+                conn.exec_driver_sql(_INSERT_NODE, nodes)
+        except RowConflict:
+            # Only a log whose tables were edited behind our back gets here.
+            raise IntegrityError(f"audit log: a row for entry {entries[0][0]} or one of its "
+                                 "nodes already exists; run the audit verification") from None
 
     def append_many(self, events: Sequence[tuple[str, dict[str, Any]]],
                     conn: Connection | None = None) -> list[int]:
@@ -237,9 +257,7 @@ class AuditLog:
             leaf = merkle.leaf_hash(body)
             entry_rows.append((index, at, type, body, leaf))
             node_rows.extend(frontier.append(leaf)[1:])
-        conn.exec_driver_sql(_INSERT_ENTRY, entry_rows)
-        if node_rows:
-            conn.exec_driver_sql(_INSERT_NODE, node_rows)
+        self._insert(conn, entry_rows, node_rows)
         return [row[0] for row in entry_rows]
 
     def checkpoint(self, signers: Sequence[NoteSigner]) -> str | None:
@@ -423,23 +441,26 @@ class AuditLog:
         database = self.engine.url.database
         if workers is None:
             workers = min(os.cpu_count() or 1, 4) if size >= PARALLEL_FROM else 1
+        runs: Iterator[EntryRun]
         if workers > 1 and len(spans) > 1 and database and database != ":memory:":
-            ctx = multiprocessing.get_context("spawn")
-            with ctx.Pool(workers) as pool:
-                runs = pool.imap(_scan_span, [(database, a, b) for a, b in spans])
-                for run in runs:
-                    auditor.feed(run)
+            pool = _Workers(database, min(workers, len(spans)), spans)
         else:
-            for a, b in spans:
-                auditor.feed(_scan_rows(raw, a, b))
+            pool = None
+        try:
+            runs = pool.results() if pool else (_scan_rows(raw, a, b) for a, b in spans)
+            for run in runs:
+                auditor.feed(run)
+        finally:
+            if pool:
+                pool.close()
         stray = raw.cursor().execute(
             "SELECT level, pos FROM audit_node WHERE level < 1 OR level > ? LIMIT 1",
             (max(size.bit_length(), 1),)).fetchone()
         auditor.finish(None if stray is None else (int(stray[0]), int(stray[1])))
 
 
-_SPAN = "SELECT idx, at, type, entry, leaf_hash FROM audit_entry WHERE idx >= ? AND idx < ? " \
-        "ORDER BY idx"
+_SPAN = ("SELECT idx, at, type, entry, leaf_hash FROM audit_entry WHERE idx >= ? AND idx < ? "
+         "ORDER BY idx")
 
 
 def _node_rows(raw: Any, level: int) -> Iterator[tuple[int, bytes]]:
@@ -451,11 +472,81 @@ def _scan_rows(raw: Any, start: int, end: int) -> EntryRun:
     return check_entry_rows(raw.cursor().execute(_SPAN, (start, end)), start, end)
 
 
-def _scan_span(args: tuple[str, int, int]) -> EntryRun:
-    """Worker process: check entries [start, end) of the catalog file."""
-    database, start, end = args
+class _Workers:
+    """Child processes that check spans of entries while this one rebuilds the tree.
+
+    Plain subprocesses speaking a line-and-bytes protocol over pipes, rather
+    than multiprocessing: no fork of a process holding SQLite connections, and
+    no re-import of the caller's __main__. Span k goes to worker k mod n; the
+    results are read back in span order, the pipes pacing the workers.
+    """
+
+    def __init__(self, database: str, count: int, spans: list[tuple[int, int]]) -> None:
+        root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
+        cmd = [sys.executable, "-c", "from vault.audit.log import _worker_main; _worker_main()",
+               database]
+        self.spans = spans
+        self.procs = [subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                       env=env) for _ in range(count)]
+        for k, proc in enumerate(self.procs):
+            # From a thread: a long task list must not fill the pipe while the
+            # worker waits for us to read its first results.
+            tasks = "".join(f"{a} {b}\n" for a, b in spans[k::count]).encode()
+            threading.Thread(target=self._send, args=(proc, tasks), daemon=True).start()
+
+    @staticmethod
+    def _send(proc: subprocess.Popen[bytes], tasks: bytes) -> None:
+        assert proc.stdin is not None
+        try:
+            proc.stdin.write(tasks)
+            proc.stdin.close()
+        except OSError:  # the worker died or was stopped; results() reports it
+            pass
+
+    def results(self) -> Iterator[EntryRun]:
+        for k, (a, _end) in enumerate(self.spans):
+            proc = self.procs[k % len(self.procs)]
+            assert proc.stdout is not None
+            header = proc.stdout.readline()
+            if not header:
+                raise StorageError("audit verification: a worker process died")
+            meta = json.loads(header)
+            if "error" in meta or meta.get("start") != a:
+                raise StorageError(f"audit verification worker failed: {meta.get('error')}")
+            hashes = proc.stdout.read(meta["bytes"])
+            problem = meta["problem"]
+            yield EntryRun(a, hashes, meta["first_time"], meta["last_time"],
+                           None if problem is None else (problem[0], problem[1]))
+
+    def close(self) -> None:
+        for proc in self.procs:
+            if proc.poll() is None:
+                proc.kill()
+            proc.wait()
+            if proc.stdout is not None:
+                proc.stdout.close()
+
+
+def _worker_main() -> None:
+    """Entry point of a verification worker: ``start end`` lines in, results out."""
+    database = sys.argv[1]
+    out = sys.stdout.buffer
     conn = sqlite3.connect(database, timeout=30)
     try:
-        return check_entry_rows(conn.execute(_SPAN, (start, end)), start, end)
+        for line in sys.stdin:
+            start, end = (int(x) for x in line.split())
+            try:
+                run = check_entry_rows(conn.execute(_SPAN, (start, end)), start, end)
+            except Exception as exc:  # reported to the parent, which stops
+                out.write(json.dumps({"error": f"{type(exc).__name__}: {exc}"}).encode() + b"\n")
+                out.flush()
+                return
+            meta = {"start": start, "bytes": len(run.leaf_hashes), "first_time": run.first_time,
+                    "last_time": run.last_time, "problem": run.problem}
+            out.write(json.dumps(meta).encode() + b"\n")
+            out.write(run.leaf_hashes)
+            out.flush()
     finally:
         conn.close()

@@ -31,6 +31,13 @@ class ProofError(NoteError):
     """A tlog-proof is malformed."""
 
 
+def _b64(text: str, what: str) -> bytes:
+    try:
+        return b64decode_strict(text, what)
+    except NoteError as exc:
+        raise ProofError(exc.message) from None
+
+
 @dataclass(frozen=True)
 class InclusionProof:
     index: int
@@ -73,7 +80,7 @@ def parse_inclusion_proof(text: str) -> InclusionProof:
     pos = 1
     extra: bytes | None = None
     if pos < len(lines) and lines[pos].startswith("extra "):
-        extra = b64decode_strict(lines[pos][len("extra "):], "tlog-proof extra data")
+        extra = _b64(lines[pos][len("extra "):], "tlog-proof extra data")
         if not extra:
             raise ProofError("tlog-proof: the extra line is empty")
         pos += 1
@@ -90,7 +97,7 @@ def parse_inclusion_proof(text: str) -> InclusionProof:
         raise ProofError("tlog-proof: too many proof hashes")
     hashes = []
     for i, line in enumerate(hash_lines):
-        h = b64decode_strict(line, f"tlog-proof hash {i}")
+        h = _b64(line, f"tlog-proof hash {i}")
         if len(h) != HASH_SIZE:
             raise ProofError(f"tlog-proof: hash {i} is not 32 bytes")
         hashes.append(h)

@@ -244,7 +244,6 @@ class LogAuditor:
         self._last_time = ""
         self._marks = self._place(checkpoints, list(keys))
         self._next = 0
-        self._check_marks()
 
     def _place(self, checkpoints: Iterable[tuple[int, int, bytes, str]],
                keys: list[VerifierKey]) -> list[_Mark]:
@@ -274,16 +273,26 @@ class LogAuditor:
         marks.sort(key=lambda m: (m.size, m.id))
         return marks
 
-    def _check_marks(self) -> None:
+    @staticmethod
+    def _explained(run: EntryRun | None, start: int, end: int, problem: LogProblem) -> LogProblem:
+        """A hash over entries [start, end) differs. If the run already found a
+        bad entry in that range (a later row claiming an index there, say), that
+        entry is the more precise answer."""
+        if run is not None and run.problem is not None and start <= run.problem[0] < end:
+            return LogProblem(*run.problem)
+        return problem
+
+    def _check_marks(self, run: EntryRun | None = None) -> None:
         marks = self._marks
         while self._next < len(marks) and marks[self._next].size == self.size:
             mark = marks[self._next]
             if mark.problem is not None:
                 raise mark.problem
             if merkle.fold(self._frontier) != mark.root:
-                raise LogProblem(self._vouched, f"checkpoint #{mark.id} (size {mark.size}) does "
-                                 f"not match the log: an entry in [{self._vouched}, {mark.size}) "
-                                 "was changed after it was signed", mark.id)
+                raise self._explained(run, self._vouched, mark.size, LogProblem(
+                    self._vouched, f"checkpoint #{mark.id} (size {mark.size}) does not match the "
+                    f"log: an entry in [{self._vouched}, {mark.size}) was changed after it was "
+                    "signed", mark.id))
             self._vouched = mark.size
             self.checked += 1
             self._next += 1
@@ -297,6 +306,7 @@ class LogAuditor:
         """Add a checked run of entries; then raise the run's own problem, if any."""
         if run.start != self.size:
             raise ValueError("entry runs must be fed in order")
+        self._check_marks(run)  # checkpoints of the empty log
         if run.first_time and run.first_time < self._last_time:
             raise LogProblem(run.start, f"entry {run.start}: its time {run.first_time} is "
                              f"before the previous entry's {self._last_time}")
@@ -320,13 +330,14 @@ class LogAuditor:
                 stored = next(rows, None)
                 if stored is None or stored[0] != pos or stored[1] != h:
                     state = "missing" if stored is None or stored[0] > pos else "wrong"
-                    raise LogProblem(pos << level, f"cached node (level {level}, pos {pos}) over "
-                                     f"entries [{pos << level}, {(pos + 1) << level}) is {state}")
+                    raise self._explained(run, pos << level, (pos + 1) << level, LogProblem(
+                        pos << level, f"cached node (level {level}, pos {pos}) over entries "
+                        f"[{pos << level}, {(pos + 1) << level}) is {state}"))
             frontier.append(h)
             idx += 1
             if idx == next_mark:
                 self.size = idx
-                self._check_marks()
+                self._check_marks(run)
                 next_mark = marks[self._next].size if self._next < len(marks) else -1
         self.size = idx
         if run.problem is not None:
@@ -335,6 +346,7 @@ class LogAuditor:
     def finish(self, stray_node: tuple[int, int] | None = None) -> None:
         """After the last entry: no checkpoint beyond the log, no cached node
         beyond it. *stray_node* is any cached node at a level that cannot exist."""
+        self._check_marks()
         if self._next < len(self._marks):
             mark = self._marks[self._next]
             if mark.problem is not None:
