@@ -269,7 +269,26 @@ class Daemon:
             log.warning("cannot write the heartbeat: %s", exc.message)
 
     def _periodic(self) -> None:
-        """Hook for periodic jobs (retention); the base daemon has none."""
+        """Retention: shred unheld clips past their camera's retention; warn on low disk.
+
+        Free space below the threshold is logged as a WARNING every run; clips
+        go early only when the owner set ``shred_on_pressure`` (and never held ones).
+        """
+        try:
+            report = self.vault.retention_run()
+        except (RingfenceError, SQLAlchemyError, OSError) as exc:
+            msg = _describe(exc)
+            self._remember_error(f"retention: {msg}")
+            log.error("retention run failed: %s", msg)
+            return
+        if report.shredded:
+            log.info("retention: shredded %d clip(s), deletion record %s",
+                     len(report.shredded), report.record)
+        if report.held:
+            log.info("retention: %d clip(s) past retention are held", len(report.held))
+        if report.disk is not None and report.disk.low:
+            self._remember_error(report.disk.message())
+            log.warning("%s", report.disk.message())
 
     def _install_signals(self) -> None:
         def handler(signum: int, _frame: FrameType | None) -> None:

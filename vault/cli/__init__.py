@@ -15,11 +15,11 @@ from collections.abc import Sequence
 from importlib.metadata import entry_points
 
 from vault import __version__
-from vault.cli import cmd_audit, cmd_clips, cmd_daemon, cmd_keys, cmd_requests
+from vault.cli import cmd_audit, cmd_clips, cmd_daemon, cmd_keys, cmd_requests, cmd_retention
 from vault.cli.common import CommandError
 from vault.errors import RingfenceError, UsageError
 
-MODULES = [cmd_keys, cmd_clips, cmd_daemon, cmd_requests, cmd_audit]
+MODULES = [cmd_keys, cmd_clips, cmd_daemon, cmd_requests, cmd_audit, cmd_retention]
 
 
 class _Parser(argparse.ArgumentParser):

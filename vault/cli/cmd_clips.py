@@ -55,6 +55,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("id")
     p.add_argument("-o", "--output", type=Path, required=True, metavar="FILE")
     p.set_defaults(func=cmd_clips_export_age)
+    p = ssub.add_parser("shred", help="shred a clip now: its key is destroyed, its payload removed")
+    p.add_argument("id")
+    p.add_argument("--reason", required=True, metavar="TEXT")
+    add_json(p)
+    p.set_defaults(func=cmd_clips_shred)
     p = ssub.add_parser(
         "verify", help="check every stored payload against its hash (no key needed)"
     )
@@ -144,6 +149,15 @@ def cmd_clips_show(args: argparse.Namespace) -> int:
 def cmd_clips_export_age(args: argparse.Namespace) -> int:
     out = open_vault(args).export_age(args.id, args.output)
     print(out)
+    return 0
+
+
+def cmd_clips_shred(args: argparse.Namespace) -> int:
+    result = open_vault(args).shred(args.id, args.reason)
+    if args.json:
+        emit_json(result)
+    else:
+        print(f"shredded {result['clip']} (deletion record {result['record']})")
     return 0
 
 

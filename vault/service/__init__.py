@@ -33,6 +33,7 @@ from vault.keys import (
 from vault.service.cameras import CameraInfo, CameraOps
 from vault.service.clips import ClipInfo, ClipOps
 from vault.service.release import ReleaseOps
+from vault.service.retention import RetentionOps
 from vault.service.status import StatusOps
 from vault.store import BlobStore
 from vault.timeutil import utc_now
@@ -40,7 +41,7 @@ from vault.timeutil import utc_now
 __all__ = ["Vault", "CameraInfo", "ClipInfo"]
 
 
-class Vault(ReleaseOps, StatusOps, ClipOps, CameraOps):
+class Vault(RetentionOps, ReleaseOps, StatusOps, ClipOps, CameraOps):
     """An open vault. Create one with :meth:`open` or :meth:`init`."""
 
     @classmethod

@@ -1,0 +1,747 @@
+"""Retention, legal holds and crypto-shredding.
+
+Shredding a clip deletes its age header, the only wrapped copy of its file
+key, from the catalog. Every copy of the payload, here or in a backup, is then
+noise, even to the owner's identity. The order makes a crash at any instant
+safe: (1) one transaction nulls the header, marks the row shredded (the row
+and its hashes stay, for records and the one-clip-per-bytes key), logs
+``clip.shredded`` and stores the signed deletion record; (2) the payload is
+removed from the store; (3) the write-ahead log is checkpointed and truncated,
+and the catalog files are searched for the wrapped keys that were shredded
+(rebuilt with VACUUM if any is found). ``secure_delete`` (vault.catalog.db)
+makes SQLite overwrite the freed bytes with zeros in step 1.
+
+Nothing held is ever shredded: not by retention, not by the disk-pressure
+policy, not by the owner (see docs/retention.md for why).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import mmap
+import re
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy.engine import Connection
+
+from vault.canonical import canonical_json, parse_canonical
+from vault.catalog.models import (
+    Camera,
+    Clip,
+    DeletionRecord,
+    Export,
+    Hold,
+    Request,
+    RequestCamera,
+)
+from vault.errors import IntegrityError, NotFound, PolicyError, StorageError, UsageError
+from vault.ids import new_id
+from vault.retention import (
+    DISK_PRESSURE,
+    OWNER,
+    RECORD_VERSION,
+    RETENTION,
+    ClipFacts,
+    ManualHold,
+    RequestScope,
+    Verdict,
+    judge,
+    pressure_victims,
+    sign_record,
+)
+from vault.service.requests import RequestOps
+from vault.service.status import StatusOps
+from vault.timeutil import iso
+
+log = logging.getLogger("ringfence.retention")
+
+MAX_REASON = 4000
+BATCH = 500
+#: A wrapped file key in an age header: a stanza body line of 32 bytes in base64.
+_KEY_LINE = re.compile(rb"\n([A-Za-z0-9+/]{43})(?=\n)")
+#: Any copy that could still open a payload holds the stanza's ephemeral share,
+#: then a newline, then the wrapped key: so this finds every such copy, whole
+#: or as a fragment, in one pass over the file.
+_SEARCH = re.compile(rb"\n([A-Za-z0-9+/]{43})")
+
+
+def key_lines(header: bytes) -> set[bytes]:
+    """The wrapped file keys of an age header (one per recipient stanza)."""
+    return set(_KEY_LINE.findall(header))
+
+
+def _reason(text: str | None, what: str = "--reason") -> str:
+    value = (text or "").strip()
+    if not value:
+        raise UsageError(f"{what}: missing")
+    if len(value) > MAX_REASON or any(ord(c) < 32 and c not in "\n\t" for c in value):
+        raise UsageError(f"{what}: too long or contains control characters")
+    return value
+
+
+@dataclass(frozen=True)
+class HoldInfo:
+    kind: str  # "hold" (manual) | "request"
+    id: str
+    state: str  # active | released | lapsed | ended
+    cameras: list[str]
+    scope_from: datetime
+    scope_to: datetime
+    reason: str
+    until: datetime | None  # when holding ends; None: until released / decided
+    created_at: datetime
+    released_at: datetime | None = None
+    release_reason: str | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "id": self.id,
+            "state": self.state,
+            "cameras": self.cameras,
+            "from": iso(self.scope_from),
+            "to": iso(self.scope_to),
+            "reason": self.reason,
+            "until": iso(self.until),
+            "created_at": iso(self.created_at),
+            "released_at": iso(self.released_at),
+            "release_reason": self.release_reason,
+        }
+
+
+@dataclass(frozen=True)
+class DiskPressure:
+    free_bytes: int
+    min_free_bytes: int
+    shred_on_pressure: bool
+
+    @property
+    def low(self) -> bool:
+        return self.free_bytes < self.min_free_bytes
+
+    def message(self) -> str:
+        if not self.low:
+            return "free space is above the threshold"
+        then = (
+            "the oldest unheld clips are shredded until it is (shred_on_pressure)"
+            if self.shred_on_pressure
+            else "held and unexpired clips are kept: free some space, lower a camera's "
+            "retention, or set shred_on_pressure"
+        )
+        return (
+            f"LOW DISK SPACE: {self.free_bytes} bytes free, below the threshold of "
+            f"{self.min_free_bytes}; {then}"
+        )
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "low": self.low,
+            "free_bytes": self.free_bytes,
+            "min_free_bytes": self.min_free_bytes,
+            "shred_on_pressure": self.shred_on_pressure,
+            "message": self.message(),
+        }
+
+
+@dataclass
+class RetentionReport:
+    at: datetime
+    dry_run: bool
+    grace_days: int
+    shredded: list[dict[str, Any]] = field(default_factory=list)  # or would be, in a dry run
+    held: list[dict[str, Any]] = field(default_factory=list)  # due, but held
+    record: str | None = None
+    disk: DiskPressure | None = None
+    scrub: dict[str, Any] | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "at": iso(self.at),
+            "dry_run": self.dry_run,
+            "grace_days": self.grace_days,
+            "shredded": self.shredded,
+            "held": self.held,
+            "record": self.record,
+            "disk": self.disk.as_json() if self.disk else None,
+            "scrub": self.scrub,
+        }
+
+
+def _clip_json(v: Verdict, **extra: Any) -> dict[str, Any]:
+    return {
+        "id": v.clip.id,
+        "camera": v.clip.camera,
+        "captured_at": iso(v.clip.captured_at),
+        "expires_at": iso(v.expires_at),
+        "payload_size": v.clip.payload_size,
+        **extra,
+    }
+
+
+class RetentionOps(RequestOps, StatusOps):
+    # --- what holds what --------------------------------------------------------
+
+    @property
+    def grace(self) -> timedelta:
+        return timedelta(days=self.config.retention_grace_days)
+
+    def _policy(self, conn: Connection) -> tuple[list[ManualHold], list[RequestScope]]:
+        names: dict[int, str] = dict(conn.execute(select(Camera.id, Camera.name)).all())
+        holds = [
+            ManualHold(
+                h.id, names[h.camera_id], h.scope_from, h.scope_to, h.reason, h.until, h.released_at
+            )
+            for h in conn.execute(select(Hold).where(Hold.released_at.is_(None)))  # type: ignore[union-attr]
+        ]
+        cams: dict[str, set[str]] = {}
+        for rid, cid in conn.execute(select(RequestCamera.request_id, RequestCamera.camera_id)):
+            cams.setdefault(rid, set()).add(names[cid])
+        latest = select(Export.request_id, func.max(Export.created_at)).group_by(Export.request_id)
+        exported: dict[str, datetime] = dict(conn.execute(latest).all())
+        requests = [
+            RequestScope(
+                r.id,
+                r.status,
+                frozenset(cams.get(r.id, ())),
+                r.scope_from,
+                r.scope_to,
+                r.updated_at,
+                exported.get(r.id),
+                f"{r.status}, from {r.requester}",
+            )
+            for r in conn.execute(select(Request))
+        ]
+        return holds, requests
+
+    def _facts(self, conn: Connection, where: Any) -> list[ClipFacts]:
+        rows = conn.execute(
+            select(
+                Clip.id,
+                Camera.name,
+                Clip.captured_at,
+                Camera.retention_days,
+                Clip.payload_size,
+                Clip.shredded_at,
+            )
+            .join(Camera, Camera.id == Clip.camera_id)
+            .where(where)
+            .order_by(Clip.captured_at, Clip.id)
+        )
+        return [ClipFacts(r[0], r[1], r[2], r[3], r[4], r[5] is not None) for r in rows]
+
+    def _due(self, conn: Connection, now: datetime) -> list[ClipFacts]:
+        out: list[ClipFacts] = []
+        for cam_id, days in conn.execute(
+            select(Camera.id, Camera.retention_days).where(Camera.retention_days > 0)
+        ):
+            cutoff = now - timedelta(days=days)
+            out += self._facts(
+                conn,
+                and_(
+                    Clip.camera_id == cam_id,
+                    Clip.shredded_at.is_(None),  # type: ignore[union-attr]
+                    Clip.captured_at <= cutoff,
+                ),
+            )
+        return out
+
+    def _oldest(self, conn: Connection) -> Iterator[ClipFacts]:
+        """Every unshredded clip, oldest first, read in batches."""
+        last: tuple[datetime, str] | None = None
+        while True:
+            where: Any = Clip.shredded_at.is_(None)  # type: ignore[union-attr]
+            if last is not None:
+                where = and_(
+                    where,
+                    or_(
+                        Clip.captured_at > last[0],
+                        and_(Clip.captured_at == last[0], Clip.id > last[1]),
+                    ),
+                )
+            rows = conn.execute(
+                select(
+                    Clip.id, Camera.name, Clip.captured_at, Camera.retention_days, Clip.payload_size
+                )
+                .join(Camera, Camera.id == Clip.camera_id)
+                .where(where)
+                .order_by(Clip.captured_at, Clip.id)
+                .limit(BATCH)
+            ).all()
+            if not rows:
+                return
+            for r in rows:
+                yield ClipFacts(r[0], r[1], r[2], r[3], r[4])
+            last = (rows[-1][2], rows[-1][0])
+
+    # --- holds --------------------------------------------------------------------
+
+    def add_hold(
+        self,
+        camera: str,
+        since: datetime,
+        until: datetime,
+        reason: str,
+        hold_until: datetime | None = None,
+    ) -> str:
+        """Hold *camera*'s clips captured from *since* to *until* (inclusive)."""
+        text = _reason(reason)
+        if until <= since:
+            raise UsageError("--to: must be after --from")
+        now = self.clock()
+        if hold_until is not None and hold_until <= now:
+            raise UsageError("--until: must be in the future")
+        hold_id = new_id("hold")
+        with self.engine.begin() as conn:
+            cam_id = conn.execute(select(Camera.id).where(Camera.name == camera)).scalar()
+            if cam_id is None:
+                raise NotFound(f"no camera named {camera!r}")
+            conn.execute(
+                insert(Hold).values(
+                    id=hold_id,
+                    camera_id=cam_id,
+                    scope_from=since,
+                    scope_to=until,
+                    reason=text,
+                    until=hold_until,
+                    created_at=now,
+                )
+            )
+            self.audit.append(
+                "hold.added",
+                actor=self.actor,
+                subject=hold_id,
+                details={
+                    "camera": camera,
+                    "from": iso(since),
+                    "to": iso(until),
+                    "reason": text,
+                    "until": iso(hold_until),
+                },
+                conn=conn,
+            )
+        self.checkpoint()
+        return hold_id
+
+    def holds(self, include_released: bool = False) -> list[HoldInfo]:
+        """Manual holds and the requests that hold clips now (with *include_released*,
+        also released or lapsed holds and requests that no longer hold)."""
+        now = self.clock()
+        out: list[HoldInfo] = []
+        with self.reader.connect() as conn:
+            names: dict[int, str] = dict(conn.execute(select(Camera.id, Camera.name)).all())
+            for h in conn.execute(select(Hold).order_by(Hold.created_at)):
+                state = (
+                    "released"
+                    if h.released_at is not None
+                    else "lapsed"
+                    if h.until is not None and h.until <= now
+                    else "active"
+                )
+                if state == "active" or include_released:
+                    out.append(
+                        HoldInfo(
+                            "hold",
+                            h.id,
+                            state,
+                            [names[h.camera_id]],
+                            h.scope_from,
+                            h.scope_to,
+                            h.reason,
+                            h.until,
+                            h.created_at,
+                            h.released_at,
+                            h.release_reason,
+                        )
+                    )
+            _holds, requests = self._policy(conn)
+            created: dict[str, datetime] = dict(
+                conn.execute(select(Request.id, Request.created_at)).all()
+            )
+        for r in sorted(requests, key=lambda r: created[r.id]):
+            holding = r.holding(now, self.grace)
+            if holding or include_released:
+                out.append(
+                    HoldInfo(
+                        "request",
+                        r.id,
+                        "active" if holding else "ended",
+                        sorted(r.cameras),
+                        r.scope_from,
+                        r.scope_to,
+                        r.label,
+                        r.hold_ends(self.grace),
+                        created[r.id],
+                    )
+                )
+        return out
+
+    def release_hold(self, hold_id: str, reason: str) -> HoldInfo:
+        text = _reason(reason)
+        if hold_id.startswith("req_"):
+            raise PolicyError(
+                f"{hold_id} is a request: it stops holding when it is decided, "
+                "withdrawn or exported, after the grace period"
+            )
+        now = self.clock()
+        with self.engine.begin() as conn:
+            row = conn.execute(select(Hold).where(Hold.id == hold_id)).first()
+            if row is None:
+                raise NotFound(f"no hold {hold_id!r}")
+            if row.released_at is not None:
+                raise PolicyError(f"hold {hold_id} was already released at {iso(row.released_at)}")
+            conn.execute(
+                update(Hold).where(Hold.id == hold_id).values(released_at=now, release_reason=text)
+            )
+            self.audit.append(
+                "hold.released",
+                actor=self.actor,
+                subject=hold_id,
+                details={"reason": text},
+                conn=conn,
+            )
+        self.checkpoint()
+        return next(h for h in self.holds(include_released=True) if h.id == hold_id)
+
+    # --- shredding ----------------------------------------------------------------
+
+    def shred(self, clip_id: str, reason: str, *, actor: str = "owner") -> dict[str, Any]:
+        """Shred one clip now. Refused (PolicyError) while anything holds it.
+
+        Needs no passphrase: shredding opens nothing, and it is logged and
+        recorded like every deletion (docs/retention.md explains the choice).
+        """
+        text = _reason(reason)
+        now = self.clock()
+        with self.engine.begin() as conn:
+            facts = self._facts(conn, Clip.id == clip_id)
+            if not facts:
+                raise NotFound(f"no clip {clip_id!r}")
+            if facts[0].shredded:
+                raise PolicyError(f"clip {clip_id} was already shredded")
+            holds, requests = self._policy(conn)
+            [verdict] = judge(facts, holds, requests, now, self.grace)
+            if verdict.held_by:
+                raise PolicyError(
+                    f"clip {clip_id} is held by "
+                    + "; ".join(h.describe() for h in verdict.held_by)
+                    + ": it cannot be shredded while held"
+                )
+            record, keys = self._shred_rows(conn, [(verdict, OWNER, text)], OWNER, text, now, actor)
+        scrub = self._finish_shredding([clip_id], keys)
+        return {"clip": clip_id, "shredded_at": iso(now), "record": record["id"], "scrub": scrub}
+
+    def _shred_rows(
+        self,
+        conn: Connection,
+        chosen: Sequence[tuple[Verdict, str, str]],
+        trigger: str,
+        reason: str,
+        now: datetime,
+        actor: str,
+    ) -> tuple[dict[str, Any], set[bytes]]:
+        """Inside the caller's transaction: sign the record, null the headers, log it all."""
+        ids = [v.clip.id for v, _rule, _why in chosen]
+        rows: dict[str, Any] = {}
+        for i in range(0, len(ids), BATCH):
+            for r in conn.execute(select(Clip).where(Clip.id.in_(ids[i : i + BATCH]))):  # type: ignore[attr-defined]
+                rows[r.id] = r
+        record_id = new_id("deletion")
+        clips = []
+        for v, rule, why in chosen:
+            r = rows[v.clip.id]
+            clips.append(
+                {
+                    "id": r.id,
+                    "camera": v.clip.camera,
+                    "captured_at": iso(r.captured_at),
+                    "ingested_at": iso(r.ingested_at),
+                    "size": r.size,
+                    "sha256": r.sha256,
+                    "payload_size": r.payload_size,
+                    "payload_sha256": r.payload_sha256,
+                    "rule": rule,
+                    "why": why,
+                }
+            )
+        record = sign_record(
+            {
+                "version": RECORD_VERSION,
+                "id": record_id,
+                "vault": self.config.origin,
+                "created_at": iso(now),
+                "actor": actor,
+                "trigger": trigger,
+                "reason": reason,
+                "grace_days": self.config.retention_grace_days,
+                "clips": clips,
+            },
+            self.device_signer(),
+        )
+        text = canonical_json(record)
+        digest = hashlib.sha256(text).hexdigest()
+        keys: set[bytes] = set()
+        events: list[tuple[str, dict[str, Any]]] = []
+        for c in clips:
+            header = rows[c["id"]].header
+            if header is not None:
+                keys |= key_lines(bytes(header))
+            done = conn.execute(
+                update(Clip)
+                .where(Clip.id == c["id"], Clip.shredded_at.is_(None))  # type: ignore[union-attr]
+                .values(header=None, shredded_at=now)
+            )
+            if done.rowcount != 1:
+                raise PolicyError(f"clip {c['id']} was shredded meanwhile; run again")
+            events.append(
+                (
+                    "clip.shredded",
+                    {
+                        "actor": actor,
+                        "subject": c["id"],
+                        "details": {
+                            "camera": c["camera"],
+                            "captured_at": c["captured_at"],
+                            "sha256": c["sha256"],
+                            "payload_sha256": c["payload_sha256"],
+                            "rule": c["rule"],
+                            "why": c["why"],
+                            "record": record_id,
+                            "record_sha256": digest,
+                        },
+                    },
+                )
+            )
+        self.audit.append_many(events, conn=conn)
+        conn.execute(
+            insert(DeletionRecord).values(
+                id=record_id, created_at=now, reason=reason, record=text.decode()
+            )
+        )
+        return record, keys
+
+    def _finish_shredding(self, clip_ids: Sequence[str], keys: set[bytes]) -> dict[str, Any]:
+        """After the commit: remove payloads, sign a checkpoint, scrub the catalog files."""
+        failed = []
+        for cid in clip_ids:
+            try:
+                self.store.delete(cid)
+            except StorageError as exc:
+                failed.append(f"{cid}: {exc.message}")
+        self.checkpoint()
+        scrub = self._scrub(keys)
+        if failed:
+            raise StorageError(
+                "shredded (the keys are gone), but payloads could not be "
+                f"removed: {'; '.join(failed)}"
+            )
+        return scrub
+
+    # --- scrubbing the catalog files ---------------------------------------------------
+
+    def _catalog_files(self) -> list[Path]:
+        base = self.layout.catalog
+        return [
+            p
+            for p in (base, base.with_name(base.name + "-wal"), base.with_name(base.name + "-shm"))
+            if p.exists()
+        ]
+
+    def _pragma(self, sql: str) -> Any:
+        raw = self.engine.raw_connection()
+        try:
+            cur = raw.cursor()
+            cur.execute(sql)  # outside any transaction: the driver runs in autocommit
+            return cur.fetchone()
+        finally:
+            raw.close()
+
+    def _truncate_wal(self) -> None:
+        """Copy the WAL into the database and truncate it to zero bytes."""
+        for _attempt in range(3):
+            busy = self._pragma("PRAGMA wal_checkpoint(TRUNCATE)")[0]
+            if not busy:
+                return
+            time.sleep(0.5)
+        raise StorageError(
+            "shredded, but another process kept reading the catalog, so its write-ahead log "
+            "(catalog.db-wal) may still hold old copies; run `ringfence retention run` again"
+        )
+
+    def _copies_left(self, keys: set[bytes]) -> list[str]:
+        found = []
+        for path in self._catalog_files():
+            if path.stat().st_size == 0:
+                continue
+            with open(path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as data:
+                if any(m.group(1) in keys for m in _SEARCH.finditer(data)):
+                    found.append(path.name)
+        return found
+
+    def _scrub(self, keys: set[bytes]) -> dict[str, Any]:
+        """Make sure no catalog file still holds a shredded wrapped key.
+
+        secure_delete zeroes the old cell and the truncated WAL takes the old
+        page images with it; the search then proves it. Should a copy survive
+        anyway (a page SQLite rebuilt without clearing its gap), VACUUM writes
+        every page afresh.
+        """
+        self._truncate_wal()
+        if not keys:
+            return {"wal_truncated": True, "vacuumed": False, "copies_left": []}
+        found = self._copies_left(keys)
+        vacuumed = False
+        if found:
+            log.warning("shredded keys still in %s: rebuilding the catalog", ", ".join(found))
+            self._pragma("VACUUM")
+            self._truncate_wal()
+            vacuumed = True
+            found = self._copies_left(keys)
+            if found:
+                raise IntegrityError(f"shredded keys are still in {', '.join(found)} after VACUUM")
+        return {"wal_truncated": True, "vacuumed": vacuumed, "copies_left": found}
+
+    # --- retention ------------------------------------------------------------------------
+
+    def disk_pressure(self) -> DiskPressure:
+        return DiskPressure(
+            self.free_bytes(), self.config.min_free_bytes, self.config.shred_on_pressure
+        )
+
+    def retention_run(self, dry_run: bool = False) -> RetentionReport:
+        """Shred every clip past its camera's retention that nothing holds.
+
+        With ``shred_on_pressure`` and free space below ``min_free_bytes``, the
+        oldest unheld clips go too, until the threshold is met. One signed
+        deletion record covers everything a run shreds. A dry run changes nothing.
+        """
+        if not dry_run:
+            self.lapse_due()  # so a request past its deadline starts its grace now
+        now = self.clock()
+        report = RetentionReport(now, dry_run, self.config.retention_grace_days)
+        disk = self.disk_pressure()
+        with self.reader.connect() if dry_run else self.engine.begin() as conn:
+            holds, requests = self._policy(conn)
+            verdicts = judge(self._due(conn, now), holds, requests, now, self.grace)
+            chosen = [(v, RETENTION, v.why()) for v in verdicts if v.deletable]
+            report.held = [
+                _clip_json(v, held_by=[h.as_json() for h in v.held_by])
+                for v in verdicts
+                if v.due and v.held_by
+            ]
+            need = (
+                disk.min_free_bytes
+                - disk.free_bytes
+                - sum(v.clip.payload_size for v, _r, _w in chosen)
+            )
+            if disk.low and disk.shred_on_pressure and need > 0:
+                chosen += self._pressure(
+                    conn, holds, requests, now, need, {v.clip.id for v, _r, _w in chosen}, disk
+                )
+            report.shredded = [_clip_json(v, rule=rule, why=why) for v, rule, why in chosen]
+            keys: set[bytes] = set()
+            if chosen and not dry_run:
+                rules = {r for _v, r, _w in chosen}
+                trigger = RETENTION if rules == {RETENTION} else DISK_PRESSURE
+                record, keys = self._shred_rows(
+                    conn, chosen, trigger, "retention run", now, self.actor
+                )
+                report.record = record["id"]
+                digest = hashlib.sha256(canonical_json(record)).hexdigest()
+                self.audit.append(
+                    "retention.run",
+                    actor=self.actor,
+                    subject=record["id"],
+                    details={
+                        "record": record["id"],
+                        "record_sha256": digest,
+                        "trigger": trigger,
+                        "shredded": len(report.shredded),
+                        "held": len(report.held),
+                        "grace_days": self.config.retention_grace_days,
+                    },
+                    conn=conn,
+                )
+        if dry_run:
+            report.disk = disk
+            return report
+        if chosen:
+            report.scrub = self._finish_shredding([v.clip.id for v, _r, _w in chosen], keys)
+        else:
+            try:  # a shred whose truncation was blocked earlier gets another go
+                self._truncate_wal()
+            except StorageError as exc:
+                log.warning("%s", exc.message)
+        self._sweep_payloads(now)
+        report.disk = self.disk_pressure()
+        return report
+
+    def _pressure(
+        self,
+        conn: Connection,
+        holds: list[ManualHold],
+        requests: list[RequestScope],
+        now: datetime,
+        need: int,
+        taken: set[str],
+        disk: DiskPressure,
+    ) -> list[tuple[Verdict, str, str]]:
+        why = (
+            f"disk pressure: {disk.free_bytes} bytes free, below {disk.min_free_bytes}; "
+            "oldest unheld clip first"
+        )
+        out: list[tuple[Verdict, str, str]] = []
+        batch: list[ClipFacts] = []
+        for facts in self._oldest(conn):
+            if facts.id not in taken:
+                batch.append(facts)
+            if len(batch) >= BATCH:
+                need = self._take(batch, holds, requests, now, need, why, out)
+                batch = []
+                if need <= 0:
+                    return out
+        self._take(batch, holds, requests, now, need, why, out)
+        return out
+
+    def _take(
+        self,
+        batch: list[ClipFacts],
+        holds: list[ManualHold],
+        requests: list[RequestScope],
+        now: datetime,
+        need: int,
+        why: str,
+        out: list[tuple[Verdict, str, str]],
+    ) -> int:
+        picked = pressure_victims(judge(batch, holds, requests, now, self.grace), need)
+        out += [(v, DISK_PRESSURE, why) for v in picked]
+        return need - sum(v.clip.payload_size for v in picked)
+
+    def _sweep_payloads(self, now: datetime, days: int = 30) -> None:
+        """Remove payloads of recently shredded clips a crash left behind (they are noise)."""
+        since = now - timedelta(days=days)
+        recent = select(Clip.id).where(Clip.shredded_at >= since)  # type: ignore[operator]
+        with self.reader.connect() as conn:
+            ids = [r[0] for r in conn.execute(recent)]
+        for cid in ids:
+            with contextlib.suppress(StorageError):
+                if self.store.delete(cid):
+                    log.info("removed the leftover payload of shredded clip %s", cid)
+
+    def deletion_records(self) -> list[dict[str, Any]]:
+        """Every signed deletion record, oldest first."""
+        with self.reader.connect() as conn:
+            texts = [
+                r[0]
+                for r in conn.execute(
+                    select(DeletionRecord.record).order_by(DeletionRecord.created_at)
+                )
+            ]
+        return [parse_canonical(t.encode()) for t in texts]
