@@ -1,0 +1,64 @@
+"""Helpers for the terminal app's tests: the app on a vault, waiting for workers."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from tui.app import RingfenceApp
+from vault.service import Vault
+
+NOW = datetime(2026, 11, 28, 12, 0, 0, tzinfo=UTC)
+EXPORTS = Path("/tmp/ringfence-test-exports")  # shown in dialogs; tests that export pass their own
+
+STATUS_UP: dict[str, Any] = {
+    "vault": "/vault",
+    "daemon": {"running": True, "pid": 4242, "started_at": "2026-11-28T11:00:00Z",
+               "last_beat": "2026-11-28T11:59:30Z", "errors": []},
+    "cameras": [],
+    "clips": 24,
+    "last_ingest": "2026-11-28T11:55:00Z",
+    "files_waiting": 0,
+    "store_bytes": 5 << 20,
+    "free_bytes": 40 << 30,
+    "low_disk": False,
+    "audit_size": 40,
+}
+STATUS_DOWN: dict[str, Any] = {**STATUS_UP, "daemon": {"running": False, "pid": None,
+                                                      "started_at": None, "last_beat": None,
+                                                      "errors": []}, "files_waiting": 3}
+
+
+def fixed_clock() -> datetime:
+    return NOW
+
+
+def make_app(vault: Vault, *, status: dict[str, Any] | None = STATUS_UP,
+             export_dir: Path = EXPORTS, **kwargs: Any) -> RingfenceApp:
+    """The app on *vault*; *status* replaces the live (machine-dependent) status."""
+    if status is not None:
+        vault.status = lambda: status  # type: ignore[method-assign]
+    kwargs.setdefault("status_seconds", 0)
+    return RingfenceApp(vault, export_dir=export_dir, **kwargs)
+
+
+async def wait_for(pilot: Any, predicate: Callable[[], bool], timeout: float = 10.0,
+                   what: str = "condition") -> None:
+    """Let the app run (workers included) until *predicate* holds."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await pilot.pause(0.05)
+
+
+async def settle(pilot: Any) -> None:
+    """Wait for every worker, then for the messages they posted."""
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+

@@ -1,0 +1,77 @@
+"""The front-end commands `tui` and `demo`, plugged into the `ringfence` CLI.
+
+The core CLI finds this module through the ``ringfence.commands`` entry point,
+so ``vault`` never imports the terminal app.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from vault.cli.common import open_vault, passphrase_source
+
+PASSPHRASE_VARIABLES = ("RINGFENCE_PASSPHRASE_FILE", "RINGFENCE_PASSPHRASE_COMMAND",
+                        "RINGFENCE_PASSPHRASE")
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("tui", help="the owner's terminal app: decide on requests, preview, export")
+    p.add_argument("--exports", type=Path, metavar="DIR",
+                   help="where export folders are suggested (default ~/ringfence-exports)")
+    p.set_defaults(func=cmd_tui)
+
+    p = sub.add_parser("demo", help="a throwaway vault with a synthetic camera, sample requests "
+                                    "and the terminal app")
+    p.add_argument("--dir", type=Path, metavar="DIR",
+                   help="create the demo in DIR (default: a new temporary folder)")
+    p.add_argument("--every", type=float, default=8.0, metavar="SECONDS",
+                   help="how often the synthetic camera records a clip (default 8)")
+    p.add_argument("--clean", action="store_true",
+                   help="remove the demo folder when the app exits")
+    p.set_defaults(func=cmd_demo)
+
+
+@contextmanager
+def _logging_to_app() -> Iterator[None]:
+    """While the app owns the terminal, log records go to Textual's log, not stderr."""
+    from textual.logging import TextualHandler
+
+    root = logging.getLogger()
+    saved = root.handlers[:]
+    root.handlers = [TextualHandler()]
+    try:
+        yield
+    finally:
+        root.handlers = saved
+
+
+def cmd_tui(args: argparse.Namespace) -> int:
+    from tui.app import RingfenceApp, tune_gc
+
+    vault = open_vault(args)
+    provider = None
+    if args.passphrase_file or any(v in os.environ for v in PASSPHRASE_VARIABLES):
+        # A configured non-interactive source unlocks once at start; after an
+        # idle lock the app asks in its own dialog.
+        source = passphrase_source(args)
+        source.interactive = False
+        provider = source.get
+    try:
+        with _logging_to_app():
+            tune_gc()
+            RingfenceApp(vault, export_dir=args.exports, passphrase=provider).run()
+    finally:
+        vault.close()
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from tui import demo
+
+    with _logging_to_app():
+        return demo.run(args)
