@@ -282,8 +282,11 @@ class Daemon:
             log.error("retention run failed: %s", msg)
             return
         if report.shredded:
-            log.info("retention: shredded %d clip(s), deletion record %s",
-                     len(report.shredded), report.record)
+            log.info(
+                "retention: shredded %d clip(s), deletion record %s",
+                len(report.shredded),
+                report.record,
+            )
         if report.held:
             log.info("retention: %d clip(s) past retention are held", len(report.held))
         if report.disk is not None and report.disk.low:
@@ -337,7 +340,7 @@ class Daemon:
         self.rescan()
         self._sign_if_dirty()
         last_rescan = last_beat = time.monotonic()
-        last_periodic = 0.0
+        last_periodic = float("-inf")  # retention runs once right at start
         try:
             while not self.stop_requested.is_set():
                 self._drain_events(timeout=0.2 if self._pending else 1.0)

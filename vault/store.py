@@ -125,11 +125,3 @@ class BlobStore:
                 p.unlink()
                 removed += 1
         return removed
-
-    def size_bytes(self) -> int:
-        total = 0
-        for dirpath, _dirs, files in os.walk(self.root):
-            for name in files:
-                with contextlib.suppress(OSError):
-                    total += os.lstat(os.path.join(dirpath, name)).st_size
-        return total

@@ -67,6 +67,7 @@ class Vault(RetentionOps, ReleaseOps, StatusOps, ClipOps, CameraOps):
         *,
         log_n: int = 18,
         recovery_recipients: tuple[str, ...] = (),
+        clock: Callable[[], datetime] = utc_now,
     ) -> Vault:
         """Create a vault: folders (0700), keys sealed with *passphrase*, config, catalog."""
         layout = Layout(root or default_vault_dir())
@@ -99,7 +100,7 @@ class Vault(RetentionOps, ReleaseOps, StatusOps, ClipOps, CameraOps):
         store = BlobStore(layout.store)
         config.save(layout)
         audit = AuditLog(engine, origin)
-        vault = cls(layout, config, engine, store, audit, clock=utc_now)
+        vault = cls(layout, config, engine, store, audit, clock=clock)
         vault._owner = keys
         audit.append(
             "key.created",

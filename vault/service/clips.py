@@ -155,6 +155,11 @@ class ClipOps(VaultBase):
         info = self.clip(clip_id)
         if out.exists() and out.is_dir():
             out = out / f"{clip_id}.age"
+        target = out.absolute().resolve()
+        vault_root = self.root.resolve()
+        if target == vault_root or vault_root in target.parents:
+            # A header copy inside the vault would survive shredding.
+            raise UsageError(f"{out} is inside the vault folder; write it elsewhere")
         if out.exists():
             raise UsageError(f"{out} exists; choose another name")
         try:

@@ -30,8 +30,8 @@ from vault.errors import IntegrityError, NotFound, PolicyError, UsageError
 from vault.fsutil import ensure_private_dir, fsync_dir, storage_error
 from vault.ids import new_id
 from vault.requests import RELEASABLE, Action, Status, transition
-from vault.service.receipts_build import export_receipt
 from vault.service.clips import ClipOps
+from vault.service.receipts_build import export_receipt
 from vault.service.requests import RequestOps
 from vault.timeutil import iso
 
@@ -276,6 +276,8 @@ class ReleaseOps(RequestOps, ClipOps):
         exactly this clip, records the owner's approval, and logs the view.
         """
         info = self.clip(clip_id)
+        if info.shredded:
+            raise PolicyError(f"clip {clip_id} was shredded: it can no longer be opened")
         if info.size > max_bytes:
             raise UsageError(f"clip {clip_id} is too large to preview in memory")
         request_id = self.add_request(

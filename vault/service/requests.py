@@ -317,31 +317,41 @@ class RequestOps(VaultBase):
 
     # --- reading ----------------------------------------------------------------
 
+    def _due_query(self, now: datetime) -> Any:
+        """Open requests whose deadline (pending) or approval expiry has passed."""
+        from sqlalchemy import and_, or_
+
+        return (
+            select(Request.id, Request.status, Request.deadline, Decision.expires_at)
+            .outerjoin(Decision, Decision.request_id == Request.id)  # type: ignore[arg-type]
+            .where(
+                or_(
+                    and_(Request.status == Status.PENDING.value, col(Request.deadline) <= now),
+                    and_(
+                        col(Request.status).in_(
+                            [Status.APPROVED.value, Status.PARTLY_APPROVED.value]
+                        ),
+                        col(Decision.expires_at) <= now,
+                    ),
+                )
+            )
+        )
+
     def lapse_due(self) -> list[str]:
-        """Expire pending requests past their deadline and approvals past their expiry."""
+        """Expire pending requests past their deadline and approvals past their expiry.
+
+        Called before every read of requests, so it first looks with a
+        snapshot read and takes the write lock only when something is due.
+        """
         now = self.clock()
+        with self.reader.connect() as conn:
+            if conn.execute(self._due_query(now).limit(1)).first() is None:
+                return []
         lapsed: list[str] = []
         with self.engine.begin() as conn:
-            rows = conn.execute(
-                select(Request.id, Request.status, Request.deadline, Decision.expires_at)
-                .outerjoin(Decision, Decision.request_id == Request.id)  # type: ignore[arg-type]
-                .where(
-                    col(Request.status).in_(
-                        [
-                            s.value
-                            for s in (
-                                Status.PENDING,
-                                Status.APPROVED,  # type: ignore[attr-defined]
-                                Status.PARTLY_APPROVED,
-                            )
-                        ]
-                    )
-                )
-            ).all()
+            rows = conn.execute(self._due_query(now)).all()
             for rid, status, deadline, expires in rows:
                 due = deadline if status == Status.PENDING else expires
-                if due is None or due > now:
-                    continue
                 new = transition(status, Action.LAPSE)
                 conn.execute(
                     update(Request)

@@ -28,6 +28,23 @@ class StatusOps(VaultBase):
             folders = [Path(f.path) for f in s.exec(select(CameraFolder)).scalars()]
         return sum(1 for f in folders for _ in candidates(f))
 
+    def stored_bytes(self) -> int:
+        """Bytes of sealed payloads, from the catalog (no walk over the store)."""
+        from vault.catalog.models import Attachment
+
+        with self.reader.connect() as conn:
+            clips = conn.execute(
+                select(func.coalesce(func.sum(Clip.payload_size), 0)).where(
+                    Clip.shredded_at.is_(None)  # type: ignore[union-attr]
+                )
+            ).scalar()
+            atts = conn.execute(
+                select(func.coalesce(func.sum(Attachment.size), 0)).where(
+                    Attachment.header.is_not(None)  # type: ignore[union-attr]
+                )
+            ).scalar()
+        return int(clips or 0) + int(atts or 0)
+
     def free_bytes(self) -> int:
         return shutil.disk_usage(self.root).free
 
@@ -57,7 +74,7 @@ class StatusOps(VaultBase):
             "clips": sum(int(r[1]) for r in rows),
             "last_ingest": iso(last),
             "files_waiting": self.files_waiting(),
-            "store_bytes": self.store.size_bytes(),
+            "store_bytes": self.stored_bytes(),
             "free_bytes": free,
             "low_disk": free < self.config.min_free_bytes,
             "audit_size": self.audit.size(),
