@@ -13,7 +13,6 @@ The order is what makes a crash at any instant safe:
 
 from __future__ import annotations
 
-import hashlib
 import os
 import stat
 from dataclasses import dataclass
@@ -24,11 +23,12 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.engine import Engine
 
-from vault import age, media
+from vault import media
 from vault.audit.log import AuditLog
 from vault.catalog.models import Clip
 from vault.errors import RingfenceError, StorageError
 from vault.fsutil import fsync_dir, storage_error
+from vault.hashio import seal_stream
 from vault.ids import new_id
 from vault.ingest.policy import capture_time, display_name
 from vault.store import BlobStore
@@ -41,44 +41,6 @@ class FileChanged(RingfenceError):
 
 class NotRegularFile(RingfenceError):
     """Only regular files are ingested (no symlinks, FIFOs or devices)."""
-
-
-class _HashingReader:
-    """Reads from a file and hashes what passes through."""
-
-    def __init__(self, fd: int) -> None:
-        self._f = os.fdopen(fd, "rb", buffering=0, closefd=False)
-        self.sha256 = hashlib.sha256()
-        self.count = 0
-
-    def readinto(self, buf: Any) -> int:
-        n = self._f.readinto(buf) or 0
-        if n:
-            self.sha256.update(memoryview(buf)[:n])
-            self.count += n
-        return n
-
-    def read(self, size: int = -1) -> bytes:
-        data = self._f.read(size) or b""
-        self.sha256.update(data)
-        self.count += len(data)
-        return data
-
-
-class _HashingWriter:
-    def __init__(self, sink: Any) -> None:
-        self._sink = sink
-        self.sha256 = hashlib.sha256()
-        self.count = 0
-
-    def write(self, data: Any) -> int:
-        self._sink.write(data)
-        self.sha256.update(data)
-        self.count += len(data)
-        return len(data)
-
-    def flush(self) -> None:
-        pass
 
 
 @dataclass(frozen=True)
@@ -131,33 +93,31 @@ def seal_file(
             facts = media.probe_stream(probe_file, st.st_size)
         os.lseek(fd, 0, os.SEEK_SET)
         clip_id = new_id("clip")
-        reader = _HashingReader(fd)
-        with store.writer(clip_id) as blob:
-            writer = _HashingWriter(blob)
+        with store.writer(clip_id) as blob, os.fdopen(fd, "rb", buffering=0, closefd=False) as src:
             try:
-                header = age.encrypt_split(reader, writer, recipients)
+                sealing = seal_stream(src, blob, recipients)
             except OSError as exc:
                 raise storage_error(exc, "cannot seal the clip") from exc
             after = os.fstat(fd)
             if (after.st_size, after.st_mtime_ns) != (st.st_size, st.st_mtime_ns) or (
-                reader.count != after.st_size
+                sealing.size != after.st_size
             ):
                 raise FileChanged(f"{display_name(path.name)} changed while it was sealed")
             blob.commit()
     finally:
         os.close(fd)
 
-    sha = reader.sha256.hexdigest()
+    sha = sealing.sha256
     row: dict[str, Any] = {
         "id": clip_id,
         "camera_id": camera.id,
         "captured_at": capture_time(path.name, camera.pattern, st.st_mtime),
         "ingested_at": now,
-        "size": reader.count,
+        "size": sealing.size,
         "sha256": sha,
-        "payload_size": writer.count,
-        "payload_sha256": writer.sha256.hexdigest(),
-        "header": header,
+        "payload_size": sealing.payload_size,
+        "payload_sha256": sealing.payload_sha256,
+        "header": sealing.header,
         "original_name": display_name(path.name),
         "source_path": os.fsencode(path),
         "container": facts.container,
@@ -192,7 +152,7 @@ def seal_file(
     if duplicate_of is not None:
         store.delete(clip_id)
     remove_plaintext(path, st)
-    return Sealed(duplicate_of or clip_id, duplicate_of is not None, reader.count, sha)
+    return Sealed(duplicate_of or clip_id, duplicate_of is not None, sealing.size, sha)
 
 
 def remove_plaintext(path: Path, sealed_stat: os.stat_result) -> None:

@@ -9,7 +9,6 @@ of the age decryption functions in the service, and a test keeps it so.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import os
 import re
@@ -18,7 +17,7 @@ import shutil
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, cast
 
 from sqlalchemy import insert, select, update
 from sqlmodel import Session
@@ -28,6 +27,7 @@ from vault.canonical import canonical_json
 from vault.catalog.models import Clip, Decision, DecisionClip, Export, Request
 from vault.errors import IntegrityError, NotFound, PolicyError, UsageError
 from vault.fsutil import ensure_private_dir, fsync_dir, storage_error
+from vault.hashio import HashingWriter
 from vault.ids import new_id
 from vault.requests import RELEASABLE, Action, Status, transition
 from vault.service.clips import ClipOps
@@ -37,22 +37,6 @@ from vault.timeutil import iso
 
 Progress = Callable[[int, int, str], None]  # (done bytes, total bytes, clip id)
 CHUNK = 1 << 16
-
-
-class _HashSink:
-    def __init__(self, f: BinaryIO) -> None:
-        self.f = f
-        self.sha = hashlib.sha256()
-        self.n = 0
-
-    def write(self, data: Any) -> int:
-        self.f.write(data)
-        self.sha.update(data)
-        self.n += len(data)
-        return len(data)
-
-    def flush(self) -> None:
-        self.f.flush()
 
 
 def _safe_ext(name: str) -> str:
@@ -92,15 +76,20 @@ class ReleaseOps(RequestOps, ClipOps):
             clips.append(clip)
         return req, clips
 
-    def _plaintext_to(self, clip: Any, dst: BinaryIO) -> None:
-        """Decrypt one approved clip into *dst*, checking its plaintext hash."""
+    def _plaintext_to(self, clip: Any, dst: BinaryIO) -> tuple[int, str]:
+        """Decrypt one approved clip into *dst*, checking its plaintext hash.
+
+        Returns the size and SHA-256 written (equal to the clip's, or it raises).
+        """
         keys = self.owner_keys()
-        sink = _HashSink(dst)
+        sink = HashingWriter(dst)
         with self.store.open(clip.id) as payload:
             file_key = age.unwrap_file_key(bytes(clip.header), [keys.identity])
-            age.decrypt_payload(file_key, payload, sink)  # type: ignore[arg-type]
-        if sink.n != clip.size or sink.sha.hexdigest() != clip.sha256:
+            age.decrypt_payload(file_key, payload, cast(BinaryIO, sink))
+        digest = sink.sha256.hexdigest()
+        if sink.count != clip.size or digest != clip.sha256:
             raise IntegrityError(f"clip {clip.id} decrypted to bytes that differ from its hash")
+        return sink.count, digest
 
     def export(
         self,
@@ -138,20 +127,21 @@ class ReleaseOps(RequestOps, ClipOps):
                 with os.fdopen(
                     os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb"
                 ) as f:
-                    sink = _HashSink(f)
                     if fmt == "plain":
-                        self._plaintext_to(clip, sink)  # type: ignore[arg-type]
+                        size, digest = self._plaintext_to(clip, f)
                     else:
+                        sink = HashingWriter(f)
                         sink.write(age.rewrap(bytes(clip.header), keys.identity, [req.recipient]))
                         with self.store.open(clip.id) as payload:
                             shutil.copyfileobj(payload, sink)  # type: ignore[misc]
+                        size, digest = sink.count, sink.sha256.hexdigest()
                     f.flush()
                     os.fsync(f.fileno())
                 delivered[clip.id] = {
                     "file": f"clips/{clip.camera_id}/{name}",
                     "format": fmt,
-                    "size": sink.n,
-                    "sha256": sink.sha.hexdigest(),
+                    "size": size,
+                    "sha256": digest,
                 }
                 done += clip.size
                 if progress:

@@ -9,7 +9,6 @@ its inclusion proof.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import tomllib
 from dataclasses import dataclass, field
@@ -33,6 +32,7 @@ from vault.catalog.models import (
     RequestCamera,
 )
 from vault.errors import AgeError, NotFound, PolicyError, RingfenceError, UsageError
+from vault.hashio import seal_stream
 from vault.ids import new_id
 from vault.requests import Action, Basis, Kind, Status, is_urgent, parse_choice, transition
 from vault.service.base import VaultBase
@@ -259,37 +259,16 @@ class RequestOps(VaultBase):
 
     def _seal_attachment(self, path: Path) -> dict[str, Any]:
         att_id = new_id("attachment")
-        plain = hashlib.sha256()
-        sealed_hash = hashlib.sha256()
-        size = 0
-
-        class _Tee:
-            def __init__(self, f: Any) -> None:
-                self.f = f
-
-            def read(self, n: int = -1) -> bytes:
-                nonlocal size
-                data = self.f.read(n)
-                plain.update(data)
-                size += len(data)
-                return bytes(data)
-
         with open(path, "rb") as src, self.store.writer(att_id) as blob:
-
-            class _Out:
-                def write(self, data: Any) -> int:
-                    sealed_hash.update(data)
-                    return blob.write(data)
-
-            header = age.encrypt_split(_Tee(src), _Out(), self.config.recipients)  # type: ignore[arg-type]
+            sealing = seal_stream(src, blob, self.config.recipients)
             blob.commit()
         return {
             "id": att_id,
             "name": path.name,
-            "size": size,
-            "sha256": plain.hexdigest(),
-            "payload_sha256": sealed_hash.hexdigest(),
-            "header": header,
+            "size": sealing.size,
+            "sha256": sealing.sha256,
+            "payload_sha256": sealing.payload_sha256,
+            "header": sealing.header,
         }
 
     def import_request(self, path: Path) -> str:
