@@ -29,7 +29,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy import and_, insert, or_, select, update
 from sqlalchemy.engine import Connection
 
 from vault.canonical import canonical_json, parse_canonical
@@ -37,12 +37,8 @@ from vault.catalog.models import (
     Camera,
     Clip,
     DeletionRecord,
-    Export,
-    Hold,
-    Request,
-    RequestCamera,
 )
-from vault.errors import IntegrityError, NotFound, PolicyError, StorageError, UsageError
+from vault.errors import IntegrityError, NotFound, PolicyError, StorageError
 from vault.ids import new_id
 from vault.retention import (
     DISK_PRESSURE,
@@ -57,13 +53,12 @@ from vault.retention import (
     pressure_victims,
     sign_record,
 )
-from vault.service.requests import RequestOps
+from vault.service.holds import HoldOps, reason_text
 from vault.service.status import StatusOps
 from vault.timeutil import iso
 
 log = logging.getLogger("ringfence.retention")
 
-MAX_REASON = 4000
 BATCH = 500
 #: A wrapped file key in an age header: a stanza body line of 32 bytes in base64.
 _KEY_LINE = re.compile(rb"\n([A-Za-z0-9+/]{43})(?=\n)")
@@ -76,45 +71,6 @@ _SEARCH = re.compile(rb"\n([A-Za-z0-9+/]{43})")
 def key_lines(header: bytes) -> set[bytes]:
     """The wrapped file keys of an age header (one per recipient stanza)."""
     return set(_KEY_LINE.findall(header))
-
-
-def _reason(text: str | None, what: str = "--reason") -> str:
-    value = (text or "").strip()
-    if not value:
-        raise UsageError(f"{what}: missing")
-    if len(value) > MAX_REASON or any(ord(c) < 32 and c not in "\n\t" for c in value):
-        raise UsageError(f"{what}: too long or contains control characters")
-    return value
-
-
-@dataclass(frozen=True)
-class HoldInfo:
-    kind: str  # "hold" (manual) | "request"
-    id: str
-    state: str  # active | released | lapsed | ended
-    cameras: list[str]
-    scope_from: datetime
-    scope_to: datetime
-    reason: str
-    until: datetime | None  # when holding ends; None: until released / decided
-    created_at: datetime
-    released_at: datetime | None = None
-    release_reason: str | None = None
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "kind": self.kind,
-            "id": self.id,
-            "state": self.state,
-            "cameras": self.cameras,
-            "from": iso(self.scope_from),
-            "to": iso(self.scope_to),
-            "reason": self.reason,
-            "until": iso(self.until),
-            "created_at": iso(self.created_at),
-            "released_at": iso(self.released_at),
-            "release_reason": self.release_reason,
-        }
 
 
 @dataclass(frozen=True)
@@ -186,40 +142,8 @@ def _clip_json(v: Verdict, **extra: Any) -> dict[str, Any]:
     }
 
 
-class RetentionOps(RequestOps, StatusOps):
+class RetentionOps(HoldOps, StatusOps):
     # --- what holds what --------------------------------------------------------
-
-    @property
-    def grace(self) -> timedelta:
-        return timedelta(days=self.config.retention_grace_days)
-
-    def _policy(self, conn: Connection) -> tuple[list[ManualHold], list[RequestScope]]:
-        names: dict[int, str] = dict(conn.execute(select(Camera.id, Camera.name)).all())
-        holds = [
-            ManualHold(
-                h.id, names[h.camera_id], h.scope_from, h.scope_to, h.reason, h.until, h.released_at
-            )
-            for h in conn.execute(select(Hold).where(Hold.released_at.is_(None)))  # type: ignore[union-attr]
-        ]
-        cams: dict[str, set[str]] = {}
-        for rid, cid in conn.execute(select(RequestCamera.request_id, RequestCamera.camera_id)):
-            cams.setdefault(rid, set()).add(names[cid])
-        latest = select(Export.request_id, func.max(Export.created_at)).group_by(Export.request_id)
-        exported: dict[str, datetime] = dict(conn.execute(latest).all())
-        requests = [
-            RequestScope(
-                r.id,
-                r.status,
-                frozenset(cams.get(r.id, ())),
-                r.scope_from,
-                r.scope_to,
-                r.updated_at,
-                exported.get(r.id),
-                f"{r.status}, from {r.requester}",
-            )
-            for r in conn.execute(select(Request))
-        ]
-        return holds, requests
 
     def _facts(self, conn: Connection, where: Any) -> list[ClipFacts]:
         rows = conn.execute(
@@ -281,135 +205,6 @@ class RetentionOps(RequestOps, StatusOps):
                 yield ClipFacts(r[0], r[1], r[2], r[3], r[4])
             last = (rows[-1][2], rows[-1][0])
 
-    # --- holds --------------------------------------------------------------------
-
-    def add_hold(
-        self,
-        camera: str,
-        since: datetime,
-        until: datetime,
-        reason: str,
-        hold_until: datetime | None = None,
-    ) -> str:
-        """Hold *camera*'s clips captured from *since* to *until* (inclusive)."""
-        text = _reason(reason)
-        if until <= since:
-            raise UsageError("--to: must be after --from")
-        now = self.clock()
-        if hold_until is not None and hold_until <= now:
-            raise UsageError("--until: must be in the future")
-        hold_id = new_id("hold")
-        with self.engine.begin() as conn:
-            cam_id = conn.execute(select(Camera.id).where(Camera.name == camera)).scalar()
-            if cam_id is None:
-                raise NotFound(f"no camera named {camera!r}")
-            conn.execute(
-                insert(Hold).values(
-                    id=hold_id,
-                    camera_id=cam_id,
-                    scope_from=since,
-                    scope_to=until,
-                    reason=text,
-                    until=hold_until,
-                    created_at=now,
-                )
-            )
-            self.audit.append(
-                "hold.added",
-                actor=self.actor,
-                subject=hold_id,
-                details={
-                    "camera": camera,
-                    "from": iso(since),
-                    "to": iso(until),
-                    "reason": text,
-                    "until": iso(hold_until),
-                },
-                conn=conn,
-            )
-        self.checkpoint()
-        return hold_id
-
-    def holds(self, include_released: bool = False) -> list[HoldInfo]:
-        """Manual holds and the requests that hold clips now (with *include_released*,
-        also released or lapsed holds and requests that no longer hold)."""
-        now = self.clock()
-        out: list[HoldInfo] = []
-        with self.reader.connect() as conn:
-            names: dict[int, str] = dict(conn.execute(select(Camera.id, Camera.name)).all())
-            for h in conn.execute(select(Hold).order_by(Hold.created_at)):
-                state = (
-                    "released"
-                    if h.released_at is not None
-                    else "lapsed"
-                    if h.until is not None and h.until <= now
-                    else "active"
-                )
-                if state == "active" or include_released:
-                    out.append(
-                        HoldInfo(
-                            "hold",
-                            h.id,
-                            state,
-                            [names[h.camera_id]],
-                            h.scope_from,
-                            h.scope_to,
-                            h.reason,
-                            h.until,
-                            h.created_at,
-                            h.released_at,
-                            h.release_reason,
-                        )
-                    )
-            _holds, requests = self._policy(conn)
-            created: dict[str, datetime] = dict(
-                conn.execute(select(Request.id, Request.created_at)).all()
-            )
-        for r in sorted(requests, key=lambda r: created[r.id]):
-            holding = r.holding(now, self.grace)
-            if holding or include_released:
-                out.append(
-                    HoldInfo(
-                        "request",
-                        r.id,
-                        "active" if holding else "ended",
-                        sorted(r.cameras),
-                        r.scope_from,
-                        r.scope_to,
-                        r.label,
-                        r.hold_ends(self.grace),
-                        created[r.id],
-                    )
-                )
-        return out
-
-    def release_hold(self, hold_id: str, reason: str) -> HoldInfo:
-        text = _reason(reason)
-        if hold_id.startswith("req_"):
-            raise PolicyError(
-                f"{hold_id} is a request: it stops holding when it is decided, "
-                "withdrawn or exported, after the grace period"
-            )
-        now = self.clock()
-        with self.engine.begin() as conn:
-            row = conn.execute(select(Hold).where(Hold.id == hold_id)).first()
-            if row is None:
-                raise NotFound(f"no hold {hold_id!r}")
-            if row.released_at is not None:
-                raise PolicyError(f"hold {hold_id} was already released at {iso(row.released_at)}")
-            conn.execute(
-                update(Hold).where(Hold.id == hold_id).values(released_at=now, release_reason=text)
-            )
-            self.audit.append(
-                "hold.released",
-                actor=self.actor,
-                subject=hold_id,
-                details={"reason": text},
-                conn=conn,
-            )
-        self.checkpoint()
-        return next(h for h in self.holds(include_released=True) if h.id == hold_id)
-
     # --- shredding ----------------------------------------------------------------
 
     def shred(self, clip_id: str, reason: str, *, actor: str = "owner") -> dict[str, Any]:
@@ -418,7 +213,7 @@ class RetentionOps(RequestOps, StatusOps):
         Needs no passphrase: shredding opens nothing, and it is logged and
         recorded like every deletion (docs/retention.md explains the choice).
         """
-        text = _reason(reason)
+        text = reason_text(reason)
         now = self.clock()
         with self.engine.begin() as conn:
             facts = self._facts(conn, Clip.id == clip_id)
