@@ -57,6 +57,13 @@ class Layout:
         return self.root / "catalog.db"
 
     @property
+    def checkpoint_copy(self) -> Path:
+        """A copy of the latest signed audit checkpoint, outside the catalog."""
+        from vault.audit.verify import COPY_NAME
+
+        return self.root / COPY_NAME
+
+    @property
     def store(self) -> Path:
         return self.root / "store"
 

@@ -28,7 +28,13 @@ from sqlmodel import Session
 
 from vault.catalog.models import Camera, CameraFolder, Clip
 from vault.errors import RingfenceError, StorageError
-from vault.ingest.pipeline import CameraRef, FileChanged, NotRegularFile, seal_file
+from vault.ingest.pipeline import (
+    CameraRef,
+    FileChanged,
+    NotRegularFile,
+    ShreddedAgain,
+    seal_file,
+)
 from vault.ingest.policy import Observation, display_name, is_settled
 from vault.ingest.scan import candidates, owner_folder
 from vault.lock import InstanceLock, write_heartbeat
@@ -36,6 +42,10 @@ from vault.service import Vault
 from vault.timeutil import iso
 
 log = logging.getLogger("ringfence.daemon")
+
+#: Clip blobs without a catalog row that recovery may delete. One daemon seals
+#: one clip at a time and recovers at every start, so a crash leaves at most one.
+MAX_ORPHANS = 2
 
 
 @dataclass
@@ -74,6 +84,9 @@ class Daemon:
         self._folders: dict[Path, CameraRef] = {}
         self._started_at = iso(vault.clock())
         self._dirty = False  # audit entries not yet covered by a checkpoint
+        # Files left alone on purpose (the bytes of a shredded clip), by
+        # (path, size, mtime): reported once, not retried while unchanged.
+        self._left_alone: set[tuple[Path, int, int]] = set()
 
     # --- cameras ------------------------------------------------------------
 
@@ -98,19 +111,34 @@ class Daemon:
     # --- recovery -------------------------------------------------------------
 
     def recover(self) -> None:
-        """Undo what a killed daemon left half done: temp files and orphan blobs."""
+        """Undo what a killed daemon left half done: temp files and orphan blobs.
+
+        A crash between storing a payload and committing its catalog row leaves
+        one clip blob the catalog does not know (its plaintext is still in the
+        drop folder and will be sealed again). More than a few such blobs means
+        something else: a catalog restored from an old backup, or the wrong
+        one. Then nothing is deleted and the log says so.
+        """
         removed = self.vault.store.clean_tmp()
         with self.vault.reader.connect() as conn:
             known = {r[0] for r in conn.execute(select(Clip.id))}
-        orphans = 0
-        for blob_id in self.vault.store.ids():
-            # Only clip blobs: the daemon is their only writer, so a clip blob
-            # without a catalog row can only be a sealing that never committed.
-            if blob_id.startswith("clp_") and blob_id not in known:
-                self.vault.store.delete(blob_id)
-                orphans += 1
+        # Only clip blobs: the daemon is their only writer, so a clip blob
+        # without a catalog row can only be a sealing that never committed.
+        orphans = [b for b in self.vault.store.ids() if b.startswith("clp_") and b not in known]
+        if len(orphans) > MAX_ORPHANS:
+            log.error(
+                "the catalog does not know %d stored clip payloads (a crash leaves at most "
+                "one): is this the vault's own catalog? Nothing was deleted; run "
+                "`ringfence clips verify`.",
+                len(orphans),
+            )
+            orphans = []
+        for blob_id in orphans:
+            self.vault.store.delete(blob_id)
         if removed or orphans:
-            log.info("recovered: %d temp file(s), %d uncommitted blob(s) removed", removed, orphans)
+            log.info(
+                "recovered: %d temp file(s), %d uncommitted blob(s) removed", removed, len(orphans)
+            )
 
     # --- sealing ----------------------------------------------------------------
 
@@ -119,6 +147,15 @@ class Daemon:
         if found is None:
             return
         _folder, camera = found
+        try:
+            st = os.lstat(path)
+        except OSError:
+            self._pending.pop(path, None)
+            return
+        version = (path, st.st_size, st.st_mtime_ns)
+        if version in self._left_alone:
+            self._pending.pop(path, None)
+            return
         try:
             sealed = seal_file(
                 path,
@@ -139,7 +176,13 @@ class Daemon:
         except FileChanged:
             self._observe(path)
             return
-        except (StorageError, OSError, SQLAlchemyError) as exc:
+        except ShreddedAgain as exc:
+            self._pending.pop(path, None)
+            self._left_alone.add(version)
+            self._remember_error(exc.message)
+            log.warning("%s", exc.message)
+            return
+        except (StorageError, OSError, SQLAlchemyError, RingfenceError, ValueError) as exc:
             msg = _describe(exc)
             self._remember_error(f"{display_name(path.name)}: {msg}")
             log.error(
@@ -388,5 +431,7 @@ def _describe(exc: BaseException) -> str:
         return exc.message
     if isinstance(exc, OSError):
         return exc.strerror or type(exc).__name__
+    if isinstance(exc, ValueError):
+        return f"{type(exc).__name__}: {exc}"
     text = str(getattr(exc, "orig", exc))
     return "the disk is full" if "full" in text else f"catalog error: {text}"

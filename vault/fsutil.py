@@ -22,8 +22,16 @@ def fsync_dir(path: Path) -> None:
 
 
 def ensure_private_dir(path: Path) -> Path:
-    """Create *path* (and parents) with mode 0700 and tighten it if it exists."""
-    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    """Create *path* (and any missing parents) with mode 0700; tighten *path*
+    itself if it exists. Parents that already exist are left as they are."""
+    missing = []
+    probe = path
+    while not probe.exists() and probe != probe.parent:
+        missing.append(probe)
+        probe = probe.parent
+    for folder in reversed(missing):
+        folder.mkdir(mode=0o700, exist_ok=True)
+        os.chmod(folder, 0o700)  # mkdir's mode is filtered by the umask
     if path.stat().st_mode & 0o077:
         path.chmod(0o700)
     return path

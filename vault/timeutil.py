@@ -26,9 +26,10 @@ def parse_time(text: str, what: str = "time") -> datetime:
         raise UsageError(
             f"{what}: {text!r} is not an ISO 8601 time (e.g. 2026-11-28T14:00)"
         ) from None
-    if parsed.tzinfo is None:
-        parsed = parsed.astimezone()
-    return parsed.astimezone(UTC)
+    try:
+        return as_utc(parsed)
+    except (ValueError, OverflowError):
+        raise UsageError(f"{what}: {text!r} is out of the range of times ringfence keeps") from None
 
 
 def as_utc(dt: datetime) -> datetime:

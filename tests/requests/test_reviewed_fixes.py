@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
-import time
+import threading
 from pathlib import Path
 
 import pytest
@@ -26,11 +26,20 @@ def test_listing_requests_does_not_wait_for_a_writer(vault: Vault, camera: Path)
     })
     other = sqlite3.connect(vault.layout.catalog, timeout=0)
     other.execute("BEGIN IMMEDIATE")  # someone (the daemon) holds the write lock
+    seen: dict[str, int] = {}
+
+    def read() -> None:
+        seen["requests"] = len(vault.requests())
+        seen["clips"] = vault.status()["clips"]
+
     try:
-        t0 = time.monotonic()
-        assert len(vault.requests()) == 1
-        assert vault.status()["clips"] == 0
-        assert time.monotonic() - t0 < 5  # the busy timeout is 30 s: no waiting happened
+        reader = threading.Thread(target=read, daemon=True)
+        reader.start()
+        # A reader that waited for the write lock could only finish after the
+        # lock is released below; it must finish while the lock is still held.
+        reader.join(timeout=25)
+        assert not reader.is_alive(), "the listing waited for the writer"
+        assert seen == {"requests": 1, "clips": 0}
     finally:
         other.rollback()
         other.close()
@@ -57,3 +66,47 @@ def test_status_counts_stored_bytes_from_the_catalog(vault: Vault, camera: Path)
     _ingest(vault, camera)
     (clip,) = vault.clips()
     assert vault.status()["store_bytes"] == clip.payload_size == vault.store.path(clip.id).stat().st_size
+
+
+REQUEST = {
+    "requester": "A", "organisation": "B", "kind": "insurer", "basis": "consent",
+    "reason": "claim", "cameras": ["front"], "from": "2026-01-01", "to": "2026-02-01",
+}
+
+
+@pytest.mark.parametrize("field,value,message", [
+    ("to", "9999-12-31T23:00:00-05:00", "out of the range"),
+    ("from", "0001-01-01T00:00:00+05:00", "out of the range"),
+    ("deadline", "2020-01-01T00:00:00Z", "already passed"),
+    ("attachments", [5], "must be a file path"),
+    ("attachments", "", None),
+])
+def test_request_fields_out_of_range_are_usage_errors(vault: Vault, camera: Path, field: str,
+                                                     value: object, message: str | None) -> None:
+    fields = dict(REQUEST, **{field: value})
+    if message is None:
+        assert vault.request(vault.add_request(fields)).status == "pending"
+        return
+    with pytest.raises(UsageError, match=message):
+        vault.add_request(fields)
+    assert vault.requests() == []
+
+
+def test_an_imported_request_reaches_only_files_beside_it(vault: Vault, camera: Path,
+                                                          tmp_path: Path) -> None:
+    import json
+
+    outside = tmp_path / "secret.txt"
+    outside.write_text("the owner's private notes")
+    forms = tmp_path / "forms"
+    forms.mkdir()
+    (forms / "warrant.pdf").write_bytes(b"%PDF-1.4 warrant")
+    for bad in (str(outside), "../secret.txt"):
+        form = forms / "req.json"
+        form.write_text(json.dumps(dict(REQUEST, attachments=[bad])))
+        with pytest.raises(UsageError, match="inside the request file's folder"):
+            vault.import_request(form)
+    assert vault.requests() == []
+    form.write_text(json.dumps(dict(REQUEST, attachments=["warrant.pdf"])))
+    rid = vault.import_request(form)
+    assert [a["name"] for a in vault.request(rid).attachments] == ["warrant.pdf"]

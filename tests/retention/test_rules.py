@@ -27,6 +27,16 @@ def file_request(vault: Vault, clip_time: Any, **extra: Any) -> str:
     })
 
 
+def file_overdue(vault: Vault, clip_time: Any) -> str:
+    """A request whose deadline has passed: filed, in the vault's eyes, before it did."""
+    saved = vault.clock
+    vault.clock = lambda: utc_now() - timedelta(hours=2)
+    try:
+        return file_request(vault, clip_time, deadline=iso(utc_now() - timedelta(hours=1)))
+    finally:
+        vault.clock = saved
+
+
 def test_old_clips_go_new_clips_and_forever_cameras_stay(vault: Vault, drop: Path,
                                                           tmp_path: Path) -> None:
     recent = utc_now().replace(microsecond=0) - timedelta(days=2)
@@ -66,7 +76,7 @@ def catalog_dump(vault: Vault) -> list[str]:
 
 def test_dry_run_changes_nothing(vault: Vault, drop: Path) -> None:
     ids = ingest(vault, drop, [at(0), at(1)])
-    rid = file_request(vault, at(1), deadline=iso(utc_now() - timedelta(hours=1)))
+    rid = file_overdue(vault, at(1))
     before = catalog_dump(vault)
     report = vault.retention_run(dry_run=True)
     assert report.dry_run and [c["id"] for c in report.shredded] == [ids[at(0)]]
@@ -103,7 +113,7 @@ def test_approved_not_exported_holds(vault: Vault, drop: Path) -> None:
 def test_closed_requests_hold_for_the_grace_period(vault: Vault, drop: Path, how: str) -> None:
     ids = ingest(vault, drop, [at(0)])
     if how == "expired":  # filed with a deadline that has passed: the run lapses it
-        rid = file_request(vault, at(0), deadline=iso(utc_now() - timedelta(hours=1)))
+        rid = file_overdue(vault, at(0))
     else:
         rid = file_request(vault, at(0))
         if how == "refused":

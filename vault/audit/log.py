@@ -32,6 +32,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from vault.audit import merkle
@@ -42,13 +43,16 @@ from vault.audit.note import (
     NoteSigner,
     VerifierKey,
     note_signers,
+    parse_checkpoint,
     parse_verifier_key,
     sign_note,
+    split_note,
 )
 from vault.audit.proof import format_inclusion_proof
-from vault.audit.verify import EntryRun, LogAuditor, LogProblem, check_entry_rows
+from vault.audit.verify import COPY_NAME, EntryRun, LogAuditor, LogProblem, check_entry_rows
 from vault.canonical import canonical_json, parse_canonical
 from vault.errors import IntegrityError, NotFound, StorageError
+from vault.fsutil import write_atomic
 from vault.timeutil import utc_now
 
 if TYPE_CHECKING:
@@ -127,11 +131,72 @@ class AuditLog:
     """The vault's tamper-evident log of everything that happened to it."""
 
     def __init__(self, engine: Engine, origin: str,
-                 clock: Callable[[], datetime] = utc_now) -> None:
+                 clock: Callable[[], datetime] = utc_now, *,
+                 copy_path: Path | None = None) -> None:
+        """*copy_path*: where a copy of the latest signed checkpoint is kept,
+        outside the catalog (see :meth:`checkpoint` and :meth:`verify`)."""
         CheckpointBody(origin, 0, merkle.EMPTY_ROOT)  # validates the origin line
         self.engine = engine
         self.origin = origin
         self.clock = clock
+        self.copy_path = copy_path
+
+    # --- the checkpoint copy beside the catalog --------------------------------
+
+    def read_copy(self) -> str | None:
+        """The kept copy of the latest checkpoint note, or None if there is none."""
+        if self.copy_path is None:
+            return None
+        try:
+            data = self.copy_path.read_bytes()
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise StorageError(f"cannot read {self.copy_path}: {exc.strerror}") from None
+        if len(data) > 64 * 1024:
+            raise IntegrityError(f"{self.copy_path} is not a checkpoint note (too large)")
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise IntegrityError(f"{self.copy_path} is not a checkpoint note") from None
+
+    def _copy_size(self) -> int:
+        """The size in the kept copy's note text (its signatures are not checked)."""
+        note = self.read_copy()
+        if note is None:
+            return -1
+        try:
+            return parse_checkpoint(split_note(note)[0]).size
+        except IntegrityError:
+            return -1
+
+    def _keep_copy(self, note: str, size: int) -> None:
+        """Keep *note* as the copy unless the copy already covers more.
+
+        Written after the checkpoint commits, so the copy is always a note the
+        catalog holds too; two processes racing can leave an older copy, never
+        a missing or foreign one.
+        """
+        if self.copy_path is None or self._copy_size() > size:
+            return
+        write_atomic(self.copy_path, note.encode("utf-8"))
+
+    def _check_copy(self, size: int, nodes: _Nodes) -> None:
+        """Refuse to sign a tree that does not extend the kept copy."""
+        note = self.read_copy()
+        if note is None:
+            return
+        try:
+            body = parse_checkpoint(split_note(note)[0])
+        except IntegrityError as exc:
+            raise IntegrityError(f"{self.copy_path}: {exc.message}; refusing to sign "
+                                 "(run the audit verification)") from None
+        if body.origin != self.origin or body.size > size or (
+                merkle.root(body.size, nodes.get) != body.root):
+            raise IntegrityError(
+                f"audit log: the log no longer extends the checkpoint of size {body.size} kept "
+                f"in {self.copy_path.name if self.copy_path else ''}; refusing to sign "
+                "(run the audit verification)")
 
     # --- connections ---------------------------------------------------------
 
@@ -266,7 +331,8 @@ class AuditLog:
         Returns None when the latest checkpoint already covers this exact tree
         and was signed by every one of *signers* (a re-sign would add nothing).
         Refuses (IntegrityError) to sign a tree that does not extend the latest
-        checkpoint: a log must never sign two inconsistent checkpoints.
+        checkpoint, or the copy kept beside the catalog: a log must never sign
+        two inconsistent checkpoints.
         """
         if not signers:
             raise ValueError("a checkpoint needs at least one signer")
@@ -274,10 +340,10 @@ class AuditLog:
             nodes = self._conn_nodes(conn)
             size, _ = self._tail(conn)
             head = merkle.root(size, nodes.get)
-            row = conn.exec_driver_sql(
-                _LATEST_CHECKPOINT).first()
-            if row is not None:
-                latest = _row_to_checkpoint(row)
+            self._check_copy(size, nodes)
+            row = conn.exec_driver_sql(_LATEST_CHECKPOINT).first()
+            latest = None if row is None else _row_to_checkpoint(row)
+            if latest is not None:
                 if latest.size > size:
                     raise IntegrityError(
                         f"audit log: {size} entries but the last checkpoint covers "
@@ -286,14 +352,16 @@ class AuditLog:
                     raise IntegrityError(
                         f"audit log: the first {latest.size} entries no longer match checkpoint "
                         f"#{latest.id}; refusing to sign (run the audit verification)")
-                if latest.size == size and latest.root == head:
-                    have = set(note_signers(latest.note))
-                    if {(s.name, s.key_id) for s in signers} <= have:
-                        return None
+                if latest.size == size and latest.root == head and (
+                        {(s.name, s.key_id) for s in signers} <= set(note_signers(latest.note))):
+                    if self.copy_path is not None and self.read_copy() is None:
+                        self._keep_copy(latest.note, latest.size)  # a vault from before copies
+                    return None
             note = sign_note(CheckpointBody(self.origin, size, head).body(), signers)
             conn.exec_driver_sql(
                 "INSERT INTO checkpoint (size, root, note, created_at) VALUES (?, ?, ?, ?)",
                 (size, head, note, format_time(self.clock())))
+        self._keep_copy(note, size)
         return note
 
     # --- reading -------------------------------------------------------------
@@ -417,20 +485,44 @@ class AuditLog:
             return VerifyReport(False, None, f"bad verifier key: {exc.message}", 0, 0)
         if not keys:
             return VerifyReport(False, None, "no verifier key given", 0, 0)
+        try:
+            copy = self.read_copy()
+            copy_body = None if copy is None else parse_checkpoint(split_note(copy)[0])
+        except (IntegrityError, StorageError) as exc:
+            return VerifyReport(False, None, f"{COPY_NAME}: {exc.message}", 0, 0)
         with self._read() as raw:
             cur = raw.cursor()
             rows = cur.execute(
                 "SELECT id, size, root, note FROM checkpoint ORDER BY id").fetchall()
-            auditor = LogAuditor(self.origin, keys,
-                                 [(r[0], r[1], bytes(r[2]), r[3]) for r in rows],
-                                 lambda level: _node_rows(raw, level))
+            marks: list[tuple[int | None, int, bytes, str]] = [
+                (r[0], r[1], bytes(r[2]), r[3]) for r in rows]
+            if copy is not None and copy_body is not None:
+                marks.append((None, copy_body.size, copy_body.root, copy))
+            auditor = LogAuditor(self.origin, keys, marks, lambda level: _node_rows(raw, level))
             try:
                 self._verify(raw, auditor, workers, chunk)
+                self._check_kept(auditor.size, [r[3] for r in rows], copy)
             except LogProblem as problem:
                 return VerifyReport(False, problem.index, problem.reason, auditor.size,
                                     auditor.checked, problem.checkpoint)
         return VerifyReport(True, None, f"{auditor.size} entries and {auditor.checked} "
                             "checkpoints verified", auditor.size, auditor.checked)
+
+    def _check_kept(self, size: int, notes: list[str], copy: str | None) -> None:
+        """Checkpoints are never removed: a log with entries has at least one, and
+        the copy beside the catalog is one of the catalog's own."""
+        if size and not notes:
+            raise LogProblem(0, f"the log has {size} entries but no signed checkpoint: "
+                             "its checkpoints were removed")
+        if self.copy_path is None:
+            return
+        if copy is None:
+            if notes:
+                raise LogProblem(None, f"the copy of the latest checkpoint ({COPY_NAME}) "
+                                 "is missing from the vault folder")
+        elif copy not in notes:
+            raise LogProblem(None, f"the checkpoint kept in {COPY_NAME} is not among the "
+                             "catalog's checkpoints: checkpoints were removed")
 
     def _verify(self, raw: Any, auditor: LogAuditor, workers: int | None, chunk: int) -> None:
         row = raw.cursor().execute("SELECT MIN(idx), MAX(idx) FROM audit_entry").fetchone()

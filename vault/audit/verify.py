@@ -123,6 +123,9 @@ def verify_checkpoint_consistency(old_note: str, new_note: str, proof_hashes: Se
 # same checks run on any copy of the tables.
 
 #: The members of every audit entry.
+#: The file, beside the catalog, that keeps a copy of the latest signed checkpoint.
+COPY_NAME = "checkpoint.note"
+
 ENTRY_KEYS = frozenset({"index", "time", "type", "actor", "subject", "details"})
 ENTRY_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z")
 
@@ -215,10 +218,16 @@ def check_entry_rows(rows: Iterable[tuple[int, str, str, bytes, bytes]], start: 
 class _Mark:
     """A stored checkpoint, placed in the stream of entries at its size."""
 
-    id: int
+    id: int | None  # None: the copy of the latest checkpoint kept beside the catalog
     size: int
     root: bytes
     problem: LogProblem | None = None
+
+    @property
+    def label(self) -> str:
+        if self.id is None:
+            return f"the checkpoint copy {COPY_NAME} (size {self.size})"
+        return f"checkpoint #{self.id} (size {self.size})"
 
 
 class LogAuditor:
@@ -232,7 +241,7 @@ class LogAuditor:
     """
 
     def __init__(self, origin: str, keys: Sequence[VerifierKey],
-                 checkpoints: Iterable[tuple[int, int, bytes, str]],
+                 checkpoints: Iterable[tuple[int | None, int, bytes, str]],
                  node_rows: Callable[[int], Iterator[tuple[int, bytes]]]) -> None:
         self.origin = origin
         self.size = 0
@@ -245,14 +254,14 @@ class LogAuditor:
         self._marks = self._place(checkpoints, list(keys))
         self._next = 0
 
-    def _place(self, checkpoints: Iterable[tuple[int, int, bytes, str]],
+    def _place(self, checkpoints: Iterable[tuple[int | None, int, bytes, str]],
                keys: list[VerifierKey]) -> list[_Mark]:
         marks: list[_Mark] = []
         largest, largest_id = 0, 0
         for cid, size, root, note in checkpoints:
             mark = _Mark(cid, size, root)
             marks.append(mark)
-            what = f"checkpoint #{cid} (size {size})"
+            what = mark.label
             try:
                 body, _ = open_checkpoint(note, keys)
             except IntegrityError as exc:
@@ -264,13 +273,13 @@ class LogAuditor:
             elif body.size != size or body.root != root:
                 mark.problem = LogProblem(None, f"{what}: the stored size or root differs from "
                                           "the signed note", cid)
-            elif size < largest:
+            elif cid is not None and size < largest:
                 mark.problem = LogProblem(size, f"{what} is smaller than the earlier checkpoint "
                                           f"#{largest_id} (size {largest}): the log was cut and "
                                           "re-signed", cid)
-            if size >= largest:
+            if cid is not None and size >= largest:
                 largest, largest_id = size, cid
-        marks.sort(key=lambda m: (m.size, m.id))
+        marks.sort(key=lambda m: (m.size, m.id is None, m.id or 0))
         return marks
 
     @staticmethod
@@ -290,7 +299,7 @@ class LogAuditor:
                 raise mark.problem
             if merkle.fold(self._frontier) != mark.root:
                 raise self._explained(run, self._vouched, mark.size, LogProblem(
-                    self._vouched, f"checkpoint #{mark.id} (size {mark.size}) does not match the "
+                    self._vouched, f"{mark.label} does not match the "
                     f"log: an entry in [{self._vouched}, {mark.size}) was changed after it was "
                     "signed", mark.id))
             self._vouched = mark.size
@@ -351,7 +360,7 @@ class LogAuditor:
             mark = self._marks[self._next]
             if mark.problem is not None:
                 raise mark.problem
-            raise LogProblem(self.size, f"checkpoint #{mark.id} covers {mark.size} entries but "
+            raise LogProblem(self.size, f"{mark.label} covers {mark.size} entries but "
                              f"the log has {self.size}: entries from {self.size} on were "
                              "removed", mark.id)
         for level in range(1, max(self.size.bit_length(), 1) + 1):

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DatabaseError
 from sqlmodel import create_engine
 
 from vault.errors import StorageError, VaultError
@@ -50,11 +51,20 @@ def reader(engine: Engine) -> Engine:
     return engine.execution_options(**{READ_ONLY: True})
 
 
-def open_catalog(path: Path, *, migrate: bool = True) -> Engine:
-    """Open (creating if needed) the catalog at *path* and bring its schema to head."""
+def open_catalog(path: Path, *, migrate: bool = True, create: bool = True) -> Engine:
+    """Open the catalog at *path* and bring its schema to head.
+
+    With ``create=False`` a missing or empty file is an error rather than a new
+    catalog: an open vault whose catalog vanished must stop, not start afresh
+    and take every stored clip for an orphan.
+    """
     try:
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         new = not path.exists()
+        if not create and (new or path.stat().st_size == 0):
+            raise VaultError(
+                f"the catalog {path} is {'missing' if new else 'empty'}; restore it from a "
+                "backup (only `ringfence init` creates a new one)")
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         engine = create_engine(f"sqlite:///{path}", connect_args={"timeout": 30})
         event.listen(engine, "connect", _on_connect)
         event.listen(engine, "begin", _on_begin)
@@ -62,11 +72,16 @@ def open_catalog(path: Path, *, migrate: bool = True) -> Engine:
             path.touch(mode=0o600)
         if migrate:
             upgrade(engine)
-    except sqlite3.DatabaseError as exc:  # pragma: no cover - depends on the file
-        raise VaultError(f"cannot open the catalog {path}: {exc}") from exc
+    except (sqlite3.DatabaseError, DatabaseError) as exc:
+        raise VaultError(f"cannot open the catalog {path}: {_reason(exc)}") from None
     except OSError as exc:
         raise StorageError(f"cannot open the catalog {path}: {exc.strerror}") from exc
     return engine
+
+
+def _reason(exc: Exception) -> str:
+    orig = getattr(exc, "orig", None)
+    return str(orig if orig is not None else exc)
 
 
 def current_revision(engine: Engine) -> str | None:

@@ -43,6 +43,22 @@ class NotRegularFile(RingfenceError):
     """Only regular files are ingested (no symlinks, FIFOs or devices)."""
 
 
+class ShreddedAgain(RingfenceError):
+    """The file holds exactly the bytes of a clip the owner shredded.
+
+    It is neither sealed again (the owner wanted that footage gone) nor deleted
+    (deleting footage is the owner's decision, recorded, never a side effect):
+    it stays in the drop folder and the daemon says so.
+    """
+
+    def __init__(self, path: Path, clip_id: str) -> None:
+        super().__init__(
+            f"{display_name(path.name)} has the same bytes as clip {clip_id}, which was "
+            "shredded; it was left where it is"
+        )
+        self.clip_id = clip_id
+
+
 @dataclass(frozen=True)
 class Sealed:
     clip_id: str
@@ -127,9 +143,12 @@ def seal_file(
         "codec": facts.codec,
     }
     duplicate_of: str | None = None
+    shredded_twin: str | None = None
     with engine.begin() as conn:
         existing = conn.execute(
-            select(Clip.id).where(Clip.camera_id == camera.id, Clip.sha256 == sha)  # type: ignore[arg-type]
+            select(Clip.id, Clip.shredded_at).where(  # type: ignore[call-overload]
+                Clip.camera_id == camera.id, Clip.sha256 == sha
+            )
         ).first()
         if existing is None:
             conn.execute(insert(Clip).values(**row))
@@ -147,10 +166,14 @@ def seal_file(
                 },
                 conn=conn,
             )
+        elif existing[1] is not None:
+            shredded_twin = existing[0]
         else:
             duplicate_of = existing[0]
-    if duplicate_of is not None:
+    if duplicate_of is not None or shredded_twin is not None:
         store.delete(clip_id)
+    if shredded_twin is not None:
+        raise ShreddedAgain(path, shredded_twin)
     remove_plaintext(path, st)
     return Sealed(duplicate_of or clip_id, duplicate_of is not None, sealing.size, sha)
 

@@ -53,13 +53,17 @@ def display_name(name: str) -> str:
     return os.fsencode(name).decode("utf-8", "backslashreplace")
 
 
+#: Capture times outside these years are not believed (the name or mtime lies).
+MIN_YEAR, MAX_YEAR = 1970, 9000
+
+
 def capture_time(name: str, pattern: str | None, mtime: float) -> datetime:
     """When the clip was captured, as aware UTC.
 
     With a strftime *pattern*, the time is read from the file name (the whole
     name, or the name without its extension) and taken as the machine's local
     time unless the pattern carries %z. Otherwise, or when the name does not
-    match, the file's mtime is used.
+    match or gives a year outside MIN_YEAR..MAX_YEAR, the file's mtime is used.
     """
     if pattern:
         stem = name.rsplit(".", 1)[0]
@@ -68,7 +72,16 @@ def capture_time(name: str, pattern: str | None, mtime: float) -> datetime:
                 parsed = datetime.strptime(candidate, pattern)
             except ValueError:
                 continue
-            if parsed.tzinfo is None:
-                parsed = parsed.astimezone()  # local wall time -> aware
-            return parsed.astimezone(UTC)
-    return datetime.fromtimestamp(mtime, UTC)
+            if not MIN_YEAR <= parsed.year <= MAX_YEAR:
+                continue  # a name that only looks like a time (year 0001, 9999)
+            try:
+                if parsed.tzinfo is None:
+                    parsed = parsed.astimezone()  # local wall time -> aware
+                return parsed.astimezone(UTC)
+            except (ValueError, OverflowError):
+                continue
+    try:
+        return datetime.fromtimestamp(mtime, UTC)
+    except (ValueError, OverflowError, OSError):
+        # An mtime no calendar can hold: the time of sealing is the best left.
+        return datetime.now(UTC)

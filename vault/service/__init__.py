@@ -54,9 +54,9 @@ class Vault(RetentionOps, ReleaseOps, StatusOps, ClipOps, CameraOps):
     ) -> Vault:
         layout = Layout(root or default_vault_dir())
         config = Config.load(layout)
-        engine = open_catalog(layout.catalog)
+        engine = open_catalog(layout.catalog, create=False)
         store = BlobStore(layout.store)
-        audit = AuditLog(engine, config.origin)
+        audit = AuditLog(engine, config.origin, copy_path=layout.checkpoint_copy)
         return cls(layout, config, engine, store, audit, clock=clock, actor=actor)
 
     @classmethod
@@ -99,7 +99,7 @@ class Vault(RetentionOps, ReleaseOps, StatusOps, ClipOps, CameraOps):
         engine = open_catalog(layout.catalog)
         store = BlobStore(layout.store)
         config.save(layout)
-        audit = AuditLog(engine, origin)
+        audit = AuditLog(engine, origin, copy_path=layout.checkpoint_copy)
         vault = cls(layout, config, engine, store, audit, clock=clock)
         vault._owner = keys
         audit.append(

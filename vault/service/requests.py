@@ -134,9 +134,29 @@ def _text(value: Any, name: str, *, required: bool) -> str | None:
     return value.strip() or None if not required else value.strip()
 
 
+def _beside(request_file: Path, name: Any) -> Any:
+    """An attachment named in a request file: a path inside that file's folder.
+
+    A request file comes from outside (a requester's form); it may not reach
+    for files elsewhere on the owner's machine.
+    """
+    if not isinstance(name, str):
+        return name  # add_request names the problem
+    folder = request_file.parent.resolve()
+    target = (folder / name).resolve()
+    if Path(name).is_absolute() or not target.is_relative_to(folder):
+        raise UsageError(
+            f"attachments: {name!r} must be a path inside the request file's folder"
+        )
+    return str(target)
+
+
 def _time(value: Any, name: str) -> datetime:
     if isinstance(value, datetime):
-        return as_utc(value)
+        try:
+            return as_utc(value)
+        except (ValueError, OverflowError):
+            raise UsageError(f"{name}: out of the range of times ringfence keeps") from None
     if not isinstance(value, str):
         raise UsageError(f"{name}: must be an ISO 8601 time")
     return parse_time(value, name)
@@ -177,6 +197,8 @@ class RequestOps(VaultBase):
         clean["deadline"] = (
             _time(fields["deadline"], "deadline") if fields.get("deadline") else None
         )
+        if clean["deadline"] is not None and clean["deadline"] <= self.clock():
+            raise UsageError("deadline: already passed")
         recipient = fields.get("recipient")
         if recipient:
             try:
@@ -187,7 +209,11 @@ class RequestOps(VaultBase):
         if isinstance(attachments, str | Path):
             attachments = [attachments]
         paths = []
+        if not isinstance(attachments, list):
+            raise UsageError("attachments: must be a list of file paths")
         for a in attachments:
+            if not isinstance(a, str | Path):
+                raise UsageError("attachments: each must be a file path (text)")
             p = Path(a)
             if not p.is_file():
                 raise UsageError(f"attachments: {a} is not a readable file")
@@ -288,10 +314,7 @@ class RequestOps(VaultBase):
         if not isinstance(doc, dict):
             raise UsageError(f"{path}: the top level must be an object/table")
         if isinstance(doc.get("attachments"), list):
-            doc["attachments"] = [
-                str((path.parent / a).resolve()) if isinstance(a, str) else a
-                for a in doc["attachments"]
-            ]
+            doc["attachments"] = [_beside(path, a) for a in doc["attachments"]]
         return self.add_request(doc)
 
     # --- reading ----------------------------------------------------------------
