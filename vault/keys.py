@@ -123,20 +123,48 @@ def load_device_key(layout: Layout) -> Ed25519PrivateKey:
     return key
 
 
+def _opens(path: Path, passphrase: str) -> bool:
+    try:
+        _open(path, passphrase)
+    except (PassphraseError, VaultError, age.AgeError):
+        return False
+    return True
+
+
 def _finish_interrupted_passwd(layout: Layout, passphrase: str) -> None:
-    """Complete a `key passwd` that was killed between its two renames."""
-    for final in (layout.owner_identity, layout.owner_signing):
-        pending = final.with_name(final.name + NEXT_SUFFIX)
-        if not pending.exists():
-            continue
-        try:
-            _open(pending, passphrase)
-        except PassphraseError:
-            # The .next file is sealed with a passphrase that was never
-            # confirmed as current: the old files are authoritative.
-            continue
-        os.replace(pending, final)
-        fsync_dir(final.parent)
+    """Complete, or clear away, a `key passwd` that was killed half way.
+
+    `key passwd` writes both files under the new passphrase as ``*.next``,
+    then renames each into place. A kill can leave any prefix of that. The
+    rule: for each key file take its ``.next`` if that opens with
+    *passphrase*, else the file itself; promote the ``.next`` files only if
+    then *both* open, so the two keys never end up under two passphrases.
+    When both current files open and no ``.next`` is needed, leftover
+    ``.next`` files (sealed with a passphrase never put in place) go.
+    """
+    finals = (layout.owner_identity, layout.owner_signing)
+    pendings = [f.with_name(f.name + NEXT_SUFFIX) for f in finals]
+    if not any(p.exists() for p in pendings):
+        return
+    chosen: list[Path | None] = []
+    for final, pending in zip(finals, pendings, strict=True):
+        if pending.exists() and _opens(pending, passphrase):
+            chosen.append(pending)
+        elif _opens(final, passphrase):
+            chosen.append(final)
+        else:
+            chosen.append(None)
+    if any(c is None for c in chosen):
+        return  # this passphrase opens neither state; unlock reports it
+    try:
+        for final, pending, pick in zip(finals, pendings, chosen, strict=True):
+            if pick == pending:
+                os.replace(pending, final)
+            else:
+                pending.unlink(missing_ok=True)
+        fsync_dir(layout.keys)
+    except OSError as exc:
+        raise storage_error(exc, "cannot finish the interrupted passphrase change") from exc
 
 
 def unlock(layout: Layout, passphrase: str) -> OwnerKeys:
