@@ -120,6 +120,9 @@ class Daemon:
         one. Then nothing is deleted and the log says so.
         """
         removed = self.vault.store.clean_tmp()
+        swept = self.vault.sweep_abandoned_exports()
+        if swept:
+            log.warning("removed what %d killed export(s) left: %s", len(swept), ", ".join(swept))
         with self.vault.reader.connect() as conn:
             known = {r[0] for r in conn.execute(select(Clip.id))}
         # Only clip blobs: the daemon is their only writer, so a clip blob

@@ -9,6 +9,8 @@ of the age decryption functions in the service, and a test keeps it so.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import io
 import os
 import re
@@ -20,12 +22,13 @@ from pathlib import Path
 from typing import Any, BinaryIO, cast
 
 from sqlalchemy import insert, select, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
 from vault import age, receipts
 from vault.canonical import canonical_json
 from vault.catalog.models import Clip, Decision, DecisionClip, Export, Request
-from vault.errors import IntegrityError, NotFound, PolicyError, UsageError
+from vault.errors import IntegrityError, NotFound, PolicyError, RingfenceError, UsageError
 from vault.fsutil import ensure_private_dir, fsync_dir, storage_error
 from vault.hashio import HashingWriter
 from vault.ids import new_id
@@ -109,8 +112,30 @@ class ReleaseOps(RequestOps, ClipOps):
         out = out.expanduser().absolute()
         if out.exists() and (not out.is_dir() or any(out.iterdir())):
             raise UsageError(f"{out} exists and is not an empty folder")
+        self.sweep_abandoned_exports()
         export_id = new_id("export")
         staging = out.with_name(f".{out.name}.{secrets.token_hex(4)}.partial")
+        with InFlight(self.layout.root, export_id, staging):
+            # Logged before any plaintext is written: a killed export leaves an
+            # entry saying where, and the next export or daemon start sweeps it.
+            self.audit.append(
+                "export.started",
+                actor="owner",
+                subject=export_id,
+                details={"request": request_id, "format": fmt, "folder": os.fspath(staging)},
+            )
+            try:
+                result = self._export(request_id, req, clips, keys, fmt, out, staging,
+                                      export_id, progress)
+            except BaseException as exc:
+                shutil.rmtree(staging, ignore_errors=True)
+                self._log_abandoned(export_id, staging, f"failed: {type(exc).__name__}")
+                raise
+        return result
+
+    def _export(self, request_id: str, req: Any, clips: list[Any], keys: Any, fmt: str,
+                out: Path, staging: Path, export_id: str,
+                progress: Progress | None) -> dict[str, Any]:
         total = sum(c.size for c in clips)
         done = 0
         delivered: dict[str, dict[str, Any]] = {}
@@ -147,11 +172,7 @@ class ReleaseOps(RequestOps, ClipOps):
                 if progress:
                     progress(done, total, clip.id)
         except OSError as exc:
-            shutil.rmtree(staging, ignore_errors=True)
             raise storage_error(exc, f"cannot write the export to {out}") from exc
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
         # Camera ids are catalog internals: give folders the camera names.
         delivered = self._name_camera_folders(staging, clips, delivered)
 
@@ -225,6 +246,31 @@ class ReleaseOps(RequestOps, ClipOps):
         except OSError as exc:
             raise storage_error(exc, f"cannot finish the export in {out}") from exc
         return {"export": export_id, "out": str(out), "receipt": receipt}
+
+    def _log_abandoned(self, export_id: str, staging: Path, why: str) -> None:
+        with contextlib.suppress(RingfenceError, SQLAlchemyError):
+            self.audit.append(
+                "export.abandoned",
+                actor=self.actor,
+                subject=export_id,
+                details={"folder": os.fspath(staging), "why": why},
+            )
+
+    def sweep_abandoned_exports(self) -> list[str]:
+        """Remove what exports killed half way left (their staging folders hold
+        plaintext), and log each. Exports still running are left alone."""
+        swept = []
+        for export_id, staging in InFlight.abandoned(self.layout.root):
+            existed = staging.exists()
+            shutil.rmtree(staging, ignore_errors=True)
+            self._log_abandoned(export_id, staging,
+                                "killed; its partial folder was removed" if existed
+                                else "killed before writing anything")
+            InFlight.forget(self.layout.root, export_id)
+            swept.append(export_id)
+        if swept:
+            self.checkpoint()
+        return swept
 
     def _name_camera_folders(
         self, staging: Path, clips: list[Any], delivered: dict[str, dict[str, Any]]
@@ -300,6 +346,71 @@ class ReleaseOps(RequestOps, ClipOps):
         )
         self.checkpoint()
         return buf.getvalue()
+
+
+class InFlight:
+    """A marker for a running export: ``exports/<id>`` in the vault (0600),
+    holding the staging folder's path, flock-ed for as long as the export runs.
+    A marker whose lock can be taken belongs to an export that died."""
+
+    DIR = "exports"
+
+    def __init__(self, root: Path, export_id: str, staging: Path) -> None:
+        folder = ensure_private_dir(root / self.DIR)
+        self.path = folder / export_id
+        try:
+            self.fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            fcntl.flock(self.fd, fcntl.LOCK_EX)
+            os.write(self.fd, os.fsencode(staging))
+            os.fsync(self.fd)
+            fsync_dir(folder)
+        except OSError as exc:
+            raise storage_error(exc, "cannot start the export") from exc
+
+    def __enter__(self) -> InFlight:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        # Unlinked while still locked: a sweeper that opened it earlier sees
+        # st_nlink == 0 once it gets the lock, and leaves it.
+        with contextlib.suppress(OSError):
+            self.path.unlink()
+        os.close(self.fd)
+
+    @classmethod
+    def abandoned(cls, root: Path) -> list[tuple[str, Path]]:
+        folder = root / cls.DIR
+        try:
+            names = sorted(os.listdir(folder))
+        except FileNotFoundError:
+            return []
+        found = []
+        for name in names:
+            try:
+                fd = os.open(folder / name, os.O_RDONLY | os.O_NOFOLLOW)
+            except OSError:
+                continue
+            try:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    continue  # still running
+                if os.fstat(fd).st_nlink == 0:
+                    continue  # finished while we waited
+                staging = Path(os.fsdecode(os.read(fd, 8192)))
+            finally:
+                os.close(fd)
+            if _PARTIAL.fullmatch(staging.name):  # never anything but a staging folder
+                found.append((name, staging))
+        return found
+
+    @classmethod
+    def forget(cls, root: Path, export_id: str) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            (root / cls.DIR / export_id).unlink()
+
+
+_PARTIAL = re.compile(r"\..+\.[0-9a-f]{8}\.partial")
 
 
 def _move_into(staging: Path, out: Path) -> None:

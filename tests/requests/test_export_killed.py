@@ -1,0 +1,93 @@
+"""An export killed half way: its plaintext does not linger, and the log says so.
+
+A real process runs an export and is killed with SIGKILL after the first clip
+is written. What it leaves (a staging folder with plaintext) was logged before
+it was written, and the next export, or the daemon's start, removes it.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.requests.test_service import REQ, ingest
+from tests.tools import PASSPHRASE
+from vault.daemon import Daemon, DaemonOptions
+from vault.service import Vault
+
+KILLER = """
+import os, signal, sys
+from pathlib import Path
+from vault.service import Vault
+
+vault = Vault.open(Path(sys.argv[1]))
+vault.unlock(os.environ["PASSPHRASE"])
+
+def progress(done, total, clip_id):
+    os.kill(os.getpid(), signal.SIGKILL)  # after the first clip is on disk
+
+vault.export(sys.argv[2], Path(sys.argv[3]), progress=progress)
+"""
+
+
+def killed_export(vault: Vault, rid: str, out: Path) -> None:
+    env = dict(os.environ, PASSPHRASE=PASSPHRASE)
+    proc = subprocess.run([sys.executable, "-c", KILLER, str(vault.root), rid, str(out)],
+                          env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == -9, proc.stderr
+
+
+def partials(folder: Path) -> list[Path]:
+    return sorted(folder.glob(".*.partial"))
+
+
+def types(vault: Vault) -> list[str]:
+    return [e["type"] for _i, e in vault.audit.entries()]
+
+
+def test_a_killed_export_is_logged_and_swept(vault: Vault, camera: Path, tmp_path: Path) -> None:
+    ingest(vault, camera, 3)
+    rid = vault.add_request(REQ)
+    vault.decide(rid, approve=True, reason="warrant seen")
+    exports = tmp_path / "exports"
+    exports.mkdir()
+    killed_export(vault, rid, exports / "first")
+
+    [left] = partials(exports)
+    assert [p.name for p in left.rglob("*.mp4")] != []  # plaintext of the first clip
+    assert not (exports / "first").exists()
+    started = [e for _i, e in vault.audit.entries() if e["type"] == "export.started"]
+    assert len(started) == 1 and started[0]["details"]["folder"] == str(left)
+    assert "export.created" not in types(vault)
+
+    result = vault.export(rid, exports / "second")  # sweeps first, then exports
+    assert partials(exports) == []
+    abandoned = [e for _i, e in vault.audit.entries() if e["type"] == "export.abandoned"]
+    assert [e["subject"] for e in abandoned] == [started[0]["subject"]]
+    assert "removed" in abandoned[0]["details"]["why"]
+    assert len(list((exports / "second").rglob("*.mp4"))) == 3
+    assert result["receipt"]["export"]["id"] != started[0]["subject"]
+    assert vault.audit.verify(vault.verifier_keys()).ok
+    assert list((vault.root / "exports").iterdir()) == []
+
+
+def test_the_daemon_sweeps_at_start_and_leaves_a_running_export(
+        vault: Vault, camera: Path, tmp_path: Path) -> None:
+    from vault.service.release import InFlight
+
+    ingest(vault, camera, 2)
+    rid = vault.add_request(REQ)
+    vault.decide(rid, approve=True, reason="ok")
+    killed_export(vault, rid, tmp_path / "out")
+    [left] = partials(tmp_path)
+    # An export that is running now (its marker is locked) must not be touched.
+    running = tmp_path / ".busy.0123abcd.partial"
+    running.mkdir()
+    with InFlight(vault.root, "exp_running", running):
+        Daemon(vault, DaemonOptions(once=True, settle_seconds=0)).run()
+        assert not left.exists()
+        assert running.exists()
+    assert InFlight.abandoned(vault.root) == []
+    assert types(vault).count("export.abandoned") == 1
