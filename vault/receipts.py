@@ -12,9 +12,11 @@ received.
 from __future__ import annotations
 
 import base64
+import errno
 import hashlib
 import hmac
 import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,7 +27,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from vault.audit.verify import verify_entry_inclusion
 from vault.canonical import canonical_json, parse_canonical
-from vault.errors import IntegrityError
+from vault.errors import IntegrityError, NotFound
 
 VERSION = "ringfence-receipt/1"
 SIGNING_CONTEXT = b"ringfence-receipt/1\n"
@@ -80,16 +82,6 @@ def check_signature(receipt: dict[str, Any], pinned_key: bytes | None = None) ->
     except InvalidSignature:
         raise IntegrityError("the receipt's signature does not verify") from None
     return public
-
-
-def file_digest(path: Path) -> tuple[int, str]:
-    h = hashlib.sha256()
-    n = 0
-    with open(path, "rb") as f:
-        while chunk := f.read(READ_CHUNK):
-            h.update(chunk)
-            n += len(chunk)
-    return n, h.hexdigest()
 
 
 # --- rendering --------------------------------------------------------------------
@@ -228,6 +220,9 @@ class Check:
 class VerifyReport:
     checks: list[Check] = field(default_factory=list)
     receipt: dict[str, Any] | None = None
+    #: True only when the signing key was given by the verifier (--owner-key);
+    #: otherwise the signature proves integrity, not who signed.
+    signer_pinned: bool = False
 
     @property
     def ok(self) -> bool:
@@ -239,20 +234,86 @@ class VerifyReport:
     def as_json(self) -> dict[str, Any]:
         return {
             "ok": self.ok,
+            "signer_pinned": self.signer_pinned,
             "checks": [{"name": c.name, "ok": c.ok, "detail": c.detail} for c in self.checks],
         }
 
 
+_TEXT = str
+_OPT = (str, type(None))
+#: The shape of a receipt: field -> type, tuple of types, nested dict, or
+#: [item shape] for a list. Checked before anything reads a field.
+_ENTRY = {"role": _TEXT, "index": int, "entry": _TEXT, "proof": _TEXT}
+_DELIVERED = {"file": _TEXT, "format": _TEXT, "size": int, "sha256": _TEXT}
+_CLIP = {"id": _TEXT, "camera": _TEXT, "captured_at": _TEXT, "size": int, "sha256": _TEXT}
+SHAPE: dict[str, Any] = {
+    "version": _TEXT,
+    "receipt_id": _TEXT,
+    "issued_at": _TEXT,
+    "controller": {"vault_origin": _TEXT},
+    "request": {
+        "id": _TEXT, "requester": _TEXT, "organisation": _TEXT, "kind": _TEXT,
+        "contact": _OPT, "basis": _TEXT, "reference": _OPT, "reason": _TEXT,
+        "scope": {"cameras": [_TEXT], "from": _TEXT, "to": _TEXT},
+        "deadline": _OPT, "created_at": _TEXT,
+    },
+    "decision": {
+        "id": _TEXT, "outcome": _TEXT, "reason": _TEXT, "decided_at": _TEXT,
+        "terms": _OPT, "expires_at": _OPT,
+    },
+    "clips": [_CLIP],
+    "audit": {"checkpoint": _TEXT, "entries": [_ENTRY]},
+    "signature": {"alg": _TEXT, "public_key": _TEXT, "value": _TEXT},
+}
+
+
+def _check_shape(value: Any, shape: Any, where: str) -> None:
+    if isinstance(shape, dict):
+        if not isinstance(value, dict):
+            raise IntegrityError(f"receipt field {where or 'top level'}: must be an object")
+        for key, sub in shape.items():
+            if key not in value:
+                raise IntegrityError(f"receipt field {where}{key}: missing")
+            _check_shape(value[key], sub, f"{where}{key}.")
+    elif isinstance(shape, list):
+        if not isinstance(value, list):
+            raise IntegrityError(f"receipt field {where.rstrip('.')}: must be a list")
+        for i, item in enumerate(value):
+            _check_shape(item, shape[0], f"{where.rstrip('.')}[{i}].")
+    else:
+        types = shape if isinstance(shape, tuple) else (shape,)
+        if isinstance(value, bool) or not isinstance(value, types):
+            raise IntegrityError(f"receipt field {where.rstrip('.')}: wrong type")
+
+
+def check_shape(receipt: Any) -> None:
+    """Every field the verifier and the renderers read is there, with its type."""
+    _check_shape(receipt, SHAPE, "")
+    for i, clip in enumerate(receipt["clips"]):
+        if clip.get("delivered") is not None:
+            _check_shape(clip["delivered"], _DELIVERED, f"clips[{i}].delivered.")
+    export = receipt.get("export")
+    if export is not None:
+        _check_shape(export, {"id": _TEXT, "format": _TEXT, "created_at": _TEXT}, "export.")
+
+
 def load_receipt(path: Path) -> tuple[Path, dict[str, Any]]:
-    """(folder, receipt) from an export folder or a receipt.json path."""
+    """(folder, receipt) from an export folder or a receipt.json path.
+
+    NotFound when there is nothing at *path*; IntegrityError, naming the
+    field, when the file is not a well-formed receipt.
+    """
     file = path / RECEIPT_JSON if path.is_dir() else path
     try:
         data = file.read_bytes()
+    except FileNotFoundError:
+        raise NotFound(f"{file}: no such file") from None
     except OSError as exc:
         raise IntegrityError(f"cannot read {file}: {exc.strerror}") from None
     receipt = parse_canonical(data)
     if not isinstance(receipt, dict) or receipt.get("version") != VERSION:
         raise IntegrityError(f"{file} is not a {VERSION} receipt")
+    check_shape(receipt)
     return file.parent, receipt
 
 
@@ -292,10 +353,11 @@ def _check_entries(
         except IntegrityError as exc:
             report.add(f"audit entry {e.get('index')} content", False, exc.message)
             continue
-        report.add(
-            f"audit entry {e.get('index')} matches the receipt",
-            *_entry_matches(entry, e.get("role"), e.get("index"), receipt),
-        )
+        try:
+            matches = _entry_matches(entry, e["role"], e["index"], receipt)
+        except (AttributeError, TypeError, KeyError):
+            matches = (False, "the logged entry is malformed")
+        report.add(f"audit entry {e['index']} matches the receipt", *matches)
 
 
 def _entry_matches(entry: Any, role: Any, index: Any, receipt: dict[str, Any]) -> tuple[bool, str]:
@@ -330,77 +392,129 @@ def _entry_matches(entry: Any, role: Any, index: Any, receipt: dict[str, Any]) -
 
 
 def verify_folder(path: Path, owner_key: bytes | None = None) -> VerifyReport:
-    """Verify an export folder (or a lone receipt.json) without any vault."""
+    """Verify an export folder (or a receipt file) without any vault.
+
+    Given a folder, everything in it is checked, and nothing else may be in
+    it. Given a receipt file, the delivered files it names are checked beside
+    it (they must be there), and receipt.txt and audit-proof.txt if present.
+    NotFound when *path* does not exist.
+    """
     report = VerifyReport()
+    is_folder = path.is_dir()
     try:
         folder, receipt = load_receipt(path)
     except IntegrityError as exc:
-        report.add("receipt is canonical JSON", False, exc.message)
+        report.add("receipt is a well-formed, canonical JSON receipt", False, exc.message)
         return report
     report.receipt = receipt
-    report.add("receipt is canonical JSON", True)
+    report.add("receipt is a well-formed, canonical JSON receipt", True)
     try:
         public = check_signature(receipt, owner_key)
     except IntegrityError as exc:
         report.add("owner's signature", False, exc.message)
         return report
+    report.signer_pinned = owner_key is not None
     report.add(
         "owner's signature",
         True,
         "key pinned by --owner-key"
         if owner_key
-        else "key taken from the receipt (pin it with --owner-key)",
+        else "signer NOT authenticated: the key was taken from the receipt (pin it with "
+        "--owner-key)",
     )
-    try:
-        origin = receipt["controller"]["vault_origin"]
-        owner_name = f"{origin}/owner"
-        verifier = note_verifier_key(owner_name, public)
-    except (KeyError, TypeError):
-        report.add("receipt fields", False, "controller.vault_origin is missing")
-        return report
+    owner_name = f"{receipt['controller']['vault_origin']}/owner"
+    verifier = note_verifier_key(owner_name, public)
     _check_entries(report, receipt, verifier, owner_name)
-
-    if path.is_dir() or (path.name == RECEIPT_JSON and (folder / RECEIPT_TXT).exists()):
-        _check_files(report, folder, receipt)
+    _check_files(report, folder, receipt, whole_folder=is_folder)
     return report
 
 
-def _check_files(report: VerifyReport, folder: Path, receipt: dict[str, Any]) -> None:
+def _regular_digest(path: Path) -> tuple[int, str]:
+    """Size and SHA-256 of a regular file reached without following a symlink."""
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    with os.fdopen(fd, "rb") as f:
+        if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+            raise IsADirectoryError(errno.EISDIR, "not a regular file")
+        h = hashlib.sha256()
+        n = 0
+        while chunk := f.read(READ_CHUNK):
+            h.update(chunk)
+            n += len(chunk)
+    return n, h.hexdigest()
+
+
+def _unsafe_parent(folder: Path, name: str) -> bool:
+    """Whether a folder on the way from *folder* to *name* is a symlink."""
+    here = folder
+    for part in name.split("/")[:-1]:
+        here = here / part
+        if here.is_symlink():
+            return True
+    return False
+
+
+def _check_files(report: VerifyReport, folder: Path, receipt: dict[str, Any], *,
+                 whole_folder: bool) -> None:
     expected = {RECEIPT_JSON, RECEIPT_TXT, PROOF_TXT}
-    try:
-        txt = (folder / RECEIPT_TXT).read_text("utf-8")
-        report.add("receipt.txt matches receipt.json", txt == render_text(receipt))
-    except (OSError, UnicodeDecodeError, KeyError, TypeError) as exc:
-        report.add("receipt.txt matches receipt.json", False, str(exc))
-    try:
-        proof = (folder / PROOF_TXT).read_text("utf-8")
-        report.add(
-            "audit-proof.txt matches receipt.json",
-            proof == receipt["audit"]["entries"][-1]["proof"],
-        )
-    except (OSError, UnicodeDecodeError, KeyError, IndexError, TypeError) as exc:
-        report.add("audit-proof.txt matches receipt.json", False, str(exc))
-    for c in receipt.get("clips", []):
+    txt_path, proof_path = folder / RECEIPT_TXT, folder / PROOF_TXT
+    if whole_folder or os.path.lexists(txt_path):
+        try:
+            txt = _read_text(txt_path)
+            report.add("receipt.txt matches receipt.json", txt == render_text(receipt))
+        except (OSError, UnicodeDecodeError) as exc:
+            report.add("receipt.txt matches receipt.json", False, _why(exc))
+    if whole_folder or os.path.lexists(proof_path):
+        try:
+            proof = _read_text(proof_path)
+            entries = receipt["audit"]["entries"]
+            report.add("audit-proof.txt matches receipt.json",
+                       bool(entries) and proof == entries[-1]["proof"])
+        except (OSError, UnicodeDecodeError) as exc:
+            report.add("audit-proof.txt matches receipt.json", False, _why(exc))
+    for c in receipt["clips"]:
         d = c.get("delivered")
         if not d:
             continue
-        name = d.get("file")
+        name = d["file"]
         if not _safe_relative(name):
             report.add(f"file {name!r}", False, "unsafe path in the receipt")
             continue
         expected.add(name)
-        target = folder / name
-        try:
-            size, digest = file_digest(target)
-        except OSError as exc:
-            report.add(f"file {name}", False, f"cannot read: {exc.strerror}")
+        if _unsafe_parent(folder, name):
+            report.add(f"file {name}", False, "reached through a symlink")
             continue
-        ok = size == d.get("size") and hmac.compare_digest(digest, str(d.get("sha256")))
+        try:
+            size, digest = _regular_digest(folder / name)
+        except OSError as exc:
+            report.add(f"file {name}", False, f"cannot read: {_why(exc)}")
+            continue
+        ok = size == d["size"] and hmac.compare_digest(digest, d["sha256"])
         report.add(f"file {name} sha256", ok, "" if ok else "hash or size differs from the receipt")
+    if not whole_folder:
+        return
     extra = []
-    for dirpath, _dirs, files in os.walk(folder):
-        for f in files:
-            rel = os.path.relpath(os.path.join(dirpath, f), folder).replace(os.sep, "/")
-            if rel not in expected:
+    for dirpath, dirs, files in os.walk(folder):
+        for f in dirs + files:
+            full = os.path.join(dirpath, f)
+            rel = os.path.relpath(full, folder).replace(os.sep, "/")
+            if os.path.islink(full):
+                extra.append(f"{rel} (a symlink)")
+            elif f in files and (rel not in expected or not os.path.isfile(full)):
                 extra.append(rel)
     report.add("no unexpected files", not extra, ", ".join(sorted(extra)[:5]))
+
+
+def _read_text(path: Path) -> str:
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    with os.fdopen(fd, "rb") as f:
+        if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+            raise IsADirectoryError(errno.EISDIR, "not a regular file")
+        return f.read(16 << 20).decode("utf-8")
+
+
+def _why(exc: Exception) -> str:
+    if isinstance(exc, OSError):
+        if exc.errno == errno.ELOOP:
+            return "a symlink"
+        return exc.strerror or str(exc)
+    return "not UTF-8 text"

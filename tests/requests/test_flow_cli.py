@@ -279,3 +279,99 @@ def test_the_audit_log_still_verifies(world: dict) -> None:  # type: ignore[type
         "request.withdrawn",
     ):
         assert t in types
+
+
+def test_a_receipt_file_alone_still_checks_the_delivered_files(world: dict, tmp_path: Path) -> None:  # type: ignore[type-arg]
+    src = world["plain"]
+    lone = tmp_path / "lone"
+    lone.mkdir()
+    shutil.copy(src / "receipt.json", lone / "receipt.json")
+    res = run_cli(world["vault"], "receipt", "verify", str(lone / "receipt.json"), check=False)
+    assert res.returncode == 6 and "cannot read" in res.stdout  # the clips are not there
+    # Without receipt.txt beside it, a changed clip is still caught.
+    copy = tmp_path / "copy"
+    shutil.copytree(src, copy)
+    (copy / "receipt.txt").unlink()
+    _flip(next((copy / "clips").rglob("*.mp4")), 10)
+    res = run_cli(world["vault"], "receipt", "verify", str(copy / "receipt.json"), check=False)
+    assert res.returncode == 6 and "hash or size differs" in res.stdout
+    # And unchanged, the receipt file path verifies.
+    shutil.rmtree(copy)
+    shutil.copytree(src, copy)
+    run_cli(world["vault"], "receipt", "verify", str(copy / "receipt.json"))
+
+
+def test_an_unpinned_signer_is_said_to_be_unauthenticated(world: dict) -> None:  # type: ignore[type-arg]
+    src = world["plain"]
+    res = run_cli(world["vault"], "receipt", "verify", str(src))
+    assert "NOT authenticated" in res.stdout
+    doc = json.loads(run_cli(world["vault"], "receipt", "verify", str(src), "--json").stdout)
+    assert doc["ok"] is True and doc["signer_pinned"] is False
+    doc = json.loads(run_cli(world["vault"], "receipt", "verify", str(src), "--json",
+                             "--owner-key", world["owner_key"]).stdout)
+    assert doc["ok"] is True and doc["signer_pinned"] is True
+
+
+def test_symlinks_in_an_export_folder_fail(world: dict, tmp_path: Path) -> None:  # type: ignore[type-arg]
+    src = world["plain"]
+    # A delivered file replaced by a symlink to identical bytes elsewhere.
+    linked = tmp_path / "linked"
+    shutil.copytree(src, linked)
+    clip = next((linked / "clips").rglob("*.mp4"))
+    outside = tmp_path / "elsewhere.mp4"
+    shutil.copy(clip, outside)
+    clip.unlink()
+    clip.symlink_to(outside)
+    res = run_cli(world["vault"], "receipt", "verify", str(linked), check=False)
+    assert res.returncode == 6 and "symlink" in res.stdout
+    # A symlinked folder added beside the delivered ones.
+    extra = tmp_path / "extra-dir"
+    shutil.copytree(src, extra)
+    (extra / "clips" / "more").symlink_to(tmp_path)
+    res = run_cli(world["vault"], "receipt", "verify", str(extra), check=False)
+    assert res.returncode == 6 and "clips/more (a symlink)" in res.stdout
+
+
+def test_malformed_but_signed_receipts_and_missing_paths_are_clear_errors(
+        world: dict, tmp_path: Path) -> None:  # type: ignore[type-arg]
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from vault import receipts
+    from vault.canonical import canonical_json, parse_canonical
+
+    body = parse_canonical((world["plain"] / "receipt.json").read_bytes())
+    del body["signature"]
+    for path, value in [(("request",), None), (("decision", "outcome"), 7),
+                        (("clips",), [{"id": "clp_x"}]), (("audit", "entries"), "none")]:
+        doc = json.loads(json.dumps(body))
+        target = doc
+        for key in path[:-1]:
+            target = target[key]
+        target[path[-1]] = value
+        signed = receipts.sign(doc, Ed25519PrivateKey.generate())
+        folder = tmp_path / f"bad-{'-'.join(path)}"
+        folder.mkdir()
+        (folder / "receipt.json").write_bytes(canonical_json(signed))
+        for args in (("verify", str(folder)), ("show", str(folder)),
+                     ("show", str(folder), "--kantara")):
+            res = run_cli(world["vault"], "receipt", *args, check=False)
+            assert res.returncode == 6, (path, args, res.stderr)
+            assert "Traceback" not in res.stderr
+            assert f"receipt field {path[0]}" in res.stdout + res.stderr
+    res = run_cli(world["vault"], "receipt", "verify", str(tmp_path / "nothing-here"),
+                  check=False)
+    assert res.returncode == 3 and "no such file" in res.stderr
+
+
+def test_refuse_checks_its_out_folder_before_deciding(world: dict, tmp_path: Path) -> None:  # type: ignore[type-arg]
+    vault = world["vault"]
+    rid = run_cli(vault, "request", "add", "--requester", "Ann", "--org", "-", "--kind",
+                  "insurer", "--basis", "consent", "--reason", "claim", "--camera", "front",
+                  "--from", "2026-11-27T00:00Z", "--to", "2026-11-29T00:00Z").stdout.strip()
+    busy = tmp_path / "busy"
+    busy.mkdir()
+    (busy / "something").write_text("x")
+    res = run_cli(vault, "refuse", rid, "--reason", "no", "--out", str(busy), check=False)
+    assert res.returncode == 2 and "not an empty folder" in res.stderr
+    shown = json.loads(run_cli(vault, "request", "show", rid, "--json").stdout)
+    assert shown["status"] == "pending"  # nothing was decided

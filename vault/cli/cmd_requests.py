@@ -250,6 +250,12 @@ def cmd_approve(args: argparse.Namespace) -> int:
 
 
 def cmd_refuse(args: argparse.Namespace) -> int:
+    if args.out:
+        from vault.service.release import check_receipt_folder
+
+        # Checked before the decision: a refusal must not be recorded and
+        # signed only for its receipt to have nowhere to go.
+        check_receipt_folder(args.out)
     vault = unlocked_vault(args)
     receipt = vault.decide(args.id, approve=False, reason=args.reason)
     extra: dict[str, Any] = {}
@@ -308,6 +314,12 @@ def cmd_receipt_verify(args: argparse.Namespace) -> int:
                 f"{r['request']['requester']} ({r['request']['organisation']}), "
                 f"{len(r.get('clips', []))} clip(s), signed by {r['signature']['public_key']}"
             )
+            if not report.signer_pinned:
+                print(
+                    "NOTE: the signer is NOT authenticated: its key was taken from the receipt.\n"
+                    "      Compare it with the owner's key (`ringfence key show` on the owner's\n"
+                    "      machine) or pass --owner-key KEY to check it."
+                )
     if not report.ok:
         first = next((c for c in report.checks if not c.ok), None)
         raise CommandError(

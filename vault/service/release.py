@@ -293,9 +293,7 @@ class ReleaseOps(RequestOps, ClipOps):
     def write_decision_receipt(self, request_id: str, out: Path) -> Path:
         """Write a decision's signed receipt (e.g. a refusal) into the folder *out*."""
         receipt = self.decision_receipt(request_id)
-        out = out.expanduser().absolute()
-        if out.exists() and (not out.is_dir() or any(out.iterdir())):
-            raise UsageError(f"{out} exists and is not an empty folder")
+        out = check_receipt_folder(out)
         ensure_private_dir(out)
         try:
             write_receipt_files(out, receipt)
@@ -346,6 +344,16 @@ class ReleaseOps(RequestOps, ClipOps):
         )
         self.checkpoint()
         return buf.getvalue()
+
+
+def check_receipt_folder(out: Path) -> Path:
+    """*out* as an absolute path, if a receipt can be written there (new or empty)."""
+    out = out.expanduser().absolute()
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise UsageError(f"{out} exists and is not an empty folder")
+    if not out.exists() and not out.parent.is_dir():
+        raise UsageError(f"{out.parent} is not a folder")
+    return out
 
 
 class InFlight:
