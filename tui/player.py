@@ -49,16 +49,65 @@ def is_launcher(command: list[str]) -> bool:
     return Path(command[0]).name in LAUNCHERS
 
 
+PREFIX = "ringfence-view-"
+
+
+def sweep_stale(tmp: Path | None = None) -> int:
+    """Remove view folders left by an app that was killed (its pid is gone).
+
+    Each folder's name carries the pid of the app that made it; only folders
+    of this user whose app no longer runs are removed.
+    """
+    tmp = Path(tempfile.gettempdir()) if tmp is None else tmp
+    removed = 0
+    try:
+        entries = list(os.scandir(tmp))
+    except OSError:
+        return 0
+    for entry in entries:
+        if not entry.name.startswith(PREFIX):
+            continue
+        pid_text = entry.name[len(PREFIX):].split("-", 1)[0]
+        try:
+            st = entry.stat(follow_symlinks=False)
+            pid = int(pid_text)
+        except (OSError, ValueError):
+            continue
+        if not entry.is_dir(follow_symlinks=False) or st.st_uid != os.getuid():
+            continue
+        if _alive(pid):
+            continue
+        shutil.rmtree(entry.path, ignore_errors=True)
+        removed += 1
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 class TempClips:
-    """Private temporary files of decrypted clips; :meth:`remove_all` at exit."""
+    """Private temporary files of decrypted clips; :meth:`remove_all` at exit.
+
+    Making one first sweeps what a killed app left behind.
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._dirs: set[Path] = set()
+        sweep_stale()
 
     def write(self, data: bytes, suffix: str) -> Path:
         """Write *data* to a new 0600 file in a new 0700 folder."""
-        folder = Path(tempfile.mkdtemp(prefix="ringfence-view-"))  # mode 0700
+        folder = Path(tempfile.mkdtemp(prefix=f"{PREFIX}{os.getpid()}-"))  # mode 0700
         with self._lock:
             self._dirs.add(folder)
         path = folder / f"clip{suffix}"
@@ -87,11 +136,18 @@ class TempClips:
             return len(self._dirs)
 
 
+def player_env() -> dict[str, str]:
+    """The app's environment without any passphrase in it: the player (or
+    whatever a launcher starts) has no business seeing one."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("RINGFENCE_PASSPHRASE")}
+
+
 def play(command: list[str], path: Path) -> int:
     """Run the player on *path* and wait for it; its exit status."""
     with contextlib.suppress(FileNotFoundError):
         return subprocess.run(
             [*command, str(path)],
+            env=player_env(),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

@@ -141,6 +141,13 @@ class Config:
             raise VaultError(f"{where}: missing or invalid setting ({exc})") from None
         if not cfg.recipients:
             raise VaultError(f"{where}: no owner recipient")
+        from vault import age
+
+        for text in cfg.recipients:
+            try:
+                age.parse_recipient(text)
+            except age.AgeError:
+                raise VaultError(f"{where}: {text[:24]!r}… is not an age recipient") from None
         return cfg
 
     def save(self, layout: Layout) -> None:

@@ -179,3 +179,28 @@ def test_private_folders_are_private_all_the_way_down(tmp_path: Path) -> None:
         os.umask(old)
     for p in (tmp_path / "a", tmp_path / "a" / "b", tmp_path / "a" / "b" / "c"):
         assert stat.S_IMODE(os.stat(p).st_mode) == 0o700, p
+
+
+def test_clips_verify_compares_rows_with_the_audit_log(tmp_path: Path) -> None:
+    import sqlite3
+
+    root, _drop = sealed_vault(tmp_path, 3)
+    v = Vault.open(root)
+    try:
+        assert v.verify_clips() == (3, [])
+        a, b, c = (clip.id for clip in v.clips())
+        db = sqlite3.connect(root / "catalog.db", isolation_level=None)
+        db.execute("UPDATE clip SET sha256 = ? WHERE id = ?", ("0" * 64, a))
+        db.execute("UPDATE clip SET id = 'clp_planted00000000', captured_at = captured_at "
+                   "WHERE id = ?", (b,))
+        db.close()
+        checked, problems = v.verify_clips()
+        found: dict[str, list[str]] = {}
+        for p in problems:
+            found.setdefault(p.clip_id, []).append(p.problem)
+        assert found[a] == ["the catalog row differs from its clip.sealed audit entry"]
+        assert found["clp_planted00000000"] == ["no clip.sealed entry in the audit log",
+                                                "payload missing from the store"]
+        assert c not in found and checked == 3
+    finally:
+        v.close()

@@ -135,3 +135,41 @@ def test_one_screen_per_module(name: str) -> None:
                if isinstance(v, type) and v.__module__ == module.__name__
                and v.__name__.endswith("Screen")]
     assert len(screens) == 1, screens
+
+
+def test_the_player_does_not_see_the_passphrase(tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RINGFENCE_PASSPHRASE", "hunter2-secret")
+    monkeypatch.setenv("RINGFENCE_PASSPHRASE_FILE", "/somewhere")
+    player = tmp_path / "player.sh"
+    seen = tmp_path / "env.txt"
+    player.write_text(f"#!/bin/sh\nenv > {seen}\n")
+    player.chmod(0o700)
+    assert play([str(player)], tmp_path / "x.mp4") == 0
+    env = seen.read_text()
+    assert "PATH=" in env and "hunter2-secret" not in env and "RINGFENCE_PASSPHRASE" not in env
+
+
+def test_view_folders_of_a_killed_app_are_swept(tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    import subprocess
+    import sys
+
+    from tui.player import sweep_stale
+
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", None)
+    # A real app process writes a view file and is killed before it can clean up.
+    code = ("import os, signal; from tui.player import TempClips; "
+            "p = TempClips().write(b'plaintext', '.mp4'); print(p, flush=True); "
+            "os.kill(os.getpid(), signal.SIGKILL)")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env={**os.environ, "TMPDIR": str(tmp_path)}, timeout=60)
+    assert proc.returncode == -9
+    left = Path(proc.stdout.strip())
+    assert left.read_bytes() == b"plaintext"
+    mine = TempClips().write(b"in use", ".mp4")  # this process is alive: kept
+    assert not left.parent.exists()
+    assert sweep_stale(tmp_path) == 0 and mine.exists()

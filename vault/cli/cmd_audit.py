@@ -10,7 +10,7 @@ from pathlib import Path
 from vault.audit.note import parse_checkpoint, split_note
 from vault.audit.verify import verify_checkpoint_consistency
 from vault.cli.common import CommandError, add_json, emit_json, open_vault
-from vault.errors import IntegrityError, UsageError
+from vault.errors import IntegrityError, NotFound, UsageError
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -86,7 +86,7 @@ def cmd_checkpoint(args: argparse.Namespace) -> int:
     vault = open_vault(args)
     latest = vault.audit.latest_checkpoint()
     if latest is None:
-        raise UsageError("the audit log has no checkpoint yet")
+        raise NotFound("the audit log has no checkpoint yet")
     sys.stdout.write(latest.note)
     return 0
 
@@ -102,8 +102,13 @@ def cmd_consistency(args: argparse.Namespace) -> int:
     vault = open_vault(args)
     try:
         old_note = args.file.read_text("utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"cannot read {args.file}: {exc}") from None
+    except FileNotFoundError:
+        raise NotFound(f"{args.file}: no such file") from None
+    except OSError as exc:
+        raise UsageError(f"cannot read {args.file}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise CommandError(f"{args.file} is not a signed checkpoint: not UTF-8 text",
+                           IntegrityError.exit_code) from None
     try:
         body, _sigs = split_note(old_note)
         old = parse_checkpoint(body)

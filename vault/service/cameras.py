@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import func
@@ -36,8 +37,17 @@ class CameraInfo:
 
 
 def _check_pattern(pattern: str | None) -> None:
-    if pattern is not None and "%" not in pattern:
+    if pattern is None:
+        return
+    if "%" not in pattern:
         raise UsageError(f"--pattern {pattern!r} has no strftime field (e.g. %Y%m%d-%H%M%S)")
+    # A pattern must read back the names it describes: a sample time written
+    # with it is parsed again (this catches unknown directives such as %Q).
+    sample = datetime(2026, 11, 28, 13, 14, 15, tzinfo=UTC)
+    try:
+        datetime.strptime(sample.strftime(pattern), pattern)
+    except ValueError as exc:
+        raise UsageError(f"--pattern {pattern!r} cannot read file names: {exc}") from None
 
 
 def _check_retention(days: int | None) -> None:

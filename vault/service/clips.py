@@ -179,15 +179,25 @@ class ClipOps(VaultBase):
         return out
 
     def verify_clips(self) -> tuple[int, list[VerifyProblem]]:
-        """Hash every stored payload and compare with the catalog. Needs no key."""
+        """Hash every stored payload and compare with the catalog, and compare
+        each catalog row with the ``clip.sealed`` entry the audit log holds for
+        it (an edited row, or one the log never saw, is caught). Needs no key."""
         problems: list[VerifyProblem] = []
         checked = 0
+        sealed = self.audit.sealed_clips()
         with self.reader.connect() as conn:
-            rows = conn.execute(
-                select(Clip.id, Clip.payload_sha256, Clip.payload_size).where(
-                    Clip.shredded_at.is_(None)  # type: ignore[union-attr]
-                )
+            all_rows = conn.execute(
+                select(Clip.id, Clip.payload_sha256, Clip.payload_size, Clip.sha256, Clip.size,
+                       Clip.shredded_at)
             ).all()
+        for clip_id, payload_sha, _psize, sha, size, _shredded in all_rows:
+            logged = sealed.get(clip_id)
+            if logged is None:
+                problems.append(VerifyProblem(clip_id, "no clip.sealed entry in the audit log"))
+            elif logged != (sha, payload_sha, size):
+                problems.append(VerifyProblem(
+                    clip_id, "the catalog row differs from its clip.sealed audit entry"))
+        rows = [(r[0], r[1], r[2]) for r in all_rows if r[5] is None]
         for clip_id, want, size in rows:
             checked += 1
             try:

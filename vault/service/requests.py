@@ -34,6 +34,7 @@ from vault.catalog.models import (
 from vault.errors import AgeError, NotFound, PolicyError, RingfenceError, UsageError
 from vault.hashio import seal_stream
 from vault.ids import new_id
+from vault.ingest.policy import display_name
 from vault.requests import Action, Basis, Kind, Status, is_urgent, parse_choice, transition
 from vault.service.base import VaultBase
 from vault.service.clips import ClipInfo, clip_query, row_to_info
@@ -290,7 +291,7 @@ class RequestOps(VaultBase):
             blob.commit()
         return {
             "id": att_id,
-            "name": path.name,
+            "name": display_name(path.name),
             "size": sealing.size,
             "sha256": sealing.sha256,
             "payload_sha256": sealing.payload_sha256,
