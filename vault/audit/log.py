@@ -195,7 +195,7 @@ class AuditLog:
                 merkle.root(body.size, nodes.get) != body.root):
             raise IntegrityError(
                 f"audit log: the log no longer extends the checkpoint of size {body.size} kept "
-                f"in {self.copy_path.name if self.copy_path else ''}; refusing to sign "
+                f"in {COPY_NAME}; refusing to sign "
                 "(run the audit verification)")
 
     # --- connections ---------------------------------------------------------
