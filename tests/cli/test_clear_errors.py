@@ -52,7 +52,8 @@ def test_a_bad_recipient_in_the_config_is_named(tmp_path: Path) -> None:
     config = root / "config.toml"
     text = config.read_text()
     recipient = next(w.strip('",[]') for w in text.split() if w.strip('",[]').startswith("age1"))
-    config.write_text(text.replace(recipient, recipient[:-3] + "qqq"))
+    broken = recipient[:-3] + ("qqq" if recipient[-3:] != "qqq" else "ppp")
+    config.write_text(text.replace(recipient, broken))
     res = run_cli(root, "status", check=False)
     assert res.returncode == 9 and "is not an age recipient" in res.stderr
 

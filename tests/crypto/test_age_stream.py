@@ -105,7 +105,8 @@ def test_changed_but_valid_header_fails_mac(identity: age.X25519Identity) -> Non
     hlen, _ = _layout(sealed)
     lines = sealed[:hlen].split(b"\n")
     # Re-randomize the second stanza: still well-formed, no longer what was MACed.
-    lines[3] = b"-> X25519 " + lines[3].split(b" ")[2][:-2] + b"AA"
+    share = lines[3].split(b" ")[2]
+    lines[3] = b"-> X25519 " + share[:-2] + (b"AA" if share[-2:] != b"AA" else b"BA")
     forged = b"\n".join(lines) + sealed[hlen:]
     with pytest.raises((MACError, HeaderError)):
         age.decrypt_bytes(forged, [identity])
