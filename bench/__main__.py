@@ -85,7 +85,7 @@ Targets from the issues, and where each figure is:
 
 | target | measure below |
 | --- | --- |
-| sealing at least as fast as `age` (ratio <= 1.0), peak RSS < 64 MiB | age: `seal.ratio`, `seal.ours_peak_rss_mib` |
+| sealing at least as fast as `age` (ratio <= 1.0), peak RSS < 64 MiB | age: `seal.wall_ratio`, `seal.ringfence.peak_rss_mib` |
 | exposure p99 < 250 ms (5 MiB clip closed -> plaintext gone) | ingest: `exposure.p99_ms` |
 | window queries < 20 ms at 1,000,000 clips | ingest: `queries.camera_day_ms`, `queries.one_hour_ms` |
 | daemon idle CPU near zero, RSS < 100 MiB | ingest: `idle.cpu_percent`, `idle.rss_mib` |
