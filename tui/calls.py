@@ -11,13 +11,21 @@ its message in one place (``RingfenceApp.on_worker_state_changed``).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from textual.dom import DOMNode
 from textual.message import Message
 from textual.worker import Worker, WorkerState, get_current_worker
 
 T = TypeVar("T")
+
+if TYPE_CHECKING:
+    _Node = DOMNode
+else:
+    # At run time the mixin must not be a DOMNode itself: Textual takes a
+    # class's CSS type names from its first DOMNode base, so a DOMNode mixin
+    # listed first would hide Screen, ModalScreen and App from the stylesheet.
+    _Node = object
 
 
 class VaultResult(Message, bubble=False):
@@ -29,7 +37,7 @@ class VaultResult(Message, bubble=False):
         self.value = value
 
 
-class VaultCalls(DOMNode):
+class VaultCalls(_Node):
     """Mixin for screens and the app: ``call_vault(fn, then)``."""
 
     def call_vault(

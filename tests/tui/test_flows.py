@@ -554,3 +554,22 @@ async def test_status_is_polled_and_slow_reads_are_spaced_out(demo: DemoCopy) ->
         assert app._status_pause == 10.0  # ten times the last read
         await pilot.pause(0.3)
         assert len(calls) == 2  # the first pause was 0.05 s, the next one 10 s
+
+
+async def test_dialogs_sit_in_the_middle_over_a_dimmed_screen(demo: DemoCopy) -> None:
+    app = make_app(demo.vault)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await open_request(pilot, demo.ids["police"], 6)
+        await pilot.press("a")
+        await wait_for(pilot, lambda: isinstance(app.screen, ApproveScreen), what="approve")
+        await type_text(pilot, "ok")
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: isinstance(app.screen, PassphraseScreen), what="ask")
+        await settle(pilot)
+        box = app.screen.query_one("#passphrase-dialog").region
+        left, right = box.x, 100 - box.right
+        top, bottom = box.y, 30 - box.bottom
+        assert box.width < 100 and abs(left - right) <= 1, (left, right)
+        assert box.height < 30 and abs(top - bottom) <= 1, (top, bottom)
+        # The stock modal style applies: the screen behind is seen through a tint.
+        assert app.screen.styles.background.a < 1
