@@ -373,11 +373,13 @@ class Daemon:
             self._stop()
             return 0
         self._install_signals()
-        self.heartbeat()
         from vault.ingest.watcher import FolderWatcher
 
         watcher = FolderWatcher(self._folders, self.events)
         watcher.start()
+        # Announce the daemon only once it is watching: a clip closed after
+        # daemon.json appears always gets its close event.
+        self.heartbeat()
         log.info(
             "watching %d folder(s): %s",
             len(self._folders),

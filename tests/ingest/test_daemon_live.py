@@ -60,15 +60,17 @@ def _clips(vault_dir: Path) -> list:  # type: ignore[type-arg]
 
 def test_a_growing_file_is_sealed_only_when_finished(live) -> None:  # type: ignore[no-untyped-def]
     vault_dir, drop, start = live
-    start("--settle", "1.5")
+    start("--settle", "3")
     assert _wait_for(lambda: (vault_dir / "daemon.json").exists())
     target = drop / "slow.mp4"
-    chunks = [os.urandom(50_000) for _ in range(8)]
+    chunks = [os.urandom(50_000) for _ in range(12)]
     with open(target, "wb") as f:  # kept open: no close event until the end
         for chunk in chunks:
             f.write(chunk)
             f.flush()
-            time.sleep(0.5)  # 4 s of writing, pauses shorter than the settle time
+            # 3.6 s of writing in all, longer than the settle time; each pause
+            # is far shorter than it, with room for a slow, busy machine.
+            time.sleep(0.3)
             assert _clips(vault_dir) == [], "sealed while still being written"
             assert target.exists()
     assert _wait_for(lambda: len(_clips(vault_dir)) == 1)
