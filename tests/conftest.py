@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,3 +28,17 @@ def camera(vault: Vault, tmp_path: Path) -> Path:
     drop.mkdir(parents=True)
     vault.add_camera("front", drop)
     return drop
+
+
+@pytest.fixture
+def utc_local_time() -> Iterator[None]:
+    """Local time is UTC for one test, and the process's zone is put back after."""
+    old = os.environ.get("TZ")
+    os.environ["TZ"] = "UTC"
+    time.tzset()
+    yield
+    if old is None:
+        os.environ.pop("TZ", None)
+    else:
+        os.environ["TZ"] = old
+    time.tzset()

@@ -155,6 +155,7 @@ def test_pyrage_passphrase_both_ways(require_module: RequireModule) -> None:
     pyrage = require_module("pyrage")
     sealed = age.encrypt_bytes(b"to rage", [age.ScryptRecipient("pw", 12)])
     assert pyrage.passphrase.decrypt(sealed, "pw") == b"to rage"
-    # rage calibrates its work factor to about a second of its own scrypt.
+    # rage calibrates its work factor to about a second of its own scrypt, so
+    # a fast machine may go past our default ceiling of 22: allow a little more.
     sealed = pyrage.passphrase.encrypt(b"from rage", "pw")
-    assert age.decrypt_bytes(sealed, passphrases=["pw"]) == b"from rage"
+    assert age.decrypt_bytes(sealed, [age.ScryptIdentity("pw", 24)]) == b"from rage"

@@ -41,11 +41,7 @@ def test_settled_needs_stillness_for_the_whole_period():
     assert not is_settled(a, same_later, 5.0, wall_now=3.0)
 
 
-def test_capture_time_from_pattern_and_fallback(monkeypatch):
-    monkeypatch.setenv("TZ", "UTC")
-    import time
-
-    time.tzset()
+def test_capture_time_from_pattern_and_fallback(utc_local_time):
     got = capture_time("front_20261128_101500.mp4", "front_%Y%m%d_%H%M%S", 0.0)
     assert got == datetime(2026, 11, 28, 10, 15, 0, tzinfo=UTC)
     fallback = capture_time("random.mp4", "front_%Y%m%d_%H%M%S", 1_800_000_000.0)

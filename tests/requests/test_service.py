@@ -38,9 +38,11 @@ def ingest(vault: Vault, drop: Path, n: int = 3) -> None:
 
 def test_a_deadline_passing_expires_a_pending_request(vault: Vault, camera: Path) -> None:
     ingest(vault, camera)
-    rid = vault.add_request({**REQ, "deadline": "2030-01-01T00:00Z"})
+    deadline = (datetime.now(UTC) + timedelta(days=30)).replace(microsecond=0)
+    rid = vault.add_request({**REQ, "deadline": deadline.isoformat()})
+    assert vault.request(rid).status == "pending"
     real_clock = vault.clock
-    vault.clock = lambda: datetime(2030, 1, 2, tzinfo=UTC)
+    vault.clock = lambda: deadline + timedelta(days=1)
     assert vault.request(rid).status == "expired"
     with pytest.raises(IllegalTransition, match="expired"):
         vault.decide(rid, approve=True, reason="late")

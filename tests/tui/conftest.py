@@ -9,7 +9,6 @@ where a snapshot shows them.
 from __future__ import annotations
 
 import itertools
-import os
 import shutil
 import sqlite3
 import time
@@ -26,17 +25,8 @@ from vault.service import Vault
 
 
 @pytest.fixture(autouse=True)
-def utc_local_time() -> Iterator[None]:
+def _screens_in_utc(utc_local_time: None) -> None:
     """Local time is UTC, so screens show the same text on every machine."""
-    old = os.environ.get("TZ")
-    os.environ["TZ"] = "UTC"
-    time.tzset()
-    yield
-    if old is None:
-        os.environ.pop("TZ", None)
-    else:
-        os.environ["TZ"] = old
-    time.tzset()
 
 
 def _deterministic_ids(monkeypatch: pytest.MonkeyPatch, start: int) -> None:

@@ -552,8 +552,11 @@ async def test_status_is_polled_and_slow_reads_are_spaced_out(demo: DemoCopy) ->
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_for(pilot, lambda: app.status_info is not None, what="the status")
         assert app._status_pause == 10.0  # ten times the last read
+        # The first pause was 0.05 s, so a second read comes; the next pause is
+        # 10 s, so no third one follows soon after.
+        await wait_for(pilot, lambda: len(calls) >= 2, what="the second read")
         await pilot.pause(0.3)
-        assert len(calls) == 2  # the first pause was 0.05 s, the next one 10 s
+        assert len(calls) == 2
 
 
 async def test_dialogs_sit_in_the_middle_over_a_dimmed_screen(demo: DemoCopy) -> None:

@@ -8,6 +8,7 @@ daemon's liveness would otherwise differ from run to run).
 
 from __future__ import annotations
 
+import fcntl
 import shutil
 from pathlib import Path
 from typing import Any
@@ -92,6 +93,14 @@ def test_passphrase_dialog(snap_compare: Any, demo: DemoCopy) -> None:
 
 
 def test_export_finished(snap_compare: Any, demo: DemoCopy) -> None:
+    # The folder is fixed because the snapshot shows it; a lock keeps two test
+    # runs on one machine from writing into it at once.
+    with open(f"{FIXED_EXPORTS}.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        _export_finished(snap_compare, demo)
+
+
+def _export_finished(snap_compare: Any, demo: DemoCopy) -> None:
     shutil.rmtree(FIXED_EXPORTS, ignore_errors=True)
     demo.vault.unlock(PASSPHRASE)
     police = demo.ids["police"]
