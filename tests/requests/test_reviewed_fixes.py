@@ -103,9 +103,10 @@ def test_an_imported_request_reaches_only_files_beside_it(vault: Vault, camera: 
     (forms / "warrant.pdf").write_bytes(b"%PDF-1.4 warrant")
     for bad in (str(outside), "../secret.txt"):
         form = forms / "req.json"
-        form.write_text(json.dumps(dict(REQUEST, attachments=[bad])))
-        with pytest.raises(UsageError, match="inside the request file's folder"):
-            vault.import_request(form)
+        for value in ([bad], bad):  # a list, or one path on its own
+            form.write_text(json.dumps(dict(REQUEST, attachments=value)))
+            with pytest.raises(UsageError, match="inside the request file's folder"):
+                vault.import_request(form)
     assert vault.requests() == []
     form.write_text(json.dumps(dict(REQUEST, attachments=["warrant.pdf"])))
     rid = vault.import_request(form)

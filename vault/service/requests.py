@@ -314,8 +314,11 @@ class RequestOps(VaultBase):
             ) from None
         if not isinstance(doc, dict):
             raise UsageError(f"{path}: the top level must be an object/table")
-        if isinstance(doc.get("attachments"), list):
-            doc["attachments"] = [_beside(path, a) for a in doc["attachments"]]
+        attachments = doc.get("attachments")
+        if isinstance(attachments, str):
+            attachments = [attachments]  # one file may be named without a list
+        if isinstance(attachments, list):
+            doc["attachments"] = [_beside(path, a) for a in attachments]
         return self.add_request(doc)
 
     # --- reading ----------------------------------------------------------------
