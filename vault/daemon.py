@@ -120,9 +120,7 @@ class Daemon:
         one. Then nothing is deleted and the log says so.
         """
         removed = self.vault.store.clean_tmp()
-        swept = self.vault.sweep_abandoned_exports()
-        if swept:
-            log.warning("removed what %d killed export(s) left: %s", len(swept), ", ".join(swept))
+        self._sweep_exports()
         with self.vault.reader.connect() as conn:
             known = {r[0] for r in conn.execute(select(Clip.id))}
         # Only clip blobs: the daemon is their only writer, so a clip blob
@@ -314,6 +312,15 @@ class Daemon:
         except RingfenceError as exc:
             log.warning("cannot write the heartbeat: %s", exc.message)
 
+    def _sweep_exports(self) -> None:
+        try:
+            swept = self.vault.sweep_abandoned_exports()
+        except (RingfenceError, SQLAlchemyError, OSError) as exc:
+            log.error("cannot sweep what killed exports left: %s", _describe(exc))
+            return
+        if swept:
+            log.warning("removed what %d killed export(s) left: %s", len(swept), ", ".join(swept))
+
     def _periodic(self) -> None:
         """Retention: shred unheld clips past their camera's retention; warn on low disk.
 
@@ -326,6 +333,10 @@ class Daemon:
             msg = _describe(exc)
             self._remember_error(f"retention: {msg}")
             log.error("retention run failed: %s", msg)
+            return
+        except Exception as exc:  # a fault in retention must not stop ingest
+            self._remember_error(f"retention: {type(exc).__name__}")
+            log.exception("retention run failed unexpectedly; sealing goes on")
             return
         if report.shredded:
             log.info(
@@ -407,6 +418,9 @@ class Daemon:
                         watcher.start()
                         log.info("now also watching %s", ", ".join(map(str, new)))
                     self.rescan()
+                    # An export killed while this daemon runs leaves plaintext
+                    # in its staging folder: do not wait for the next start.
+                    self._sweep_exports()
                     last_rescan = now
                 if now - last_beat >= self.opts.heartbeat_seconds:
                     self.heartbeat()

@@ -37,7 +37,7 @@ PROOF_TXT = "audit-proof.txt"
 READ_CHUNK = 1 << 20
 
 
-def _raw_public(key: Ed25519PublicKey) -> bytes:
+def raw_public(key: Ed25519PublicKey) -> bytes:
     return key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
 
 
@@ -57,7 +57,7 @@ def sign(body: dict[str, Any], key: Ed25519PrivateKey) -> dict[str, Any]:
         **body,
         "signature": {
             "alg": "Ed25519",
-            "public_key": base64.b64encode(_raw_public(key.public_key())).decode(),
+            "public_key": base64.b64encode(raw_public(key.public_key())).decode(),
             "value": base64.b64encode(key.sign(payload)).decode(),
         },
     }

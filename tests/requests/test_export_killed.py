@@ -12,6 +12,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.requests.test_service import REQ, ingest
 from tests.tools import PASSPHRASE
 from vault.daemon import Daemon, DaemonOptions
@@ -20,6 +22,8 @@ from vault.service import Vault
 KILLER = """
 import os, signal, sys
 from pathlib import Path
+
+import pytest
 from vault.service import Vault
 
 vault = Vault.open(Path(sys.argv[1]))
@@ -91,3 +95,64 @@ def test_the_daemon_sweeps_at_start_and_leaves_a_running_export(
         assert running.exists()
     assert InFlight.abandoned(vault.root) == []
     assert types(vault).count("export.abandoned") == 1
+
+
+def test_a_running_daemon_sweeps_an_export_killed_meanwhile(
+        vault: Vault, camera: Path, tmp_path: Path) -> None:
+    import subprocess
+    import time
+
+    from tests.tools import cli_env
+
+    ingest(vault, camera, 2)
+    rid = vault.add_request(REQ)
+    vault.decide(rid, approve=True, reason="ok")
+    daemon = subprocess.Popen([sys.executable, "-m", "vault", "daemon", "--rescan", "0.5"],
+                              env=cli_env(vault.root), stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while not (vault.root / "daemon.json").exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        killed_export(vault, rid, tmp_path / "out")
+        while partials(tmp_path) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert partials(tmp_path) == [], "the running daemon left the plaintext in place"
+    finally:
+        daemon.terminate()
+        assert daemon.wait(timeout=30) == 0
+    assert types(vault).count("export.abandoned") == 1
+
+
+def test_a_folder_in_the_markers_place_stops_nothing(
+        vault: Vault, camera: Path, tmp_path: Path) -> None:
+    ingest(vault, camera, 1)
+    rid = vault.add_request(REQ)
+    vault.decide(rid, approve=True, reason="ok")
+    (vault.root / "exports" / "stray").mkdir(parents=True)
+    vault.export(rid, tmp_path / "out")
+    Daemon(vault, DaemonOptions(once=True, settle_seconds=0)).run()
+    assert (vault.root / "exports" / "stray").is_dir()
+
+
+def test_exports_are_refused_where_they_would_be_kept_or_swallowed(
+        vault: Vault, camera: Path, tmp_path: Path) -> None:
+    from vault.errors import UsageError
+
+    ingest(vault, camera, 1)
+    rid = vault.add_request(REQ)
+    vault.decide(rid, approve=True, reason="ok")
+    first = tmp_path / "first"
+    vault.export(rid, first)
+    for out, what in ((vault.root / "plain", "the vault folder"),
+                      (vault.root / "exports" / "x", "the vault folder"),
+                      (camera / "handover", "the drop folder of camera front"),
+                      (first / "inner", "the folder of export")):
+        with pytest.raises(UsageError, match=what):
+            vault.export(rid, out)
+        assert not out.exists()
+    refused = vault.add_request(REQ)
+    vault.unlock(PASSPHRASE)
+    vault.decide(refused, approve=False, reason="no")
+    with pytest.raises(UsageError, match="drop folder"):
+        vault.write_decision_receipt(refused, camera / "receipt")

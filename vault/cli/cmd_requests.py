@@ -257,6 +257,8 @@ def cmd_refuse(args: argparse.Namespace) -> int:
         # signed only for its receipt to have nowhere to go.
         check_receipt_folder(args.out)
     vault = unlocked_vault(args)
+    if args.out:
+        vault.check_out_folder(args.out)
     receipt = vault.decide(args.id, approve=False, reason=args.reason)
     extra: dict[str, Any] = {}
     if args.out:

@@ -16,6 +16,7 @@ import os
 import re
 import secrets
 import shutil
+import stat
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
@@ -26,8 +27,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
 from vault import age, receipts
-from vault.canonical import canonical_json
-from vault.catalog.models import Clip, Decision, DecisionClip, Export, Request
+from vault.canonical import canonical_json, parse_canonical
+from vault.catalog.models import Camera, CameraFolder, Clip, Decision, DecisionClip, Export, Request
 from vault.errors import IntegrityError, NotFound, PolicyError, RingfenceError, UsageError
 from vault.fsutil import ensure_private_dir, fsync_dir, storage_error
 from vault.hashio import HashingWriter
@@ -48,21 +49,35 @@ def _safe_ext(name: str) -> str:
 
 
 class ReleaseOps(RequestOps, ClipOps):
+    def _releasable(self, conn: Any, request_id: str) -> tuple[Any, Any]:
+        """The request and its approving decision, if it may release clips now.
+
+        Raises PolicyError (or IllegalTransition) otherwise. Asked again before
+        each clip and inside the export's final transaction, so a withdrawal
+        or an expiry during a long export stops it.
+        """
+        req = conn.execute(select(Request).where(Request.id == request_id)).first()
+        if req is None:
+            raise NotFound(f"no request {request_id!r}")
+        if Status(req.status) not in RELEASABLE:
+            # transition() names the state in its message.
+            transition(req.status, Action.EXPORT)
+        dec = conn.execute(select(Decision).where(Decision.request_id == request_id)).first()
+        if dec is None or dec.outcome not in ("approved", "partly_approved"):
+            raise PolicyError(f"request {request_id} has no approving decision")
+        if dec.expires_at is not None and dec.expires_at <= self.clock():
+            raise PolicyError(f"the approval of {request_id} expired at {iso(dec.expires_at)}")
+        return req, dec
+
+    def _still_releasable(self, request_id: str) -> None:
+        with self.reader.connect() as conn:
+            self._releasable(conn, request_id)
+
     def _released(self, request_id: str) -> tuple[Any, list[Any]]:
         """The decision and clip rows a request may release now, or PolicyError."""
         self.lapse_due()
         with self.reader.connect() as conn:
-            req = conn.execute(select(Request).where(Request.id == request_id)).first()
-            if req is None:
-                raise NotFound(f"no request {request_id!r}")
-            if Status(req.status) not in RELEASABLE:
-                # transition() names the state in its message.
-                transition(req.status, Action.EXPORT)
-            dec = conn.execute(select(Decision).where(Decision.request_id == request_id)).first()
-            if dec is None or dec.outcome not in ("approved", "partly_approved"):
-                raise PolicyError(f"request {request_id} has no approving decision")
-            if dec.expires_at is not None and dec.expires_at <= self.clock():
-                raise PolicyError(f"the approval of {request_id} expired at {iso(dec.expires_at)}")
+            req, dec = self._releasable(conn, request_id)
         with Session(self.reader) as session:
             rows = session.execute(
                 select(Clip, DecisionClip.sha256)
@@ -70,6 +85,7 @@ class ReleaseOps(RequestOps, ClipOps):
                 .where(DecisionClip.decision_id == dec.id)
                 .order_by(Clip.captured_at, Clip.id)
             ).all()
+        self._check_signed_decision(request_id, dec, {c.id: sha for c, sha in rows})
         clips = []
         for clip, approved_sha in rows:
             if clip.header is None:
@@ -78,6 +94,44 @@ class ReleaseOps(RequestOps, ClipOps):
                 raise IntegrityError(f"clip {clip.id} no longer matches the approved hash")
             clips.append(clip)
         return req, clips
+
+    def _check_signed_decision(self, request_id: str, dec: Any, approved: dict[str, str]) -> None:
+        """The catalog's decision agrees with what the owner signed, or IntegrityError.
+
+        Catalog rows can be written without the passphrase; the signed decision
+        receipt cannot be forged without the owner's key. If the vault stopped
+        between recording a decision and storing its receipt, the decision's
+        audit entry stands in (changing it breaks the log's signed checkpoints).
+        """
+        keys = self.owner_keys()
+        try:
+            if dec.receipt:
+                signed = parse_canonical(dec.receipt.encode())
+                receipts.check_signature(signed, receipts.raw_public(keys.signing_key.public_key()))
+                decision = signed["decision"]
+                facts = (signed["request"]["id"], decision["id"], decision["outcome"],
+                         decision["expires_at"], signed["clips"])
+            else:
+                entry = parse_canonical(self.audit.entry(dec.audit_index))
+                details = entry["details"]
+                if entry["type"] != "request.decided":
+                    raise IntegrityError("not a decision entry")
+                facts = (entry["subject"], details["decision"], details["outcome"],
+                         details["expires_at"], details["clips"])
+            req_id, dec_id, outcome, expires, clips = facts
+            signed_clips = {c["id"]: c["sha256"] for c in clips}
+        except (IntegrityError, KeyError, TypeError) as exc:
+            raise IntegrityError(
+                f"the decision on {request_id} cannot be checked against the owner's "
+                f"signature ({exc}); nothing was released. Run `ringfence audit verify`."
+            ) from None
+        if (req_id, dec_id, outcome, expires) != (
+            request_id, dec.id, dec.outcome, iso(dec.expires_at)
+        ) or signed_clips != approved:
+            raise IntegrityError(
+                f"the catalog's decision on {request_id} differs from the one the owner "
+                "signed; nothing was released. Run `ringfence audit verify`."
+            )
 
     def _plaintext_to(self, clip: Any, dst: BinaryIO) -> tuple[int, str]:
         """Decrypt one approved clip into *dst*, checking its plaintext hash.
@@ -112,6 +166,7 @@ class ReleaseOps(RequestOps, ClipOps):
         out = out.expanduser().absolute()
         if out.exists() and (not out.is_dir() or any(out.iterdir())):
             raise UsageError(f"{out} exists and is not an empty folder")
+        self.check_out_folder(out)
         self.sweep_abandoned_exports()
         export_id = new_id("export")
         staging = out.with_name(f".{out.name}.{secrets.token_hex(4)}.partial")
@@ -143,6 +198,7 @@ class ReleaseOps(RequestOps, ClipOps):
             ensure_private_dir(staging)
             ensure_private_dir(staging / "clips")
             for clip in clips:
+                self._still_releasable(request_id)
                 stamp = clip.captured_at.strftime("%Y%m%dT%H%M%SZ")
                 cam_dir = ensure_private_dir(staging / "clips" / str(clip.camera_id))
                 name = f"{stamp}_{clip.id}{_safe_ext(clip.original_name)}"
@@ -178,7 +234,8 @@ class ReleaseOps(RequestOps, ClipOps):
 
         now = self.clock()
         with self.engine.begin() as conn:
-            transition(req.status, Action.EXPORT)
+            # Withdrawn or expired while the files were written: nothing leaves.
+            self._releasable(conn, request_id)
             for clip in clips:
                 d = delivered[clip.id]
                 self.audit.append(
@@ -247,6 +304,26 @@ class ReleaseOps(RequestOps, ClipOps):
             raise storage_error(exc, f"cannot finish the export in {out}") from exc
         return {"export": export_id, "out": str(out), "receipt": receipt}
 
+    def check_out_folder(self, out: Path) -> None:
+        """Refuse a folder where footage or a receipt would be kept or swallowed.
+
+        Inside the vault, plaintext would outlive shredding and go into every
+        backup; inside a camera's drop folder the daemon would seal the files as
+        new clips; inside an earlier export its receipt would no longer verify.
+        """
+        target = out.expanduser().absolute().resolve()
+        places = [(self.root.resolve(), "the vault folder")]
+        with self.reader.connect() as conn:
+            places += [(Path(f).resolve(), f"the drop folder of camera {name}")
+                       for name, f in conn.execute(
+                           select(Camera.name, CameraFolder.path)
+                           .join(CameraFolder, CameraFolder.camera_id == Camera.id))]
+            places += [(Path(d).resolve(), f"the folder of export {e}")
+                       for e, d in conn.execute(select(Export.id, Export.out_dir))]
+        for place, what in places:
+            if target == place or place in target.parents:
+                raise UsageError(f"{out} is inside {what}; choose a folder elsewhere")
+
     def _log_abandoned(self, export_id: str, staging: Path, why: str) -> None:
         with contextlib.suppress(RingfenceError, SQLAlchemyError):
             self.audit.append(
@@ -275,8 +352,6 @@ class ReleaseOps(RequestOps, ClipOps):
     def _name_camera_folders(
         self, staging: Path, clips: list[Any], delivered: dict[str, dict[str, Any]]
     ) -> dict[str, dict[str, Any]]:
-        from vault.catalog.models import Camera
-
         with self.reader.connect() as conn:
             names: dict[int, str] = dict(conn.execute(select(Camera.id, Camera.name)).all())
         for cam_id in {c.camera_id for c in clips}:
@@ -294,6 +369,7 @@ class ReleaseOps(RequestOps, ClipOps):
         """Write a decision's signed receipt (e.g. a refusal) into the folder *out*."""
         receipt = self.decision_receipt(request_id)
         out = check_receipt_folder(out)
+        self.check_out_folder(out)
         ensure_private_dir(out)
         try:
             write_receipt_files(out, receipt)
@@ -395,10 +471,13 @@ class InFlight:
         found = []
         for name in names:
             try:
-                fd = os.open(folder / name, os.O_RDONLY | os.O_NOFOLLOW)
+                fd = os.open(folder / name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
             except OSError:
                 continue
             try:
+                st = os.fstat(fd)
+                if not stat.S_ISREG(st.st_mode):
+                    continue  # only ever a marker file; anything else is not ours
                 try:
                     fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 except BlockingIOError:
@@ -406,6 +485,8 @@ class InFlight:
                 if os.fstat(fd).st_nlink == 0:
                     continue  # finished while we waited
                 staging = Path(os.fsdecode(os.read(fd, 8192)))
+            except OSError:
+                continue
             finally:
                 os.close(fd)
             if _PARTIAL.fullmatch(staging.name):  # never anything but a staging folder

@@ -1,0 +1,125 @@
+"""What an export checks while it runs, and against what the owner signed."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from tests.requests.test_service import REQ, ingest
+from vault.errors import IllegalTransition, IntegrityError, PolicyError
+from vault.service import Vault
+
+
+def _types(vault: Vault) -> list[str]:
+    return [e["type"] for _i, e in vault.audit.entries()]
+
+
+def _nothing_left(tmp_path: Path, out: Path) -> None:
+    assert not out.exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".partial")]
+
+
+def test_withdrawn_during_the_export_releases_nothing(vault: Vault, camera: Path,
+                                                      tmp_path: Path) -> None:
+    ingest(vault, camera, n=3)
+    rid = vault.add_request(REQ)
+    vault.decide(rid, approve=True, reason="ok")
+    seen: list[str] = []
+
+    def withdraw_after_the_first(_done: int, _total: int, clip_id: str) -> None:
+        seen.append(clip_id)
+        if len(seen) == 1:
+            vault.withdraw(rid, "the case was closed")
+
+    out = tmp_path / "out"
+    with pytest.raises(IllegalTransition, match="withdrawn"):
+        vault.export(rid, out, progress=withdraw_after_the_first)
+    assert len(seen) == 1
+    _nothing_left(tmp_path, out)
+    types = _types(vault)
+    assert "export.abandoned" in types
+    assert "clip.released" not in types and "export.created" not in types
+
+
+def test_an_approval_expiring_during_the_export_releases_nothing(vault: Vault, camera: Path,
+                                                                 tmp_path: Path) -> None:
+    ingest(vault, camera, n=2)
+    rid = vault.add_request(REQ)
+    expires = datetime.now(UTC) + timedelta(hours=1)
+    vault.decide(rid, approve=True, reason="ok", expires=expires)
+
+    def time_passes(_done: int, _total: int, _clip_id: str) -> None:
+        vault.clock = lambda: expires + timedelta(seconds=1)
+
+    out = tmp_path / "out"
+    with pytest.raises(PolicyError, match="expired"):
+        vault.export(rid, out, progress=time_passes)
+    _nothing_left(tmp_path, out)
+    assert "export.created" not in _types(vault)
+
+
+def test_a_clip_added_to_the_decision_in_the_catalog_is_not_released(
+    vault: Vault, camera: Path, tmp_path: Path
+) -> None:
+    ingest(vault, camera, n=3)
+    rid = vault.add_request(REQ)
+    scope = [c.id for c in vault.scope_clips(rid)]
+    vault.decide(rid, approve=True, reason="two of three", clips=scope[:2])
+    # Someone with write access to catalog.db (no passphrase) widens the approval.
+    db = sqlite3.connect(vault.layout.catalog)
+    with db:
+        db.execute(
+            "INSERT INTO decision_clip SELECT d.id, c.id, 'front', c.captured_at, c.size, c.sha256"
+            " FROM clip c, decision d WHERE c.id = ? AND d.request_id = ?", (scope[2], rid))
+    db.close()
+    out = tmp_path / "out"
+    with pytest.raises(IntegrityError, match="differs from the one the owner signed"):
+        vault.export(rid, out)
+    assert not out.exists()
+    assert "clip.released" not in _types(vault)
+
+
+@pytest.mark.parametrize("change", ["expiry", "outcome", "receipt"])
+def test_other_changes_to_the_decision_rows_are_caught(vault: Vault, camera: Path,
+                                                       tmp_path: Path, change: str) -> None:
+    ingest(vault, camera, n=2)
+    rid = vault.add_request(REQ)
+    vault.decide(rid, approve=True, reason="ok", expires=datetime.now(UTC) + timedelta(days=1))
+    sql = {
+        "expiry": "UPDATE decision SET expires_at = NULL",
+        "outcome": "UPDATE decision SET outcome = 'partly_approved'",
+        "receipt": "UPDATE decision SET receipt = replace(receipt, '\"ok\"', '\"OK\"')",
+    }[change]
+    db = sqlite3.connect(vault.layout.catalog)
+    with db:
+        db.execute(sql)
+    db.close()
+    with pytest.raises(IntegrityError, match="owner"):
+        vault.export(rid, tmp_path / "out")
+
+
+def test_a_decision_whose_receipt_was_never_stored_is_checked_against_its_entry(
+    vault: Vault, camera: Path, tmp_path: Path
+) -> None:
+    """The vault stopped between recording the decision and storing its receipt."""
+    ingest(vault, camera, n=2)
+    rid = vault.add_request(REQ)
+    scope = [c.id for c in vault.scope_clips(rid)]
+    vault.decide(rid, approve=True, reason="one", clips=scope[:1])
+    db = sqlite3.connect(vault.layout.catalog)
+    with db:
+        db.execute("UPDATE decision SET receipt = ''")
+    db.close()
+    result = vault.export(rid, tmp_path / "out")
+    assert [c["id"] for c in result["receipt"]["clips"]] == scope[:1]
+    db = sqlite3.connect(vault.layout.catalog)
+    with db:
+        db.execute(
+            "INSERT INTO decision_clip SELECT d.id, c.id, 'front', c.captured_at, c.size, c.sha256"
+            " FROM clip c, decision d WHERE c.id = ? AND d.request_id = ?", (scope[1], rid))
+    db.close()
+    with pytest.raises(IntegrityError, match="differs"):
+        vault.export(rid, tmp_path / "again")
