@@ -66,6 +66,26 @@ def test_setting_retention_to_zero_keeps_old_clips(vault: Vault, drop: Path) -> 
     assert len(vault.clips()) == 1
 
 
+def test_retention_beyond_a_hundred_years_is_refused_and_never_breaks_a_run(
+        vault: Vault, drop: Path) -> None:
+    import sqlite3
+
+    ingest(vault, drop, [at(0)])
+    for days in (36_501, 1_000_000, 10**15):
+        with pytest.raises(UsageError, match="retention-days"):
+            vault.set_camera("front", retention_days=days)
+    vault.set_camera("front", retention_days=36_500)
+    assert vault.retention_run().shredded == []
+    # A value past the calendar (an older version, a hand edit) keeps the clip
+    # and lets the run finish.
+    db = sqlite3.connect(vault.layout.catalog)
+    with db:
+        db.execute("UPDATE camera SET retention_days = 1000000")
+    db.close()
+    assert vault.retention_run().shredded == []
+    assert len(vault.clips()) == 1
+
+
 def catalog_dump(vault: Vault) -> list[str]:
     raw = vault.engine.raw_connection()
     try:

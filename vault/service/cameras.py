@@ -50,9 +50,14 @@ def _check_pattern(pattern: str | None) -> None:
         raise UsageError(f"--pattern {pattern!r} cannot read file names: {exc}") from None
 
 
+MAX_RETENTION_DAYS = 36_500  # a hundred years; 0 keeps clips forever
+
+
 def _check_retention(days: int | None) -> None:
-    if days is not None and days < 0:
-        raise UsageError("--retention-days must be 0 (keep forever) or more")
+    if days is not None and not 0 <= days <= MAX_RETENTION_DAYS:
+        raise UsageError(
+            f"--retention-days must be 0 (keep forever) to {MAX_RETENTION_DAYS:,} (a hundred years)"
+        )
 
 
 class CameraOps(VaultBase):

@@ -166,7 +166,10 @@ class RetentionOps(HoldOps, StatusOps):
         for cam_id, days in conn.execute(
             select(Camera.id, Camera.retention_days).where(Camera.retention_days > 0)
         ):
-            cutoff = now - timedelta(days=days)
+            try:
+                cutoff = now - timedelta(days=days)
+            except OverflowError:
+                continue  # set by hand beyond the calendar: nothing can be that old
             out += self._facts(
                 conn,
                 and_(
