@@ -242,8 +242,19 @@ class RingfenceApp(VaultCalls, App[None]):
         was = self.vault.unlocked
         self.vault.lock()
         self.key_unlocked = False
+        self._close_previews()
         if was:
             self.notify(message, title="Vault locked")
+
+    def _close_previews(self) -> None:
+        """Locking also closes open previews: their plaintext (in memory and in
+        any copy handed to a player) goes with the keys."""
+        from tui.screens.preview import PreviewScreen
+
+        while len(self.screen_stack) > 1 and any(
+            isinstance(screen, PreviewScreen) for screen in self.screen_stack
+        ):
+            self.pop_screen()
 
     def check_idle_lock(self) -> None:
         if not self.vault.unlocked:

@@ -375,6 +375,35 @@ async def test_preview_decrypts_logs_and_plays_a_private_temp_copy(
     assert len(own) == 1 and own[0].status == "approved"
 
 
+async def test_every_copy_handed_to_a_launcher_goes_when_the_vault_locks(
+        demo: DemoCopy, tmp_path: Path, monkeypatch: Any) -> None:
+    police = demo.ids["police"]
+    launcher = tmp_path / "xdg-open"  # a launcher returns at once; the copy must stay
+    played = tmp_path / "played.txt"
+    launcher.write_text(f"#!/bin/sh\necho \"$1\" >> {played}\n")
+    launcher.chmod(0o700)
+    monkeypatch.setenv("RINGFENCE_PLAYER", str(launcher))
+    app = make_app(demo.vault)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_request(pilot, police, 6)
+        await pilot.press("p")
+        await wait_for(pilot, lambda: app.screen.query("#answer"), what="the reason dialog")
+        await pilot.press("enter")
+        await unlock(pilot)
+        await wait_for(pilot, lambda: isinstance(app.screen, PreviewScreen), what="preview")
+        for times in (1, 2):
+            await pilot.press("o")
+            await wait_for(pilot, lambda n=times: played.exists()
+                           and len(played.read_text().split()) == n, what="the launcher")
+            await settle(pilot)
+        copies = [Path(p) for p in played.read_text().split()]
+        assert len(set(copies)) == 2 and all(p.exists() for p in copies)
+        await pilot.press("ctrl+l")
+        await wait_for(pilot, lambda: isinstance(app.screen, RequestScreen), what="closed")
+        assert not any(p.exists() for p in copies)
+        assert len(app.temp_clips) == 0 and not demo.vault.unlocked
+
+
 async def test_preview_temp_copy_is_removed_when_the_app_stops(demo: DemoCopy) -> None:
     clip = demo.vault.clips(limit=1)[0]
     app = make_app(demo.vault)

@@ -91,7 +91,7 @@ class PreviewScreen(VaultScreen):
         self.clip = clip
         self.data: bytes | None = data
         self.image = image
-        self._temp: Path | None = None
+        self._temps: list[Path] = []  # every copy this preview handed to a player
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -118,7 +118,8 @@ class PreviewScreen(VaultScreen):
             return
         suffix = os.path.splitext(self.clip.original_name)[1].lower() or ".mp4"
         temps = self.rf.temp_clips
-        path = self._temp = temps.write(self.data, suffix if len(suffix) <= 6 else ".mp4")
+        path = temps.write(self.data, suffix if len(suffix) <= 6 else ".mp4")
+        self._temps.append(path)
         launcher = is_launcher(command)
 
         def run() -> int:
@@ -136,6 +137,7 @@ class PreviewScreen(VaultScreen):
             self.notify(f"The player exited with status {code}.", severity="warning")
 
     def on_unmount(self) -> None:
-        if self._temp is not None:
-            self.rf.temp_clips.remove(self._temp)
+        for path in self._temps:
+            self.rf.temp_clips.remove(path)
+        self._temps.clear()
         self.data = None
