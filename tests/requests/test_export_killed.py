@@ -64,6 +64,7 @@ def test_a_killed_export_is_logged_and_swept(vault: Vault, camera: Path, tmp_pat
     assert not (exports / "first").exists()
     started = [e for _i, e in vault.audit.entries() if e["type"] == "export.started"]
     assert len(started) == 1 and started[0]["details"]["folder"] == str(left)
+    assert sorted(started[0]["details"]["clips"]) == sorted(c.id for c in vault.scope_clips(rid))
     assert "export.created" not in types(vault)
 
     result = vault.export(rid, exports / "second")  # sweeps first, then exports

@@ -123,3 +123,17 @@ def test_a_decision_whose_receipt_was_never_stored_is_checked_against_its_entry(
     db.close()
     with pytest.raises(IntegrityError, match="differs"):
         vault.export(rid, tmp_path / "again")
+
+
+def test_a_view_is_logged_before_the_clip_is_decrypted(vault: Vault, camera: Path) -> None:
+    ingest(vault, camera, n=1)
+    [clip] = vault.clips()
+    blob = next(p for p in (vault.root / "store").rglob(f"{clip.id}*") if p.is_file())
+    blob.chmod(0o600)
+    data = bytearray(blob.read_bytes())
+    data[-1] ^= 1  # the last chunk no longer authenticates
+    blob.write_bytes(bytes(data))
+    with pytest.raises(Exception, match="chunk|tag|authent"):
+        vault.view_clip(clip.id, "looking")
+    viewed = [e for _i, e in vault.audit.entries() if e["type"] == "clip.viewed"]
+    assert [e["subject"] for e in viewed] == [clip.id]  # the attempt is on record

@@ -177,7 +177,8 @@ class ReleaseOps(RequestOps, ClipOps):
                 "export.started",
                 actor="owner",
                 subject=export_id,
-                details={"request": request_id, "format": fmt, "folder": os.fspath(staging)},
+                details={"request": request_id, "format": fmt, "folder": os.fspath(staging),
+                         "clips": [c.id for c in clips]},
             )
             try:
                 result = self._export(request_id, req, clips, keys, fmt, out, staging,
@@ -410,15 +411,18 @@ class ReleaseOps(RequestOps, ClipOps):
             expires=self.clock() + timedelta(minutes=10),
         )
         _req, clips = self._released(request_id)
-        buf = io.BytesIO()
-        self._plaintext_to(clips[0], buf)
+        # Logged before anything is decrypted, like every release.
         self.audit.append(
             "clip.viewed",
             actor="owner",
             subject=clip_id,
             details={"request": request_id, "reason": reason, "sha256": info.sha256},
         )
-        self.checkpoint()
+        buf = io.BytesIO()
+        try:
+            self._plaintext_to(clips[0], buf)
+        finally:
+            self.checkpoint()
         return buf.getvalue()
 
 
