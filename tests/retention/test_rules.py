@@ -259,3 +259,23 @@ def test_viewing_a_shredded_clip_is_refused(vault: Vault, drop: Path) -> None:
     vault.retention_run()
     with pytest.raises(PolicyError):
         vault.view_clip(ids[at(0)], "curious")
+
+
+def test_records_listing_checks_each_signature(vault: Vault, drop: Path) -> None:
+    import sqlite3
+
+    from tests.tools import run_cli
+
+    ingest(vault, drop, [at(0)])
+    report = vault.retention_run()
+    assert report.record is not None
+    listed = run_cli(vault.root, "retention", "records")
+    assert " ok " in listed.stdout and "BAD" not in listed.stdout
+    db = sqlite3.connect(vault.layout.catalog)
+    with db:  # someone rewrites the reason afterwards
+        db.execute("UPDATE deletion_record SET record = replace(record, 'front', 'frunt')")
+    db.close()
+    res = run_cli(vault.root, "retention", "records", check=False)
+    assert res.returncode == 6 and "BAD" in res.stdout
+    assert f"deletion record {report.record}: " in res.stderr
+    assert run_cli(vault.root, "retention", "records", "--json", check=False).returncode == 6

@@ -116,20 +116,33 @@ def cmd_retention_run(args: argparse.Namespace) -> int:
 
 
 def cmd_retention_records(args: argparse.Namespace) -> int:
-    records = open_vault(args).deletion_records()
+    from vault.errors import IntegrityError
+    from vault.retention import verify_record
+
+    vault = open_vault(args)
+    records = vault.deletion_records()
+    bad: dict[str, str] = {}
+    for r in records:
+        try:
+            verify_record(r, vault.config.device_verifier)
+        except IntegrityError as exc:
+            bad[str(r.get("id"))] = str(exc)
     if args.json:
         emit_json(records)
-        return 0
-    rows = [
-        [
-            r["id"],
-            r["created_at"],
-            r["trigger"],
-            r["actor"],
-            str(len(r["clips"])),
-            r["reason"].replace("\n", " ")[:60],
+    else:
+        rows = [
+            [
+                str(r.get("id")),
+                str(r.get("created_at")),
+                str(r.get("trigger")),
+                str(r.get("actor")),
+                str(len(r.get("clips") or [])),
+                "BAD" if str(r.get("id")) in bad else "ok",
+                str(r.get("reason")).replace("\n", " ")[:60],
+            ]
+            for r in records
         ]
-        for r in records
-    ]
-    print(table(rows, ["ID", "CREATED", "TRIGGER", "ACTOR", "CLIPS", "REASON"]))
-    return 0
+        print(table(rows, ["ID", "CREATED", "TRIGGER", "ACTOR", "CLIPS", "SIGNATURE", "REASON"]))
+    for record_id, why in bad.items():
+        print(f"ringfence: deletion record {record_id}: {why}", file=sys.stderr)
+    return IntegrityError.exit_code if bad else 0
