@@ -75,7 +75,7 @@ def cmd_hold_list(args: argparse.Namespace) -> int:
             ",".join(h.cameras),
             iso(h.scope_from) or "",
             iso(h.scope_to) or "",
-            iso(h.until) or ("released" if h.kind == "hold" else "decided/exported"),
+            iso(h.until) or ("until released" if h.kind == "hold" else "until decided or exported"),
             h.reason.replace("\n", " ")[:60],
         ]
         for h in holds
