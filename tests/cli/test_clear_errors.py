@@ -62,3 +62,14 @@ def test_names_with_terminal_escapes_are_shown_escaped() -> None:
     assert display_name("a\x1b[2Jb\x07\x7f.mp4") == "a\\x1b[2Jb\\x07\\x7f.mp4"
     assert display_name(os.fsdecode(b"x\xff.mp4")) == "x\\xff.mp4"
     assert display_name("caf\u00e9 \u00fc.mp4") == "caf\u00e9 \u00fc.mp4"
+
+
+def test_camera_commands_say_how_long_clips_are_kept(tmp_path: Path) -> None:
+    root = tmp_path / "vault"
+    run_cli(root, "init", "--kdf-log-n", "10")
+    (tmp_path / "drop").mkdir()
+    added = run_cli(root, "camera", "add", "front", str(tmp_path / "drop"))
+    assert "keeps clips forever" in added.stdout
+    changed = run_cli(root, "camera", "set", "front", "--retention-days", "30")
+    assert "keeps clips 30 day(s)" in changed.stdout
+    assert "30 d" in run_cli(root, "camera", "list").stdout

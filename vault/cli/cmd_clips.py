@@ -75,7 +75,9 @@ def _print_camera(info: object, as_json: bool) -> None:
     if as_json:
         emit_json(info.as_json())  # type: ignore[attr-defined]
     else:
-        print(f"camera {info.name}: {', '.join(info.folders)}")  # type: ignore[attr-defined]
+        days = info.retention_days  # type: ignore[attr-defined]
+        keeps = f"keeps clips {days} day(s)" if days else "keeps clips forever"
+        print(f"camera {info.name}: {', '.join(info.folders)}; {keeps}")  # type: ignore[attr-defined]
 
 
 def cmd_camera_add(args: argparse.Namespace) -> int:
@@ -103,7 +105,7 @@ def cmd_camera_list(args: argparse.Namespace) -> int:
         [
             c.name,
             str(c.clips),
-            str(c.retention_days or "forever"),
+            f"{c.retention_days} d" if c.retention_days else "forever",
             c.pattern or "-",
             ", ".join(c.folders),
         ]
