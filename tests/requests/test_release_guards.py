@@ -101,7 +101,23 @@ def test_other_changes_to_the_decision_rows_are_caught(vault: Vault, camera: Pat
         vault.export(rid, tmp_path / "out")
 
 
-def test_a_decision_whose_receipt_was_never_stored_is_checked_against_its_entry(
+def _widen_in_the_catalog(vault: Vault, rid: str, clip_id: str) -> None:
+    db = sqlite3.connect(vault.layout.catalog)
+    with db:
+        db.execute(
+            "INSERT INTO decision_clip SELECT d.id, c.id, 'front', c.captured_at, c.size, c.sha256"
+            " FROM clip c, decision d WHERE c.id = ? AND d.request_id = ?", (clip_id, rid))
+    db.close()
+
+
+def _blank_receipt(vault: Vault) -> None:
+    db = sqlite3.connect(vault.layout.catalog)
+    with db:
+        db.execute("UPDATE decision SET receipt = ''")
+    db.close()
+
+
+def test_a_decision_whose_receipt_was_never_stored_is_proven_from_the_log_and_healed(
     vault: Vault, camera: Path, tmp_path: Path
 ) -> None:
     """The vault stopped between recording the decision and storing its receipt."""
@@ -109,20 +125,46 @@ def test_a_decision_whose_receipt_was_never_stored_is_checked_against_its_entry(
     rid = vault.add_request(REQ)
     scope = [c.id for c in vault.scope_clips(rid)]
     vault.decide(rid, approve=True, reason="one", clips=scope[:1])
-    db = sqlite3.connect(vault.layout.catalog)
-    with db:
-        db.execute("UPDATE decision SET receipt = ''")
-    db.close()
+    _blank_receipt(vault)
     result = vault.export(rid, tmp_path / "out")
     assert [c["id"] for c in result["receipt"]["clips"]] == scope[:1]
-    db = sqlite3.connect(vault.layout.catalog)
-    with db:
-        db.execute(
-            "INSERT INTO decision_clip SELECT d.id, c.id, 'front', c.captured_at, c.size, c.sha256"
-            " FROM clip c, decision d WHERE c.id = ? AND d.request_id = ?", (scope[1], rid))
-    db.close()
+    # The receipt was signed and stored again, so the signed check is back.
+    healed = vault.decision_receipt(rid)
+    assert healed["decision"]["outcome"] == "partly_approved"
+    _widen_in_the_catalog(vault, rid, scope[1])
     with pytest.raises(IntegrityError, match="differs"):
         vault.export(rid, tmp_path / "again")
+
+
+def test_blanking_the_receipt_and_rewriting_the_entry_releases_nothing(
+    vault: Vault, camera: Path, tmp_path: Path
+) -> None:
+    from vault.canonical import canonical_json, parse_canonical
+    from vault.catalog.models import Decision
+
+    ingest(vault, camera, n=3)
+    rid = vault.add_request(REQ)
+    scope = vault.scope_clips(rid)
+    vault.decide(rid, approve=True, reason="one", clips=[scope[0].id])
+    with vault.reader.connect() as conn:
+        index = conn.execute(
+            Decision.__table__.select().where(Decision.request_id == rid)  # type: ignore[attr-defined]
+        ).first().audit_index
+    entry = parse_canonical(vault.audit.entry(index))
+    entry["details"]["clips"] = [{"id": c.id, "sha256": c.sha256} for c in scope]
+    forged = canonical_json(entry)
+    _blank_receipt(vault)
+    db = sqlite3.connect(vault.layout.catalog)
+    with db:
+        db.execute("UPDATE audit_entry SET entry = ? WHERE idx = ?", (forged, index))
+    db.close()
+    for c in scope[1:]:
+        _widen_in_the_catalog(vault, rid, c.id)
+    out = tmp_path / "out"
+    with pytest.raises(IntegrityError, match="not the one the owner signed"):
+        vault.export(rid, out)
+    assert not out.exists()
+    assert "clip.released" not in _types(vault)
 
 
 def test_a_view_is_logged_before_the_clip_is_decrypted(vault: Vault, camera: Path) -> None:
@@ -137,3 +179,18 @@ def test_a_view_is_logged_before_the_clip_is_decrypted(vault: Vault, camera: Pat
         vault.view_clip(clip.id, "looking")
     viewed = [e for _i, e in vault.audit.entries() if e["type"] == "clip.viewed"]
     assert [e["subject"] for e in viewed] == [clip.id]  # the attempt is on record
+
+
+def test_a_withdrawal_undone_in_the_catalog_releases_nothing(vault: Vault, camera: Path,
+                                                             tmp_path: Path) -> None:
+    ingest(vault, camera, n=1)
+    rid = vault.add_request(REQ)
+    vault.decide(rid, approve=True, reason="ok")
+    vault.withdraw(rid, "no longer needed")
+    db = sqlite3.connect(vault.layout.catalog)
+    with db:
+        db.execute("UPDATE request SET status = 'approved' WHERE id = ?", (rid,))
+    db.close()
+    with pytest.raises(IntegrityError, match="request.withdrawn"):
+        vault.export(rid, tmp_path / "out")
+    assert not (tmp_path / "out").exists()

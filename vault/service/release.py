@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import io
+import logging
 import os
 import re
 import secrets
@@ -38,6 +39,8 @@ from vault.service.clips import ClipOps
 from vault.service.receipts_build import export_receipt
 from vault.service.requests import RequestOps
 from vault.timeutil import iso
+
+log = logging.getLogger("ringfence.export")
 
 Progress = Callable[[int, int, str], None]  # (done bytes, total bytes, clip id)
 CHUNK = 1 << 16
@@ -86,6 +89,7 @@ class ReleaseOps(RequestOps, ClipOps):
                 .order_by(Clip.captured_at, Clip.id)
             ).all()
         self._check_signed_decision(request_id, dec, {c.id: sha for c, sha in rows})
+        self._check_still_open_in_log(request_id)
         clips = []
         for clip, approved_sha in rows:
             if clip.header is None:
@@ -112,7 +116,7 @@ class ReleaseOps(RequestOps, ClipOps):
                 facts = (signed["request"]["id"], decision["id"], decision["outcome"],
                          decision["expires_at"], signed["clips"])
             else:
-                entry = parse_canonical(self.audit.entry(dec.audit_index))
+                entry = parse_canonical(self._decision_entry_owner_signed(dec, keys))
                 details = entry["details"]
                 if entry["type"] != "request.decided":
                     raise IntegrityError("not a decision entry")
@@ -132,6 +136,74 @@ class ReleaseOps(RequestOps, ClipOps):
                 f"the catalog's decision on {request_id} differs from the one the owner "
                 "signed; nothing was released. Run `ringfence audit verify`."
             )
+        if not dec.receipt:
+            self._store_decision_receipt(request_id, dec.id)
+
+    def _check_still_open_in_log(self, request_id: str) -> None:
+        """The log, not only the catalog's status column, has the request still open.
+
+        A request withdrawn or expired is logged so; a status turned back to
+        approved in the catalog does not undo that entry.
+        """
+        pattern = f'%"subject":"{request_id}"%'
+        with self.reader.connect() as conn:
+            rows = conn.exec_driver_sql(
+                "SELECT idx, entry FROM audit_entry WHERE type IN "
+                "('request.withdrawn', 'request.expired') AND CAST(entry AS TEXT) LIKE ?",
+                (pattern,),
+            ).fetchall()
+        for idx, raw in rows:
+            entry = parse_canonical(bytes(raw))
+            if entry.get("subject") == request_id:
+                raise IntegrityError(
+                    f"audit entry {idx} records request {request_id} as {entry['type']}, "
+                    "though the catalog says it may be released; nothing was released. "
+                    "Run `ringfence audit verify`."
+                )
+
+    def _decision_entry_owner_signed(self, dec: Any, keys: Any) -> bytes:
+        """The decision's audit entry, proven by the first checkpoint the owner signed over it.
+
+        Only for a decision whose receipt was never stored (the vault stopped in
+        between). The owner's key is the one in memory, not the config's copy.
+        If no checkpoint the owner signed covers the entry yet, the owner signs
+        one now, as the next decision or export would have.
+        """
+        from vault.audit.note import NoteError, open_checkpoint
+        from vault.audit.proof import format_inclusion_proof
+        from vault.audit.verify import verify_entry_inclusion
+
+        owner = keys.signer(self.config.origin).verifier_key()
+        index = dec.audit_index
+        leaf = self.audit.entry(index)
+        for attempt in range(2):
+            for cp in sorted(self.audit.checkpoints(), key=lambda c: c.size):
+                if cp.size <= index:
+                    continue
+                try:
+                    open_checkpoint(cp.note, [owner])
+                except (NoteError, IntegrityError):
+                    continue  # the daemon's alone
+                proof = format_inclusion_proof(index, self.audit.inclusion_proof(index, cp.size),
+                                               cp.note)
+                result = verify_entry_inclusion(leaf, proof, [owner])
+                if not result.ok:
+                    raise IntegrityError(f"its audit entry {index} is not the one the owner "
+                                         f"signed over: {result.reason}")
+                return leaf
+            if attempt == 0:
+                self.checkpoint_with_owner()
+        raise IntegrityError(f"no checkpoint signed by the owner covers audit entry {index}")
+
+    def _store_decision_receipt(self, request_id: str, decision_id: str) -> None:
+        """Sign and store the receipt a decision lost when the vault stopped."""
+        from vault.service.receipts_build import decision_receipt
+
+        receipt = decision_receipt(self, request_id, self.checkpoint_with_owner(),
+                                   self.owner_keys())
+        with self.engine.begin() as conn:
+            conn.execute(update(Decision).where(Decision.id == decision_id)
+                         .values(receipt=canonical_json(receipt).decode()))
 
     def _plaintext_to(self, clip: Any, dst: BinaryIO) -> tuple[int, str]:
         """Decrypt one approved clip into *dst*, checking its plaintext hash.
@@ -312,15 +384,25 @@ class ReleaseOps(RequestOps, ClipOps):
         backup; inside a camera's drop folder the daemon would seal the files as
         new clips; inside an earlier export its receipt would no longer verify.
         """
-        target = out.expanduser().absolute().resolve()
-        places = [(self.root.resolve(), "the vault folder")]
+        def real(path: Path | str) -> Path:
+            p = Path(path).expanduser().absolute()
+            try:
+                return p.resolve()
+            except (OSError, RuntimeError):  # a symlink loop: compare it as written
+                return p
+
+        target = real(out)
+        places = [(real(self.root), "the vault folder")]
         with self.reader.connect() as conn:
-            places += [(Path(f).resolve(), f"the drop folder of camera {name}")
+            places += [(real(f), f"the drop folder of camera {name}")
                        for name, f in conn.execute(
                            select(Camera.name, CameraFolder.path)
                            .join(CameraFolder, CameraFolder.camera_id == Camera.id))]
-            places += [(Path(d).resolve(), f"the folder of export {e}")
-                       for e, d in conn.execute(select(Export.id, Export.out_dir))]
+            # An earlier export counts while its receipt is still there; one
+            # handed over and deleted leaves its folder free for a new export.
+            places += [(real(d), f"the folder of export {e}")
+                       for e, d in conn.execute(select(Export.id, Export.out_dir))
+                       if (Path(d) / receipts.RECEIPT_JSON).exists()]
         for place, what in places:
             if target == place or place in target.parents:
                 raise UsageError(f"{out} is inside {what}; choose a folder elsewhere")
@@ -341,6 +423,12 @@ class ReleaseOps(RequestOps, ClipOps):
         for export_id, staging in InFlight.abandoned(self.layout.root):
             existed = staging.exists()
             shutil.rmtree(staging, ignore_errors=True)
+            if staging.exists():
+                # Not removable now (permissions, a busy mount): keep the marker
+                # so the next sweep tries again, and say so.
+                log.warning("cannot remove %s, left by a killed export; it may hold "
+                            "plaintext: remove it by hand", staging)
+                continue
             self._log_abandoned(export_id, staging,
                                 "killed; its partial folder was removed" if existed
                                 else "killed before writing anything")
