@@ -148,7 +148,10 @@ class Verdict:
 def expires_at(clip: ClipFacts) -> datetime | None:
     if clip.retention_days <= 0:
         return None
-    return clip.captured_at + timedelta(days=clip.retention_days)
+    try:
+        return clip.captured_at + timedelta(days=clip.retention_days)
+    except OverflowError:
+        return None  # beyond the calendar (a hand-edited catalog): never
 
 
 def holds_for(

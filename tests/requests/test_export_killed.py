@@ -22,8 +22,6 @@ from vault.service import Vault
 KILLER = """
 import os, signal, sys
 from pathlib import Path
-
-import pytest
 from vault.service import Vault
 
 vault = Vault.open(Path(sys.argv[1]))
@@ -152,6 +150,19 @@ def test_exports_are_refused_where_they_would_be_kept_or_swallowed(
         with pytest.raises(UsageError, match=what):
             vault.export(rid, out)
         assert not out.exists()
+    # Once the earlier export was handed over and deleted, its folder is free.
+    import shutil
+
+    shutil.rmtree(first)
+    vault.export(rid, first)
+    assert (first / "receipt.json").exists()
+    # A path through a link that loops onto itself is a clear error, not a crash.
+    from vault.errors import RingfenceError
+
+    loop = tmp_path / "loop"
+    loop.symlink_to(loop)
+    with pytest.raises(RingfenceError, match="loop"):
+        vault.export(rid, loop / "x")
     refused = vault.add_request(REQ)
     vault.unlock(PASSPHRASE)
     vault.decide(refused, approve=False, reason="no")

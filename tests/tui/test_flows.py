@@ -228,6 +228,24 @@ async def test_refuse_with_a_receipt(demo: DemoCopy, tmp_path: Path) -> None:
     assert report.ok, report.checks
 
 
+async def test_a_refusal_with_nowhere_to_put_its_receipt_is_not_recorded(
+        demo: DemoCopy, tmp_path: Path) -> None:
+    insurer = demo.ids["insurer"]
+    app = make_app(demo.vault, export_dir=tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_request(pilot, insurer, 4)
+        await pilot.press("x")
+        await wait_for(pilot, lambda: isinstance(app.screen, RefuseScreen), what="refuse")
+        await type_text(pilot, "no claim was filed")
+        app.screen.query_one("#receipt-dir", Input).value = str(demo.vault.root / "refusal")
+        await pilot.press("ctrl+s")
+        await unlock(pilot)
+        await wait_for(pilot, lambda: bool(app.errors), what="the error")
+        assert "inside the vault folder" in app.errors[-1]
+    assert demo.vault.request(insurer).status == "pending"
+    assert not (demo.vault.root / "refusal").exists()
+
+
 async def test_wrong_passphrase_keeps_the_dialog_open(demo: DemoCopy) -> None:
     app = make_app(demo.vault)
     async with app.run_test(size=(80, 24)) as pilot:

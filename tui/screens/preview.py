@@ -141,3 +141,4 @@ class PreviewScreen(VaultScreen):
             self.rf.temp_clips.remove(path)
         self._temps.clear()
         self.data = None
+        self.image = None  # the decoded still frame goes too
