@@ -41,6 +41,14 @@ def killed_export(vault: Vault, rid: str, out: Path) -> None:
     assert proc.returncode == -9, proc.stderr
 
 
+def approved(vault: Vault, camera: Path, clips: int) -> str:
+    """A request for every clip, approved: ready to export."""
+    ingest(vault, camera, clips)
+    rid = vault.add_request(REQ)
+    vault.decide(rid, approve=True, reason="ok")
+    return rid
+
+
 def partials(folder: Path) -> list[Path]:
     return sorted(folder.glob(".*.partial"))
 
@@ -103,9 +111,7 @@ def test_a_running_daemon_sweeps_an_export_killed_meanwhile(
 
     from tests.tools import cli_env
 
-    ingest(vault, camera, 2)
-    rid = vault.add_request(REQ)
-    vault.decide(rid, approve=True, reason="ok")
+    rid = approved(vault, camera, 2)
     daemon = subprocess.Popen([sys.executable, "-m", "vault", "daemon", "--rescan", "0.5"],
                               env=cli_env(vault.root), stdout=subprocess.DEVNULL,
                               stderr=subprocess.DEVNULL)
@@ -125,9 +131,7 @@ def test_a_running_daemon_sweeps_an_export_killed_meanwhile(
 
 def test_a_folder_in_the_markers_place_stops_nothing(
         vault: Vault, camera: Path, tmp_path: Path) -> None:
-    ingest(vault, camera, 1)
-    rid = vault.add_request(REQ)
-    vault.decide(rid, approve=True, reason="ok")
+    rid = approved(vault, camera, 1)
     (vault.root / "exports" / "stray").mkdir(parents=True)
     vault.export(rid, tmp_path / "out")
     Daemon(vault, DaemonOptions(once=True, settle_seconds=0)).run()
@@ -138,9 +142,7 @@ def test_exports_are_refused_where_they_would_be_kept_or_swallowed(
         vault: Vault, camera: Path, tmp_path: Path) -> None:
     from vault.errors import UsageError
 
-    ingest(vault, camera, 1)
-    rid = vault.add_request(REQ)
-    vault.decide(rid, approve=True, reason="ok")
+    rid = approved(vault, camera, 1)
     first = tmp_path / "first"
     vault.export(rid, first)
     for out, what in ((vault.root / "plain", "the vault folder"),

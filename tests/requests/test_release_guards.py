@@ -13,6 +13,15 @@ from vault.errors import IllegalTransition, IntegrityError, PolicyError
 from vault.service import Vault
 
 
+def _partly_approved(vault: Vault, camera: Path, clips: int, approve: int) -> tuple[str, list[str]]:
+    """A request over *clips* clips of which the first *approve* are approved."""
+    ingest(vault, camera, n=clips)
+    rid = vault.add_request(REQ)
+    scope = [c.id for c in vault.scope_clips(rid)]
+    vault.decide(rid, approve=True, reason="some", clips=scope[:approve])
+    return rid, scope
+
+
 def _types(vault: Vault) -> list[str]:
     return [e["type"] for _i, e in vault.audit.entries()]
 
@@ -64,17 +73,9 @@ def test_an_approval_expiring_during_the_export_releases_nothing(vault: Vault, c
 def test_a_clip_added_to_the_decision_in_the_catalog_is_not_released(
     vault: Vault, camera: Path, tmp_path: Path
 ) -> None:
-    ingest(vault, camera, n=3)
-    rid = vault.add_request(REQ)
-    scope = [c.id for c in vault.scope_clips(rid)]
-    vault.decide(rid, approve=True, reason="two of three", clips=scope[:2])
+    rid, scope = _partly_approved(vault, camera, clips=3, approve=2)
     # Someone with write access to catalog.db (no passphrase) widens the approval.
-    db = sqlite3.connect(vault.layout.catalog)
-    with db:
-        db.execute(
-            "INSERT INTO decision_clip SELECT d.id, c.id, 'front', c.captured_at, c.size, c.sha256"
-            " FROM clip c, decision d WHERE c.id = ? AND d.request_id = ?", (scope[2], rid))
-    db.close()
+    _widen_in_the_catalog(vault, rid, scope[2])
     out = tmp_path / "out"
     with pytest.raises(IntegrityError, match="differs from the one the owner signed"):
         vault.export(rid, out)
@@ -121,10 +122,7 @@ def test_a_decision_whose_receipt_was_never_stored_is_proven_from_the_log_and_he
     vault: Vault, camera: Path, tmp_path: Path
 ) -> None:
     """The vault stopped between recording the decision and storing its receipt."""
-    ingest(vault, camera, n=2)
-    rid = vault.add_request(REQ)
-    scope = [c.id for c in vault.scope_clips(rid)]
-    vault.decide(rid, approve=True, reason="one", clips=scope[:1])
+    rid, scope = _partly_approved(vault, camera, clips=2, approve=1)
     _blank_receipt(vault)
     result = vault.export(rid, tmp_path / "out")
     assert [c["id"] for c in result["receipt"]["clips"]] == scope[:1]

@@ -206,18 +206,24 @@ async def test_nothing_ticked_cannot_be_approved(demo: DemoCopy) -> None:
         assert any("No clip is ticked" in n.message for n in app._notifications)
 
 
+async def refuse_with_receipt_in(pilot: Any, request_id: str, folder: Path) -> None:
+    """Refuse the insurer's request (4 clips), the receipt to *folder*, and unlock."""
+    app = pilot.app
+    await open_request(pilot, request_id, 4)
+    await pilot.press("x")
+    await wait_for(pilot, lambda: isinstance(app.screen, RefuseScreen), what="refuse")
+    await type_text(pilot, "no claim was filed")
+    app.screen.query_one("#receipt-dir", Input).value = str(folder)
+    await pilot.press("ctrl+s")
+    await unlock(pilot)
+
+
 async def test_refuse_with_a_receipt(demo: DemoCopy, tmp_path: Path) -> None:
     insurer = demo.ids["insurer"]
     folder = tmp_path / "refusal"
     app = make_app(demo.vault, export_dir=tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
-        await open_request(pilot, insurer, 4)
-        await pilot.press("x")
-        await wait_for(pilot, lambda: isinstance(app.screen, RefuseScreen), what="refuse")
-        await type_text(pilot, "no claim was filed")
-        app.screen.query_one("#receipt-dir", Input).value = str(folder)
-        await pilot.press("ctrl+s")
-        await unlock(pilot)
+        await refuse_with_receipt_in(pilot, insurer, folder)
         await wait_for(pilot, lambda: (folder / receipts.RECEIPT_JSON).exists(), what="receipt")
         await settle(pilot)
         assert isinstance(app.screen, RequestScreen)
@@ -233,13 +239,7 @@ async def test_a_refusal_with_nowhere_to_put_its_receipt_is_not_recorded(
     insurer = demo.ids["insurer"]
     app = make_app(demo.vault, export_dir=tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
-        await open_request(pilot, insurer, 4)
-        await pilot.press("x")
-        await wait_for(pilot, lambda: isinstance(app.screen, RefuseScreen), what="refuse")
-        await type_text(pilot, "no claim was filed")
-        app.screen.query_one("#receipt-dir", Input).value = str(demo.vault.root / "refusal")
-        await pilot.press("ctrl+s")
-        await unlock(pilot)
+        await refuse_with_receipt_in(pilot, insurer, demo.vault.root / "refusal")
         await wait_for(pilot, lambda: bool(app.errors), what="the error")
         assert "inside the vault folder" in app.errors[-1]
     assert demo.vault.request(insurer).status == "pending"
@@ -266,15 +266,21 @@ async def test_wrong_passphrase_keeps_the_dialog_open(demo: DemoCopy) -> None:
     assert demo.vault.request(demo.ids["neighbour"]).status == "approved"
 
 
+async def approve_until_asked(pilot: Any, request_id: str) -> None:
+    """Open the request, approve it all with reason "ok": the passphrase is asked."""
+    app = pilot.app
+    await open_request(pilot, request_id, 6)
+    await pilot.press("a")
+    await wait_for(pilot, lambda: isinstance(app.screen, ApproveScreen), what="approve")
+    await type_text(pilot, "ok")
+    await pilot.press("ctrl+s")
+    await wait_for(pilot, lambda: isinstance(app.screen, PassphraseScreen), what="ask")
+
+
 async def test_cancelling_the_passphrase_decides_nothing(demo: DemoCopy) -> None:
     app = make_app(demo.vault)
     async with app.run_test(size=(80, 24)) as pilot:
-        await open_request(pilot, demo.ids["police"], 6)
-        await pilot.press("a")
-        await wait_for(pilot, lambda: isinstance(app.screen, ApproveScreen), what="approve")
-        await type_text(pilot, "ok")
-        await pilot.press("ctrl+s")
-        await wait_for(pilot, lambda: isinstance(app.screen, PassphraseScreen), what="ask")
+        await approve_until_asked(pilot, demo.ids["police"])
         await pilot.press("escape")
         await wait_for(pilot, lambda: isinstance(app.screen, RequestScreen), what="back")
     assert demo.vault.request(demo.ids["police"]).status == "pending"
@@ -609,12 +615,7 @@ async def test_status_is_polled_and_slow_reads_are_spaced_out(demo: DemoCopy) ->
 async def test_dialogs_sit_in_the_middle_over_a_dimmed_screen(demo: DemoCopy) -> None:
     app = make_app(demo.vault)
     async with app.run_test(size=(100, 30)) as pilot:
-        await open_request(pilot, demo.ids["police"], 6)
-        await pilot.press("a")
-        await wait_for(pilot, lambda: isinstance(app.screen, ApproveScreen), what="approve")
-        await type_text(pilot, "ok")
-        await pilot.press("ctrl+s")
-        await wait_for(pilot, lambda: isinstance(app.screen, PassphraseScreen), what="ask")
+        await approve_until_asked(pilot, demo.ids["police"])
         await settle(pilot)
         box = app.screen.query_one("#passphrase-dialog").region
         left, right = box.x, 100 - box.right
