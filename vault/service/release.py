@@ -105,7 +105,8 @@ class ReleaseOps(RequestOps, ClipOps):
         Catalog rows can be written without the passphrase; the signed decision
         receipt cannot be forged without the owner's key. If the vault stopped
         between recording a decision and storing its receipt, the decision's
-        audit entry stands in (changing it breaks the log's signed checkpoints).
+        audit entry stands in, proven by a checkpoint the owner signed, and the
+        receipt is stored again.
         """
         keys = self.owner_keys()
         try:
