@@ -429,12 +429,18 @@ def verify_folder(path: Path, owner_key: bytes | None = None) -> VerifyReport:
     return report
 
 
+def _open_regular(path: Path) -> Any:
+    """*path* opened for reading if it is a regular file, never through a symlink."""
+    f = os.fdopen(os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK), "rb")
+    if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+        f.close()
+        raise IsADirectoryError(errno.EISDIR, "not a regular file")
+    return f
+
+
 def _regular_digest(path: Path) -> tuple[int, str]:
     """Size and SHA-256 of a regular file reached without following a symlink."""
-    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-    with os.fdopen(fd, "rb") as f:
-        if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
-            raise IsADirectoryError(errno.EISDIR, "not a regular file")
+    with _open_regular(path) as f:
         h = hashlib.sha256()
         n = 0
         while chunk := f.read(READ_CHUNK):
@@ -505,11 +511,8 @@ def _check_files(report: VerifyReport, folder: Path, receipt: dict[str, Any], *,
 
 
 def _read_text(path: Path) -> str:
-    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-    with os.fdopen(fd, "rb") as f:
-        if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
-            raise IsADirectoryError(errno.EISDIR, "not a regular file")
-        return f.read(16 << 20).decode("utf-8")
+    with _open_regular(path) as f:
+        return f.read(16 << 20).decode("utf-8")  # type: ignore[no-any-return]
 
 
 def _why(exc: Exception) -> str:

@@ -318,10 +318,7 @@ class RequestScreen(VaultScreen):
                 if form.receipt_dir is not None:
                     # Checked first: a refusal must not be signed and logged
                     # only for its receipt to have nowhere to go.
-                    from vault.service.release import check_receipt_folder
-
-                    check_receipt_folder(form.receipt_dir)
-                    self.vault.check_out_folder(form.receipt_dir)
+                    self.vault.check_receipt_destination(form.receipt_dir)
                 self.vault.decide(self.request_id, approve=False, reason=form.reason)
                 if form.receipt_dir is None:
                     return None

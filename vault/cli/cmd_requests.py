@@ -258,7 +258,7 @@ def cmd_refuse(args: argparse.Namespace) -> int:
         check_receipt_folder(args.out)
     vault = unlocked_vault(args)
     if args.out:
-        vault.check_out_folder(args.out)
+        vault.check_receipt_destination(args.out)
     receipt = vault.decide(args.id, approve=False, reason=args.reason)
     extra: dict[str, Any] = {}
     if args.out:

@@ -408,6 +408,12 @@ class ReleaseOps(RequestOps, ClipOps):
             if target == place or place in target.parents:
                 raise UsageError(f"{out} is inside {what}; choose a folder elsewhere")
 
+    def check_receipt_destination(self, out: Path) -> Path:
+        """*out* as an absolute path, if a decision's receipt may be written there."""
+        out = check_receipt_folder(out)
+        self.check_out_folder(out)
+        return out
+
     def _log_abandoned(self, export_id: str, staging: Path, why: str) -> None:
         with contextlib.suppress(RingfenceError, SQLAlchemyError):
             self.audit.append(
@@ -458,8 +464,7 @@ class ReleaseOps(RequestOps, ClipOps):
     def write_decision_receipt(self, request_id: str, out: Path) -> Path:
         """Write a decision's signed receipt (e.g. a refusal) into the folder *out*."""
         receipt = self.decision_receipt(request_id)
-        out = check_receipt_folder(out)
-        self.check_out_folder(out)
+        out = self.check_receipt_destination(out)
         ensure_private_dir(out)
         try:
             write_receipt_files(out, receipt)
