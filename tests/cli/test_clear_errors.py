@@ -73,3 +73,10 @@ def test_camera_commands_say_how_long_clips_are_kept(tmp_path: Path) -> None:
     changed = run_cli(root, "camera", "set", "front", "--retention-days", "30")
     assert "keeps clips 30 day(s)" in changed.stdout
     assert "30 d" in run_cli(root, "camera", "list").stdout
+
+
+def test_usage_errors_name_the_tool_once(tmp_path: Path) -> None:
+    top = run_cli(tmp_path / "v", "bogus", check=False)
+    assert top.returncode == 2 and top.stderr.startswith("ringfence: argument COMMAND")
+    sub = run_cli(tmp_path / "v", "export", "--nope", check=False)
+    assert sub.returncode == 2 and sub.stderr.startswith("ringfence: export: ")

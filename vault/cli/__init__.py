@@ -24,7 +24,9 @@ MODULES = [cmd_keys, cmd_clips, cmd_daemon, cmd_requests, cmd_audit, cmd_retenti
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
-        raise UsageError(f"{self.prog}: {message}")
+        # main() already says "ringfence: "; name only the subcommand, if any.
+        command = self.prog.removeprefix("ringfence").strip()
+        raise UsageError(f"{command}: {message}" if command else message)
 
 
 def build_parser() -> argparse.ArgumentParser:
