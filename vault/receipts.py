@@ -48,11 +48,16 @@ def note_verifier_key(name: str, public: bytes) -> str:
     return f"{name}+{key_hash.hex()}+{encoded}"
 
 
-def sign(body: dict[str, Any], key: Ed25519PrivateKey) -> dict[str, Any]:
-    """Return *body* with a ``signature`` member over its canonical form."""
+def sign(body: dict[str, Any], key: Ed25519PrivateKey, *,
+         context: bytes = SIGNING_CONTEXT) -> dict[str, Any]:
+    """Return *body* with a ``signature`` member over *context* and its canonical form.
+
+    The one way the vault signs a JSON document; *context* keeps documents of
+    different kinds (receipts, decisions) from ever passing for each other.
+    """
     if "signature" in body:
         raise ValueError("body is already signed")
-    payload = SIGNING_CONTEXT + canonical_json(body)
+    payload = context + canonical_json(body)
     return {
         **body,
         "signature": {
@@ -63,24 +68,25 @@ def sign(body: dict[str, Any], key: Ed25519PrivateKey) -> dict[str, Any]:
     }
 
 
-def check_signature(receipt: dict[str, Any], pinned_key: bytes | None = None) -> bytes:
-    """Verify the receipt's signature; return the signer's raw public key."""
+def check_signature(receipt: dict[str, Any], pinned_key: bytes | None = None, *,
+                    context: bytes = SIGNING_CONTEXT, what: str = "the receipt") -> bytes:
+    """Verify a document's signature (see :func:`sign`); return the signer's raw public key."""
     sig = receipt.get("signature")
     if not isinstance(sig, dict) or sig.get("alg") != "Ed25519":
-        raise IntegrityError("the receipt has no Ed25519 signature")
+        raise IntegrityError(f"{what} has no Ed25519 signature")
     try:
         public = base64.b64decode(sig["public_key"], validate=True)
         value = base64.b64decode(sig["value"], validate=True)
         key = Ed25519PublicKey.from_public_bytes(public)
     except (KeyError, ValueError, TypeError):
-        raise IntegrityError("the receipt's signature block is malformed") from None
+        raise IntegrityError(f"{what}'s signature block is malformed") from None
     if pinned_key is not None and not hmac.compare_digest(public, pinned_key):
-        raise IntegrityError("the receipt is signed by a different key than --owner-key")
+        raise IntegrityError(f"{what} is signed by a different key than the owner's")
     body = {k: v for k, v in receipt.items() if k != "signature"}
     try:
-        key.verify(value, SIGNING_CONTEXT + canonical_json(body))
+        key.verify(value, context + canonical_json(body))
     except InvalidSignature:
-        raise IntegrityError("the receipt's signature does not verify") from None
+        raise IntegrityError(f"{what}'s signature does not verify") from None
     return public
 
 

@@ -35,6 +35,9 @@ class Action(StrEnum):
     LAPSE = "lapse"  # a deadline (pending) or an approval's expiry passed
     WITHDRAW = "withdraw"
     EXPORT = "export"
+    # Only a decision whose owner signature does not verify: it releases
+    # nothing, and the owner decides again (vault.service.requests.reopen).
+    REOPEN = "reopen"
 
 
 TRANSITIONS: dict[tuple[Status, Action], Status] = {
@@ -49,6 +52,8 @@ TRANSITIONS: dict[tuple[Status, Action], Status] = {
     (Status.PARTLY_APPROVED, Action.LAPSE): Status.EXPIRED,
     (Status.APPROVED, Action.WITHDRAW): Status.WITHDRAWN,
     (Status.PARTLY_APPROVED, Action.WITHDRAW): Status.WITHDRAWN,
+    (Status.APPROVED, Action.REOPEN): Status.PENDING,
+    (Status.PARTLY_APPROVED, Action.REOPEN): Status.PENDING,
 }
 
 FINAL = frozenset({Status.REFUSED, Status.EXPIRED, Status.WITHDRAWN})
@@ -76,6 +81,7 @@ def _verb(action: Action) -> str:
         Action.LAPSE: "expired",
         Action.WITHDRAW: "withdrawn",
         Action.EXPORT: "exported",
+        Action.REOPEN: "reopened",
     }[action]
 
 

@@ -407,6 +407,52 @@ class AuditLog:
             if remaining is not None:
                 remaining -= len(rows)
 
+    def about(self, *, subject: str | None = None, types: Sequence[str] = (),
+              conn: Connection | None = None) -> list[tuple[int, dict[str, Any]]]:
+        """Entries about *subject* (and/or of one of *types*), parsed, in log order.
+
+        Found by the entry bytes themselves (what the Merkle tree hashes), never
+        by the indexed ``type`` column: a column renamed behind the log's back
+        hides nothing, and the entries' bytes cannot change without the log
+        failing against a checkpoint the owner signed. Every hit is parsed and
+        matched exactly; the text search only narrows the scan.
+        """
+        if subject is None and not types:
+            raise ValueError("about() needs a subject or types")
+        needles = ([canonical_json({"subject": subject})[1:-1].decode()]
+                   if subject is not None else [])
+        alternatives = [canonical_json({"type": t})[1:-1].decode() for t in types]
+        sql = "SELECT idx, entry FROM audit_entry WHERE 1"
+        params: list[str] = []
+        for needle in needles:
+            sql += " AND instr(CAST(entry AS TEXT), ?) > 0"
+            params.append(needle)
+        if alternatives:
+            sql += " AND (" + " OR ".join(["instr(CAST(entry AS TEXT), ?) > 0"]
+                                          * len(alternatives)) + ")"
+            params += alternatives
+        sql += " ORDER BY idx"
+        if conn is not None:
+            rows = conn.exec_driver_sql(sql, tuple(params)).fetchall()
+        else:
+            with self._read() as raw:
+                rows = raw.cursor().execute(sql, params).fetchall()
+        out = []
+        for idx, data in rows:
+            try:
+                entry = parse_canonical(bytes(data))
+            except IntegrityError:
+                raise IntegrityError(f"audit entry {idx} is not canonical JSON; "
+                                     "run `ringfence audit verify`") from None
+            if not isinstance(entry, dict):
+                continue
+            if subject is not None and entry.get("subject") != subject:
+                continue
+            if types and entry.get("type") not in types:
+                continue
+            out.append((int(idx), entry))
+        return out
+
     def sealed_clips(self) -> dict[str, tuple[str, str, int]]:
         """What each ``clip.sealed`` entry says: clip id -> (sha256 of the
         plaintext, sha256 of the stored payload, size)."""

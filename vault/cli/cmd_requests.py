@@ -61,6 +61,14 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("id")
     p.add_argument("--reason", metavar="TEXT")
     p.set_defaults(func=cmd_request_withdraw)
+    p = rsub.add_parser(
+        "reopen",
+        help="put a request whose decision carries no valid owner signature back to "
+        "pending, to decide it again (needs the passphrase)",
+    )
+    p.add_argument("id")
+    p.add_argument("--reason", required=True, metavar="TEXT")
+    p.set_defaults(func=cmd_request_reopen)
 
     p = sub.add_parser(
         "approve", help="approve a request, or part of it (signs: needs the passphrase)"
@@ -218,6 +226,12 @@ def cmd_request_show(args: argparse.Namespace) -> int:
 def cmd_request_withdraw(args: argparse.Namespace) -> int:
     open_vault(args).withdraw(args.id, args.reason)
     print(f"{args.id} withdrawn")
+    return 0
+
+
+def cmd_request_reopen(args: argparse.Namespace) -> int:
+    unlocked_vault(args).reopen(args.id, args.reason)
+    print(f"{args.id} is pending again: look at it and approve or refuse it")
     return 0
 
 

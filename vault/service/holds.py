@@ -8,7 +8,8 @@ from these facts; this module reads and writes them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import logging
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -18,11 +19,42 @@ from sqlalchemy.engine import Connection
 from vault.catalog.models import Camera, Export, Hold, Request, RequestCamera
 from vault.errors import NotFound, PolicyError, UsageError
 from vault.ids import new_id
+from vault.requests import Status
 from vault.retention import ManualHold, RequestScope
 from vault.service.requests import RequestOps
 from vault.timeutil import iso
 
 MAX_REASON = 4000
+log = logging.getLogger("ringfence.holds")
+
+_POLICY_EVENTS = ("hold.added", "hold.released", "request.created", "request.decided",
+                  "request.withdrawn", "request.expired", "request.reopened", "export.created")
+
+
+def parse_entry_time(text: str) -> datetime:
+    """An RFC 3339 UTC time as the audit log and the receipts write it."""
+    if not isinstance(text, str) or not text.endswith("Z"):
+        raise ValueError(f"not a UTC time: {text!r}")
+    return datetime.fromisoformat(text[:-1] + "+00:00")
+
+
+def _moved(requests: dict[str, RequestScope], kind: Any, subject: str, d: dict[str, Any],
+           at: datetime) -> dict[str, RequestScope]:
+    """A request's scope after one logged event about it."""
+    if kind == "export.created":
+        rid = d["request"]
+        return {rid: replace(requests[rid], exported_at=at)}
+    status = {
+        "request.decided": d.get("outcome"),
+        "request.withdrawn": Status.WITHDRAWN.value,
+        "request.expired": Status.EXPIRED.value,
+        "request.reopened": Status.PENDING.value,
+    }.get(kind)
+    if not isinstance(status, str):
+        return {}
+    old = requests[subject]
+    who = old.label.split(", from ", 1)[-1]
+    return {subject: replace(old, status=status, updated_at=at, label=f"{status}, from {who}")}
 
 
 def reason_text(text: str | None, what: str = "--reason") -> str:
@@ -70,19 +102,33 @@ class HoldOps(RequestOps):
         return timedelta(days=self.config.retention_grace_days)
 
     def _policy(self, conn: Connection) -> tuple[list[ManualHold], list[RequestScope]]:
+        """What holds clips now, from the audit log, with the catalog's view added.
+
+        The log decides: a hold released or narrowed, or a request marked
+        withdrawn, by an edit of the catalog alone still holds, because the
+        entries that record holds and requests are read by their bytes. What
+        only the catalog knows is added on top, so neither source can make
+        fewer clips held than the other says.
+        """
         names: dict[int, str] = dict(conn.execute(select(Camera.id, Camera.name)).all())
-        holds = [
-            ManualHold(
-                h.id, names[h.camera_id], h.scope_from, h.scope_to, h.reason, h.until, h.released_at
-            )
-            for h in conn.execute(select(Hold).where(Hold.released_at.is_(None)))  # type: ignore[union-attr]
-        ]
+        logged_holds, logged_requests = self._logged_policy(conn)
+        holds = list(logged_holds.values())
+        for h in conn.execute(select(Hold)):
+            if h.id in logged_holds:
+                if h.released_at is not None and logged_holds[h.id].released_at is None:
+                    log.warning("hold %s is released in the catalog but not in the audit log: "
+                                "it still holds; run `ringfence audit verify`", h.id)
+                continue
+            if h.released_at is None:
+                holds.append(ManualHold(h.id, names[h.camera_id], h.scope_from, h.scope_to,
+                                        h.reason, h.until, h.released_at))
         cams: dict[str, set[str]] = {}
         for rid, cid in conn.execute(select(RequestCamera.request_id, RequestCamera.camera_id)):
             cams.setdefault(rid, set()).add(names[cid])
         latest = select(Export.request_id, func.max(Export.created_at)).group_by(Export.request_id)
         exported: dict[str, datetime] = dict(conn.execute(latest).all())
-        requests = [
+        requests = list(logged_requests.values())
+        requests += [
             RequestScope(
                 r.id,
                 r.status,
@@ -94,7 +140,42 @@ class HoldOps(RequestOps):
                 f"{r.status}, from {r.requester}",
             )
             for r in conn.execute(select(Request))
+            if r.id not in logged_requests
         ]
+        return [h for h in holds if h.released_at is None], requests
+
+    def _logged_policy(
+        self, conn: Connection
+    ) -> tuple[dict[str, ManualHold], dict[str, RequestScope]]:
+        """Manual holds and request scopes as the audit log records them."""
+        holds: dict[str, ManualHold] = {}
+        requests: dict[str, RequestScope] = {}
+        # Entry times are to the microsecond, hold bounds to the second: a bound
+        # read back from the log is widened by that second, never narrowed.
+        second = timedelta(seconds=1)
+        for _idx, e in self.audit.about(types=_POLICY_EVENTS, conn=conn):
+            kind, subject, d = e.get("type"), e.get("subject"), e.get("details")
+            if not isinstance(subject, str) or not isinstance(d, dict):
+                continue
+            try:
+                at = parse_entry_time(e["time"])
+                if kind == "hold.added":
+                    until = d.get("until")
+                    holds[subject] = ManualHold(
+                        subject, d["camera"], parse_entry_time(d["from"]),
+                        parse_entry_time(d["to"]) + second, d["reason"],
+                        None if until is None else parse_entry_time(until) + second)
+                elif kind == "hold.released" and subject in holds:
+                    holds[subject] = replace(holds[subject], released_at=at)
+                elif kind == "request.created":
+                    requests[subject] = RequestScope(
+                        subject, Status.PENDING.value, frozenset(d["cameras"]),
+                        parse_entry_time(d["from"]), parse_entry_time(d["to"]) + second, at,
+                        None, f"pending, from {d['requester']}")
+                elif subject in requests or d.get("request") in requests:
+                    requests.update(_moved(requests, kind, subject, d, at))
+            except (KeyError, TypeError, ValueError):
+                continue  # a malformed entry: `audit verify` names it
         return holds, requests
 
     # --- holds --------------------------------------------------------------------

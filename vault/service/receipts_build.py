@@ -9,7 +9,7 @@ from sqlalchemy import select
 from vault import receipts
 from vault.audit.note import parse_checkpoint, split_note
 from vault.audit.proof import format_inclusion_proof
-from vault.catalog.models import Decision, DecisionClip
+from vault.catalog.models import Decision
 from vault.ids import new_id
 from vault.keys import OwnerKeys
 from vault.timeutil import iso
@@ -76,22 +76,10 @@ def _base(vault: RequestOps, request_id: str) -> tuple[dict[str, Any], Any]:
 
 
 def decided_clips(vault: RequestOps, decision_id: str) -> list[dict[str, Any]]:
+    from vault.service.requests import decided_clip_facts
+
     with vault.reader.connect() as conn:
-        rows = conn.execute(
-            select(DecisionClip)
-            .where(DecisionClip.decision_id == decision_id)
-            .order_by(DecisionClip.captured_at, DecisionClip.clip_id)
-        ).all()
-    return [
-        {
-            "id": r.clip_id,
-            "camera": r.camera,
-            "captured_at": iso(r.captured_at),
-            "size": r.size,
-            "sha256": r.sha256,
-        }
-        for r in rows
-    ]
+        return decided_clip_facts(conn, decision_id)
 
 
 def decision_receipt(

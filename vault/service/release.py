@@ -27,8 +27,8 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
-from vault import age, receipts
-from vault.canonical import canonical_json, parse_canonical
+from vault import age, decision, receipts
+from vault.canonical import canonical_json
 from vault.catalog.models import Camera, CameraFolder, Clip, Decision, DecisionClip, Export, Request
 from vault.errors import IntegrityError, NotFound, PolicyError, RingfenceError, UsageError
 from vault.fsutil import ensure_private_dir, fsync_dir, storage_error
@@ -37,7 +37,7 @@ from vault.ids import new_id
 from vault.requests import RELEASABLE, Action, Status, transition
 from vault.service.clips import ClipOps
 from vault.service.receipts_build import export_receipt
-from vault.service.requests import RequestOps
+from vault.service.requests import RequestOps, decided_clip_facts
 from vault.timeutil import iso
 
 log = logging.getLogger("ringfence.export")
@@ -100,101 +100,50 @@ class ReleaseOps(RequestOps, ClipOps):
         return req, clips
 
     def _check_signed_decision(self, request_id: str, dec: Any, approved: dict[str, str]) -> None:
-        """The catalog's decision agrees with what the owner signed, or IntegrityError.
+        """The decision carries the owner's valid signature over the catalog's facts,
+        or IntegrityError and nothing is released.
 
-        Catalog rows can be written without the passphrase; the signed decision
-        receipt cannot be forged without the owner's key. If the vault stopped
-        between recording a decision and storing its receipt, the decision's
-        audit entry stands in, proven by a checkpoint the owner signed, and the
-        receipt is stored again.
+        Catalog rows and audit entries can be written without the passphrase;
+        the signature, made inside the decision's own transaction, cannot. It is
+        checked with the key in memory, and every fact the release depends on
+        (requester, basis, scope, recipient, outcome, expiry, the clips and
+        their hashes) must equal what was signed. Nothing here signs anything
+        before that check has passed.
         """
-        keys = self.owner_keys()
-        try:
-            if dec.receipt:
-                signed = parse_canonical(dec.receipt.encode())
-                receipts.check_signature(signed, receipts.raw_public(keys.signing_key.public_key()))
-                decision = signed["decision"]
-                facts = (signed["request"]["id"], decision["id"], decision["outcome"],
-                         decision["expires_at"], signed["clips"])
-            else:
-                entry = parse_canonical(self._decision_entry_owner_signed(dec, keys))
-                details = entry["details"]
-                if entry["type"] != "request.decided":
-                    raise IntegrityError("not a decision entry")
-                facts = (entry["subject"], details["decision"], details["outcome"],
-                         details["expires_at"], details["clips"])
-            req_id, dec_id, outcome, expires, clips = facts
-            signed_clips = {c["id"]: c["sha256"] for c in clips}
-        except (IntegrityError, KeyError, TypeError) as exc:
+        problem = self.decision_problem(request_id)
+        if problem is None and approved != {c: s for c, s in self._signed_clips(dec)}:
+            problem = "the catalog's approved clips differ from the signed ones"
+        if problem is not None:
             raise IntegrityError(
-                f"the decision on {request_id} cannot be checked against the owner's "
-                f"signature ({exc}); nothing was released. Run `ringfence audit verify`."
-            ) from None
-        if (req_id, dec_id, outcome, expires) != (
-            request_id, dec.id, dec.outcome, iso(dec.expires_at)
-        ) or signed_clips != approved:
-            raise IntegrityError(
-                f"the catalog's decision on {request_id} differs from the one the owner "
-                "signed; nothing was released. Run `ringfence audit verify`."
+                f"the decision on {request_id} does not carry the owner's valid signature "
+                f"({problem}); nothing was released. If you did not change it, run "
+                f"`ringfence audit verify`; to decide again, "
+                + decision.RESIGN_HINT.format(id=request_id)
             )
         if not dec.receipt:
+            # The vault stopped between recording the decision and storing its
+            # receipt: the facts are verified above, so the receipt may be signed.
             self._store_decision_receipt(request_id, dec.id)
+
+    def _signed_clips(self, dec: Any) -> list[tuple[str, str]]:
+        with self.reader.connect() as conn:
+            return [(c["id"], c["sha256"]) for c in decided_clip_facts(conn, dec.id)]
 
     def _check_still_open_in_log(self, request_id: str) -> None:
         """The log, not only the catalog's status column, has the request still open.
 
         A request withdrawn or expired is logged so; a status turned back to
-        approved in the catalog does not undo that entry.
+        approved in the catalog does not undo that entry, and neither does a
+        renamed ``type`` column: the entries are found and read by their bytes.
         """
-        pattern = f'%"subject":"{request_id}"%'
-        with self.reader.connect() as conn:
-            rows = conn.exec_driver_sql(
-                "SELECT idx, entry FROM audit_entry WHERE type IN "
-                "('request.withdrawn', 'request.expired') AND CAST(entry AS TEXT) LIKE ?",
-                (pattern,),
-            ).fetchall()
-        for idx, raw in rows:
-            entry = parse_canonical(bytes(raw))
-            if entry.get("subject") == request_id:
-                raise IntegrityError(
-                    f"audit entry {idx} records request {request_id} as {entry['type']}, "
-                    "though the catalog says it may be released; nothing was released. "
-                    "Run `ringfence audit verify`."
-                )
-
-    def _decision_entry_owner_signed(self, dec: Any, keys: Any) -> bytes:
-        """The decision's audit entry, proven by the first checkpoint the owner signed over it.
-
-        Only for a decision whose receipt was never stored (the vault stopped in
-        between). The owner's key is the one in memory, not the config's copy.
-        If no checkpoint the owner signed covers the entry yet, the owner signs
-        one now, as the next decision or export would have.
-        """
-        from vault.audit.note import NoteError, open_checkpoint
-        from vault.audit.proof import format_inclusion_proof
-        from vault.audit.verify import verify_entry_inclusion
-
-        owner = keys.signer(self.config.origin).verifier_key()
-        index = dec.audit_index
-        leaf = self.audit.entry(index)
-        for attempt in range(2):
-            for cp in sorted(self.audit.checkpoints(), key=lambda c: c.size):
-                if cp.size <= index:
-                    continue
-                try:
-                    open_checkpoint(cp.note, [owner])
-                except (NoteError, IntegrityError):
-                    continue  # the daemon's alone
-                proof = format_inclusion_proof(index, self.audit.inclusion_proof(index, cp.size),
-                                               cp.note)
-                result = verify_entry_inclusion(leaf, proof, [owner])
-                if not result.ok:
-                    raise IntegrityError(f"its audit entry {index} is not the one the owner "
-                                         f"signed over: {result.reason}")
-                return leaf
-            if attempt == 0:
-                self.checkpoint_with_owner()
-        raise IntegrityError(f"no checkpoint signed by the owner covers audit entry {index}")
+        for idx, entry in self.audit.about(
+            subject=request_id, types=("request.withdrawn", "request.expired")
+        ):
+            raise IntegrityError(
+                f"audit entry {idx} records request {request_id} as {entry['type']}, "
+                "though the catalog says it may be released; nothing was released. "
+                "Run `ringfence audit verify`."
+            )
 
     def _store_decision_receipt(self, request_id: str, decision_id: str) -> None:
         """Sign and store the receipt a decision lost when the vault stopped."""

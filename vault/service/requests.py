@@ -16,11 +16,12 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlmodel import col
 
-from vault import age
+from vault import age, decision, receipts
+from vault.canonical import parse_canonical
 from vault.catalog.models import (
     Attachment,
     Camera,
@@ -31,7 +32,14 @@ from vault.catalog.models import (
     Request,
     RequestCamera,
 )
-from vault.errors import AgeError, NotFound, PolicyError, RingfenceError, UsageError
+from vault.errors import (
+    AgeError,
+    IntegrityError,
+    NotFound,
+    PolicyError,
+    RingfenceError,
+    UsageError,
+)
 from vault.hashio import seal_stream
 from vault.ids import new_id
 from vault.ingest.policy import display_name
@@ -163,6 +171,49 @@ def _time(value: Any, name: str) -> datetime:
     return parse_time(value, name)
 
 
+def filed_facts(info: RequestInfo) -> dict[str, Any]:
+    """What a request asks, as its ``request.created`` entry records it.
+
+    Everything a decision depends on is here, the delivery recipient included,
+    so that the owner's decision and the export can check the catalog against
+    what was filed.
+    """
+    return {
+        "requester": info.requester,
+        "organisation": info.organisation,
+        "kind": info.kind,
+        "basis": info.basis,
+        "reference": info.reference,
+        "contact": info.contact,
+        "reason": info.reason,
+        "cameras": sorted(info.cameras),
+        "from": iso(info.scope_from),
+        "to": iso(info.scope_to),
+        "deadline": iso(info.deadline),
+        "recipient": info.recipient,
+        "attachments": [{"name": a["name"], "sha256": a["sha256"]} for a in info.attachments],
+    }
+
+
+def decided_clip_facts(conn: Connection, decision_id: str) -> list[dict[str, Any]]:
+    """The clips a decision releases, as the decision and its receipts name them."""
+    rows = conn.execute(
+        select(DecisionClip)
+        .where(DecisionClip.decision_id == decision_id)
+        .order_by(DecisionClip.captured_at, DecisionClip.clip_id)
+    ).all()
+    return [
+        {
+            "id": r.clip_id,
+            "camera": r.camera,
+            "captured_at": iso(r.captured_at),
+            "size": r.size,
+            "sha256": r.sha256,
+        }
+        for r in rows
+    ]
+
+
 class RequestOps(VaultBase):
     # --- intake ---------------------------------------------------------------
 
@@ -261,19 +312,7 @@ class RequestOps(VaultBase):
                     "request.created",
                     actor=self.actor,
                     subject=request_id,
-                    details={
-                        "requester": clean["requester"],
-                        "organisation": clean["organisation"],
-                        "kind": clean["kind"],
-                        "basis": clean["basis"],
-                        "reference": clean["reference"],
-                        "reason": clean["reason"],
-                        "cameras": [n for n, _ in cam_ids],
-                        "from": iso(clean["from"]),
-                        "to": iso(clean["to"]),
-                        "deadline": iso(clean["deadline"]),
-                        "attachments": [{"name": a["name"], "sha256": a["sha256"]} for a in sealed],
-                    },
+                    details=filed_facts(self._request_info(conn, request_id)),
                     conn=conn,
                 )
         except BaseException:
@@ -434,53 +473,60 @@ class RequestOps(VaultBase):
     def request(self, request_id: str) -> RequestInfo:
         self.lapse_due()
         with self.reader.connect() as conn:
-            row = conn.execute(select(Request).where(Request.id == request_id)).mappings().first()
-            if row is None:
-                raise NotFound(f"no request {request_id!r}")
-            cams = [
-                n
-                for (n,) in conn.execute(
-                    select(Camera.name)
-                    .join(RequestCamera, RequestCamera.camera_id == Camera.id)  # type: ignore[arg-type]
-                    .where(RequestCamera.request_id == request_id)
-                    .order_by(Camera.name)
+            return self._request_info(conn, request_id)
+
+    def _request_info(self, conn: Connection, request_id: str) -> RequestInfo:
+        """The request with its attachments, decision and exports, as *conn* sees it."""
+        row = conn.execute(select(Request).where(Request.id == request_id)).mappings().first()
+        if row is None:
+            raise NotFound(f"no request {request_id!r}")
+        cams = [
+            n
+            for (n,) in conn.execute(
+                select(Camera.name)
+                .join(RequestCamera, RequestCamera.camera_id == Camera.id)  # type: ignore[arg-type]
+                .where(RequestCamera.request_id == request_id)
+                .order_by(Camera.name)
+            )
+        ]
+        info = self._info(row, cams)
+        info.attachments = [
+            {"id": a.id, "name": a.name, "size": a.size, "sha256": a.sha256}
+            for a in conn.execute(
+                select(Attachment).where(Attachment.request_id == request_id)
+                .order_by(Attachment.added_at, Attachment.id)
+            )
+        ]
+        dec = conn.execute(select(Decision).where(Decision.request_id == request_id)).first()
+        if dec is not None:
+            clip_ids = [
+                c
+                for (c,) in conn.execute(
+                    select(DecisionClip.clip_id).where(DecisionClip.decision_id == dec.id)
                 )
             ]
-            info = self._info(row, cams)
-            info.attachments = [
-                {"id": a.id, "name": a.name, "size": a.size, "sha256": a.sha256}
-                for a in conn.execute(select(Attachment).where(Attachment.request_id == request_id))
-            ]
-            dec = conn.execute(select(Decision).where(Decision.request_id == request_id)).first()
-            if dec is not None:
-                clip_ids = [
-                    c
-                    for (c,) in conn.execute(
-                        select(DecisionClip.clip_id).where(DecisionClip.decision_id == dec.id)
-                    )
-                ]
-                info.decision = {
-                    "id": dec.id,
-                    "outcome": dec.outcome,
-                    "reason": dec.reason,
-                    "terms": dec.terms,
-                    "expires_at": iso(dec.expires_at),
-                    "decided_at": iso(dec.decided_at),
-                    "clips": clip_ids,
-                }
-            info.exports = [
-                {
-                    "id": e.id,
-                    "created_at": iso(e.created_at),
-                    "format": e.format,
-                    "out_dir": e.out_dir,
-                }
-                for e in conn.execute(
-                    select(Export)
-                    .where(Export.request_id == request_id)
-                    .order_by(Export.created_at)
-                )
-            ]
+            info.decision = {
+                "id": dec.id,
+                "outcome": dec.outcome,
+                "reason": dec.reason,
+                "terms": dec.terms,
+                "expires_at": iso(dec.expires_at),
+                "decided_at": iso(dec.decided_at),
+                "clips": clip_ids,
+            }
+        info.exports = [
+            {
+                "id": e.id,
+                "created_at": iso(e.created_at),
+                "format": e.format,
+                "out_dir": e.out_dir,
+            }
+            for e in conn.execute(
+                select(Export)
+                .where(Export.request_id == request_id)
+                .order_by(Export.created_at)
+            )
+        ]
         return info
 
     def scope_clips(
@@ -589,21 +635,7 @@ class RequestOps(VaultBase):
                 Status.PARTLY_APPROVED: "partly_approved",
                 Status.REFUSED: "refused",
             }[new]
-            index = self.audit.append(
-                "request.decided",
-                actor="owner",
-                subject=request_id,
-                details={
-                    "decision": decision_id,
-                    "outcome": outcome,
-                    "reason": reason_text,
-                    "terms": terms,
-                    "expires_at": iso(expires),
-                    "clips": [{"id": c.id, "sha256": c.sha256} for c in chosen],
-                    "in_scope": len(scope),
-                },
-                conn=conn,
-            )
+            self._check_as_filed(conn, request_id)
             conn.execute(
                 update(Request)
                 .where(Request.id == request_id)
@@ -618,7 +650,7 @@ class RequestOps(VaultBase):
                     terms=terms,
                     expires_at=expires,
                     decided_at=now,
-                    audit_index=index,
+                    audit_index=-1,
                     receipt="",
                 )
             )
@@ -633,6 +665,28 @@ class RequestOps(VaultBase):
                         sha256=c.sha256,
                     )
                 )
+            # Signed here, inside the transaction that records the decision:
+            # there is no moment at which an unsigned decision exists.
+            signed = decision.sign(self._decision_facts(conn, request_id), keys.signing_key)
+            index = self.audit.append(
+                "request.decided",
+                actor="owner",
+                subject=request_id,
+                details={
+                    "decision": decision_id,
+                    "outcome": outcome,
+                    "reason": reason_text,
+                    "terms": terms,
+                    "expires_at": iso(expires),
+                    "clips": [{"id": c.id, "sha256": c.sha256} for c in chosen],
+                    "in_scope": len(scope),
+                    "signed": signed,
+                },
+                conn=conn,
+            )
+            conn.execute(
+                update(Decision).where(Decision.id == decision_id).values(audit_index=index)
+            )
         note = self.checkpoint_with_owner()
         receipt = decision_receipt(self, request_id, note, keys)
         from vault.canonical import canonical_json
@@ -644,6 +698,125 @@ class RequestOps(VaultBase):
                 .values(receipt=canonical_json(receipt).decode())
             )
         return receipt
+
+    def _decision_facts(self, conn: Connection, request_id: str) -> dict[str, Any]:
+        """What the owner signs when deciding, read from the catalog through *conn*."""
+        info = self._request_info(conn, request_id)
+        dec = conn.execute(select(Decision).where(Decision.request_id == request_id)).first()
+        if dec is None:
+            raise PolicyError(f"request {request_id} has no decision")
+        return decision.statement(
+            self.config.origin,
+            {"id": info.id, "created_at": iso(info.created_at), **filed_facts(info)},
+            {
+                "id": dec.id,
+                "outcome": dec.outcome,
+                "reason": dec.reason,
+                "terms": dec.terms,
+                "decided_at": iso(dec.decided_at),
+                "expires_at": iso(dec.expires_at),
+            },
+            decided_clip_facts(conn, dec.id),
+        )
+
+    def _check_as_filed(self, conn: Connection, request_id: str) -> None:
+        """The catalog's request still says what its ``request.created`` entry recorded.
+
+        The owner signs what the catalog shows; a requester, recipient or scope
+        changed in the catalog after filing must not slip under that signature.
+        """
+        filed = [e for _i, e in self.audit.about(subject=request_id, types=("request.created",),
+                                                  conn=conn)]
+        if len(filed) != 1 or not isinstance(filed[0].get("details"), dict):
+            raise IntegrityError(
+                f"request {request_id} has no single `request.created` entry in the audit "
+                "log; it cannot be decided. Run `ringfence audit verify`."
+            )
+        logged = filed[0]["details"]
+        diffs = decision.differences(logged, filed_facts(self._request_info(conn, request_id)))
+        if diffs:
+            raise IntegrityError(
+                f"request {request_id} in the catalog differs from what was filed "
+                f"({', '.join(diffs[:5])}); it cannot be decided. Run `ringfence audit verify`."
+            )
+
+    def decision_problem(self, request_id: str) -> str | None:
+        """Why the request's decision does not carry the owner's valid signature, or None.
+
+        Needs the owner unlocked: the signature is checked with the key in
+        memory, never with a copy from the vault's files.
+        """
+        with self.reader.connect() as conn:
+            return self._decision_problem(conn, request_id)
+
+    def _decision_problem(self, conn: Connection, request_id: str) -> str | None:
+        public = receipts.raw_public(self.owner_keys().signing_key.public_key())
+        dec = conn.execute(select(Decision).where(Decision.request_id == request_id)).first()
+        if dec is None:
+            return "it has no decision"
+        try:
+            entry = parse_canonical(self.audit.entry(dec.audit_index))
+        except (NotFound, IntegrityError):
+            return f"its audit entry {dec.audit_index} is missing or malformed"
+        details = entry.get("details") if isinstance(entry, dict) else None
+        if (entry.get("type"), entry.get("subject")) != ("request.decided", request_id) or (
+            not isinstance(details, dict)
+        ):
+            return f"audit entry {dec.audit_index} is not a decision on this request"
+        try:
+            signed = decision.verify(details.get("signed"), public)
+        except IntegrityError as exc:
+            return exc.message
+        if dec.receipt:
+            try:
+                receipts.check_signature(parse_canonical(dec.receipt.encode()), public)
+            except IntegrityError as exc:
+                return f"its stored receipt: {exc.message}"
+        diffs = decision.differences(signed, self._decision_facts(conn, request_id))
+        if diffs:
+            return ("the catalog's decision differs from the one the owner signed, in "
+                    + ", ".join(diffs[:5]))
+        return None
+
+    def reopen(self, request_id: str, reason: str) -> None:
+        """Put a request whose decision carries no valid owner signature back to pending.
+
+        A decision the owner signed stands and cannot be reopened; an approval
+        that does not verify (forged, altered, or from before decisions were
+        signed) releases nothing, and reopening lets the owner look and decide
+        again. A refusal stays final: it releases nothing either way.
+        """
+        text = _text(reason, "--reason", required=True)
+        self.owner_keys()
+        self.lapse_due()
+        with self.engine.begin() as conn:
+            status = conn.execute(select(Request.status).where(Request.id == request_id)).scalar()
+            if status is None:
+                raise NotFound(f"no request {request_id!r}")
+            dec = conn.execute(select(Decision).where(Decision.request_id == request_id)).first()
+            problem = self._decision_problem(conn, request_id)
+            if dec is None or problem is None:
+                raise PolicyError(
+                    f"request {request_id} has "
+                    + ("no decision" if dec is None else "a decision the owner signed")
+                    + ": there is nothing to reopen"
+                )
+            new = transition(status, Action.REOPEN)
+            conn.execute(delete(DecisionClip).where(DecisionClip.decision_id == dec.id))
+            conn.execute(delete(Decision).where(Decision.id == dec.id))
+            conn.execute(
+                update(Request)
+                .where(Request.id == request_id)
+                .values(status=new.value, updated_at=self.clock())
+            )
+            self.audit.append(
+                "request.reopened",
+                actor="owner",
+                subject=request_id,
+                details={"was": status, "decision": dec.id, "why": problem, "reason": text},
+                conn=conn,
+            )
+        self.checkpoint()
 
     def checkpoint_with_owner(self) -> str:
         """A checkpoint the owner signed, covering everything logged so far."""
