@@ -42,3 +42,13 @@ def utc_local_time() -> Iterator[None]:
     else:
         os.environ["TZ"] = old
     time.tzset()
+
+
+@pytest.fixture(autouse=True)
+def owner_config_home(tmp_path_factory: pytest.TempPathFactory,
+                      monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Each test's own owner configuration folder (where the owner's newest signed
+    checkpoint is kept), so no test writes the real one or sees another's."""
+    home = tmp_path_factory.mktemp("owner-config")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home))
+    return home

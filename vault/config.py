@@ -26,6 +26,18 @@ def default_vault_dir() -> Path:
     return Path(user_data_dir("ringfence")) / "vault"
 
 
+def owner_head_path(vault_id: str) -> Path:
+    """Where the owner's newest signed checkpoint of vault *vault_id* is kept.
+
+    In the owner's own configuration folder, not in the vault: whoever can
+    write the vault's files (the daemon's user, in a two-user deployment)
+    cannot cut the log back past this without it showing.
+    """
+    from platformdirs import user_config_dir
+
+    return Path(user_config_dir("ringfence")) / "heads" / f"{vault_id}.checkpoint"
+
+
 @dataclass(frozen=True)
 class Layout:
     """Where each part of a vault lives, relative to its root folder."""

@@ -43,6 +43,7 @@ from vault.audit.note import (
     NoteSigner,
     VerifierKey,
     note_signers,
+    open_checkpoint,
     parse_checkpoint,
     parse_verifier_key,
     sign_note,
@@ -52,7 +53,7 @@ from vault.audit.proof import format_inclusion_proof
 from vault.audit.verify import COPY_NAME, EntryRun, LogAuditor, LogProblem, check_entry_rows
 from vault.canonical import canonical_json, parse_canonical
 from vault.errors import IntegrityError, NotFound, StorageError
-from vault.fsutil import write_atomic
+from vault.fsutil import ensure_private_dir, write_atomic
 from vault.timeutil import utc_now
 
 if TYPE_CHECKING:
@@ -132,33 +133,76 @@ class AuditLog:
 
     def __init__(self, engine: Engine, origin: str,
                  clock: Callable[[], datetime] = utc_now, *,
-                 copy_path: Path | None = None) -> None:
+                 copy_path: Path | None = None,
+                 head_path: Path | None = None, head_key: str | None = None) -> None:
         """*copy_path*: where a copy of the latest signed checkpoint is kept,
-        outside the catalog (see :meth:`checkpoint` and :meth:`verify`)."""
+        outside the catalog (see :meth:`checkpoint` and :meth:`verify`).
+
+        *head_path*: where the newest checkpoint signed by *head_key* (the
+        owner's verifier key) is kept outside the vault folder, in the owner's
+        own configuration folder. Whoever can write the vault's files can cut
+        the log and its copy back together; they cannot reach this file in a
+        two-user deployment, and cannot sign a newer one without the owner.
+        """
         CheckpointBody(origin, 0, merkle.EMPTY_ROOT)  # validates the origin line
         self.engine = engine
         self.origin = origin
         self.clock = clock
         self.copy_path = copy_path
+        self.head_path = head_path if head_key is not None else None
+        self.head_key = head_key
 
     # --- the checkpoint copy beside the catalog --------------------------------
 
     def read_copy(self) -> str | None:
         """The kept copy of the latest checkpoint note, or None if there is none."""
-        if self.copy_path is None:
-            return None
+        return _read_note(self.copy_path)
+
+    def read_head(self) -> str | None:
+        """The owner's head (see ``head_path``), or None if there is none here.
+
+        A head this process may not read (the daemon's own user, in a two-user
+        deployment) counts as none: only the owner's processes check it.
+        """
         try:
-            data = self.copy_path.read_bytes()
-        except FileNotFoundError:
+            return _read_note(self.head_path)
+        except StorageError:
+            if self.head_path is not None and not os.access(self.head_path, os.R_OK):
+                return None
+            raise
+
+    def _head_body(self) -> CheckpointBody | None:
+        """The owner's head, checked: the owner's signature, this log's origin."""
+        note = self.read_head()
+        if note is None:
             return None
+        assert self.head_key is not None
+        try:
+            body, _ = open_checkpoint(note, [self.head_key])
+        except IntegrityError as exc:
+            raise IntegrityError(f"the owner's newest checkpoint in {self.head_path}: "
+                                 f"{exc.message}") from None
+        if body.origin != self.origin:
+            raise IntegrityError(f"{self.head_path} holds a checkpoint of another log "
+                                 f"({body.origin!r})")
+        return body
+
+    def _keep_head(self, note: str) -> None:
+        """Keep *note* as the owner's head if the owner signed it and it is newer."""
+        if self.head_path is None or self.head_key is None:
+            return
+        try:
+            body, _ = open_checkpoint(note, [self.head_key])
+        except IntegrityError:
+            return  # not signed by the owner: the device's alone
+        current = self._head_body()
+        if current is not None and current.size >= body.size:
+            return
+        try:
+            ensure_private_dir(self.head_path.parent)
         except OSError as exc:
-            raise StorageError(f"cannot read {self.copy_path}: {exc.strerror}") from None
-        if len(data) > 64 * 1024:
-            raise IntegrityError(f"{self.copy_path} is not a checkpoint note (too large)")
-        try:
-            return data.decode("utf-8")
-        except UnicodeDecodeError:
-            raise IntegrityError(f"{self.copy_path} is not a checkpoint note") from None
+            raise StorageError(f"cannot create {self.head_path.parent}: {exc.strerror}") from None
+        write_atomic(self.head_path, note.encode("utf-8"))
 
     def _copy_size(self) -> int:
         """The size in the kept copy's note text (its signatures are not checked)."""
@@ -182,7 +226,14 @@ class AuditLog:
         write_atomic(self.copy_path, note.encode("utf-8"))
 
     def _check_copy(self, size: int, nodes: _Nodes) -> None:
-        """Refuse to sign a tree that does not extend the kept copy."""
+        """Refuse to sign a tree that does not extend the kept copy or the owner's head."""
+        head = self._head_body()
+        if head is not None and (head.size > size or merkle.root(head.size, nodes.get)
+                                 != head.root):
+            raise IntegrityError(
+                f"audit log: the log no longer extends the newest checkpoint the owner signed "
+                f"(size {head.size}, kept in {self.head_path}): it was cut back or rewritten; "
+                "refusing to sign (run the audit verification)")
         note = self.read_copy()
         if note is None:
             return
@@ -356,12 +407,14 @@ class AuditLog:
                         {(s.name, s.key_id) for s in signers} <= set(note_signers(latest.note))):
                     if self.copy_path is not None and self.read_copy() is None:
                         self._keep_copy(latest.note, latest.size)  # a vault from before copies
+                    self._keep_head(latest.note)
                     return None
             note = sign_note(CheckpointBody(self.origin, size, head).body(), signers)
             conn.exec_driver_sql(
                 "INSERT INTO checkpoint (size, root, note, created_at) VALUES (?, ?, ?, ?)",
                 (size, head, note, format_time(self.clock())))
         self._keep_copy(note, size)
+        self._keep_head(note)
         return note
 
     # --- reading -------------------------------------------------------------
@@ -552,6 +605,11 @@ class AuditLog:
             copy_body = None if copy is None else parse_checkpoint(split_note(copy)[0])
         except (IntegrityError, StorageError) as exc:
             return VerifyReport(False, None, f"{COPY_NAME}: {exc.message}", 0, 0)
+        try:
+            head_body = self._head_body()
+            head = self.read_head() if head_body is not None else None
+        except (IntegrityError, StorageError) as exc:
+            return VerifyReport(False, None, exc.message, 0, 0)
         with self._read() as raw:
             cur = raw.cursor()
             rows = cur.execute(
@@ -560,7 +618,12 @@ class AuditLog:
                 (r[0], r[1], bytes(r[2]), r[3]) for r in rows]
             if copy is not None and copy_body is not None:
                 marks.append((None, copy_body.size, copy_body.root, copy))
-            auditor = LogAuditor(self.origin, keys, marks, lambda level: _node_rows(raw, level))
+            named = []
+            if head is not None and head_body is not None:
+                named.append((f"the newest checkpoint the owner signed, kept outside the vault "
+                              f"in {self.head_path} (size {head_body.size})", head))
+            auditor = LogAuditor(self.origin, keys, marks, lambda level: _node_rows(raw, level),
+                                 named=named)
             try:
                 self._verify(raw, auditor, workers, chunk)
                 self._check_kept(auditor.size, [r[3] for r in rows], copy)
@@ -611,6 +674,24 @@ class AuditLog:
             "SELECT level, pos FROM audit_node WHERE level < 1 OR level > ? LIMIT 1",
             (max(size.bit_length(), 1),)).fetchone()
         auditor.finish(None if stray is None else (int(stray[0]), int(stray[1])))
+
+
+def _read_note(path: Path | None) -> str | None:
+    """A checkpoint note kept in a file, or None if there is no such file."""
+    if path is None:
+        return None
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise StorageError(f"cannot read {path}: {exc.strerror}") from None
+    if len(data) > 64 * 1024:
+        raise IntegrityError(f"{path} is not a checkpoint note (too large)")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise IntegrityError(f"{path} is not a checkpoint note") from None
 
 
 _SPAN = ("SELECT idx, at, type, entry, leaf_hash FROM audit_entry WHERE idx >= ? AND idx < ? "

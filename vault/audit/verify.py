@@ -222,9 +222,12 @@ class _Mark:
     size: int
     root: bytes
     problem: LogProblem | None = None
+    name: str | None = None  # a checkpoint kept elsewhere, as the messages call it
 
     @property
     def label(self) -> str:
+        if self.name is not None:
+            return self.name
         if self.id is None:
             return f"the checkpoint copy {COPY_NAME} (size {self.size})"
         return f"checkpoint #{self.id} (size {self.size})"
@@ -242,7 +245,10 @@ class LogAuditor:
 
     def __init__(self, origin: str, keys: Sequence[VerifierKey],
                  checkpoints: Iterable[tuple[int | None, int, bytes, str]],
-                 node_rows: Callable[[int], Iterator[tuple[int, bytes]]]) -> None:
+                 node_rows: Callable[[int], Iterator[tuple[int, bytes]]], *,
+                 named: Iterable[tuple[str, str]] = ()) -> None:
+        """*named*: ``(label, note)`` of checkpoints kept outside the catalog, which
+        the log must be consistent with too (the owner's head, a receipt's)."""
         self.origin = origin
         self.size = 0
         self.checked = 0
@@ -251,12 +257,22 @@ class LogAuditor:
         self._node_rows = node_rows
         self._levels: list[Iterator[tuple[int, bytes]]] = [iter(())]
         self._last_time = ""
-        self._marks = self._place(checkpoints, list(keys))
+        self._marks = self._place(checkpoints, list(keys), list(named))
         self._next = 0
 
     def _place(self, checkpoints: Iterable[tuple[int | None, int, bytes, str]],
-               keys: list[VerifierKey]) -> list[_Mark]:
+               keys: list[VerifierKey], named: list[tuple[str, str]]) -> list[_Mark]:
         marks: list[_Mark] = []
+        for name, note in named:
+            try:
+                body, _ = open_checkpoint(note, keys)
+            except IntegrityError as exc:
+                marks.append(_Mark(None, 0, b"", LogProblem(None, f"{name}: {exc.message}"),
+                                   name))
+                continue
+            problem = (None if body.origin == self.origin else
+                       LogProblem(None, f"{name} is for another log ({body.origin!r})"))
+            marks.append(_Mark(None, body.size, body.root, problem, name))
         largest, largest_id = 0, 0
         for cid, size, root, note in checkpoints:
             mark = _Mark(cid, size, root)
@@ -362,7 +378,7 @@ class LogAuditor:
                 raise mark.problem
             raise LogProblem(self.size, f"{mark.label} covers {mark.size} entries but "
                              f"the log has {self.size}: entries from {self.size} on were "
-                             "removed", mark.id)
+                             "removed (the log was cut back)", mark.id)
         for level in range(1, max(self.size.bit_length(), 1) + 1):
             extra = next(self._level(level), None)
             if extra is not None:

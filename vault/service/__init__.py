@@ -15,7 +15,7 @@ from vault import age
 from vault.audit.log import AuditLog
 from vault.audit.note import NoteSigner
 from vault.catalog.db import open_catalog
-from vault.config import Config, Layout, default_vault_dir
+from vault.config import Config, Layout, default_vault_dir, owner_head_path
 from vault.errors import UsageError, VaultError
 from vault.fsutil import ensure_private_dir
 from vault.ids import new_id
@@ -56,7 +56,9 @@ class Vault(RetentionOps, ReleaseOps, StatusOps, ClipOps, CameraOps):
         config = Config.load(layout)
         engine = open_catalog(layout.catalog, create=False)
         store = BlobStore(layout.store)
-        audit = AuditLog(engine, config.origin, copy_path=layout.checkpoint_copy)
+        audit = AuditLog(engine, config.origin, copy_path=layout.checkpoint_copy,
+                         head_path=owner_head_path(config.vault_id),
+                         head_key=config.owner_verifier)
         return cls(layout, config, engine, store, audit, clock=clock, actor=actor)
 
     @classmethod
@@ -99,7 +101,8 @@ class Vault(RetentionOps, ReleaseOps, StatusOps, ClipOps, CameraOps):
         engine = open_catalog(layout.catalog)
         store = BlobStore(layout.store)
         config.save(layout)
-        audit = AuditLog(engine, origin, copy_path=layout.checkpoint_copy)
+        audit = AuditLog(engine, origin, copy_path=layout.checkpoint_copy,
+                         head_path=owner_head_path(vault_id), head_key=config.owner_verifier)
         vault = cls(layout, config, engine, store, audit, clock=clock)
         vault._owner = keys
         audit.append(
