@@ -144,6 +144,9 @@ class ExportScreen(VaultModal[None]):
             self.query_one("#close", Button).disabled = False
             self.query_one("#progress").display = False
             message = getattr(event.worker.error, "message", str(event.worker.error))
+            if "request reopen" in message:
+                message += (" In this app: close this dialog and press o on the request "
+                            "to decide again.")
             self.query_one("#state", Static).update(Text(f"Export failed: {message}",
                                                          style="bold red"))
 

@@ -94,6 +94,7 @@ class RequestScreen(VaultScreen):
         Binding("a", "approve", "Approve", id="request.approve"),
         Binding("x", "refuse", "Refuse", id="request.refuse"),
         Binding("e", "export", "Export", id="request.export"),
+        Binding("o", "reopen", "Decide again", id="request.reopen", show=False),
     ]
 
     def __init__(self, request_id: str) -> None:
@@ -253,7 +254,7 @@ class RequestScreen(VaultScreen):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("tick", "tick_all", "approve", "refuse"):
             return self.pending
-        if action == "export":
+        if action in ("export", "reopen"):
             return self.info is not None and self.info.status in RELEASABLE
         return True
 
@@ -333,6 +334,30 @@ class RequestScreen(VaultScreen):
     def _refused(self, receipt_path: Path | None) -> None:
         where = f" Receipt: {receipt_path}" if receipt_path else ""
         self.notify(f"Refused; the refusal is signed and logged.{where}", title="Decision signed")
+        self.load()
+
+    def action_reopen(self) -> None:
+        """Reopen an approval whose owner signature does not verify, to decide again."""
+        if self.info is None or self.info.status not in RELEASABLE:
+            return
+        from tui.screens.ask import AskScreen
+
+        def asked(reason: str | None) -> None:
+            if reason is None:
+                return
+            job = self.rf.key_job(lambda: self.vault.reopen(self.request_id, reason))
+            self.rf.with_key(lambda: self.call_vault(job, self._reopened, name="reopen"))
+
+        self.app.push_screen(AskScreen(
+            "Decide again",
+            "Only an approval that does not carry your valid signature (changed in the "
+            "catalog, or made before decisions were signed) can be reopened; it releases "
+            "nothing until you decide again. Why are you reopening it?",
+            ok="Reopen"), asked)
+
+    def _reopened(self, _result: object) -> None:
+        self.notify("The request is pending again: look at its clips and decide.",
+                    title="Reopened")
         self.load()
 
     def action_export(self, force: bool = False) -> None:
