@@ -11,6 +11,8 @@ Run: python -m bench.bench_audit [--entries N]
   only reads every entry and SHA-256s it (the floor any verifier pays).
 * proofs: many random inclusion and consistency proofs against the full log,
   mean and p99 in milliseconds, as a ratio against one SHA-256 of an entry.
+* lookups: entries found by their bytes (one subject; the hold and request
+  events retention reads), as a ratio against the reference pass.
 """
 
 from __future__ import annotations
@@ -127,6 +129,27 @@ def _verify(log: AuditLog, signer: NoteSigner, database: Path) -> dict[str, Any]
     }
 
 
+def _lookups(log: AuditLog, database: Path) -> dict[str, Any]:
+    """Finding entries by their bytes (what export and retention do, never trusting
+    the indexed type column), against the reference pass over the same log."""
+    reference = _reference_pass(database)
+    t0 = time.perf_counter()
+    hits = log.about(subject=f"clp_{log.size() // 2:020d}")
+    subject_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    log.about(types=("hold.added", "hold.released", "request.created", "request.decided",
+                     "request.withdrawn", "request.expired", "export.created"))
+    types_s = time.perf_counter() - t0
+    assert len(hits) == 1
+    return {
+        "by_subject_s": subject_s,
+        "by_type_s": types_s,
+        "reference_read_and_hash_s": reference,
+        "by_subject_ratio_vs_reference": subject_s / reference,
+        "by_type_ratio_vs_reference": types_s / reference,
+    }
+
+
 def _proofs(log: AuditLog, count: int = 2000) -> dict[str, Any]:
     rng = random.Random(6962)
     size = log.size()
@@ -173,6 +196,8 @@ def main(entries: int = 1_000_000, workdir: Path | None = None) -> dict[str, Any
         print(f"verify: {out['verify']}", flush=True)
         out["proofs"] = _proofs(log)
         print(f"proofs: {out['proofs']}", flush=True)
+        out["lookups"] = _lookups(log, database)
+        print(f"lookups: {out['lookups']}", flush=True)
         engine.dispose()
     return out
 

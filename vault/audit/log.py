@@ -35,6 +35,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from vault.audit import merkle
 from vault.audit.note import (
     Checkpoint as CheckpointBody,
@@ -52,6 +54,7 @@ from vault.audit.note import (
 from vault.audit.proof import format_inclusion_proof
 from vault.audit.verify import COPY_NAME, EntryRun, LogAuditor, LogProblem, check_entry_rows
 from vault.canonical import canonical_json, parse_canonical
+from vault.catalog.expressions import ENTRY_SUBJECT, ENTRY_TYPE
 from vault.errors import IntegrityError, NotFound, StorageError
 from vault.fsutil import ensure_private_dir, write_atomic
 from vault.timeutil import utc_now
@@ -465,31 +468,33 @@ class AuditLog:
         """Entries about *subject* (and/or of one of *types*), parsed, in log order.
 
         Found by the entry bytes themselves (what the Merkle tree hashes), never
-        by the indexed ``type`` column: a column renamed behind the log's back
-        hides nothing, and the entries' bytes cannot change without the log
-        failing against a checkpoint the owner signed. Every hit is parsed and
-        matched exactly; the text search only narrows the scan.
+        by the ``type`` column: a column renamed behind the log's back hides
+        nothing, and the entries' bytes cannot change without the log failing
+        against a checkpoint the owner signed. Expression indexes make the
+        search fast; dropping them only makes it slow. Every hit is parsed and
+        matched exactly.
         """
         if subject is None and not types:
             raise ValueError("about() needs a subject or types")
-        needles = ([canonical_json({"subject": subject})[1:-1].decode()]
-                   if subject is not None else [])
-        alternatives = [canonical_json({"type": t})[1:-1].decode() for t in types]
         sql = "SELECT idx, entry FROM audit_entry WHERE 1"
         params: list[str] = []
-        for needle in needles:
-            sql += " AND instr(CAST(entry AS TEXT), ?) > 0"
-            params.append(needle)
-        if alternatives:
-            sql += " AND (" + " OR ".join(["instr(CAST(entry AS TEXT), ?) > 0"]
-                                          * len(alternatives)) + ")"
-            params += alternatives
+        if subject is not None:
+            sql += f" AND {ENTRY_SUBJECT} = ?"
+            params.append(subject)
+        if types:
+            sql += f" AND {ENTRY_TYPE} IN ({', '.join('?' * len(types))})"
+            params += list(types)
         sql += " ORDER BY idx"
-        if conn is not None:
-            rows = conn.exec_driver_sql(sql, tuple(params)).fetchall()
-        else:
-            with self._read() as raw:
-                rows = raw.cursor().execute(sql, params).fetchall()
+        try:
+            if conn is not None:
+                rows = conn.exec_driver_sql(sql, tuple(params)).fetchall()
+            else:
+                with self._read() as raw:
+                    rows = raw.cursor().execute(sql, params).fetchall()
+        except (sqlite3.DatabaseError, SQLAlchemyError) as exc:
+            why = exc.args[0] if exc.args else exc
+            raise IntegrityError(f"the audit log cannot be searched ({why}); "
+                                 "run `ringfence audit verify`") from None
         out = []
         for idx, data in rows:
             try:

@@ -14,7 +14,7 @@ from sqlmodel import create_engine
 from vault.errors import StorageError, VaultError
 
 MIGRATIONS = Path(__file__).with_name("migrations")
-HEAD_REVISION = "0001"
+HEAD_REVISION = "0002"
 
 
 def _on_connect(dbapi_conn: sqlite3.Connection, _record: Any) -> None:

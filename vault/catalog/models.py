@@ -12,8 +12,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Index, LargeBinary, UniqueConstraint
+from sqlalchemy import Index, LargeBinary, UniqueConstraint, text
 from sqlmodel import Column, Field, SQLModel
+
+from vault.catalog.expressions import ENTRY_SUBJECT, ENTRY_TYPE
 
 
 class Meta(SQLModel, table=True):
@@ -70,6 +72,10 @@ class Clip(SQLModel, table=True):
 
 class AuditEntry(SQLModel, table=True):
     __tablename__ = "audit_entry"
+    __table_args__ = (
+        Index("ix_audit_entry_entry_type", text(ENTRY_TYPE)),
+        Index("ix_audit_entry_entry_subject", text(ENTRY_SUBJECT)),
+    )
     idx: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
     at: str
     type: str = Field(index=True)
