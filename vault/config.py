@@ -163,7 +163,8 @@ class Config:
         return cfg
 
     def save(self, layout: Layout) -> None:
-        write_atomic(layout.config, self.to_toml(), mode=0o600)
+        # The daemon's user may read it, never change it (recipients, keys).
+        write_atomic(layout.config, self.to_toml(), mode=0o600, group_write=False)
 
     @classmethod
     def load(cls, layout: Layout) -> Config:

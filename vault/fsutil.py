@@ -21,19 +21,76 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def ensure_private_dir(path: Path) -> Path:
-    """Create *path* (and any missing parents) with mode 0700; tighten *path*
-    itself if it exists. Parents that already exist are left as they are."""
+#: Set for a process working on a vault shared with its daemon's group (the
+#: two-user deployment): see :func:`share_with_group`.
+_SHARED = False
+#: A shared vault's folders: the group may enter and write, new files take the
+#: folder's group (setgid), others get nothing.
+SHARED_DIR_MODE = 0o2770
+
+
+def share_with_group() -> None:
+    """Make this process create the vault's files for its group too.
+
+    In the two-user deployment the owner and the daemon's system user share a
+    group that owns the vault folder (setgid, 2770). Files the daemon writes
+    must be readable by the owner's commands and the reverse, so the process
+    umask keeps group bits and :func:`private_mode` adds them. Others never
+    get any access, and what lies outside the vault (exports, the owner's
+    configuration folder) stays private to its user.
+    """
+    global _SHARED
+    _SHARED = True
+    os.umask(0o007)
+
+
+def group_id(name: str) -> int:
+    """The id of group *name* (a name or a number), or UsageError."""
+    import grp
+
+    from vault.errors import UsageError
+
+    try:
+        return grp.getgrnam(name).gr_gid
+    except KeyError:
+        if name.isdigit():
+            return int(name)
+        raise UsageError(f"--group: no group named {name!r}") from None
+
+
+def is_shared_folder(path: Path) -> bool:
+    """True for a vault folder set up for the two-user deployment."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return False
+    return mode & SHARED_DIR_MODE == SHARED_DIR_MODE
+
+
+def private_mode(mode: int, *, group_write: bool = True, share: bool = True) -> int:
+    """*mode* for a file of the vault: as given, or with the group's share of it."""
+    if not (_SHARED and share):
+        return mode
+    return mode | ((mode & (0o600 if group_write else 0o400)) >> 3)
+
+
+def ensure_private_dir(path: Path, *, share: bool = True, group_write: bool = True) -> Path:
+    """Create *path* (and any missing parents) with mode 0700 (2770 in a shared
+    vault, 2750 without *group_write*); tighten *path* itself if it exists.
+    Parents that already exist are left as they are."""
+    shared = _SHARED and share
+    mode = (SHARED_DIR_MODE if group_write else 0o2750) if shared else 0o700
     missing = []
     probe = path
     while not probe.exists() and probe != probe.parent:
         missing.append(probe)
         probe = probe.parent
     for folder in reversed(missing):
-        folder.mkdir(mode=0o700, exist_ok=True)
-        os.chmod(folder, 0o700)  # mkdir's mode is filtered by the umask
-    if path.stat().st_mode & 0o077:
-        path.chmod(0o700)
+        folder.mkdir(mode=mode, exist_ok=True)
+        os.chmod(folder, mode)  # mkdir's mode is filtered by the umask
+    if path.stat().st_mode & 0o7777 & ~mode:
+        with contextlib.suppress(PermissionError):  # a shared folder the other user made
+            path.chmod(mode)
     return path
 
 
@@ -43,7 +100,8 @@ def storage_error(exc: OSError, what: str) -> StorageError:
 
 
 @contextlib.contextmanager
-def atomic_writer(path: Path, *, mode: int = 0o600, readonly: bool = False) -> Iterator[BinaryIO]:
+def atomic_writer(path: Path, *, mode: int = 0o600, readonly: bool = False,
+                  share: bool = True, group_write: bool = True) -> Iterator[BinaryIO]:
     """Write *path* atomically: readers see the old file or the whole new one.
 
     The temp file lives in the same folder (so the rename is atomic), is
@@ -51,6 +109,7 @@ def atomic_writer(path: Path, *, mode: int = 0o600, readonly: bool = False) -> I
     name survives a power cut.
     """
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
+    mode = private_mode(mode, share=share, group_write=group_write)
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
     try:
         with os.fdopen(fd, "wb") as f:
@@ -67,9 +126,10 @@ def atomic_writer(path: Path, *, mode: int = 0o600, readonly: bool = False) -> I
         raise
 
 
-def write_atomic(path: Path, data: bytes, *, mode: int = 0o600) -> None:
+def write_atomic(path: Path, data: bytes, *, mode: int = 0o600, share: bool = True,
+                 group_write: bool = True) -> None:
     try:
-        with atomic_writer(path, mode=mode) as f:
+        with atomic_writer(path, mode=mode, share=share, group_write=group_write) as f:
             f.write(data)
     except OSError as exc:
         raise storage_error(exc, f"cannot write {path}") from exc

@@ -96,17 +96,19 @@ def _open(path: Path, passphrase: str) -> bytes:
 
 
 def create_owner_keys(layout: Layout, passphrase: str, log_n: int) -> OwnerKeys:
-    ensure_private_dir(layout.keys)
+    ensure_private_dir(layout.keys, group_write=False)  # the daemon's user only reads here
     keys = OwnerKeys(age.generate_identity(), Ed25519PrivateKey.generate())
-    write_atomic(layout.owner_identity, _seal(_identity_file(keys.identity), passphrase, log_n))
-    write_atomic(layout.owner_signing, _seal(_signing_file(keys.signing_key), passphrase, log_n))
+    write_atomic(layout.owner_identity, _seal(_identity_file(keys.identity), passphrase, log_n),
+                 share=False)
+    write_atomic(layout.owner_signing, _seal(_signing_file(keys.signing_key), passphrase, log_n),
+                 share=False)
     return keys
 
 
 def create_device_key(layout: Layout) -> Ed25519PrivateKey:
-    ensure_private_dir(layout.keys)
+    ensure_private_dir(layout.keys, group_write=False)
     key = Ed25519PrivateKey.generate()
-    write_atomic(layout.device_key, _signing_file(key), mode=0o600)
+    write_atomic(layout.device_key, _signing_file(key), mode=0o600, group_write=False)
     return key
 
 
@@ -193,7 +195,7 @@ def change_passphrase(layout: Layout, old: str, new: str, log_n: int) -> None:
             (layout.owner_signing, _signing_file(keys.signing_key)),
         ):
             pending = final.with_name(final.name + NEXT_SUFFIX)
-            write_atomic(pending, _seal(plain, new, log_n))
+            write_atomic(pending, _seal(plain, new, log_n), share=False)
             staged.append((pending, final))
         for pending, final in staged:
             os.replace(pending, final)

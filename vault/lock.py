@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from vault.errors import VaultBusy
-from vault.fsutil import write_atomic
+from vault.fsutil import private_mode, write_atomic
 
 
 class InstanceLock:
@@ -21,7 +21,7 @@ class InstanceLock:
         self._fd: int | None = None
 
     def acquire(self) -> None:
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, private_mode(0o600))
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from vault.errors import NotFound, StorageError
-from vault.fsutil import ensure_private_dir, fsync_dir, storage_error
+from vault.fsutil import ensure_private_dir, fsync_dir, private_mode, storage_error
 
 _ID = re.compile(r"^[a-z0-9_]{4,64}$")
 
@@ -28,7 +28,7 @@ class BlobWriter:
         self._store = store
         self.blob_id = blob_id
         self.tmp_path = store.tmp_dir / f"{blob_id}.{secrets.token_hex(4)}.tmp"
-        fd = os.open(self.tmp_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        fd = os.open(self.tmp_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, private_mode(0o600))
         self.file: BinaryIO = os.fdopen(fd, "wb", buffering=0)
         self.committed = False
 
@@ -44,7 +44,7 @@ class BlobWriter:
             self.file.flush()
             os.fsync(self.file.fileno())
             self.file.close()
-            os.chmod(self.tmp_path, 0o400)
+            os.chmod(self.tmp_path, private_mode(0o400))
             ensure_private_dir(final.parent)
             os.replace(self.tmp_path, final)
             fsync_dir(final.parent)

@@ -202,10 +202,10 @@ class AuditLog:
         if current is not None and current.size >= body.size:
             return
         try:
-            ensure_private_dir(self.head_path.parent)
+            ensure_private_dir(self.head_path.parent, share=False)
         except OSError as exc:
             raise StorageError(f"cannot create {self.head_path.parent}: {exc.strerror}") from None
-        write_atomic(self.head_path, note.encode("utf-8"))
+        write_atomic(self.head_path, note.encode("utf-8"), share=False)
 
     def _copy_size(self) -> int:
         """The size in the kept copy's note text (its signatures are not checked)."""

@@ -12,6 +12,7 @@ from sqlalchemy.exc import DatabaseError
 from sqlmodel import create_engine
 
 from vault.errors import StorageError, VaultError
+from vault.fsutil import private_mode
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 HEAD_REVISION = "0002"
@@ -69,7 +70,7 @@ def open_catalog(path: Path, *, migrate: bool = True, create: bool = True) -> En
         event.listen(engine, "connect", _on_connect)
         event.listen(engine, "begin", _on_begin)
         if new:
-            path.touch(mode=0o600)
+            path.touch(mode=private_mode(0o600))
         if migrate:
             upgrade(engine)
     except (sqlite3.DatabaseError, DatabaseError) as exc:

@@ -27,6 +27,12 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         metavar="AGE1",
         help="also seal every clip to this age recipient (a paper backup key)",
     )
+    p.add_argument(
+        "--group",
+        metavar="GROUP",
+        help="share the vault with the daemon's system user through GROUP "
+        "(the two-user deployment, docs/security.md)",
+    )
     add_json(p)
     p.set_defaults(func=cmd_init)
 
@@ -52,6 +58,7 @@ def cmd_init(args: argparse.Namespace) -> int:
         passphrase,
         log_n=args.kdf_log_n,
         recovery_recipients=tuple(args.recovery_recipient),
+        group=args.group,
     )
     info = vault.key_info()
     vault.close()

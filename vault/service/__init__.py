@@ -7,6 +7,7 @@ and shares the open-vault state of :class:`~vault.service.base.VaultBase`.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -17,7 +18,13 @@ from vault.audit.note import NoteSigner
 from vault.catalog.db import open_catalog
 from vault.config import Config, Layout, default_vault_dir, owner_head_path
 from vault.errors import UsageError, VaultError
-from vault.fsutil import ensure_private_dir
+from vault.fsutil import (
+    SHARED_DIR_MODE,
+    ensure_private_dir,
+    group_id,
+    is_shared_folder,
+    share_with_group,
+)
 from vault.ids import new_id
 from vault.keys import (
     OwnerKeys,
@@ -53,6 +60,8 @@ class Vault(RetentionOps, ReleaseOps, StatusOps, ClipOps, CameraOps):
         clock: Callable[[], datetime] = utc_now,
     ) -> Vault:
         layout = Layout(root or default_vault_dir())
+        if is_shared_folder(layout.root):
+            share_with_group()  # the two-user deployment: files for the group too
         config = Config.load(layout)
         engine = open_catalog(layout.catalog, create=False)
         store = BlobStore(layout.store)
@@ -70,8 +79,14 @@ class Vault(RetentionOps, ReleaseOps, StatusOps, ClipOps, CameraOps):
         log_n: int = 18,
         recovery_recipients: tuple[str, ...] = (),
         clock: Callable[[], datetime] = utc_now,
+        group: str | None = None,
     ) -> Vault:
-        """Create a vault: folders (0700), keys sealed with *passphrase*, config, catalog."""
+        """Create a vault: folders (0700), keys sealed with *passphrase*, config, catalog.
+
+        With *group*, the vault is shared with the daemon's system user through
+        that group (the two-user deployment): folders 2770, files group-readable,
+        and group-writable only where the daemon writes.
+        """
         layout = Layout(root or default_vault_dir())
         if layout.config.exists():
             raise VaultError(f"{layout.root} is already a ringfence vault")
@@ -82,7 +97,16 @@ class Vault(RetentionOps, ReleaseOps, StatusOps, ClipOps, CameraOps):
             recovery.append(str(age.parse_recipient(text)))
         if layout.root.exists() and any(layout.root.iterdir()):
             raise VaultError(f"{layout.root} is not empty; choose an empty or new folder")
+        gid = None if group is None else group_id(group)
         ensure_private_dir(layout.root)
+        if gid is not None:
+            try:
+                os.chown(layout.root, -1, gid)
+                os.chmod(layout.root, SHARED_DIR_MODE)
+            except OSError as exc:
+                raise UsageError(f"cannot give {layout.root} to group {group}: "
+                                 f"{exc.strerror} (the owner must be a member)") from None
+            share_with_group()
         keys = create_owner_keys(layout, passphrase, log_n)
         device = create_device_key(layout)
         vault_id = new_id("vault").split("_", 1)[1]

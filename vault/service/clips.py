@@ -163,7 +163,7 @@ class ClipOps(VaultBase):
         if out.exists():
             raise UsageError(f"{out} exists; choose another name")
         try:
-            with self.store.open(clip_id) as src, atomic_writer(out, mode=0o600) as dst:
+            with self.store.open(clip_id) as src, atomic_writer(out, mode=0o600, share=False) as dst:
                 dst.write(header)
                 while chunk := src.read(READ_CHUNK):
                     dst.write(chunk)

@@ -31,7 +31,7 @@ from vault import age, decision, receipts
 from vault.canonical import canonical_json
 from vault.catalog.models import Camera, CameraFolder, Clip, Decision, DecisionClip, Export, Request
 from vault.errors import IntegrityError, NotFound, PolicyError, RingfenceError, UsageError
-from vault.fsutil import ensure_private_dir, fsync_dir, storage_error
+from vault.fsutil import ensure_private_dir, fsync_dir, private_mode, storage_error
 from vault.hashio import HashingWriter
 from vault.ids import new_id
 from vault.requests import RELEASABLE, Action, Status, transition
@@ -218,12 +218,13 @@ class ReleaseOps(RequestOps, ClipOps):
         done = 0
         delivered: dict[str, dict[str, Any]] = {}
         try:
-            ensure_private_dir(staging)
-            ensure_private_dir(staging / "clips")
+            ensure_private_dir(staging, share=False)
+            ensure_private_dir(staging / "clips", share=False)
             for clip in clips:
                 self._still_releasable(request_id)
                 stamp = clip.captured_at.strftime("%Y%m%dT%H%M%SZ")
-                cam_dir = ensure_private_dir(staging / "clips" / str(clip.camera_id))
+                cam_dir = ensure_private_dir(staging / "clips" / str(clip.camera_id),
+                                             share=False)
                 name = f"{stamp}_{clip.id}{_safe_ext(clip.original_name)}"
                 if fmt == "age":
                     name += ".age"
@@ -414,7 +415,7 @@ class ReleaseOps(RequestOps, ClipOps):
         """Write a decision's signed receipt (e.g. a refusal) into the folder *out*."""
         receipt = self.decision_receipt(request_id)
         out = self.check_receipt_destination(out)
-        ensure_private_dir(out)
+        ensure_private_dir(out, share=False)
         try:
             write_receipt_files(out, receipt)
         except OSError as exc:
@@ -490,7 +491,8 @@ class InFlight:
         folder = ensure_private_dir(root / self.DIR)
         self.path = folder / export_id
         try:
-            self.fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            self.fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL,
+                              private_mode(0o600))
             fcntl.flock(self.fd, fcntl.LOCK_EX)
             os.write(self.fd, os.fsencode(staging))
             os.fsync(self.fd)
