@@ -44,6 +44,14 @@ def utc_local_time() -> Iterator[None]:
     time.tzset()
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Session-wide fixtures that build vaults write their owner heads here, not
+    into the real configuration folder; each test then gets its own below."""
+    import tempfile
+
+    os.environ["XDG_CONFIG_HOME"] = tempfile.mkdtemp(prefix="rf-test-config-")
+
+
 @pytest.fixture(autouse=True)
 def owner_config_home(tmp_path_factory: pytest.TempPathFactory,
                       monkeypatch: pytest.MonkeyPatch) -> Path:
