@@ -335,8 +335,12 @@ def _check_entries(
     for e in entries:
         try:
             entry_bytes = e["entry"].encode("utf-8")
+            # The checkpoint must be of the log the receipt names, not merely
+            # signed by the owner's key (tlog-proof: a proof is checked
+            # against the log's origin and the trusted keys).
             result = verify_entry_inclusion(
-                entry_bytes, e["proof"], [verifier], required_signer=owner_name
+                entry_bytes, e["proof"], [verifier], required_signer=owner_name,
+                origin=receipt["controller"]["vault_origin"],
             )
         except (KeyError, AttributeError, TypeError):
             report.add(f"audit entry ({e!r:.40})", False, "malformed audit entry")
