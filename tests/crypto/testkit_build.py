@@ -170,6 +170,18 @@ class VectorFile:
         if not final:
             self._counter += 1
 
+    def random_chunk(self, size: int, *, final: bool = False) -> None:
+        """A chunk as the newer generators write it: *size* bytes of plaintext
+        that are the ChaCha20 keystream of the payload key under the chunk's
+        own nonce, from block 1; the counter advances after final chunks too."""
+        nonce = self._counter.to_bytes(11, "big") + (b"\x01" if final else b"\x00")
+        keystream = Cipher(algorithms.ChaCha20(self._stream_key, b"\x01\x00\x00\x00" + nonce),
+                           None).encryptor()
+        plaintext = keystream.update(bytes(size))
+        self.payload += plaintext
+        self.buf += ChaCha20Poly1305(self._stream_key).encrypt(nonce, plaintext, None)
+        self._counter += 1
+
     def age_payload(self, plaintext: bytes = b"age") -> None:
         """A random nonce and one final chunk: most vectors end this way."""
         self.nonce(self.rand(16))
@@ -509,6 +521,32 @@ def _valid_characters() -> bytes:
     return f.render()
 
 
+def _armored(identity: bytes | None) -> bytes:
+    """A valid one-chunk file, armored (X25519 to *identity*, or scrypt)."""
+    f = VectorFile()
+    f.version()
+    if identity is None:
+        f.scrypt("password", 10)
+    else:
+        f.x25519(identity)
+    f.mac()
+    f.age_payload()
+    f.armor()
+    return f.render()
+
+
+def _stream_two_final_chunks_full() -> bytes:
+    f = VectorFile()
+    f.version()
+    f.x25519(TEST_IDENTITY)
+    f.mac()
+    f.nonce(f.rand(16))
+    f.random_chunk(CHUNK, final=True)
+    f.random_chunk(CHUNK, final=True)
+    f.expect_failure("payload failure", CHUNK)
+    return f.render()
+
+
 def _empty() -> bytes:
     f = VectorFile()
     f.expect_failure("header failure")
@@ -659,6 +697,9 @@ def vendored_cross_check() -> dict[str, bytes]:
 def _header_vectors() -> dict[str, Callable[[], bytes]]:
     return {
         "empty": _empty,
+        "armor_scrypt": lambda: _armored(None),
+        "armor_x25519": lambda: _armored(TEST_IDENTITY),
+        "stream_two_final_chunks_full": _stream_two_final_chunks_full,
         "armor_empty_last_line": _armor_empty_last_line,
         "header_crlf": _header_crlf,
         "hmac_bad": _hmac_bad,
