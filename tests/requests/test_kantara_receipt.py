@@ -101,9 +101,10 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     vault.decide(refused, approve=False, reason="no emergency shown")
     refusal = root / "refusal"
     vault.write_decision_receipt(refused, refusal)
+    keys = vault.owner_keys()
     vault.close()
     return {"vault": root / "vault", "export": export, "decision": decision_folder,
-            "refusal": refusal}
+            "refusal": refusal, "keys": keys}
 
 
 def _receipt(folder: Path) -> dict[str, Any]:
@@ -238,3 +239,24 @@ def test_the_owner_contact_and_jurisdiction_come_from_config(tmp_path: Path) -> 
         config_path.write_text(text + f"\n[receipt]\n{bad}\n")
         with pytest.raises(VaultError, match=r"\[receipt\] contact"):
             Config.from_toml(config_path.read_bytes(), config_path)
+
+
+def test_a_receipt_signed_before_the_record_block_still_verifies(
+        world: dict[str, Any], tmp_path: Path) -> None:
+    """Receipts signed before ``record`` and a configured jurisdiction existed
+    verify as they did: the new members are not required."""
+    import shutil
+
+    from vault.service.release import write_receipt_files
+
+    body = {k: v for k, v in _receipt(world["export"]).items()
+            if k not in ("signature", "record")}
+    body["jurisdiction"] = None
+    old = receipts.sign(body, world["keys"].signing_key)
+    folder = tmp_path / "old-export"
+    shutil.copytree(world["export"], folder)
+    for name in (receipts.RECEIPT_JSON, receipts.RECEIPT_TXT, receipts.PROOF_TXT):
+        (folder / name).unlink()
+    write_receipt_files(folder, old)
+    report = receipts.verify_folder(folder)
+    assert report.ok, [c for c in report.checks if not c.ok]
