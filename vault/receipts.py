@@ -189,10 +189,12 @@ def to_kantara(receipt: dict[str, Any]) -> dict[str, Any]:
     """
     req, dec = receipt["request"], receipt["decision"]
     if dec["outcome"] not in ("approved", "partly_approved"):
+        # The outcome is receipt text: it is not echoed to the terminal.
+        what = "a refusal" if dec["outcome"] == "refused" else "no consent"
         raise UsageError(
-            f"this receipt records a {dec['outcome'].replace('_', ' ')} decision: Kantara "
-            "Consent Receipt v1.1 has no form for a refusal (every Kantara receipt records a "
-            "consent); use `ringfence receipt show` or receipt.json"
+            f"this receipt records {what}: Kantara Consent Receipt v1.1 has no form for a "
+            "refusal (every Kantara receipt records a consent); use `ringfence receipt show` "
+            "or receipt.json"
         )
     record = receipt.get("record")
     if record is None:  # a receipt from before the record block
