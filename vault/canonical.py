@@ -15,7 +15,12 @@ use: objects with string keys, arrays, strings, integers, booleans and null.
   nothing we log is fractional (durations and sizes are integers or strings).
 * Integers must fit in an IEEE 754 double exactly (|n| <= 2**53 - 1, I-JSON), so
   any RFC 8785 implementation encodes them the same way.
-* Strings must be valid Unicode (no lone surrogates), as I-JSON requires.
+* Strings must be valid Unicode: no lone surrogates, which have no UTF-8 form.
+  This is not full I-JSON (RFC 7493): noncharacters such as U+FFFE, U+FFFF
+  and U+FDD0..U+FDEF are accepted, because request text is hostile input
+  that the log and the receipts must record as it was given, and entries
+  already written with them must stay verifiable. Their encoding is still
+  unambiguous (their UTF-8 bytes), so every RFC 8785 encoder agrees on them.
 
 :func:`parse_canonical` accepts only bytes that are already canonical: a
 verifier must see exactly the bytes that were hashed, never a "cleaned up"

@@ -102,6 +102,9 @@ class Config:
     shred_on_pressure: bool = False
     idle_lock_seconds: int = 300
     keys: dict[str, str] = field(default_factory=dict)  # TUI key remapping: binding id -> key
+    # [receipt]: what every consent receipt states about the owner (docs/receipts.md)
+    receipt_jurisdiction: str | None = None  # e.g. "GB"; receipts say null when unset
+    receipt_contact: str | None = None  # how a requester can reach the owner
 
     def to_toml(self) -> bytes:
         doc: dict[str, Any] = {
@@ -121,6 +124,10 @@ class Config:
             },
             "tui": {"idle_lock_seconds": self.idle_lock_seconds, "keys": self.keys},
         }
+        receipt = {k: v for k, v in (("jurisdiction", self.receipt_jurisdiction),
+                                     ("contact", self.receipt_contact)) if v is not None}
+        if receipt:
+            doc["receipt"] = receipt
         header = b"# ringfence vault configuration. Public keys only: no secret lives here.\n"
         return header + tomli_w.dumps(doc).encode()
 
@@ -148,6 +155,8 @@ class Config:
                 shred_on_pressure=bool(retention.get("shred_on_pressure", False)),
                 idle_lock_seconds=int(tui.get("idle_lock_seconds", 300)),
                 keys={str(k): str(v) for k, v in tui.get("keys", {}).items()},
+                receipt_jurisdiction=_receipt_text(doc, "jurisdiction", where),
+                receipt_contact=_receipt_text(doc, "contact", where),
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise VaultError(f"{where}: missing or invalid setting ({exc})") from None
@@ -177,3 +186,25 @@ class Config:
         except OSError as exc:
             raise VaultError(f"cannot read {layout.config}: {exc.strerror}") from None
         return cls.from_toml(data, layout.config)
+
+
+_RECEIPT_TEXT_MAX = 200
+
+
+def _receipt_text(doc: dict[str, Any], key: str, where: Path) -> str | None:
+    """``[receipt] key``: one line of printable text, or None when unset.
+
+    It is copied into every receipt the owner signs, so it is checked here,
+    once, rather than trusted later.
+    """
+    section = doc.get("receipt", {})
+    if not isinstance(section, dict):
+        raise VaultError(f"{where}: [receipt] must be a table")
+    value = section.get(key)
+    if value is None:
+        return None
+    if (not isinstance(value, str) or not value.strip() or not value.isprintable()
+            or len(value) > _RECEIPT_TEXT_MAX):
+        raise VaultError(f"{where}: [receipt] {key} must be one line of printable text "
+                         f"(at most {_RECEIPT_TEXT_MAX} characters)")
+    return value

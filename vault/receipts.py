@@ -16,8 +16,10 @@ import errno
 import hashlib
 import hmac
 import os
+import re
 import stat
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +29,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from vault.audit.verify import verify_entry_inclusion
 from vault.canonical import canonical_json, parse_canonical
-from vault.errors import IntegrityError, NotFound
+from vault.errors import IntegrityError, NotFound, UsageError
 
 VERSION = "ringfence-receipt/1"
 SIGNING_CONTEXT = b"ringfence-receipt/1\n"
@@ -157,45 +159,91 @@ KANTARA_PURPOSE = {
     "owner": "Owner's own use",
     "other": "Other request",
 }
+KANTARA_VERSION = "KI-CR-v1.1.0"
+#: What a required Kantara member says when the request did not record it.
+NOT_GIVEN = "not given in the request"
+#: An approval without --expires allows exports until the request is withdrawn.
+NO_EXPIRY = "when the owner withdraws the request (no expiry was set)"
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+_PHONE = re.compile(r"\+?[0-9][0-9 ()./-]{5,}")
+#: The optional ``record`` block (newer receipts), checked before it is read.
+_KANTARA_RECORD = {"language": str, "notice": (str, type(None)),
+                   "storage_location": (str, type(None)),
+                   "retention_until": (str, type(None)), "owner_contact": (str, type(None))}
+
+
+def _epoch_seconds(text: str, where: str) -> int:
+    """Seconds since the epoch of a receipt time, as ``iso()`` writes it."""
+    try:
+        when = datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    except ValueError:
+        raise IntegrityError(f"receipt field {where}: not a UTC time like "
+                             "2026-11-28T14:00:00Z") from None
+    return int(when.timestamp())
 
 
 def to_kantara(receipt: dict[str, Any]) -> dict[str, Any]:
-    """Render the receipt as a Kantara Consent Receipt v1.1 object (docs/receipts.md)."""
+    """The receipt as a Kantara Consent Receipt v1.1 object (docs/receipts.md).
+
+    Who consents is the owner, who decides about footage they control: the
+    owner is the PII principal. The requester's organisation becomes the PII
+    controller of the copy it receives; the purpose is the request's reason,
+    the legal basis the request's basis, and the disclosure is to the
+    requester. A refusal is not a consent and Kantara v1.1 has no form for
+    one, so it is a UsageError rather than a document a consumer of consent
+    receipts could take for consent.
+    """
     req, dec = receipt["request"], receipt["decision"]
-    granted = dec["outcome"] in ("approved", "partly_approved")
+    if dec["outcome"] not in ("approved", "partly_approved"):
+        # The outcome is receipt text: it is not echoed to the terminal.
+        what = "a refusal" if dec["outcome"] == "refused" else "no consent"
+        raise UsageError(
+            f"this receipt records {what}: Kantara Consent Receipt v1.1 has no form for a "
+            "refusal (every Kantara receipt records a consent); use `ringfence receipt show` "
+            "or receipt.json"
+        )
+    record = receipt.get("record")
+    if record is None:  # a receipt from before the record block
+        record = {}
+    else:
+        _check_shape(record, _KANTARA_RECORD, "record.")
+    jurisdiction = receipt.get("jurisdiction")
+    _check_shape(jurisdiction, _OPT, "jurisdiction")
+    contact = req.get("contact") or ""
+    origin = receipt["controller"]["vault_origin"]
+    requester = f"{req['requester']} ({req['organisation']})"
     return {
-        "version": "KI-CR-v1.1.0",
-        "jurisdiction": receipt.get("jurisdiction") or "unspecified",
-        "consentTimestamp": dec["decided_at"],
-        "collectionMethod": "ringfence owner decision",
+        "version": KANTARA_VERSION,
+        "jurisdiction": jurisdiction or "unspecified",
+        "consentTimestamp": _epoch_seconds(dec["decided_at"], "decision.decided_at"),
+        "collectionMethod": "the owner's signed decision on a footage request",
         "consentReceiptID": receipt["receipt_id"],
         "publicKey": receipt["signature"]["public_key"],
-        "language": "en",
-        "piiPrincipalId": receipt["controller"]["vault_origin"],
+        "language": record.get("language") or "en",
+        "piiPrincipalId": f"{origin}/owner",
         "piiControllers": [
             {
-                "piiController": "vault owner",
-                "onBehalf": False,
-                "contact": receipt["controller"]["vault_origin"],
-                "address": "",
-                "email": "",
-                "phone": "",
+                "piiController": req["organisation"],
+                "contact": req["requester"] + (f" ({contact})" if contact else ""),
+                "address": {"description": NOT_GIVEN},
+                "email": contact if _EMAIL.fullmatch(contact) else NOT_GIVEN,
+                "phone": contact if _PHONE.fullmatch(contact) else NOT_GIVEN,
             }
         ],
-        "policyUrl": "",
+        "policyUrl": f"urn:ringfence:receipt:{receipt['receipt_id']}#decision.terms",
         "services": [
             {
-                "service": "camera footage disclosure",
+                "service": "disclosure of camera footage",
                 "purposes": [
                     {
                         "purpose": req["reason"],
                         "purposeCategory": [KANTARA_PURPOSE.get(req["kind"], "Other request")],
-                        "consentType": "EXPLICIT" if granted else "REFUSED",
+                        "consentType": "EXPLICIT",
                         "piiCategory": ["video footage"],
                         "primaryPurpose": True,
-                        "termination": dec.get("expires_at") or "on completion of the export",
-                        "thirdPartyDisclosure": granted,
-                        "thirdPartyName": f"{req['requester']} ({req['organisation']})",
+                        "termination": dec.get("expires_at") or NO_EXPIRY,
+                        "thirdPartyDisclosure": True,
+                        "thirdPartyName": requester,
                     }
                 ],
             }
@@ -207,6 +255,9 @@ def to_kantara(receipt: dict[str, Any]) -> dict[str, Any]:
             "reference": req.get("reference"),
             "decision": dec["outcome"],
             "decisionReason": dec["reason"],
+            "terms": dec.get("terms"),
+            "ownerContact": record.get("owner_contact"),
+            "storageLocation": record.get("storage_location"),
             "clips": [{"id": c["id"], "sha256": c["sha256"]} for c in receipt.get("clips", [])],
         },
     }
@@ -341,8 +392,12 @@ def _check_entries(
     for e in entries:
         try:
             entry_bytes = e["entry"].encode("utf-8")
+            # The checkpoint must be of the log the receipt names, not merely
+            # signed by the owner's key (tlog-proof: a proof is checked
+            # against the log's origin and the trusted keys).
             result = verify_entry_inclusion(
-                entry_bytes, e["proof"], [verifier], required_signer=owner_name
+                entry_bytes, e["proof"], [verifier], required_signer=owner_name,
+                origin=receipt["controller"]["vault_origin"],
             )
         except (KeyError, AttributeError, TypeError):
             report.add(f"audit entry ({e!r:.40})", False, "malformed audit entry")

@@ -135,3 +135,12 @@ def test_any_other_spelling_is_refused(value: object, data: st.DataObject) -> No
     if other != canon:
         with pytest.raises(IntegrityError):
             parse_canonical(other)
+
+
+def test_noncharacters_are_kept_as_given() -> None:
+    """Not full I-JSON, on purpose (see the module docstring): hostile text
+    with noncharacters is recorded as it was given, as its UTF-8 bytes."""
+    for char in ("\ufffe", "\uffff", "\ufdd0", "\U0010ffff"):
+        data = canonical_json({"reason": f"a{char}b"})
+        assert data == b'{"reason":"a' + char.encode("utf-8") + b'b"}'
+        assert parse_canonical(data) == {"reason": f"a{char}b"}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -194,3 +195,28 @@ def test_signed_note_spec_example() -> None:
             "Xppzi2ONncAlTgK7Ztg1ERYNZXsYjOBH3mFXmRKuwHjG1Yu72IneyaQM=\n")
     assert parse_verifier_key(vkey).encode() == vkey
     assert open_note(note, [vkey]) == ("This is an example message.\n", ["example.com/foo"])
+
+
+def test_a_vaults_key_names_are_its_origin_and_a_role(tmp_path: Path) -> None:
+    """docs/audit.md: the origin is a prefix of every signer's key name."""
+    from tests.conftest import FAST_LOG_N
+    from tests.tools import PASSPHRASE
+    from vault.audit.note import check_key_name, note_signers
+    from vault.keys import device_key_name, owner_key_name
+    from vault.service import Vault
+
+    vault = Vault.init(tmp_path / "vault", PASSPHRASE, log_n=FAST_LOG_N)
+    try:
+        origin = vault.config.origin
+        latest = vault.audit.latest_checkpoint()
+        assert latest is not None
+        assert latest.note.startswith(origin + "\n")
+        names = {name for name, _ in note_signers(latest.note)}
+    finally:
+        vault.close()
+    assert owner_key_name(origin) == f"{origin}/owner"
+    assert device_key_name(origin) == f"{origin}/device"
+    assert names <= {f"{origin}/owner", f"{origin}/device"} and f"{origin}/owner" in names
+    for name in names:
+        check_key_name(name)  # C2SP: no spaces, no plus sign
+        assert name.rsplit("/", 1)[0] == origin

@@ -140,3 +140,27 @@ def test_checkpoint_consistency() -> None:
     assert not verify_checkpoint_consistency(_note(5), _note(13), proof,
                                              [WITNESS.verifier_key()]).ok
     assert not verify_checkpoint_consistency("junk", _note(13), proof, keys).ok
+
+
+def test_checkpoint_of_another_origin_is_refused() -> None:
+    """tlog-proof: a proof holds for the log the verifier expects, not for any
+    log the trusted key signed. Same key, same tree, another origin line."""
+    keys = [SIGNER.verifier_key()]
+    _, root = _tree(5)
+    other = sign_note(Checkpoint("example.com/other-log", 5, root).body(), [SIGNER])
+    proof = _proof(2, 5, other)
+    assert verify_entry_inclusion(ENTRIES[2], proof, keys).ok  # no origin asked for
+    result = verify_entry_inclusion(ENTRIES[2], proof, keys, origin=ORIGIN)
+    assert not result.ok and "another log" in result.reason
+    assert verify_entry_inclusion(ENTRIES[2], _proof(2, 5), keys, origin=ORIGIN).ok
+    # The origin must be equal, not a prefix or a longer name of it.
+    for near in (ORIGIN + "/", ORIGIN[:-1], ORIGIN.upper()):
+        assert not verify_entry_inclusion(ENTRIES[2], _proof(2, 5), keys, origin=near).ok
+
+
+def test_consistency_from_the_empty_tree_is_refused() -> None:
+    """A proof from size 0 would say yes for any log, so it is refused."""
+    keys = [SIGNER.verifier_key()]
+    result = verify_checkpoint_consistency(_note(0), _note(13), [], keys)
+    assert not result.ok and "empty tree" in result.reason
+    assert verify_checkpoint_consistency(_note(0), _note(0), [], keys).ok  # same empty log

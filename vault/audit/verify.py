@@ -57,11 +57,16 @@ def _open(note: str, keys: list[VerifierKey], required_signer: str | None,
 
 def verify_entry_inclusion(entry: bytes, proof_text: str,
                            verifier_keys: Sequence[str | VerifierKey],
-                           required_signer: str | None = None) -> VerificationResult:
+                           required_signer: str | None = None, *,
+                           origin: str | None = None) -> VerificationResult:
     """Is *entry* (the exact logged bytes) in the log whose checkpoint *proof_text* carries?
 
     *required_signer*, when given, is a key name whose signature must be among
-    the verified ones (e.g. the owner's, not only the device's).
+    the verified ones (e.g. the owner's, not only the device's). *origin*, when
+    given, is the log the verifier expects: the checkpoint's origin line must
+    be exactly it (tlog-proof verifies against the log's origin and trusted
+    keys), or a checkpoint of another log signed by the same key would pass.
+    Every verifier that knows which log it is checking passes it.
     """
     try:
         if not isinstance(entry, bytes):
@@ -75,6 +80,9 @@ def verify_entry_inclusion(entry: bytes, proof_text: str,
         return VerificationResult(False, exc.message)
     except Exception as exc:  # a verifier never crashes on hostile input
         return VerificationResult(False, f"unreadable proof ({type(exc).__name__})")
+    if origin is not None and cp.origin != origin:
+        return VerificationResult(False, f"the checkpoint is of another log ({cp.origin!r}, "
+                                  f"not {origin!r})", proof.index, cp.size, tuple(names))
     if proof.index >= cp.size:
         return VerificationResult(False, f"index {proof.index} is beyond the checkpoint's "
                                   f"{cp.size} entries", proof.index, cp.size, tuple(names))
@@ -105,6 +113,13 @@ def verify_checkpoint_consistency(old_note: str, new_note: str, proof_hashes: Se
     if old.origin != new.origin:
         return VerificationResult(False, f"the checkpoints are of different logs "
                                   f"({old.origin!r} and {new.origin!r})")
+    if old.size == 0 and new.size > 0:
+        # The empty tree is a prefix of every tree, so a "proof" from it is
+        # vacuous: it would say yes for any log at all. Refused, as the
+        # common log verifiers refuse it, rather than reported as a check.
+        return VerificationResult(False, "the older checkpoint is of the empty log: a "
+                                  "consistency proof from an empty tree proves nothing",
+                                  size=new.size, signers=tuple(names))
     if new.size < old.size:
         return VerificationResult(False, f"the newer checkpoint ({new.size} entries) is smaller "
                                   f"than the older one ({old.size}): the log was cut",

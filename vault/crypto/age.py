@@ -364,9 +364,10 @@ def decrypt(
     """Decrypt *src* (binary or armored, detected) to *dst*, in constant memory.
 
     Plaintext is written one verified chunk at a time; if a later chunk is
-    damaged or the file is truncated, PayloadError is raised after the
-    earlier, authentic chunks were written (as with age). Write to a temporary
-    place and discard it on error when all-or-nothing matters.
+    damaged or the file is truncated or extended, PayloadError (naming the
+    chunk) is raised after every authentic chunk was written, exactly as age
+    releases them (see :mod:`vault.crypto.stream`). Write to a temporary place
+    and discard it on error when all-or-nothing matters.
     """
     ids = _identities(identities, passphrases)
     stream, armored = _sniff(src)

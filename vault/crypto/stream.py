@@ -10,12 +10,23 @@ Both directions run in constant memory: two input blocks of 16 chunks (one
 read ahead) and one output block, reused for the whole stream;
 ``cryptography``'s ``*_into`` methods write straight into them.
 
-Decryption writes a chunk only after its tag verified, and reads one block
-ahead so it knows which chunk is the final one. It cannot know that a *later* chunk
-is damaged, though: for a tampered or truncated file the chunks before the bad
-one have already been written to the destination when PayloadError is raised
-(as with age). Callers that need all-or-nothing must write to a temporary
-place and discard it on error.
+Decryption releases exactly what age releases: every chunk whose tag
+verifies is written to the destination before the error about a later chunk
+is raised, and the error names the chunk (``chunk N``). A full-size chunk that
+authenticates with the other last-chunk flag is authentic plaintext too: at
+the end of the file (the file was cut at a chunk boundary) and before more
+data (a final chunk followed by trailing bytes) it is released, then
+PayloadError says what is wrong. A short chunk can only be the final one, so
+it is released only if it opens as final. The age test-vector suite checks
+this (every byte released before the error must match its payload hash), and
+tests/crypto/testkit/ holds those vectors.
+
+A payload nonce that is missing or shorter than 16 bytes is a HeaderError,
+as the suite classes it: the header is followed by nothing usable, and no
+chunk can be read.
+
+Callers that need all-or-nothing (the export, the preview) write to a
+staging place and discard it on error.
 """
 
 from __future__ import annotations
@@ -27,7 +38,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 
 from vault.crypto.primitives import hkdf_sha256
-from vault.errors import AgeError, PayloadError
+from vault.errors import AgeError, HeaderError, PayloadError
 
 NONCE_SIZE = 16
 CHUNK_SIZE = 64 * 1024
@@ -116,14 +127,15 @@ def encrypt_payload(file_key: bytes, src: BinaryIO, dst: BinaryIO) -> None:
 def decrypt_payload(file_key: bytes, src: BinaryIO, dst: BinaryIO) -> None:
     """Read the nonce and chunks from *src*, write verified plaintext to *dst*.
 
-    PayloadError when the nonce or a chunk is missing or cut short, a tag does
-    not verify, the final chunk is empty after a full one, or data follows the
-    final chunk. Chunks before the failing one have been written (see module
-    docstring).
+    HeaderError when the 16-byte nonce is missing or short. PayloadError when
+    there is no chunk, a chunk is cut short, a tag does not verify, the final
+    chunk is empty after a full one, the last chunk is not marked final, or
+    data follows the final chunk. Every chunk that authenticated before the
+    failing point has been written (see module docstring).
     """
     nonce_buf = memoryview(bytearray(NONCE_SIZE))
     if _read_full(src, nonce_buf) != NONCE_SIZE:
-        raise PayloadError("payload: the file ends inside the 16-byte payload nonce")
+        raise HeaderError("payload: the file ends inside the 16-byte payload nonce")
     aead = ChaCha20Poly1305(payload_key(file_key, bytes(nonce_buf)))
     block = _BLOCK_CHUNKS * ENC_CHUNK_SIZE
     views = [memoryview(bytearray(block)), memoryview(bytearray(block))]
@@ -134,7 +146,7 @@ def decrypt_payload(file_key: bytes, src: BinaryIO, dst: BinaryIO) -> None:
         raise PayloadError("payload: no chunks after the nonce (even an empty file has one)")
     counter = 0
     while True:
-        # Hold back one block so the final chunk is known before it is opened.
+        # Read one block ahead so the final chunk is known before it is opened.
         if n == block:
             m = _read_full(src, nxt)
             final = m == 0
@@ -146,11 +158,11 @@ def decrypt_payload(file_key: bytes, src: BinaryIO, dst: BinaryIO) -> None:
             lo = i * ENC_CHUNK_SIZE
             hi = min(lo + ENC_CHUNK_SIZE, n)
             last = final and i == count - 1
-            error = _open_chunk(aead, counter, last, cur[lo:hi], out[plain:])
+            size, error = _open_chunk(aead, counter, last, cur[lo:hi], out[plain:])
+            plain += size
             if error is not None:
-                dst.write(out[:plain])  # the chunks before this one are authentic
+                dst.write(out[:plain])  # every chunk that authenticated
                 raise PayloadError(error)
-            plain += hi - lo - TAG_SIZE
             counter += 1
         dst.write(out[:plain])
         if final:
@@ -161,28 +173,48 @@ def decrypt_payload(file_key: bytes, src: BinaryIO, dst: BinaryIO) -> None:
 
 def _open_chunk(
     aead: ChaCha20Poly1305, counter: int, last: bool, chunk: memoryview, out: memoryview
-) -> str | None:
-    """Decrypt one chunk into *out*; the reason it is invalid, or None."""
+) -> tuple[int, str | None]:
+    """Decrypt chunk *counter* into *out*.
+
+    Returns the number of authentic plaintext bytes written to *out* (to be
+    released) and the reason the stream is invalid at this chunk, or None.
+    """
     if len(chunk) < TAG_SIZE:
-        return f"payload: chunk {counter} is truncated (shorter than its tag)"
+        return 0, f"payload: chunk {counter} is truncated (shorter than its tag)"
     if last and len(chunk) == TAG_SIZE and counter > 0:
-        return "payload: the final chunk is empty after a full chunk"
+        return 0, f"payload: the final chunk {counter} is empty after a full chunk"
     size = len(chunk) - TAG_SIZE
     try:
         aead.decrypt_into(_chunk_nonce(counter, last), chunk, None, out[:size])
+        return size, None
     except InvalidTag:
         out[:size] = bytes(size)  # never keep unverified plaintext around
-        return _diagnose(aead, counter, last, chunk)
-    return None
+    # Only a full-size chunk can carry either flag: a short one is final by
+    # its size alone. Opening it with the other flag tells truncation and
+    # trailing data apart from damage, and what it yields is authentic.
+    if len(chunk) == ENC_CHUNK_SIZE:
+        try:
+            aead.decrypt_into(_chunk_nonce(counter, not last), chunk, None, out[:size])
+        except InvalidTag:
+            out[:size] = bytes(size)
+        else:
+            if last:
+                return size, (
+                    f"payload: truncated, the file ends after chunk {counter}, which is not final"
+                )
+            return size, f"payload: data after the final chunk {counter}"
+    elif last and _opens(aead, counter, chunk):
+        return 0, (
+            f"payload: chunk {counter} is short but not marked final "
+            "(the file was truncated or altered)"
+        )
+    return 0, f"payload: chunk {counter} failed authentication (damaged or altered)"
 
 
-def _diagnose(aead: ChaCha20Poly1305, counter: int, last: bool, chunk: memoryview) -> str:
-    """Say why chunk *counter* failed: opening it with the other flag tells
-    truncation and trailing data apart from plain damage."""
+def _opens(aead: ChaCha20Poly1305, counter: int, chunk: memoryview) -> bool:
+    """Whether *chunk* authenticates as a not-final chunk (for the error message only)."""
     try:
-        aead.decrypt(_chunk_nonce(counter, not last), chunk, None)
+        aead.decrypt(_chunk_nonce(counter, False), chunk, None)
     except InvalidTag:
-        return f"payload: chunk {counter} failed authentication (damaged or altered)"
-    if last:
-        return f"payload: truncated, the file ends after chunk {counter}, which is not final"
-    return f"payload: data after the final chunk {counter}"
+        return False
+    return True

@@ -72,7 +72,26 @@ def _base(vault: RequestOps, request_id: str) -> tuple[dict[str, Any], Any]:
             "expires_at": iso(dec.expires_at),
         },
     }
+    body.update(consent_record_fields(vault, dec))
     return body, dec
+
+
+def consent_record_fields(vault: RequestOps, dec: Any) -> dict[str, Any]:
+    """The receipt members that complete it as an ISO/IEC TS 27560 consent
+    record (docs/receipts.md): the jurisdiction and the owner's contact from
+    ``[receipt]`` in config.toml, and the record block. Receipts without them
+    (older ones) still verify: the verifier does not require them."""
+    released = dec.outcome in ("approved", "partly_approved")
+    return {
+        "jurisdiction": vault.config.receipt_jurisdiction,
+        "record": {
+            "language": "en",
+            "notice": dec.terms,
+            "storage_location": "the requester's copy" if released else None,
+            "retention_until": iso(dec.expires_at) if released else None,
+            "owner_contact": vault.config.receipt_contact,
+        },
+    }
 
 
 def decided_clips(vault: RequestOps, decision_id: str) -> list[dict[str, Any]]:
