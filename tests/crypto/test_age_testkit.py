@@ -203,13 +203,13 @@ READER_DIFFERS = {
 }
 
 
-@pytest.mark.parametrize("name", sorted(REBUILT))
+@pytest.mark.parametrize("name", sorted(set(REBUILT) - set(READER_DIFFERS)))
 def test_rebuilt_vector_with_an_independent_reader(name: str, tmp_path: Path) -> None:
     """The stock age tool (pyrage for passphrase vectors, which the tool reads
     only from a terminal) agrees with each rebuilt vector: success with the
-    same payload, or failure."""
-    if name in READER_DIFFERS:
-        pytest.skip(READER_DIFFERS[name])
+    same payload, or failure. The vectors in READER_DIFFERS are left out: those
+    readers are laxer there, and the suite's own test above holds ringfence to
+    the vector."""
     fields, body = _load(TESTKIT / name)
     success = fields["expect"] == ["success"]
     if "passphrase" in fields:
