@@ -11,10 +11,12 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DatabaseError
 from sqlmodel import create_engine
 
-from vault.errors import StorageError, VaultError
+from vault.errors import CatalogDamaged, StorageError, VaultError
+from vault.safetext import shown
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 HEAD_REVISION = "0001"
+BUSY_TIMEOUT_MS = 30000
 
 
 def _on_connect(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
@@ -28,8 +30,42 @@ def _on_connect(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
     # left in free pages: this is what makes shredding real.
     cur.execute("PRAGMA secure_delete=ON")
     cur.execute("PRAGMA synchronous=FULL")
-    cur.execute("PRAGMA busy_timeout=30000")
+    cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     cur.close()
+
+
+#: SQLite's primary result codes for a damaged file and a full disk.
+SQLITE_CORRUPT, SQLITE_FULL, SQLITE_NOTADB = 11, 13, 26
+TRUNCATE_WAL = "PRAGMA wal_checkpoint(TRUNCATE)"
+
+
+def _mapped(exc: BaseException, path: Path) -> Exception | None:
+    """The ringfence error for a SQLite failure the user must act on, if it is one.
+
+    A damaged catalog ("database disk image is malformed", "file is not a
+    database") is a VaultError (exit 9) that says what to do, not a traceback;
+    a full disk is the StorageError (exit 10) every other full write raises.
+    """
+    if not isinstance(exc, sqlite3.DatabaseError):
+        return None
+    code = getattr(exc, "sqlite_errorcode", None)
+    primary = code & 0xFF if isinstance(code, int) else None
+    text = str(exc)
+    if primary in (SQLITE_CORRUPT, SQLITE_NOTADB) or "malformed" in text:
+        return CatalogDamaged(
+            f"the catalog {shown(path)} is damaged ({text}); stop the daemon and restore it "
+            "from a backup (docs/daemon.md)")
+    if primary == SQLITE_FULL:
+        return StorageError(f"cannot write the catalog {shown(path)}: the disk is full")
+    return None
+
+
+def _on_error(path: Path) -> Any:
+    def handle(context: Any) -> None:
+        mapped = _mapped(context.original_exception, path)
+        if mapped is not None:
+            raise mapped from None
+    return handle
 
 
 def _on_begin(conn: Any) -> None:
@@ -68,15 +104,46 @@ def open_catalog(path: Path, *, migrate: bool = True, create: bool = True) -> En
         engine = create_engine(f"sqlite:///{path}", connect_args={"timeout": 30})
         event.listen(engine, "connect", _on_connect)
         event.listen(engine, "begin", _on_begin)
+        event.listen(engine, "handle_error", _on_error(path))
         if new:
             path.touch(mode=0o600)
         if migrate:
             upgrade(engine)
+        truncate_wal(engine, wait_ms=2000)
     except (sqlite3.DatabaseError, DatabaseError) as exc:
-        raise VaultError(f"cannot open the catalog {path}: {_reason(exc)}") from None
+        orig = getattr(exc, "orig", None) or exc
+        mapped = _mapped(orig, path)
+        if mapped is not None:
+            raise mapped from None
+        raise VaultError(f"cannot open the catalog {shown(path)}: {_reason(exc)}") from None
     except OSError as exc:
-        raise StorageError(f"cannot open the catalog {path}: {exc.strerror}") from exc
+        raise StorageError(f"cannot open the catalog {shown(path)}: {exc.strerror}") from exc
     return engine
+
+
+def truncate_wal(engine: Engine, *, wait_ms: int | None = None) -> bool:
+    """Copy the write-ahead log into the catalog and cut it to zero bytes.
+
+    Old page images stay in catalog.db-wal until then, so this runs when a
+    catalog is opened (a shred that was killed before its own truncation
+    leaves the shredded header there) and right after a shred commits
+    (vault.service.retention). Outside any transaction: the driver runs in
+    autocommit. *wait_ms* bounds how long a reader of an older snapshot may
+    delay it; False when a reader kept it from finishing.
+    """
+    raw = engine.raw_connection()
+    try:
+        cur = raw.cursor()
+        if wait_ms is not None:
+            cur.execute(f"PRAGMA busy_timeout={int(wait_ms)}")
+        try:
+            busy = cur.execute(TRUNCATE_WAL).fetchone()[0]
+        finally:
+            if wait_ms is not None:
+                cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        return not busy
+    finally:
+        raw.close()
 
 
 def _reason(exc: Exception) -> str:
