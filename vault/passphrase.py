@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from vault.errors import PassphraseError
+from vault.hardening import child_env, forbid_core_dumps
 
 PromptFn = Callable[[str], str]
 
@@ -64,6 +65,7 @@ class PassphraseSource:
         return None
 
     def get(self, what: str = "Passphrase") -> str:
+        forbid_core_dumps()  # the passphrase is a secret too (vault.hardening)
         value = self._non_interactive()
         if value is None:
             ask = self._prompt_fn()
@@ -79,6 +81,7 @@ class PassphraseSource:
 
     def get_new(self, what: str = "New passphrase") -> str:
         """A new passphrase: asked twice on a terminal, refused when empty."""
+        forbid_core_dumps()
         value = self._non_interactive()
         if value is None:
             ask = self._prompt_fn()
@@ -117,6 +120,7 @@ def _run_command(cmd: str) -> str:
             check=False,
             timeout=120,
             stdin=subprocess.DEVNULL,
+            env=child_env(),
         )
     except (OSError, ValueError, subprocess.TimeoutExpired) as exc:
         raise PassphraseError(

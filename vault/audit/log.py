@@ -53,6 +53,7 @@ from vault.audit.verify import COPY_NAME, EntryRun, LogAuditor, LogProblem, chec
 from vault.canonical import canonical_json, parse_canonical
 from vault.errors import IntegrityError, NotFound, StorageError
 from vault.fsutil import write_atomic
+from vault.hardening import child_env
 from vault.timeutil import utc_now
 
 if TYPE_CHECKING:
@@ -591,7 +592,7 @@ class _Workers:
 
     def __init__(self, database: str, count: int, spans: list[tuple[int, int]]) -> None:
         root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-        env = dict(os.environ)
+        env = child_env()
         env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
         cmd = [sys.executable, "-c", "from vault.audit.log import _worker_main; _worker_main()",
                database]
