@@ -388,3 +388,30 @@ def test_after_a_shred_the_wal_does_not_hold_the_header(vault: Vault, camera: Pa
     wal = vault.root / "catalog.db-wal"
     assert not wal.exists() or header not in wal.read_bytes()
     assert files_containing(vault.root, header) == []
+
+
+READER = """
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1], isolation_level=None)
+db.execute("BEGIN")
+db.execute("SELECT count(*) FROM clip").fetchone()  # a snapshot that pins the WAL
+print("reading", flush=True)
+sys.stdin.readline()
+"""
+
+
+def test_a_catalog_pinned_by_a_long_reader_still_opens(vault: Vault, camera: Path) -> None:
+    """The truncation at open is best effort: a reader only defers it."""
+    ingest(vault, camera, 1)
+    reader = subprocess.Popen([sys.executable, "-c", READER, str(vault.layout.catalog)],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert reader.stdout is not None and reader.stdout.readline().strip() == "reading"
+        (camera / "later.mp4").write_bytes(os.urandom(5000))
+        ingest(vault, camera, 0)  # a commit after the reader's snapshot: the WAL is pinned
+        again = Vault.open(vault.root)
+        assert len(again.clips()) == 2
+        again.close()
+    finally:
+        reader.kill()
+        reader.wait()

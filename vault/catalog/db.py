@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DatabaseError
+from sqlalchemy.exc import DatabaseError, OperationalError
 from sqlmodel import create_engine
 
 from vault.errors import CatalogDamaged, StorageError, VaultError
@@ -109,7 +110,10 @@ def open_catalog(path: Path, *, migrate: bool = True, create: bool = True) -> En
             path.touch(mode=0o600)
         if migrate:
             upgrade(engine)
-        truncate_wal(engine, wait_ms=2000)
+        with contextlib.suppress(sqlite3.OperationalError, OperationalError):
+            # Best effort: a busy catalog still opens (the next open or shred
+            # truncates); a damaged one still fails below.
+            truncate_wal(engine, wait_ms=2000)
     except (sqlite3.DatabaseError, DatabaseError) as exc:
         orig = getattr(exc, "orig", None) or exc
         mapped = _mapped(orig, path)
