@@ -40,7 +40,7 @@ SQLITE_CORRUPT, SQLITE_FULL, SQLITE_NOTADB = 11, 13, 26
 TRUNCATE_WAL = "PRAGMA wal_checkpoint(TRUNCATE)"
 
 
-def _mapped(exc: BaseException, path: Path) -> Exception | None:
+def _mapped(exc: BaseException, path: Path, doing: str = "cannot use") -> Exception | None:
     """The ringfence error for a SQLite failure the user must act on, if it is one.
 
     A damaged catalog ("database disk image is malformed", "file is not a
@@ -54,19 +54,25 @@ def _mapped(exc: BaseException, path: Path) -> Exception | None:
     text = str(exc)
     if primary in (SQLITE_CORRUPT, SQLITE_NOTADB) or "malformed" in text:
         return CatalogDamaged(
-            f"the catalog {shown(path)} is damaged ({text}); stop the daemon and restore it "
-            "from a backup (docs/daemon.md)")
+            f"{doing} the catalog {shown(path)}: it is damaged ({text}); stop the daemon and "
+            "restore it from a backup (docs/daemon.md)")
     if primary == SQLITE_FULL:
-        return StorageError(f"cannot write the catalog {shown(path)}: the disk is full")
+        return StorageError(f"{doing} the catalog {shown(path)}: the disk is full")
     return None
 
 
-def _on_error(path: Path) -> Any:
-    def handle(context: Any) -> None:
-        mapped = _mapped(context.original_exception, path)
+class _OnError:
+    """The engine's handle_error hook: SQLite failures the user must act on
+    become ringfence errors wherever a statement meets them."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.doing = "cannot open"  # until open_catalog has finished
+
+    def __call__(self, context: Any) -> None:
+        mapped = _mapped(context.original_exception, self.path, self.doing)
         if mapped is not None:
             raise mapped from None
-    return handle
 
 
 def _on_begin(conn: Any) -> None:
@@ -105,7 +111,8 @@ def open_catalog(path: Path, *, migrate: bool = True, create: bool = True) -> En
         engine = create_engine(f"sqlite:///{path}", connect_args={"timeout": 30})
         event.listen(engine, "connect", _on_connect)
         event.listen(engine, "begin", _on_begin)
-        event.listen(engine, "handle_error", _on_error(path))
+        on_error = _OnError(path)
+        event.listen(engine, "handle_error", on_error)
         if new:
             path.touch(mode=0o600)
         if migrate:
@@ -116,12 +123,13 @@ def open_catalog(path: Path, *, migrate: bool = True, create: bool = True) -> En
             truncate_wal(engine, wait_ms=2000)
     except (sqlite3.DatabaseError, DatabaseError) as exc:
         orig = getattr(exc, "orig", None) or exc
-        mapped = _mapped(orig, path)
+        mapped = _mapped(orig, path, "cannot open")
         if mapped is not None:
             raise mapped from None
         raise VaultError(f"cannot open the catalog {shown(path)}: {_reason(exc)}") from None
     except OSError as exc:
         raise StorageError(f"cannot open the catalog {shown(path)}: {exc.strerror}") from exc
+    on_error.doing = "cannot use"
     return engine
 
 
