@@ -93,9 +93,9 @@ def _open(path: Path, passphrase: str) -> bytes:
     try:
         sealed = path.read_bytes()
     except FileNotFoundError:
-        raise VaultError(f"the key file {path} is missing") from None
+        raise VaultError(f"the key file {shown(path)} is missing") from None
     except OSError as exc:
-        raise VaultError(f"cannot read the key file {path}: {exc.strerror}") from None
+        raise VaultError(f"cannot read the key file {shown(path)}: {exc.strerror}") from None
     try:
         return age.decrypt_bytes(sealed, passphrases=[passphrase])
     except NoMatchingIdentity:
@@ -123,11 +123,11 @@ def load_device_key(layout: Layout) -> Ed25519PrivateKey:
         data = layout.device_key.read_bytes()
         key = serialization.load_pem_private_key(data, password=None)
     except FileNotFoundError:
-        raise VaultError(f"the device key {layout.device_key} is missing") from None
+        raise VaultError(f"the device key {shown(layout.device_key)} is missing") from None
     except (OSError, ValueError) as exc:
-        raise VaultError(f"cannot load the device key {layout.device_key}: {exc}") from None
+        raise VaultError(f"cannot load the device key {shown(layout.device_key)}: {exc}") from None
     if not isinstance(key, Ed25519PrivateKey):
-        raise VaultError(f"the device key {layout.device_key} is not an Ed25519 key")
+        raise VaultError(f"the device key {shown(layout.device_key)} is not an Ed25519 key")
     return key
 
 

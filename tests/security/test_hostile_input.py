@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from tests.requests.test_service import REQ, ingest
-from tests.tools import run_cli
+from tests.tools import cli_env, run_cli
 from vault import receipts
 from vault.errors import UsageError
 from vault.safetext import shown, text_problem
@@ -269,3 +269,15 @@ def test_shown_escapes_what_would_change_a_terminal() -> None:
     assert shown(Path(os.fsdecode(b"bad\xff\xfe.mp4"))) == "bad\\xff\\xfe.mp4"
     assert shown(b"\xc3(") == "\\xc3("
     assert shown("a\u200fb\u061cc\x9bd") == "a\\u200fb\\u061cc\\x9bd"
+
+
+def test_a_passphrase_file_that_never_ends_is_refused(vault: Vault, camera: Path,
+                                                     tmp_path: Path) -> None:
+    ingest(vault, camera, 1)
+    rid = vault.add_request(REQ)
+    env = cli_env(vault.root, None, RINGFENCE_PASSPHRASE_FILE="/dev/zero")
+    proc = run_cli(vault.root, "refuse", rid, "--reason", "no", env=env, check=False,
+                   timeout=DEADLINE)
+    err = clean_failure(proc, 4)
+    assert "/dev/zero is longer than" in err
+    assert vault.request(rid).status == "pending"
