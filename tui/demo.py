@@ -26,6 +26,7 @@ from pathlib import Path
 
 from vault import age
 from vault.daemon import Daemon, DaemonOptions
+from vault.hardening import child_env
 from vault.service import Vault
 from vault.synth import write_clip
 from vault.timeutil import utc_now
@@ -196,7 +197,7 @@ class SyntheticCamera(threading.Thread):
 
 
 def start_daemon(demo: Demo) -> subprocess.Popen[bytes]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RINGFENCE_")}
+    env = {k: v for k, v in child_env().items() if not k.startswith("RINGFENCE_")}
     env["RINGFENCE_LOG"] = "WARNING"
     log = open(demo.root / "daemon.log", "ab")  # noqa: SIM115 - handed to the child
     try:

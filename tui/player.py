@@ -1,11 +1,14 @@
 """Playing a previewed clip in the system's video player.
 
 The decrypted clip exists as a file only while it is being played: it is
-written 0600 into a fresh 0700 folder, handed to the player, and removed when
-the player exits, when the preview closes, or when the app stops, whichever
-comes first. Launchers such as ``xdg-open`` return at once while the player
-they start still needs the file, so for them removal waits for the preview
-to close.
+written 0600 into a fresh 0700 folder in memory (:func:`view_root`: the
+user's private ``$XDG_RUNTIME_DIR``, else ``/dev/shm``; never the disk where
+a system has either), handed to the player, and removed when the player
+exits, when the preview closes, or when the app stops, whichever comes first.
+Launchers such as ``xdg-open`` return at once while the player they start
+still needs the file, so for them removal waits for the preview to close.
+The player gets the app's environment without any passphrase variable
+(vault.hardening.child_env).
 """
 
 from __future__ import annotations
@@ -14,11 +17,14 @@ import contextlib
 import os
 import shlex
 import shutil
+import stat
 import subprocess
 import tempfile
 import threading
 from collections.abc import Mapping
 from pathlib import Path
+
+from vault.hardening import child_env
 
 PLAYERS = (
     ["mpv", "--really-quiet"],
@@ -50,15 +56,42 @@ def is_launcher(command: list[str]) -> bool:
 
 
 PREFIX = "ringfence-view-"
+SHM = Path("/dev/shm")  # noqa: S108 - a tmpfs; each copy gets its own 0700 folder (mkdtemp)
+
+
+def view_root(env: Mapping[str, str] | None = None) -> Path:
+    """Where decrypted preview copies go: a folder in RAM, private to this user.
+
+    ``$XDG_RUNTIME_DIR`` when it is a real folder of this user that nobody
+    else may enter (a tmpfs the login session owns), else ``/dev/shm``
+    (a tmpfs; each copy gets its own 0700 folder there). Only a system with
+    neither falls back to the temporary folder, which may be on disk.
+    """
+    env = os.environ if env is None else env
+    runtime = env.get("XDG_RUNTIME_DIR")
+    if runtime and os.path.isabs(runtime):
+        try:
+            st = os.stat(runtime, follow_symlinks=False)
+        except OSError:
+            st = None
+        if (st is not None and stat.S_ISDIR(st.st_mode) and st.st_uid == os.getuid()
+                and not st.st_mode & 0o077):
+            return Path(runtime)
+    if SHM.is_dir() and os.access(SHM, os.W_OK | os.X_OK):
+        return SHM
+    return Path(tempfile.gettempdir())
 
 
 def sweep_stale(tmp: Path | None = None) -> int:
     """Remove view folders left by an app that was killed (its pid is gone).
 
     Each folder's name carries the pid of the app that made it; only folders
-    of this user whose app no longer runs are removed.
+    of this user whose app no longer runs are removed. Without *tmp*, both
+    the RAM folder and the temporary folder (where copies used to go).
     """
-    tmp = Path(tempfile.gettempdir()) if tmp is None else tmp
+    if tmp is None:
+        roots = dict.fromkeys([view_root(), Path(tempfile.gettempdir())])
+        return sum(sweep_stale(root) for root in roots)
     removed = 0
     try:
         entries = list(os.scandir(tmp))
@@ -107,7 +140,7 @@ class TempClips:
 
     def write(self, data: bytes, suffix: str) -> Path:
         """Write *data* to a new 0600 file in a new 0700 folder."""
-        folder = Path(tempfile.mkdtemp(prefix=f"{PREFIX}{os.getpid()}-"))  # mode 0700
+        folder = Path(tempfile.mkdtemp(prefix=f"{PREFIX}{os.getpid()}-", dir=view_root()))  # 0700
         with self._lock:
             self._dirs.add(folder)
         path = folder / f"clip{suffix}"
@@ -136,18 +169,12 @@ class TempClips:
             return len(self._dirs)
 
 
-def player_env() -> dict[str, str]:
-    """The app's environment without any passphrase in it: the player (or
-    whatever a launcher starts) has no business seeing one."""
-    return {k: v for k, v in os.environ.items() if not k.startswith("RINGFENCE_PASSPHRASE")}
-
-
 def play(command: list[str], path: Path) -> int:
     """Run the player on *path* and wait for it; its exit status."""
     with contextlib.suppress(FileNotFoundError):
         return subprocess.run(
             [*command, str(path)],
-            env=player_env(),
+            env=child_env(),  # no passphrase variable: the player has no business with one
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

@@ -17,7 +17,7 @@ Exit codes (documented in docs/cli.md):
  6    an integrity check failed (audit log, payload hash, receipt)
  7    refused by policy (no approved decision, illegal transition, held clip)
  8    the vault is busy (another daemon holds the lock)
- 9    no vault here, or its configuration is invalid
+ 9    no vault here, its configuration is invalid, or its catalog is damaged
 10    storage failure (disk full, permission denied)
 ====  ===========================================================
 """
@@ -118,6 +118,10 @@ class VaultError(RingfenceError):
     """There is no vault here, or its configuration is invalid."""
 
     exit_code = 9
+
+
+class CatalogDamaged(VaultError):
+    """The catalog file is damaged (not a database, or a malformed page)."""
 
 
 class StorageError(RingfenceError):

@@ -6,6 +6,7 @@ import contextlib
 import errno
 import os
 import secrets
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
@@ -133,3 +134,30 @@ def write_atomic(path: Path, data: bytes, *, mode: int = 0o600, share: bool = Tr
             f.write(data)
     except OSError as exc:
         raise storage_error(exc, f"cannot write {path}") from exc
+
+
+def open_regular(path: Path, *, follow_symlinks: bool = False) -> BinaryIO:
+    """*path* opened for reading, if it is a regular file.
+
+    Outside files are opened this way: a FIFO would block the reader forever
+    and a device (``/dev/zero``) never ends, so both are refused before a byte
+    is read (``O_NONBLOCK`` makes opening a FIFO return at once). Unless
+    *follow_symlinks*, a symlink is refused too (ELOOP).
+    """
+    flags = os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC
+    if not follow_symlinks:
+        flags |= os.O_NOFOLLOW
+    f = os.fdopen(os.open(path, flags), "rb")
+    if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+        f.close()
+        raise OSError(errno.EINVAL, "not a regular file")
+    return f
+
+
+def read_regular(path: Path, limit: int, *, follow_symlinks: bool = False) -> bytes:
+    """The bytes of the regular file *path*, refused (EFBIG) beyond *limit*."""
+    with open_regular(path, follow_symlinks=follow_symlinks) as f:
+        data = f.read(limit + 1)
+    if len(data) > limit:
+        raise OSError(errno.EFBIG, f"larger than {limit} bytes")
+    return data

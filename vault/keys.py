@@ -12,7 +12,11 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import fcntl
+import logging
 import os
+import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,8 +29,11 @@ from vault.audit.note import NoteSigner
 from vault.config import Layout
 from vault.errors import NoMatchingIdentity, PassphraseError, StorageError, VaultError
 from vault.fsutil import ensure_private_dir, fsync_dir, storage_error, write_atomic
+from vault.hardening import forbid_core_dumps
+from vault.safetext import shown
 
 NEXT_SUFFIX = ".next"
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -86,9 +93,9 @@ def _open(path: Path, passphrase: str) -> bytes:
     try:
         sealed = path.read_bytes()
     except FileNotFoundError:
-        raise VaultError(f"the key file {path} is missing") from None
+        raise VaultError(f"the key file {shown(path)} is missing") from None
     except OSError as exc:
-        raise VaultError(f"cannot read the key file {path}: {exc.strerror}") from None
+        raise VaultError(f"cannot read the key file {shown(path)}: {exc.strerror}") from None
     try:
         return age.decrypt_bytes(sealed, passphrases=[passphrase])
     except NoMatchingIdentity:
@@ -96,6 +103,7 @@ def _open(path: Path, passphrase: str) -> bytes:
 
 
 def create_owner_keys(layout: Layout, passphrase: str, log_n: int) -> OwnerKeys:
+    forbid_core_dumps()  # the new secrets are in this process from here on
     ensure_private_dir(layout.keys, group_write=False)  # the daemon's user only reads here
     keys = OwnerKeys(age.generate_identity(), Ed25519PrivateKey.generate())
     write_atomic(layout.owner_identity, _seal(_identity_file(keys.identity), passphrase, log_n),
@@ -117,11 +125,11 @@ def load_device_key(layout: Layout) -> Ed25519PrivateKey:
         data = layout.device_key.read_bytes()
         key = serialization.load_pem_private_key(data, password=None)
     except FileNotFoundError:
-        raise VaultError(f"the device key {layout.device_key} is missing") from None
+        raise VaultError(f"the device key {shown(layout.device_key)} is missing") from None
     except (OSError, ValueError) as exc:
-        raise VaultError(f"cannot load the device key {layout.device_key}: {exc}") from None
+        raise VaultError(f"cannot load the device key {shown(layout.device_key)}: {exc}") from None
     if not isinstance(key, Ed25519PrivateKey):
-        raise VaultError(f"the device key {layout.device_key} is not an Ed25519 key")
+        raise VaultError(f"the device key {shown(layout.device_key)} is not an Ed25519 key")
     return key
 
 
@@ -131,6 +139,66 @@ def _opens(path: Path, passphrase: str) -> bool:
     except (PassphraseError, VaultError, age.AgeError):
         return False
     return True
+
+
+#: Held (flock) by `key passwd` from its first write to its last rename, and
+#: by every unlock: a kill releases it, so a sweep never races a live change.
+PASSWD_LOCK = ".passwd.lock"  # noqa: S105 - a lock file name
+#: The temporary names vault.fsutil.atomic_writer gives the key files.
+_KEY_TEMP = re.compile(
+    r"^\.(?:owner\.age|signing\.age|device\.ed25519)(?:\.next)?\.[0-9a-f]{12}\.tmp$")
+
+
+@contextlib.contextmanager
+def _keys_lock(layout: Layout, *, wait: bool) -> Iterator[bool]:
+    """The passwd lock; yields False when *wait* is off and someone holds it,
+    or when this user cannot create the lock file (a read-only keys folder:
+    nothing there can be changed or swept then)."""
+    try:
+        fd = os.open(layout.keys / PASSWD_LOCK, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    except OSError:
+        yield False
+        return
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        yield True
+    finally:
+        os.close(fd)  # closing the last descriptor releases the flock
+
+
+def sweep_key_temps(layout: Layout) -> list[str]:
+    """Remove the temporary key files a killed `key passwd` (or init) left.
+
+    Run at every vault start and unlock. A temporary file was never renamed
+    into place, so the key files it was meant to replace are still whole;
+    it holds a key sealed under a passphrase nobody confirmed, and goes.
+    Skipped while a `key passwd` runs, and where this user cannot write the
+    keys folder (the daemon of a two-user deployment). The names removed.
+    """
+    if not layout.keys.is_dir():
+        return []
+    with _keys_lock(layout, wait=False) as free:
+        return _remove_key_temps(layout) if free else []
+
+
+def _remove_key_temps(layout: Layout) -> list[str]:
+    removed = []
+    try:
+        for entry in os.scandir(layout.keys):
+            if _KEY_TEMP.match(entry.name) and entry.is_file(follow_symlinks=False):
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(entry.path)
+                    removed.append(entry.name)
+        if removed:
+            fsync_dir(layout.keys)
+    except OSError as exc:
+        log.warning("cannot remove the temporary key files in %s: %s",
+                    shown(layout.keys), exc.strerror)
+    return removed
 
 
 def _finish_interrupted_passwd(layout: Layout, passphrase: str) -> None:
@@ -170,7 +238,18 @@ def _finish_interrupted_passwd(layout: Layout, passphrase: str) -> None:
 
 
 def unlock(layout: Layout, passphrase: str) -> OwnerKeys:
-    """Open the owner's key files with *passphrase*; PassphraseError when wrong."""
+    """Open the owner's key files with *passphrase*; PassphraseError when wrong.
+
+    Core dumps are switched off first: from here on this process holds the
+    owner's secrets (vault.hardening).
+    """
+    forbid_core_dumps()
+    with _keys_lock(layout, wait=True):
+        return _unlock_locked(layout, passphrase)
+
+
+def _unlock_locked(layout: Layout, passphrase: str) -> OwnerKeys:
+    _remove_key_temps(layout)
     _finish_interrupted_passwd(layout, passphrase)
     ident_text = _open(layout.owner_identity, passphrase)
     try:
@@ -186,8 +265,18 @@ def unlock(layout: Layout, passphrase: str) -> OwnerKeys:
 
 
 def change_passphrase(layout: Layout, old: str, new: str, log_n: int) -> None:
-    """Reseal both key files under *new*. Clips are untouched: they are sealed to the key."""
-    keys = unlock(layout, old)
+    """Reseal both key files under *new*. Clips are untouched: they are sealed to the key.
+
+    The passwd lock is held throughout, so no start or unlock sweeps the
+    files this change is writing; what a kill leaves is cleared by the next.
+    """
+    forbid_core_dumps()
+    with _keys_lock(layout, wait=True):
+        _change_locked(layout, old, new, log_n)
+
+
+def _change_locked(layout: Layout, old: str, new: str, log_n: int) -> None:
+    keys = _unlock_locked(layout, old)
     staged: list[tuple[Path, Path]] = []
     try:
         for final, plain in (

@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from vault.errors import PassphraseError
+from vault.hardening import child_env, forbid_core_dumps
+from vault.safetext import shown
 
 PromptFn = Callable[[str], str]
 
@@ -64,6 +66,7 @@ class PassphraseSource:
         return None
 
     def get(self, what: str = "Passphrase") -> str:
+        forbid_core_dumps()  # the passphrase is a secret too (vault.hardening)
         value = self._non_interactive()
         if value is None:
             ask = self._prompt_fn()
@@ -79,6 +82,7 @@ class PassphraseSource:
 
     def get_new(self, what: str = "New passphrase") -> str:
         """A new passphrase: asked twice on a terminal, refused when empty."""
+        forbid_core_dumps()
         value = self._non_interactive()
         if value is None:
             ask = self._prompt_fn()
@@ -98,15 +102,26 @@ class PassphraseSource:
         return value
 
 
+#: No passphrase is longer; a longer "file" is a mistake (/dev/zero), not one.
+MAX_PASSPHRASE_FILE = 64 << 10
+
+
 def _read_file(path: Path) -> str:
+    """The passphrase in *path*, read with a bound. A pipe is fine (a shell's
+    ``<(…)`` gives one); a file that never ends is refused, not read whole."""
     try:
-        data = path.read_bytes()
+        with open(path, "rb") as f:
+            data = f.read(MAX_PASSPHRASE_FILE + 1)
     except OSError as exc:
-        raise PassphraseError(f"cannot read the passphrase file {path}: {exc.strerror}") from None
+        raise PassphraseError(
+            f"cannot read the passphrase file {shown(path)}: {exc.strerror}") from None
+    if len(data) > MAX_PASSPHRASE_FILE:
+        raise PassphraseError(
+            f"the passphrase file {shown(path)} is longer than {MAX_PASSPHRASE_FILE} bytes")
     try:
         return _strip_newline(data.decode("utf-8"))
     except UnicodeDecodeError:
-        raise PassphraseError(f"the passphrase file {path} is not UTF-8") from None
+        raise PassphraseError(f"the passphrase file {shown(path)} is not UTF-8") from None
 
 
 def _run_command(cmd: str) -> str:
@@ -117,6 +132,7 @@ def _run_command(cmd: str) -> str:
             check=False,
             timeout=120,
             stdin=subprocess.DEVNULL,
+            env=child_env(),
         )
     except (OSError, ValueError, subprocess.TimeoutExpired) as exc:
         raise PassphraseError(

@@ -17,7 +17,6 @@ import hashlib
 import hmac
 import os
 import re
-import stat
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,6 +29,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from vault.audit.verify import verify_entry_inclusion
 from vault.canonical import canonical_json, parse_canonical
 from vault.errors import IntegrityError, NotFound, UsageError
+from vault.fsutil import open_regular, read_regular
+from vault.safetext import shown, shown_lines
 
 VERSION = "ringfence-receipt/1"
 SIGNING_CONTEXT = b"ringfence-receipt/1\n"
@@ -37,6 +38,9 @@ RECEIPT_JSON = "receipt.json"
 RECEIPT_TXT = "receipt.txt"
 PROOF_TXT = "audit-proof.txt"
 READ_CHUNK = 1 << 20
+#: The most verify reads of receipt.json, receipt.txt or audit-proof.txt. A
+#: receipt for thousands of clips is a few MiB; a bigger file is not one.
+MAX_RECEIPT = 16 << 20
 
 
 def raw_public(key: Ed25519PublicKey) -> bytes:
@@ -95,57 +99,87 @@ def check_signature(receipt: dict[str, Any], pinned_key: bytes | None = None, *,
 # --- rendering --------------------------------------------------------------------
 
 
+#: Where a field's value starts in receipt.txt, and how a multi-line value's
+#: further lines begin: indented under the value and marked, so no line of a
+#: requester's reason can pass for a heading or a field of the receipt.
+VALUE_COLUMN = 16
+CONTINUATION = " " * VALUE_COLUMN + "| "
+
+
+def _one(value: Any) -> str:
+    """A one-line field as printed: control, line-break and bidi characters escaped."""
+    return shown(str(value))
+
+
+def _field(label: str, value: Any) -> str:
+    return f"  {label + ':':<{VALUE_COLUMN - 2}}{_one(value)}"
+
+
+def _block(label: str, text: str) -> list[str]:
+    """A multi-line field: its first line after the label, the others under it."""
+    first, *rest = shown_lines(text)
+    return [f"  {label + ':':<{VALUE_COLUMN - 2}}{first}",
+            *((CONTINUATION + line).rstrip() for line in rest)]
+
+
 def render_text(receipt: dict[str, Any]) -> str:
-    """The receipt for humans. Deterministic: verify regenerates and compares it."""
+    """The receipt for humans. Deterministic: verify regenerates and compares it.
+
+    Every value is outside text (a requester chose the names and the reason;
+    a catalog writer may have changed them): one-line values are printed with
+    dangerous characters escaped, and the lines of a multi-line value are
+    indented and marked under its label (docs/receipts.md).
+    """
     req = receipt["request"]
     dec = receipt["decision"]
+    scope = req["scope"]
     lines = [
         "RINGFENCE CONSENT RECEIPT",
         "",
-        f"Receipt:        {receipt['receipt_id']}",
-        f"Issued:         {receipt['issued_at']}",
-        f"Vault:          {receipt['controller']['vault_origin']}",
+        f"Receipt:        {_one(receipt['receipt_id'])}",
+        f"Issued:         {_one(receipt['issued_at'])}",
+        f"Vault:          {_one(receipt['controller']['vault_origin'])}",
         "",
         "WHO ASKED",
-        f"  Requester:    {req['requester']} ({req['organisation']})",
-        f"  Kind:         {req['kind']}",
-        f"  Contact:      {req.get('contact') or '-'}",
-        f"  Legal basis:  {req['basis']}",
-        f"  Reference:    {req.get('reference') or '-'}",
-        f"  Reason:       {req['reason']}",
-        f"  Scope:        cameras {', '.join(req['scope']['cameras'])}",
-        f"                from {req['scope']['from']} to {req['scope']['to']}",
-        f"  Filed:        {req['created_at']}",
+        _field("Requester", f"{req['requester']} ({req['organisation']})"),
+        _field("Kind", req["kind"]),
+        _field("Contact", req.get("contact") or "-"),
+        _field("Legal basis", req["basis"]),
+        _field("Reference", req.get("reference") or "-"),
+        *_block("Reason", req["reason"]),
+        _field("Scope", f"cameras {', '.join(scope['cameras'])}"),
+        " " * VALUE_COLUMN + _one(f"from {scope['from']} to {scope['to']}"),
+        _field("Filed", req["created_at"]),
         "",
         "DECISION",
-        f"  Outcome:      {dec['outcome'].replace('_', ' ')}",
-        f"  Reason:       {dec['reason']}",
-        f"  Decided at:   {dec['decided_at']} by the vault owner",
-        f"  Terms:        {dec.get('terms') or '-'}",
-        f"  Expires:      {dec.get('expires_at') or '-'}",
+        _field("Outcome", dec["outcome"].replace("_", " ")),
+        *_block("Reason", dec["reason"]),
+        _field("Decided at", f"{dec['decided_at']} by the vault owner"),
+        *_block("Terms", dec.get("terms") or "-"),
+        _field("Expires", dec.get("expires_at") or "-"),
         "",
     ]
     clips = receipt.get("clips", [])
     if clips:
         lines.append(f"WHAT WAS GIVEN ({len(clips)} clip(s))")
         for c in clips:
-            lines.append(f"  {c['id']}  camera {c['camera']}  captured {c['captured_at']}")
-            lines.append(f"    original: {c['size']} bytes  sha256 {c['sha256']}")
+            lines.append(_one(f"  {c['id']}  camera {c['camera']}  captured {c['captured_at']}"))
+            lines.append(f"    original: {c['size']} bytes  sha256 {_one(c['sha256'])}")
             d = c.get("delivered")
             if d:
-                lines.append(f"    delivered: {d['file']} ({d['format']}) {d['size']} bytes")
-                lines.append(f"               sha256 {d['sha256']}")
+                lines.append(_one(f"    delivered: {d['file']} ({d['format']}) {d['size']} bytes"))
+                lines.append(f"               sha256 {_one(d['sha256'])}")
     else:
         lines.append("WHAT WAS GIVEN: nothing")
     exp = receipt.get("export")
     lines.append("")
     if exp:
-        lines.append(f"EXPORT {exp['id']} ({exp['format']}) at {exp['created_at']}")
+        lines.append(_one(f"EXPORT {exp['id']} ({exp['format']}) at {exp['created_at']}"))
         lines.append("")
     lines.append("PROOF")
     for e in receipt["audit"]["entries"]:
-        lines.append(f"  audit entry {e['index']} ({e['role']}) is in the owner's signed log")
-    lines.append(f"  signed by Ed25519 key {receipt['signature']['public_key']}")
+        lines.append(_one(f"  audit entry {e['index']} ({e['role']}) is in the owner's signed log"))
+    lines.append(f"  signed by Ed25519 key {_one(receipt['signature']['public_key'])}")
     lines.append("")
     lines.append("Check it offline: ringfence receipt verify <this folder>")
     return "\n".join(lines) + "\n"
@@ -286,7 +320,9 @@ class VerifyReport:
         return bool(self.checks) and all(c.ok for c in self.checks)
 
     def add(self, name: str, ok: bool, detail: str = "") -> None:
-        self.checks.append(Check(name, ok, detail))
+        # Names and details quote the folder's file names and the receipt's
+        # text, which whoever made the folder chose: escape them once, here.
+        self.checks.append(Check(shown(name), ok, shown(detail)))
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -362,14 +398,16 @@ def load_receipt(path: Path) -> tuple[Path, dict[str, Any]]:
     """
     file = path / RECEIPT_JSON if path.is_dir() else path
     try:
-        data = file.read_bytes()
+        # The folder came from someone else: receipt.json may be a FIFO, a
+        # link to /dev/zero or a huge file. Read a bounded regular file only.
+        data = read_regular(file, MAX_RECEIPT)
     except FileNotFoundError:
-        raise NotFound(f"{file}: no such file") from None
+        raise NotFound(f"{shown(file)}: no such file") from None
     except OSError as exc:
-        raise IntegrityError(f"cannot read {file}: {exc.strerror}") from None
+        raise IntegrityError(f"cannot read {shown(file)}: {_why(exc)}") from None
     receipt = parse_canonical(data)
     if not isinstance(receipt, dict) or receipt.get("version") != VERSION:
-        raise IntegrityError(f"{file} is not a {VERSION} receipt")
+        raise IntegrityError(f"{shown(file)} is not a {VERSION} receipt")
     check_shape(receipt)
     return file.parent, receipt
 
@@ -490,18 +528,9 @@ def verify_folder(path: Path, owner_key: bytes | None = None) -> VerifyReport:
     return report
 
 
-def _open_regular(path: Path) -> Any:
-    """*path* opened for reading if it is a regular file, never through a symlink."""
-    f = os.fdopen(os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK), "rb")
-    if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
-        f.close()
-        raise IsADirectoryError(errno.EISDIR, "not a regular file")
-    return f
-
-
 def _regular_digest(path: Path) -> tuple[int, str]:
     """Size and SHA-256 of a regular file reached without following a symlink."""
-    with _open_regular(path) as f:
+    with open_regular(path) as f:
         h = hashlib.sha256()
         n = 0
         while chunk := f.read(READ_CHUNK):
@@ -572,8 +601,7 @@ def _check_files(report: VerifyReport, folder: Path, receipt: dict[str, Any], *,
 
 
 def _read_text(path: Path) -> str:
-    with _open_regular(path) as f:
-        return f.read(16 << 20).decode("utf-8")  # type: ignore[no-any-return]
+    return read_regular(path, MAX_RECEIPT).decode("utf-8")
 
 
 def _why(exc: Exception) -> str:

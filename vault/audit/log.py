@@ -57,6 +57,7 @@ from vault.canonical import canonical_json, parse_canonical
 from vault.catalog.expressions import ENTRY_SUBJECT, ENTRY_TYPE
 from vault.errors import IntegrityError, NotFound, StorageError
 from vault.fsutil import ensure_private_dir, write_atomic
+from vault.hardening import child_env
 from vault.timeutil import utc_now
 
 if TYPE_CHECKING:
@@ -723,7 +724,7 @@ class _Workers:
 
     def __init__(self, database: str, count: int, spans: list[tuple[int, int]]) -> None:
         root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-        env = dict(os.environ)
+        env = child_env()
         env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
         cmd = [sys.executable, "-c", "from vault.audit.log import _worker_main; _worker_main()",
                database]

@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DatabaseError
+from sqlalchemy.exc import DatabaseError, OperationalError
 from sqlmodel import create_engine
 
-from vault.errors import StorageError, VaultError
+from vault.errors import CatalogDamaged, StorageError, VaultError
 from vault.fsutil import private_mode
+from vault.safetext import shown
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 HEAD_REVISION = "0002"
+BUSY_TIMEOUT_MS = 30000
 
 
 def _on_connect(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
@@ -29,8 +32,48 @@ def _on_connect(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
     # left in free pages: this is what makes shredding real.
     cur.execute("PRAGMA secure_delete=ON")
     cur.execute("PRAGMA synchronous=FULL")
-    cur.execute("PRAGMA busy_timeout=30000")
+    cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     cur.close()
+
+
+#: SQLite's primary result codes for a damaged file and a full disk.
+SQLITE_CORRUPT, SQLITE_FULL, SQLITE_NOTADB = 11, 13, 26
+TRUNCATE_WAL = "PRAGMA wal_checkpoint(TRUNCATE)"
+
+
+def _mapped(exc: BaseException, path: Path, doing: str = "cannot use") -> Exception | None:
+    """The ringfence error for a SQLite failure the user must act on, if it is one.
+
+    A damaged catalog ("database disk image is malformed", "file is not a
+    database") is a VaultError (exit 9) that says what to do, not a traceback;
+    a full disk is the StorageError (exit 10) every other full write raises.
+    """
+    if not isinstance(exc, sqlite3.DatabaseError):
+        return None
+    code = getattr(exc, "sqlite_errorcode", None)
+    primary = code & 0xFF if isinstance(code, int) else None
+    text = str(exc)
+    if primary in (SQLITE_CORRUPT, SQLITE_NOTADB) or "malformed" in text:
+        return CatalogDamaged(
+            f"{doing} the catalog {shown(path)}: it is damaged ({text}); stop the daemon and "
+            "restore it from a backup (docs/daemon.md)")
+    if primary == SQLITE_FULL:
+        return StorageError(f"{doing} the catalog {shown(path)}: the disk is full")
+    return None
+
+
+class _OnError:
+    """The engine's handle_error hook: SQLite failures the user must act on
+    become ringfence errors wherever a statement meets them."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.doing = "cannot open"  # until open_catalog has finished
+
+    def __call__(self, context: Any) -> None:
+        mapped = _mapped(context.original_exception, self.path, self.doing)
+        if mapped is not None:
+            raise mapped from None
 
 
 def _on_begin(conn: Any) -> None:
@@ -69,15 +112,51 @@ def open_catalog(path: Path, *, migrate: bool = True, create: bool = True) -> En
         engine = create_engine(f"sqlite:///{path}", connect_args={"timeout": 30})
         event.listen(engine, "connect", _on_connect)
         event.listen(engine, "begin", _on_begin)
+        on_error = _OnError(path)
+        event.listen(engine, "handle_error", on_error)
         if new:
             path.touch(mode=private_mode(0o600))
         if migrate:
             upgrade(engine)
+        with contextlib.suppress(sqlite3.OperationalError, OperationalError):
+            # Best effort: a busy catalog still opens (the next open or shred
+            # truncates); a damaged one still fails below.
+            truncate_wal(engine, wait_ms=2000)
     except (sqlite3.DatabaseError, DatabaseError) as exc:
-        raise VaultError(f"cannot open the catalog {path}: {_reason(exc)}") from None
+        orig = getattr(exc, "orig", None) or exc
+        mapped = _mapped(orig, path, "cannot open")
+        if mapped is not None:
+            raise mapped from None
+        raise VaultError(f"cannot open the catalog {shown(path)}: {_reason(exc)}") from None
     except OSError as exc:
-        raise StorageError(f"cannot open the catalog {path}: {exc.strerror}") from exc
+        raise StorageError(f"cannot open the catalog {shown(path)}: {exc.strerror}") from exc
+    on_error.doing = "cannot use"
     return engine
+
+
+def truncate_wal(engine: Engine, *, wait_ms: int | None = None) -> bool:
+    """Copy the write-ahead log into the catalog and cut it to zero bytes.
+
+    Old page images stay in catalog.db-wal until then, so this runs when a
+    catalog is opened (a shred that was killed before its own truncation
+    leaves the shredded header there) and right after a shred commits
+    (vault.service.retention). Outside any transaction: the driver runs in
+    autocommit. *wait_ms* bounds how long a reader of an older snapshot may
+    delay it; False when a reader kept it from finishing.
+    """
+    raw = engine.raw_connection()
+    try:
+        cur = raw.cursor()
+        if wait_ms is not None:
+            cur.execute(f"PRAGMA busy_timeout={int(wait_ms)}")
+        try:
+            busy = cur.execute(TRUNCATE_WAL).fetchone()[0]
+        finally:
+            if wait_ms is not None:
+                cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        return not busy
+    finally:
+        raw.close()
 
 
 def _reason(exc: Exception) -> str:

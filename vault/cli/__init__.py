@@ -18,6 +18,7 @@ from vault import __version__
 from vault.cli import cmd_audit, cmd_clips, cmd_daemon, cmd_keys, cmd_requests, cmd_retention
 from vault.cli.common import CommandError
 from vault.errors import RingfenceError, UsageError
+from vault.safetext import shown_lines
 
 MODULES = [cmd_keys, cmd_clips, cmd_daemon, cmd_requests, cmd_audit, cmd_retention]
 
@@ -61,6 +62,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _printable(message: str) -> str:
+    """An error message with the terminal escapes, controls and bidi characters
+    a file name or a request field may carry shown as escapes (its own line
+    breaks kept): the last guard for names that were not escaped where quoted."""
+    return "\n".join(shown_lines(message))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(
         level=os.environ.get("RINGFENCE_LOG", "INFO").upper(),
@@ -73,10 +81,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
         return int(args.func(args) or 0)
     except CommandError as exc:
-        print(f"ringfence: {exc.message}", file=sys.stderr)
+        print(f"ringfence: {_printable(exc.message)}", file=sys.stderr)
         return exc.exit_code
     except RingfenceError as exc:
-        print(f"ringfence: {exc.message}", file=sys.stderr)
+        print(f"ringfence: {_printable(exc.message)}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("ringfence: interrupted", file=sys.stderr)

@@ -20,6 +20,7 @@ from vault.cli.common import (
     unlocked_vault,
 )
 from vault.errors import IntegrityError, UsageError
+from vault.safetext import shown
 from vault.timeutil import iso, parse_time
 
 
@@ -325,11 +326,11 @@ def cmd_receipt_verify(args: argparse.Namespace) -> int:
             print(f"{mark} {c.name}" + (f": {c.detail}" if c.detail else ""))
         if report.ok and report.receipt:
             r = report.receipt
-            print(
-                f"\nverified: {r['decision']['outcome'].replace('_', ' ')} for "
+            print("\nverified: " + shown(  # the receipt's text is the folder maker's
+                f"{r['decision']['outcome'].replace('_', ' ')} for "
                 f"{r['request']['requester']} ({r['request']['organisation']}), "
                 f"{len(r.get('clips', []))} clip(s), signed by {r['signature']['public_key']}"
-            )
+            ))
             if not report.signer_pinned:
                 print(
                     "NOTE: the signer is NOT authenticated: its key was taken from the receipt.\n"

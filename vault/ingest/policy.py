@@ -3,10 +3,10 @@ and when it was captured. No I/O here, so each rule is easy to test."""
 
 from __future__ import annotations
 
-import os
-import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
+
+from vault.safetext import shown
 
 # Names a camera or an upload tool uses while a file is still being written.
 TEMP_SUFFIXES = (".part", ".tmp", ".partial", ".filepart", ".crdownload", ".download")
@@ -49,14 +49,10 @@ def is_settled(
     return wall_now - last.mtime_ns / 1e9 >= settle_seconds
 
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-
-
 def display_name(name: str) -> str:
-    """A file name as text that is safe to print: undecodable bytes and control
-    characters (a name may carry terminal escapes) shown as \\xNN escapes."""
-    text = os.fsencode(name).decode("utf-8", "backslashreplace")
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+    """A file name as text that is safe to print: undecodable bytes, control
+    characters (a name may carry terminal escapes) and bidi controls escaped."""
+    return shown(name)
 
 
 #: Capture times outside these years are not believed (the name or mtime lies).

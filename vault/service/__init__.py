@@ -34,6 +34,7 @@ from vault.keys import (
     device_key_name,
     owner_key_name,
     public_key_b64,
+    sweep_key_temps,
     unlock,
     verify_identity_matches,
 )
@@ -63,6 +64,7 @@ class Vault(RetentionOps, ReleaseOps, StatusOps, ClipOps, CameraOps):
         if is_shared_folder(layout.root):
             share_with_group()  # the two-user deployment: files for the group too
         config = Config.load(layout)
+        sweep_key_temps(layout)  # what a killed `key passwd` left (vault.keys)
         engine = open_catalog(layout.catalog, create=False)
         store = BlobStore(layout.store)
         audit = AuditLog(engine, config.origin, copy_path=layout.checkpoint_copy,

@@ -40,16 +40,22 @@ from vault.errors import (
     RingfenceError,
     UsageError,
 )
+from vault.fsutil import read_regular
 from vault.hashio import seal_stream
 from vault.ids import new_id
 from vault.ingest.policy import display_name
 from vault.requests import Action, Basis, Kind, Status, is_urgent, parse_choice, transition
+from vault.safetext import shown, text_problem
 from vault.service.base import VaultBase
 from vault.service.clips import ClipInfo, clip_query, row_to_info
 from vault.timeutil import as_utc, iso, parse_time
 
 NEAR_DEADLINE = timedelta(hours=48)
 MAX_TEXT = 4000
+#: A request file is a handful of short fields: anything bigger is not one.
+MAX_REQUEST_FILE = 1 << 20
+#: A request nests two levels (the document, a list of cameras); leave room.
+MAX_DEPTH = 16
 
 REQUEST_FIELDS = {
     "requester": True,
@@ -129,7 +135,14 @@ class RequestInfo:
         return out
 
 
-def _text(value: Any, name: str, *, required: bool) -> str | None:
+def _text(value: Any, name: str, *, required: bool, one_line: bool = False) -> str | None:
+    """A request or decision text field, checked (docs/requests.md, field rules).
+
+    The text is hostile: it ends up in receipts, terminals and the TUI. A
+    one-line field (requester, organisation, reference, contact) takes no
+    line break, tab, control or bidi character; a multi-line field (a reason,
+    terms) takes newlines and tabs besides.
+    """
     if value is None or value == "":
         if required:
             raise UsageError(f"{name}: missing")
@@ -138,9 +151,37 @@ def _text(value: Any, name: str, *, required: bool) -> str | None:
         raise UsageError(f"{name}: must be text")
     if len(value) > MAX_TEXT:
         raise UsageError(f"{name}: longer than {MAX_TEXT} characters")
-    if any(ord(ch) < 32 and ch not in "\n\t" for ch in value):
-        raise UsageError(f"{name}: contains control characters")
+    problem = text_problem(value, multi_line=not one_line)
+    if problem:
+        raise UsageError(f"{name}: {problem}")
     return value.strip() or None if not required else value.strip()
+
+
+def _too_deep(text: str) -> bool:
+    """Whether brackets nest deeper than MAX_DEPTH anywhere in *text*.
+
+    Counted on the raw text, before any parser recurses (a deep document made
+    the parser raise RecursionError): a bracket inside a string counts too,
+    which can only refuse a document, never let a deep one through.
+    """
+    depth = 0
+    for ch in text:
+        if ch in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                return True
+        elif ch in "]}":
+            depth = max(depth - 1, 0)
+    return False
+
+
+def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    doc: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in doc:
+            raise ValueError(f"the key {key!r} is given twice")
+        doc[key] = value
+    return doc
 
 
 def _beside(request_file: Path, name: Any) -> Any:
@@ -228,9 +269,10 @@ class RequestOps(VaultBase):
             raise UsageError(f"{unknown[0]}: unknown field")
         clean: dict[str, Any] = {}
         for name in ("requester", "organisation", "reason"):
-            clean[name] = _text(fields.get(name), name, required=True)
+            clean[name] = _text(fields.get(name), name, required=True,
+                                one_line=name != "reason")
         for name in ("reference", "contact"):
-            clean[name] = _text(fields.get(name), name, required=False)
+            clean[name] = _text(fields.get(name), name, required=False, one_line=True)
         clean["kind"] = parse_choice(Kind, str(fields.get("kind") or ""), "kind")
         clean["basis"] = parse_choice(Basis, str(fields.get("basis") or ""), "basis")
         cameras = fields.get("cameras")
@@ -338,21 +380,32 @@ class RequestOps(VaultBase):
         }
 
     def import_request(self, path: Path) -> str:
+        """File the request in a JSON or TOML file (docs/requests.md).
+
+        The file comes from outside: only a regular file of at most
+        MAX_REQUEST_FILE bytes is read, and a document nested deeper than a
+        request ever is, or with a key given twice, is refused.
+        """
+        where = shown(path)
         try:
-            data = path.read_bytes()
+            data = read_regular(path, MAX_REQUEST_FILE, follow_symlinks=True)
+        except FileNotFoundError:
+            raise NotFound(f"{where}: no such file") from None
         except OSError as exc:
-            raise UsageError(f"cannot read {path}: {exc.strerror}") from None
+            raise UsageError(f"cannot read {where}: {exc.strerror}") from None
+        toml = path.suffix.lower() == ".toml"
+        kind = shown(path.suffix.lstrip(".")) or "JSON"
         try:
-            if path.suffix.lower() == ".toml":
-                doc = tomllib.loads(data.decode("utf-8"))
-            else:
-                doc = json.loads(data)
-        except (UnicodeDecodeError, ValueError) as exc:
-            raise UsageError(
-                f"{path}: not valid {path.suffix.lstrip('.') or 'JSON'}: {exc}"
-            ) from None
+            text = data.decode("utf-8")
+            if _too_deep(text):
+                raise UsageError(f"{where}: nested deeper than {MAX_DEPTH} levels")
+            doc = tomllib.loads(text) if toml else json.loads(
+                text, object_pairs_hook=_no_duplicate_keys)
+        except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+            why = "not UTF-8" if isinstance(exc, UnicodeDecodeError) else shown(str(exc))
+            raise UsageError(f"{where}: not valid {kind}: {why}") from None
         if not isinstance(doc, dict):
-            raise UsageError(f"{path}: the top level must be an object/table")
+            raise UsageError(f"{where}: the top level must be an object/table")
         attachments = doc.get("attachments")
         if isinstance(attachments, str):
             attachments = [attachments]  # one file may be named without a list
