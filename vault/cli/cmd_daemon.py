@@ -5,12 +5,14 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from vault.cli.common import open_vault, passphrase_source, vault_root
 from vault.config import Layout, default_vault_dir
-from vault.daemon import Daemon, DaemonOptions
 from vault.errors import NotFound
-from vault.service import Vault
+
+if TYPE_CHECKING:
+    from vault.daemon import DaemonOptions
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -50,16 +52,23 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def _options(args: argparse.Namespace) -> DaemonOptions:
+    from vault.daemon import DaemonOptions
+
     settle = args.settle if args.settle is not None else (0.0 if args.once else 5.0)
     return DaemonOptions(settle_seconds=settle, rescan_seconds=args.rescan, once=args.once)
 
 
 def cmd_daemon(args: argparse.Namespace) -> int:
+    from vault.daemon import Daemon
+
     vault = open_vault(args, actor="daemon")
     return Daemon(vault, _options(args)).run()
 
 
 def cmd_quickstart(args: argparse.Namespace) -> int:
+    from vault.daemon import Daemon
+    from vault.service import Vault
+
     root = vault_root(args) or default_vault_dir()
     if not Layout(root).config.exists():
         print(f"creating a new vault at {root}", file=sys.stderr)
