@@ -38,7 +38,7 @@ from vault.ingest.policy import display_name
 from vault.requests import Action, Basis, Kind, Status, is_urgent, parse_choice, transition
 from vault.service.base import VaultBase
 from vault.service.clips import ClipInfo, clip_query, row_to_info
-from vault.timeutil import as_utc, iso, parse_time
+from vault.timeutil import as_utc, iso, parse_end_time, parse_time
 
 NEAR_DEADLINE = timedelta(hours=48)
 MAX_TEXT = 4000
@@ -152,7 +152,8 @@ def _beside(request_file: Path, name: Any) -> Any:
     return str(target)
 
 
-def _time(value: Any, name: str) -> datetime:
+def _time(value: Any, name: str, *, end: bool = False) -> datetime:
+    """A request's time; with *end*, a date alone is the last moment of that day."""
     if isinstance(value, datetime):
         try:
             return as_utc(value)
@@ -160,7 +161,7 @@ def _time(value: Any, name: str) -> datetime:
             raise UsageError(f"{name}: out of the range of times ringfence keeps") from None
     if not isinstance(value, str):
         raise UsageError(f"{name}: must be an ISO 8601 time")
-    return parse_time(value, name)
+    return parse_end_time(value, name, inclusive=True) if end else parse_time(value, name)
 
 
 class RequestOps(VaultBase):
@@ -192,7 +193,7 @@ class RequestOps(VaultBase):
         ):
             raise UsageError("cameras: give at least one camera name")
         clean["from"] = _time(fields.get("from"), "from")
-        clean["to"] = _time(fields.get("to"), "to")
+        clean["to"] = _time(fields.get("to"), "to", end=True)
         if clean["to"] <= clean["from"]:
             raise UsageError("to: must be after from")
         clean["deadline"] = (
