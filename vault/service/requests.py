@@ -217,6 +217,8 @@ class RequestOps(VaultBase):
             if not isinstance(a, str | Path):
                 raise UsageError("attachments: each must be a file path (text)")
             p = Path(a)
+            if not p.exists():
+                raise NotFound(f"attachments: {a}: no such file")
             if not p.is_file():
                 raise UsageError(f"attachments: {a} is not a readable file")
             paths.append(p)
@@ -225,7 +227,7 @@ class RequestOps(VaultBase):
             for name in dict.fromkeys(cameras):
                 cid = conn.execute(select(Camera.id).where(Camera.name == name)).scalar()
                 if cid is None:
-                    raise UsageError(f"cameras: no camera named {name!r}")
+                    raise NotFound(f"cameras: no camera named {name!r}")
                 cam_ids.append((name, int(cid)))
 
         request_id = new_id("request")
@@ -302,6 +304,8 @@ class RequestOps(VaultBase):
     def import_request(self, path: Path) -> str:
         try:
             data = path.read_bytes()
+        except FileNotFoundError:
+            raise NotFound(f"{path}: no such file") from None
         except OSError as exc:
             raise UsageError(f"cannot read {path}: {exc.strerror}") from None
         try:
@@ -573,6 +577,11 @@ class RequestOps(VaultBase):
                 wanted = list(dict.fromkeys(clips)) if clips else list(scope)
                 outside = [c for c in wanted + (exclude or []) if c not in scope]
                 if outside:
+                    known = set(conn.execute(select(Clip.id).where(col(Clip.id).in_(outside)))
+                                .scalars())
+                    unknown = [c for c in outside if c not in known]
+                    if unknown:  # a clip that does not exist at all is not found (3)
+                        raise NotFound(f"no clip {unknown[0]!r}")
                     raise PolicyError(f"clip {outside[0]} is not in the request's scope")
                 excluded = set(exclude or [])
                 chosen = [scope[c] for c in wanted if c not in excluded]
