@@ -26,6 +26,13 @@ def default_vault_dir() -> Path:
     return Path(user_data_dir("ringfence")) / "vault"
 
 
+def default_drop_dir() -> Path:
+    """Where `make run` puts the default camera's drop folder: beside the default vault."""
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("ringfence")) / "drop"
+
+
 @dataclass(frozen=True)
 class Layout:
     """Where each part of a vault lives, relative to its root folder."""

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from vault.cli.common import open_vault, passphrase_source, vault_root
-from vault.config import Layout, default_vault_dir
+from vault.config import Layout, default_drop_dir, default_vault_dir
 from vault.errors import NotFound
 
 if TYPE_CHECKING:
@@ -43,9 +43,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument(
         "--drop",
         type=Path,
-        required=True,
         metavar="DIR",
-        help="the drop folder of the default camera",
+        help="the drop folder of the default camera; changes it on an existing vault "
+        "(default: keep it; for a new camera, the user data folder's `drop`)",
     )
     p.add_argument("--kdf-log-n", type=int, default=18, metavar="N")
     p.set_defaults(func=cmd_quickstart)
@@ -78,14 +78,27 @@ def cmd_quickstart(args: argparse.Namespace) -> int:
             log_n=args.kdf_log_n,
         )
         vault.close()
-    vault = open_vault(args, actor="daemon")
-    drop = args.drop.expanduser().absolute()
+    owner = open_vault(args)
     try:
-        vault.camera("default")
-    except NotFound:
-        vault.add_camera("default", drop)
+        try:
+            folders = owner.camera("default").folders
+            if args.drop is not None:
+                drop = args.drop.expanduser().absolute()
+                old, camera = owner.move_camera("default", drop)
+                if old != camera.folders:
+                    # Said here and in the audit log (camera.changed): clips
+                    # copied to the old folder now stay there.
+                    print(f"the default camera's drop folder changes from "
+                          f"{', '.join(old) or 'none'} to {camera.folders[0]}", file=sys.stderr)
+                folders = camera.folders
+        except NotFound:
+            drop = (args.drop or default_drop_dir()).expanduser().absolute()
+            folders = owner.add_camera("default", drop).folders
+    finally:
+        owner.close()
+    vault = open_vault(args, actor="daemon")
     print(f"vault:       {root}", file=sys.stderr)
-    print(f"drop clips into: {drop}", file=sys.stderr)
+    print(f"drop clips into: {', '.join(folders)}", file=sys.stderr)
     print("the daemon seals each clip and removes the plaintext; Ctrl-C stops it.", file=sys.stderr)
     args.once = False
     args.settle = None
