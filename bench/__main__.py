@@ -156,7 +156,7 @@ def main() -> int:
             lines += _section(titles.get(name, name), results[name])
         else:
             lines += kept[name]
-    OUT.write_text("\n".join(lines))
+    OUT.write_text("\n".join(lines).rstrip("\n") + "\n")
     print(f"wrote {OUT}")
     return 0 if all(r["ok"] for r in results.values()) else 1
 
