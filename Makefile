@@ -2,8 +2,12 @@
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-VAULT ?= $(CURDIR)/.ringfence/vault
-DROP ?= $(CURDIR)/.ringfence/drop
+# Empty VAULT: the CLI's default (RINGFENCE_VAULT, else the user data folder), so a
+# bare `ringfence` finds the vault `make run` made, and `git clean` cannot delete it.
+VAULT ?=
+# Empty DROP: keep the default camera's folder (a new one goes beside the vault).
+DROP ?=
+OLD_VAULT ?= $(CURDIR)/.ringfence/vault
 
 .PHONY: run test bench lint demo clean
 
@@ -20,7 +24,12 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	touch $@ $(VENV)/.installed
 
 run: $(VENV)/.installed
-	RINGFENCE_VAULT="$(VAULT)" $(BIN)/python -m vault quickstart --drop "$(DROP)"
+	@if [ -z "$(VAULT)" ] && [ -f "$(OLD_VAULT)/config.toml" ]; then \
+	  echo "note: a vault from an earlier 'make run' is in $(OLD_VAULT)." >&2; \
+	  echo "      To keep using it: make run VAULT=$(OLD_VAULT)" >&2; \
+	  echo "      and export RINGFENCE_VAULT=$(OLD_VAULT) for the ringfence command." >&2; \
+	fi
+	$(BIN)/python -m vault $(if $(VAULT),--vault "$(VAULT)") quickstart $(if $(DROP),--drop "$(DROP)")
 
 demo: $(VENV)/.installed-dev
 	$(BIN)/ringfence demo

@@ -56,3 +56,20 @@ def run_cli(
             f"ringfence {' '.join(args)} exited {proc.returncode}\nstdout: {proc.stdout}\nstderr: {proc.stderr}"
         )
     return proc
+
+
+def copy_vault(template: Path, dest: Path) -> Path:
+    """A test's own copy of a vault a module built once (no process may have it open).
+
+    The catalog's write-ahead log is folded into the file first, so the copy
+    is one consistent SQLite database; camera folders keep their paths.
+    """
+    import sqlite3
+
+    conn = sqlite3.connect(template / "catalog.db", isolation_level=None)
+    try:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        conn.close()
+    shutil.copytree(template, dest, symlinks=True)
+    return dest

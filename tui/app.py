@@ -153,7 +153,8 @@ class RingfenceApp(VaultCalls, App[None]):
 
     # --- errors: the one place they are shown -------------------------------------------------
 
-    def show_error(self, error: BaseException) -> None:
+    def show_error(self, error: BaseException, *, toast: bool = True) -> None:
+        """Record and show *error*; without *toast*, the dialog that failed says it itself."""
         if isinstance(error, RingfenceError):
             message = error.message
         else:
@@ -164,7 +165,8 @@ class RingfenceApp(VaultCalls, App[None]):
             return  # two calls failing for one reason: say it once
         self._last_error_at = now
         self.errors.append(message)
-        self.notify(message, title="Could not finish", severity="error", timeout=10)
+        if toast:
+            self.notify(message, title="Could not finish", severity="error", timeout=10)
 
     # --- status -----------------------------------------------------------------------
 
@@ -262,8 +264,9 @@ class RingfenceApp(VaultCalls, App[None]):
             return
         idle = self._monotonic() - self._last_activity
         if idle >= self.idle_lock_seconds and not self._key_users:
-            minutes = self.idle_lock_seconds / 60
-            self.lock_now(f"Locked after {minutes:g} min without input.")
+            from tui.format import in_words
+
+            self.lock_now(f"Locked after {in_words(self.idle_lock_seconds)} without input.")
 
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, events.Key | events.MouseDown | events.MouseScrollDown
@@ -280,8 +283,9 @@ class RingfenceApp(VaultCalls, App[None]):
             self.screen.dismiss()
             return
         actives = _unique(self.screen.active_bindings.values())
-        # The app's own bindings (they have ids) first, then the widgets' navigation keys.
-        actives.sort(key=lambda a: a.binding.id is None)
+        # This screen's keys (its own and its widgets' named ones) first, then the
+        # app's, then the widgets' navigation keys (no id).
+        actives.sort(key=lambda a: 2 if a.binding.id is None else 1 if a.node is self else 0)
         rows = [
             (self.get_key_display(active.binding), active.binding.description,
              active.binding.id or "")

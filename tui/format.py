@@ -104,3 +104,17 @@ def outcome_label(outcome: str) -> str:
 
 def status_text(status: str) -> Text:
     return Text(status.replace("_", " "), style=STATUS_STYLES.get(status, ""))
+
+
+def in_words(seconds: float) -> str:
+    """A span as a person says it: ``5 minutes``, ``1 minute 30 seconds``, ``8 seconds``."""
+    total = max(int(round(seconds)), 0)
+    minutes, secs = divmod(total, 60)
+    hours, minutes = divmod(minutes, 60)
+
+    def unit(n: int, name: str) -> str:
+        return f"{n} {name}{'' if n == 1 else 's'}"
+
+    parts = [unit(n, name) for n, name in ((hours, "hour"), (minutes, "minute"), (secs, "second"))
+             if n]
+    return " ".join(parts) or "0 seconds"

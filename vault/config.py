@@ -38,6 +38,13 @@ def owner_head_path(vault_id: str) -> Path:
     return Path(user_config_dir("ringfence")) / "heads" / f"{vault_id}.checkpoint"
 
 
+def default_drop_dir() -> Path:
+    """Where `make run` puts the default camera's drop folder: beside the default vault."""
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("ringfence")) / "drop"
+
+
 @dataclass(frozen=True)
 class Layout:
     """Where each part of a vault lives, relative to its root folder."""

@@ -19,6 +19,7 @@ Exit codes (documented in docs/cli.md):
  8    the vault is busy (another daemon holds the lock)
  9    no vault here, its configuration is invalid, or its catalog is damaged
 10    storage failure (disk full, permission denied)
+11    a vault already exists there (``init`` on an existing vault)
 ====  ===========================================================
 """
 
@@ -128,3 +129,9 @@ class StorageError(RingfenceError):
     """Reading or writing the vault's files failed."""
 
     exit_code = 10
+
+
+class VaultExists(RingfenceError):
+    """There is a vault already where a new one was to be created."""
+
+    exit_code = 11

@@ -38,7 +38,7 @@ def test_init_refuses_an_existing_vault_and_an_empty_passphrase(tmp_path: Path) 
     vault = tmp_path / "vault"
     _init(vault)
     again = run_cli(vault, "init", check=False)
-    assert again.returncode == 9 and "already a ringfence vault" in again.stderr
+    assert again.returncode == 11 and "already a ringfence vault" in again.stderr
     empty = run_cli(tmp_path / "v2", "init", passphrase="", check=False)
     assert empty.returncode == 4 and "empty" in empty.stderr
     none = run_cli(tmp_path / "v3", "init", passphrase=None, check=False)

@@ -116,10 +116,13 @@ def test_a_running_daemon_sweeps_an_export_killed_meanwhile(
                               env=cli_env(vault.root), stdout=subprocess.DEVNULL,
                               stderr=subprocess.DEVNULL)
     try:
-        deadline = time.monotonic() + 30
+        # Conditions, each with its own deadline generous for a loaded machine.
+        deadline = time.monotonic() + 180
         while not (vault.root / "daemon.json").exists() and time.monotonic() < deadline:
             time.sleep(0.05)
+        assert (vault.root / "daemon.json").exists(), "the daemon did not start"
         killed_export(vault, rid, tmp_path / "out")
+        deadline = time.monotonic() + 180
         while partials(tmp_path) and time.monotonic() < deadline:
             time.sleep(0.1)
         assert partials(tmp_path) == [], "the running daemon left the plaintext in place"

@@ -12,12 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.tools import require_tool, run_cli
+from tests.tools import copy_vault, require_tool, run_cli
 from vault import age
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> dict:  # type: ignore[type-arg]
+def template(tmp_path_factory: pytest.TempPathFactory) -> dict:  # type: ignore[type-arg]
+    """Built once: a vault with four clips and a pending police request for three."""
     root = tmp_path_factory.mktemp("flow")
     vault = root / "vault"
     drop = root / "drop"
@@ -64,14 +65,43 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> dict:  # type: ignore[typ
         "--recipient",
         str(requester.recipient),
     ).stdout.strip()
+    shown = json.loads(run_cli(vault, "request", "show", rid, "--json").stdout)
+    in_scope = [c["id"] for c in shown["clips_in_scope"]]
+    approved = root / "approved"
+    copy_vault(vault, approved)
+    run_cli(approved, "approve", rid, "--reason", "warrant checked", "--exclude-clip",
+            in_scope[2], "--terms", "evidence use only")
+    plain = root / "export-plain"
+    run_cli(approved, "export", rid, "--out", str(plain))
+    key = json.loads(run_cli(approved, "key", "show", "--json").stdout)["signing_public_key"]
     return {
-        "root": root,
         "vault": vault,
+        "approved_vault": approved,
         "clips": clips,
         "rid": rid,
+        "in_scope": in_scope,
         "originals": originals,
         "requester": requester,
+        "plain": plain,
+        "owner_key": key,
     }
+
+
+@pytest.fixture
+def world(template: dict, tmp_path: Path) -> dict:  # type: ignore[type-arg]
+    """This test's own vault with the pending request (a copy of the template's)."""
+    own = tmp_path / "world"
+    own.mkdir()
+    return {**template, "root": own, "vault": copy_vault(template["vault"], own / "vault")}
+
+
+@pytest.fixture
+def approved(template: dict, tmp_path: Path) -> dict:  # type: ignore[type-arg]
+    """This test's own vault whose request is partly approved (two of three clips)."""
+    own = tmp_path / "world"
+    own.mkdir()
+    return {**template, "root": own,
+            "vault": copy_vault(template["approved_vault"], own / "vault")}
 
 
 def test_scope_and_partial_approval(world: dict) -> None:  # type: ignore[type-arg]
@@ -79,7 +109,6 @@ def test_scope_and_partial_approval(world: dict) -> None:  # type: ignore[type-a
     shown = json.loads(run_cli(vault, "request", "show", rid, "--json").stdout)
     in_scope = [c["id"] for c in shown["clips_in_scope"]]
     assert len(in_scope) == 3  # the noon clip is outside the window
-    world["approved"] = in_scope[:2]
     outside = next(c["id"] for c in world["clips"] if c["id"] not in in_scope)
     bad = run_cli(vault, "approve", rid, "--reason", "x", "--clip", outside, check=False)
     assert bad.returncode == 7 and "not in the request's scope" in bad.stderr
@@ -99,12 +128,13 @@ def test_scope_and_partial_approval(world: dict) -> None:  # type: ignore[type-a
     )
     receipt = json.loads(out.stdout)["receipt"]
     assert receipt["decision"]["outcome"] == "partly_approved"
-    assert sorted(c["id"] for c in receipt["clips"]) == sorted(world["approved"])
+    assert sorted(c["id"] for c in receipt["clips"]) == sorted(in_scope[:2])
     listed = json.loads(run_cli(vault, "request", "list", "--json").stdout)
     assert listed[0]["status"] == "partly_approved"
 
 
-def test_plain_export_is_byte_identical_and_verifies(world: dict) -> None:  # type: ignore[type-arg]
+def test_plain_export_is_byte_identical_and_verifies(approved: dict) -> None:  # type: ignore[type-arg]
+    world = approved
     vault, rid = world["vault"], world["rid"]
     out = world["root"] / "export-plain"
     run_cli(vault, "export", rid, "--out", str(out))
@@ -123,11 +153,11 @@ def test_plain_export_is_byte_identical_and_verifies(world: dict) -> None:  # ty
     assert not (world["root"] / "nowhere").exists()
     kantara = json.loads(run_cli(vault, "receipt", "show", str(out), "--kantara").stdout)
     assert kantara["version"] == "KI-CR-v1.1.0" and kantara["services"][0]["purposes"]
-    world["plain"] = out
-    world["owner_key"] = key
+    assert key == world["owner_key"]
 
 
-def test_age_export_opens_for_the_requester_only(world: dict) -> None:  # type: ignore[type-arg]
+def test_age_export_opens_for_the_requester_only(approved: dict) -> None:  # type: ignore[type-arg]
+    world = approved
     vault, rid = world["vault"], world["rid"]
     out = world["root"] / "export-age"
     run_cli(vault, "export", rid, "--out", str(out), "--format", "age")
@@ -265,7 +295,9 @@ def test_withdrawn_request_cannot_be_exported(world: dict) -> None:  # type: ign
     assert res.returncode == 7 and "withdrawn" in res.stderr
 
 
-def test_the_audit_log_still_verifies(world: dict) -> None:  # type: ignore[type-arg]
+def test_the_audit_log_still_verifies(approved: dict) -> None:  # type: ignore[type-arg]
+    world = approved
+    run_cli(world["vault"], "request", "withdraw", world["rid"], "--reason", "case closed")
     res = run_cli(world["vault"], "audit", "verify", "--json")
     assert json.loads(res.stdout)["ok"] is True
     types = [

@@ -15,7 +15,7 @@ import pytest
 
 from tests.tools import cli_env, run_cli
 from vault.daemon import Daemon, DaemonOptions
-from vault.errors import IllegalTransition, PolicyError, UsageError
+from vault.errors import IllegalTransition, NotFound, PolicyError, UsageError
 from vault.service import Vault
 
 REQ = {
@@ -69,16 +69,25 @@ def test_import_names_the_bad_field_and_stores_nothing(
         "kind.json": ({**REQ, "kind": "spy"}, "kind: 'spy' is not one of"),
         "time.json": ({**REQ, "from": "yesterday"}, "from: 'yesterday' is not an ISO 8601"),
         "order.json": ({**REQ, "to": "1999-01-01T00:00Z"}, "to: must be after from"),
-        "camera.json": ({**REQ, "cameras": ["back"]}, "cameras: no camera named 'back'"),
+
         "recipient.json": ({**REQ, "recipient": "age1xyz"}, "recipient: not an age recipient"),
         "missing.json": ({k: v for k, v in REQ.items() if k != "reason"}, "reason: missing"),
-        "attach.json": ({**REQ, "attachments": ["nope.pdf"]}, "attachments:"),
+    }
+    # Named things that do not exist are not found (exit 3), and store nothing either.
+    missing = {
+        "camera.json": ({**REQ, "cameras": ["back"]}, "cameras: no camera named 'back'"),
+        "attach.json": ({**REQ, "attachments": ["nope.pdf"]}, "attachments: .*no such file"),
     }
     before = vault.audit.size()
     for name, (doc, message) in cases.items():
         path = tmp_path / name
         path.write_text(json.dumps(doc))
         with pytest.raises(UsageError, match=message.replace("(", r"\(")):
+            vault.import_request(path)
+    for name, (doc, message) in missing.items():
+        path = tmp_path / name
+        path.write_text(json.dumps(doc))
+        with pytest.raises(NotFound, match=message):
             vault.import_request(path)
     broken = tmp_path / "broken.toml"
     broken.write_text("requester = ")

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.retention.conftest import PATTERN, at, clip_name, files_containing, leftovers
-from tests.tools import run_cli
+from tests.tools import copy_vault, run_cli
 from vault.retention import verify_record
 from vault.timeutil import iso
 
@@ -24,7 +24,8 @@ def catalog_headers(vault: Path) -> dict[str, bytes]:
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> dict:  # type: ignore[type-arg]
+def template(tmp_path_factory: pytest.TempPathFactory) -> dict:  # type: ignore[type-arg]
+    """Built once: a vault with five clips long past their camera's 30-day retention."""
     root = tmp_path_factory.mktemp("retention-cli")
     vault, drop = root / "vault", root / "drop"
     drop.mkdir()
@@ -38,21 +39,35 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> dict:  # type: ignore[typ
     listed = json.loads(run_cli(vault, "clips", "list", "--json").stdout)
     by_time = {c["captured_at"]: c["id"] for c in listed}
     ids = {k: by_time[iso(t)] for k, t in times.items()}
-    return {"vault": vault, "root": root, "ids": ids, "times": times}
+    return {"vault": vault, "ids": ids, "times": times}
 
 
-def test_holds_from_the_command_line(world: dict) -> None:  # type: ignore[type-arg]
-    vault, times = world["vault"], world["times"]
+def _hold_and_claim(vault: Path, times: dict) -> tuple[str, str]:  # type: ignore[type-arg]
+    """A manual hold on the `held` clip and a pending request for the `claimed` one."""
     t = times["held"]
     hid = run_cli(vault, "hold", "add", "--camera", "front", "--from", iso(t), "--to",
                   iso(t.replace(second=1)), "--reason", "insurance claim", passphrase=None
                   ).stdout.strip()
-    assert hid.startswith("hld_")
     t = times["claimed"]
     rid = run_cli(vault, "request", "add", "--requester", "PC Jones", "--org", "Police",
                   "--kind", "police", "--basis", "warrant", "--reason", "theft",
                   "--camera", "front", "--from", iso(t), "--to", iso(t.replace(minute=5)),
                   passphrase=None).stdout.strip()
+    return hid, rid
+
+
+@pytest.fixture
+def world(template: dict, tmp_path: Path) -> dict:  # type: ignore[type-arg]
+    """This test's own copy of the template, with the hold and the request in place."""
+    vault = copy_vault(template["vault"], tmp_path / "vault")
+    hid, rid = _hold_and_claim(vault, template["times"])
+    return {**template, "vault": vault, "root": tmp_path, "hold": hid, "request": rid}
+
+
+def test_holds_from_the_command_line(template: dict, tmp_path: Path) -> None:  # type: ignore[type-arg]
+    vault, times = copy_vault(template["vault"], tmp_path / "vault"), template["times"]
+    hid, rid = _hold_and_claim(vault, times)
+    assert hid.startswith("hld_")
     listed = json.loads(run_cli(vault, "hold", "list", "--json").stdout)
     assert {(h["kind"], h["id"], h["state"]) for h in listed} == {
         ("hold", hid, "active"), ("request", rid, "active")}
@@ -70,7 +85,6 @@ def test_holds_from_the_command_line(world: dict) -> None:  # type: ignore[type-
     assert bad.returncode == 3
     all_holds = json.loads(run_cli(vault, "hold", "list", "--all", "--json").stdout)
     assert {h["id"] for h in all_holds} == {hid, rid, temp}
-    world["hold"], world["request"] = hid, rid
 
 
 def test_clips_shred_refuses_a_held_clip(world: dict) -> None:  # type: ignore[type-arg]

@@ -97,7 +97,8 @@ async def test_daemon_down_is_shown_and_announced(demo: DemoCopy) -> None:
         await settle(pilot)
         bar = str(app.screen.query_one(StatusBar).content)
         assert "daemon DOWN" in bar and "3 waiting" in bar and "locked" in bar
-        assert any(n.title == "Daemon down" for n in app._notifications)
+        await wait_for(pilot, lambda: any(n.title == "Daemon down" for n in app._notifications),
+                       what="the daemon-down notice")
 
 
 async def test_daemon_up_status_bar(demo: DemoCopy) -> None:
@@ -201,9 +202,9 @@ async def test_nothing_ticked_cannot_be_approved(demo: DemoCopy) -> None:
         await pilot.press("t")  # all -> none
         assert "Ticked 0 of 4" in text_of(app, "#selection")
         await pilot.press("a")
-        await pilot.pause()
+        await wait_for(pilot, lambda: any("No clip is ticked" in n.message
+                                          for n in app._notifications), what="the notice")
         assert isinstance(app.screen, RequestScreen)
-        assert any("No clip is ticked" in n.message for n in app._notifications)
 
 
 async def refuse_with_receipt_in(pilot: Any, request_id: str, folder: Path) -> None:
@@ -248,7 +249,7 @@ async def test_a_refusal_with_nowhere_to_put_its_receipt_is_not_recorded(
 
 async def test_wrong_passphrase_keeps_the_dialog_open(demo: DemoCopy) -> None:
     app = make_app(demo.vault)
-    async with app.run_test(size=(80, 24)) as pilot:
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
         await open_request(pilot, demo.ids["neighbour"], 6)
         await pilot.press("a")
         await wait_for(pilot, lambda: isinstance(app.screen, ApproveScreen), what="approve")
@@ -259,6 +260,8 @@ async def test_wrong_passphrase_keeps_the_dialog_open(demo: DemoCopy) -> None:
         assert isinstance(app.screen, PassphraseScreen)
         assert "Wrong passphrase" in text_of(app, "#error")
         assert app.errors == ["wrong passphrase"]
+        # Said once, in the dialog: no toast that would stay over the next screen.
+        assert not any(n.title == "Could not finish" for n in app._notifications)
         assert not demo.vault.unlocked and not app.key_unlocked
         assert app.screen.query_one(Input).value == ""
         await unlock(pilot)
@@ -313,7 +316,7 @@ async def test_export_with_progress_ends_on_a_verifiable_receipt(demo: DemoCopy,
         assert bar.percentage == 1.0
         state = text_of(app, "#state")
         assert "Exported 6 clip(s)" in state
-        assert f"ringfence receipt verify {out}" in state
+        assert f"ringfence receipt verify \\\n  {out}" in state
         assert str(out / receipts.RECEIPT_JSON) in state
         await pilot.press("escape")
         await wait_for(pilot, lambda: isinstance(app.screen, RequestScreen), what="closed")
@@ -334,7 +337,7 @@ async def test_export_failure_is_shown_and_the_dialog_stays(demo: DemoCopy,
     taken.mkdir()
     (taken / "something").write_text("x")
     app = make_app(demo.vault, export_dir=tmp_path)
-    async with app.run_test(size=(80, 24)) as pilot:
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
         await open_request(pilot, police, 6)
         await pilot.press("e")
         await wait_for(pilot, lambda: isinstance(app.screen, ExportScreen), what="export")
@@ -344,6 +347,10 @@ async def test_export_failure_is_shown_and_the_dialog_stays(demo: DemoCopy,
         assert isinstance(app.screen, ExportScreen)
         assert "exists and is not an empty folder" in text_of(app, "#state")
         assert any("exists and is not an empty folder" in e for e in app.errors)
+        # Said in the dialog only (a toast would cover its buttons), and the folder
+        # field has the focus again: it is what the owner changes next.
+        assert not any(n.title == "Could not finish" for n in app._notifications)
+        assert app.focused is app.screen.query_one("#out", Input)
 
 
 # --- preview -------------------------------------------------------------------------------------
@@ -488,6 +495,10 @@ async def test_help_lists_the_keys_of_the_screen(demo: DemoCopy) -> None:
         ids = [row[2] for row in app.screen.keys]
         assert ids[:3] == ["request.back", "request.toggle", "request.toggle_all"]
         assert "request.approve" in ids and "app.quit" in ids
+        named = [i for i in ids if i]
+        # The screen's own keys first, then the app's; navigation keys (no id) last.
+        assert named == sorted(named, key=lambda i: i.startswith("app."))
+        assert ids.index("app.quit") > max(i for i, k in enumerate(ids) if k.startswith("request."))
         await pilot.press("escape")
         await wait_for(pilot, lambda: isinstance(app.screen, RequestScreen), what="closed")
 
@@ -526,8 +537,8 @@ async def test_idle_lock_forgets_the_keys(demo: DemoCopy) -> None:
         app._key_users = 0
         app.check_idle_lock()
         assert not demo.vault.unlocked and not app.key_unlocked
-        await pilot.pause()
-        assert any("Locked after 1 min" in n.message for n in app._notifications)
+        await wait_for(pilot, lambda: any("Locked after 1 minute without input" in n.message
+                                          for n in app._notifications), what="the lock notice")
 
 
 async def test_passphrase_from_a_configured_source_unlocks_at_start(demo: DemoCopy) -> None:
@@ -561,7 +572,8 @@ async def test_service_errors_are_shown_with_their_message(demo: DemoCopy) -> No
         app.push_screen(RequestScreen("req_doesnotexist0000"))
         await settle(pilot)
         assert app.errors == ["no request 'req_doesnotexist0000'"]
-        assert any(n.title == "Could not finish" for n in app._notifications)
+        await wait_for(pilot, lambda: any(n.title == "Could not finish"
+                                          for n in app._notifications), what="the error")
 
 
 async def test_export_age_encrypted_to_the_requesters_key(demo: DemoCopy, tmp_path: Path) -> None:

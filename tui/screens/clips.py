@@ -15,7 +15,7 @@ from textual.widgets.option_list import Option
 from tui.format import duration, human_size, local
 from tui.screens.base import VaultScreen
 from tui.widgets.status_bar import StatusBar
-from tui.widgets.tables import ClipTable, LazyTable
+from tui.widgets.tables import ClipTable, LazyTable, cell
 from vault.service import CameraInfo, ClipInfo
 
 PAGE = 500
@@ -60,8 +60,8 @@ class ClipsScreen(VaultScreen):
                 table.add_column("Captured", key="captured", width=8)
                 table.add_column("Length", key="length", width=7)
                 table.add_column("Size", key="size", width=9)
-                table.add_column("Picture", key="picture", width=12)
-                table.add_column("File", key="file", width=36)
+                table.add_flex_column("Picture", key="picture", min_width=9, max_width=14)
+                table.add_flex_column("File", key="file", min_width=12)
                 yield table
         yield StatusBar()
         yield Footer(show_command_palette=False)
@@ -126,7 +126,7 @@ class ClipsScreen(VaultScreen):
         for c in page:
             picture = f"{c.width}×{c.height} {c.codec or ''}" if c.width else (c.codec or "-")
             table.add_row(local(c.captured_at).strftime("%H:%M:%S"), duration(c.duration_s),
-                          human_size(c.size), picture, c.original_name, key=c.id)
+                          human_size(c.size), cell(picture), cell(c.original_name), key=c.id)
         table.page_loaded(len(page), PAGE)
         more = "+" if not table.exhausted else ""
         self.query_one("#day", Static).update(

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 from typing import Any, ClassVar
 
+from rich.console import Group
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -16,6 +18,7 @@ from textual.worker import Worker, WorkerState
 
 from tui.format import human_size, outcome_label
 from tui.screens.base import VaultModal
+from tui.widgets.choice import ChoiceButton
 from vault import receipts
 from vault.service.requests import RequestInfo
 
@@ -28,24 +31,34 @@ class ExportProgress(Message, bubble=False):
         self.clip_id = clip_id
 
 
-def result_text(result: dict[str, Any]) -> Text:
-    """The end of an export: what was written where, and how to check it."""
+def result_text(result: dict[str, Any]) -> Group:
+    """The end of an export: what was written where, and how to check it.
+
+    Each path is on a line of its own and the prose wraps between words, so
+    a path is only ever folded when it alone is wider than the terminal; the
+    verify command is split after its last word with a shell continuation.
+    """
     receipt = result["receipt"]
     out = Path(result["out"])
     clips = receipt.get("clips") or []
     size = sum(int(c["delivered"]["size"]) for c in clips if c.get("delivered"))
-    text = Text()
-    text.append("✔ Exported ", style="bold green")
-    text.append(f"{len(clips)} clip(s), {human_size(size)}, to\n", style="bold green")
-    text.append(f"  {out}\n")
-    text.append(f"Receipt {receipt['receipt_id']}: "
-                f"{outcome_label(receipt['decision']['outcome'])} for "
-                f"{receipt['request']['requester']} ({receipt['request']['organisation']}), "
-                f"signed by the owner's key\n")
-    text.append(f"  {out / receipts.RECEIPT_JSON}\n  {out / receipts.RECEIPT_TXT}\n")
-    text.append("Anyone can check it offline with\n", style="dim")
-    text.append(f"  ringfence receipt verify {out}", style="bold")
-    return text
+
+    def path(p: Path | str, style: str = "") -> Text:
+        return Text(f"  {p}", style=style, overflow="fold")
+
+    return Group(
+        Text(f"✔ Exported {len(clips)} clip(s), {human_size(size)}, to", style="bold green"),
+        path(out),
+        Text(f"Receipt {receipt['receipt_id']}: "
+             f"{outcome_label(receipt['decision']['outcome'])} for "
+             f"{receipt['request']['requester']} ({receipt['request']['organisation']}), "
+             "signed by the owner's key"),
+        path(out / receipts.RECEIPT_JSON),
+        path(out / receipts.RECEIPT_TXT),
+        Text("Anyone can check it offline with", style="dim"),
+        Text("  ringfence receipt verify \\", style="bold"),
+        path(shlex.quote(str(out)), style="bold"),
+    )
 
 
 class ExportScreen(VaultModal[None]):
@@ -73,8 +86,8 @@ class ExportScreen(VaultModal[None]):
                 yield Input(str(self.out), id="out", compact=True)
                 yield Label("Format")
                 with RadioSet(id="format"):
-                    yield RadioButton("MP4 files as recorded", value=True, id="plain")
-                    yield RadioButton(
+                    yield ChoiceButton("MP4 files as recorded", value=True, id="plain")
+                    yield ChoiceButton(
                         "age-encrypted to the requester's key" if r.recipient
                         else "age-encrypted (the request names no age key)",
                         id="age", disabled=not r.recipient)
@@ -130,6 +143,7 @@ class ExportScreen(VaultModal[None]):
         bar = self.query_one(ProgressBar)
         bar.update(total=bar.total or 1, progress=bar.total or 1)
         self.query_one("#form").display = False
+        self.query_one("#export-dialog").add_class("done")  # as wide as the terminal allows
         self.query_one("#state", Static).update(result_text(result))
         self.query_one("#ok").display = False
         close = self.query_one("#close", Button)
@@ -143,12 +157,16 @@ class ExportScreen(VaultModal[None]):
             self.query_one("#ok", Button).disabled = False
             self.query_one("#close", Button).disabled = False
             self.query_one("#progress").display = False
+            event.prevent_default()  # said in the dialog, not again in a toast over its buttons
+            if event.worker.error is not None:
+                self.rf.show_error(event.worker.error, toast=False)
             message = getattr(event.worker.error, "message", str(event.worker.error))
             if "request reopen" in message:
                 message += (" In this app: close this dialog and press o on the request "
                             "to decide again.")
             self.query_one("#state", Static).update(Text(f"Export failed: {message}",
                                                          style="bold red"))
+            self.query_one("#out", Input).focus()  # the folder is what to change
 
     @on(Button.Pressed, "#close")
     def action_close(self) -> None:

@@ -13,10 +13,10 @@ from textual.binding import Binding, BindingType
 from textual.widgets import DataTable, Footer, Header, Static
 from textual.widgets.data_table import RowDoesNotExist
 
-from tui.format import relative, status_text, truncate
+from tui.format import relative, status_text
 from tui.screens.base import VaultScreen
 from tui.widgets.status_bar import StatusBar
-from tui.widgets.tables import LazyTable, RequestTable
+from tui.widgets.tables import LazyTable, RequestTable, cell
 from vault.service.requests import RequestInfo
 
 PAGE = 200
@@ -47,7 +47,7 @@ def request_row(r: RequestInfo, now: datetime) -> list[Text | str]:
     return [
         mark,
         status,
-        truncate(f"{r.organisation} · {r.requester}", 30),
+        cell(f"{r.organisation} · {r.requester}"),
         SHORT_BASIS.get(r.basis, r.basis),
         relative(r.deadline, now) if pending else "-",
     ]
@@ -80,7 +80,7 @@ class InboxScreen(VaultScreen):
         # Fixed widths: no re-measuring as pages arrive, no jitter.
         table.add_column("", key="mark", width=9)
         table.add_column("Status", key="status", width=9)
-        table.add_column("From", key="from", width=30)
+        table.add_flex_column("From", key="from", min_width=24)
         table.add_column("Basis", key="basis", width=11)
         table.add_column("Deadline", key="deadline", width=8)
         yield table

@@ -59,8 +59,12 @@ class PassphraseScreen(VaultModal[bool]):
         self.dismiss(True)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        # The app shows the error; here the dialog just lets the owner try again.
+        # Said here, in the dialog, and only here: no toast that would stay
+        # over the next screen once the owner has typed the right one.
         if event.state is WorkerState.ERROR:
+            event.prevent_default()
+            if event.worker.error is not None:
+                self.rf.show_error(event.worker.error, toast=False)
             error = event.worker.error
             message = getattr(error, "message", None) or str(error)
             self.query_one("#error", Static).update(f"{message[:1].upper()}{message[1:]}. "

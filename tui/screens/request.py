@@ -269,8 +269,10 @@ class RequestScreen(VaultScreen):
         clip = self._highlighted()
         if clip is None or self.info is None:
             return
-        start_preview(self.rf, clip,
-                      f"before deciding on the request from {self.info.organisation}")
+        org = self.info.organisation
+        reason = (f"before deciding on the request from {org}" if self.pending else
+                  f"reviewing the {self.info.status.replace('_', ' ')} request from {org}")
+        start_preview(self.rf, clip, reason)
 
     def action_approve(self) -> None:
         if not self.pending or self.info is None:

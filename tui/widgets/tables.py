@@ -4,9 +4,18 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from rich.text import Text
+from textual import events
 from textual.binding import Binding, BindingType
+from textual.geometry import Size
 from textual.message import Message
 from textual.widgets import DataTable
+from textual.widgets.data_table import ColumnKey
+
+
+def cell(text: str) -> Text:
+    """A cell of outside text: never markup, one line, cut with an ellipsis at its width."""
+    return Text(" ".join(text.split()), no_wrap=True, overflow="ellipsis", end="")
 
 
 class LazyTable(DataTable[Any]):
@@ -36,6 +45,54 @@ class LazyTable(DataTable[Any]):
         super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
         self.exhausted = False
         self._asking = False
+        self._flex: list[tuple[str, int, int | None]] = []
+
+    def add_flex_column(self, label: str, key: str, *, min_width: int,
+                        max_width: int | None = None) -> None:
+        """A column that takes the width the fixed ones leave (at least *min_width*).
+
+        With several, the width left goes to them in the order they were
+        added, each up to its *max_width*; the last without one takes the rest.
+        Widths are set, not measured from the rows, so paging in more rows
+        never makes the columns jump.
+        """
+        self.add_column(label, key=key, width=min_width)
+        self._flex.append((key, min_width, max_width))
+
+    def _on_resize(self, event: events.Resize) -> None:
+        super()._on_resize(event)
+        self.fit_columns()
+
+    def fit_columns(self) -> None:
+        if not self._flex or not self.size.width:
+            return
+        flex_keys = {ColumnKey(k) for k, _lo, _hi in self._flex}
+        pad = 2 * self.cell_padding
+        fixed = sum(c.get_render_width(self) for k, c in self.columns.items()
+                    if k not in flex_keys)
+        spare = self.scrollable_content_region.width - fixed - pad * len(self._flex)
+        widths = {}
+        for key, lo, _hi in self._flex:
+            widths[key] = lo
+            spare -= lo
+        for key, lo, hi in self._flex:
+            extra = max(spare, 0) if hi is None else max(min(spare, hi - lo), 0)
+            widths[key] += extra
+            spare -= extra
+        changed = False
+        for key, width in widths.items():
+            column = self.columns[ColumnKey(key)]
+            if column.width != width:
+                column.width = width
+                changed = True
+        if changed:
+            # DataTable has no public call for a width change: drop its caches
+            # and size the scrollable area again, as it does for new columns.
+            self._clear_caches()
+            self.virtual_size = Size(
+                sum(c.get_render_width(self) for c in self.columns.values())
+                + self._row_label_column_width, self.virtual_size.height)
+            self.refresh()
 
     def on_mount(self) -> None:
         self.watch(self, "scroll_y", self._scrolled, init=False)

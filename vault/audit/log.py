@@ -512,6 +512,15 @@ class AuditLog:
             out.append((int(idx), entry))
         return out
 
+    def rehash(self, end: int) -> EntryRun:
+        """Entries [0, end) checked and hashed again from their bytes, in one snapshot.
+
+        The cached leaf hashes are compared, never trusted: the run's
+        ``problem`` names the first entry that is malformed, missing or no
+        longer hashes to its cached value."""
+        with self._read() as raw:
+            return _scan_rows(raw, 0, end)
+
     def sealed_clips(self) -> dict[str, tuple[str, str, int]]:
         """What each ``clip.sealed`` entry says: clip id -> (sha256 of the
         plaintext, sha256 of the stored payload, size)."""

@@ -7,10 +7,8 @@ import json
 import sys
 from pathlib import Path
 
-from vault.audit.note import parse_checkpoint, split_note
-from vault.audit.verify import verify_checkpoint_consistency
 from vault.cli.common import CommandError, add_json, emit_json, open_vault
-from vault.errors import IntegrityError, NotFound, UsageError
+from vault.errors import IntegrityError, NotFound
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -31,7 +29,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("index", type=int)
     p.set_defaults(func=cmd_prove)
     p = asub.add_parser("consistency", help="prove today's log extends an older checkpoint")
-    p.add_argument("file", type=Path, help="a file holding the older signed checkpoint")
+    p.add_argument("file", type=Path,
+                   help="the older signed checkpoint: a checkpoint file, a receipt.json "
+                        "or an export folder")
     add_json(p)
     p.set_defaults(func=cmd_consistency)
 
@@ -99,43 +99,20 @@ def cmd_prove(args: argparse.Namespace) -> int:
 
 
 def cmd_consistency(args: argparse.Namespace) -> int:
+    from vault.audit.consistency import check_extends, read_older_checkpoint
+
+    old_note = read_older_checkpoint(args.file)  # NotFound (3) or UsageError (2)
     vault = open_vault(args)
-    try:
-        old_note = args.file.read_text("utf-8")
-    except FileNotFoundError:
-        raise NotFound(f"{args.file}: no such file") from None
-    except OSError as exc:
-        raise UsageError(f"cannot read {args.file}: {exc.strerror}") from None
-    except UnicodeDecodeError:
-        raise CommandError(f"{args.file} is not a signed checkpoint: not UTF-8 text",
-                           IntegrityError.exit_code) from None
-    try:
-        body, _sigs = split_note(old_note)
-        old = parse_checkpoint(body)
-    except IntegrityError as exc:
-        raise CommandError(
-            f"{args.file} is not a signed checkpoint: {exc.message}", IntegrityError.exit_code
-        ) from None
-    size = vault.audit.size()
-    if old.size > size:
-        result_ok, reason = (
-            False,
-            (
-                f"the log has {size} entries but the checkpoint in {args.file} "
-                f"covers {old.size}: entries were removed"
-            ),
-        )
-    else:
-        vault.checkpoint()
-        latest = vault.audit.latest_checkpoint()
-        assert latest is not None
-        proof = vault.audit.consistency_proof(old.size, latest.size)
-        result = verify_checkpoint_consistency(old_note, latest.note, proof, vault.verifier_keys())
-        result_ok, reason = result.ok, result.reason
+    vault.checkpoint()
+    latest = vault.audit.latest_checkpoint()
+    if latest is None:
+        raise NotFound("the audit log has no checkpoint yet")
+    report = check_extends(vault.audit, old_note, latest.note, vault.verifier_keys())
     if args.json:
-        emit_json({"ok": result_ok, "old_size": old.size, "size": size, "reason": reason})
-    elif result_ok:
-        print(f"ok: {reason}")
-    if not result_ok:
-        raise CommandError(f"consistency check failed: {reason}", IntegrityError.exit_code)
+        emit_json({"ok": report.ok, "old_size": report.old_size, "size": report.size,
+                   "reason": report.reason})
+    elif report.ok:
+        print(f"ok: {report.reason}")
+    if not report.ok:
+        raise CommandError(f"consistency check failed: {report.reason}", IntegrityError.exit_code)
     return 0

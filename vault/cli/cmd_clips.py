@@ -7,7 +7,7 @@ from pathlib import Path
 
 from vault.cli.common import CommandError, add_json, emit_json, human_size, open_vault, table
 from vault.errors import IntegrityError
-from vault.timeutil import iso, parse_time
+from vault.timeutil import iso, parse_end_time, parse_time
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -120,7 +120,7 @@ def cmd_clips_list(args: argparse.Namespace) -> int:
     clips = vault.clips(
         camera=args.camera,
         since=parse_time(args.since, "--since") if args.since else None,
-        until=parse_time(args.until, "--until") if args.until else None,
+        until=parse_end_time(args.until, "--until", inclusive=False) if args.until else None,
         limit=args.limit,
     )
     if args.json:

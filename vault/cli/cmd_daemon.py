@@ -5,12 +5,14 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from vault.cli.common import open_vault, passphrase_source, vault_root
-from vault.config import Layout, default_vault_dir
-from vault.daemon import Daemon, DaemonOptions
+from vault.config import Layout, default_drop_dir, default_vault_dir
 from vault.errors import NotFound
-from vault.service import Vault
+
+if TYPE_CHECKING:
+    from vault.daemon import DaemonOptions
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -41,25 +43,32 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument(
         "--drop",
         type=Path,
-        required=True,
         metavar="DIR",
-        help="the drop folder of the default camera",
+        help="the drop folder of the default camera; changes it on an existing vault "
+        "(default: keep it; for a new camera, the user data folder's `drop`)",
     )
     p.add_argument("--kdf-log-n", type=int, default=18, metavar="N")
     p.set_defaults(func=cmd_quickstart)
 
 
 def _options(args: argparse.Namespace) -> DaemonOptions:
+    from vault.daemon import DaemonOptions
+
     settle = args.settle if args.settle is not None else (0.0 if args.once else 5.0)
     return DaemonOptions(settle_seconds=settle, rescan_seconds=args.rescan, once=args.once)
 
 
 def cmd_daemon(args: argparse.Namespace) -> int:
+    from vault.daemon import Daemon
+
     vault = open_vault(args, actor="daemon")
     return Daemon(vault, _options(args)).run()
 
 
 def cmd_quickstart(args: argparse.Namespace) -> int:
+    from vault.daemon import Daemon
+    from vault.service import Vault
+
     root = vault_root(args) or default_vault_dir()
     if not Layout(root).config.exists():
         print(f"creating a new vault at {root}", file=sys.stderr)
@@ -69,14 +78,27 @@ def cmd_quickstart(args: argparse.Namespace) -> int:
             log_n=args.kdf_log_n,
         )
         vault.close()
-    vault = open_vault(args, actor="daemon")
-    drop = args.drop.expanduser().absolute()
+    owner = open_vault(args)
     try:
-        vault.camera("default")
-    except NotFound:
-        vault.add_camera("default", drop)
+        try:
+            folders = owner.camera("default").folders
+            if args.drop is not None:
+                drop = args.drop.expanduser().absolute()
+                old, camera = owner.move_camera("default", drop)
+                if old != camera.folders:
+                    # Said here and in the audit log (camera.changed): clips
+                    # copied to the old folder now stay there.
+                    print(f"the default camera's drop folder changes from "
+                          f"{', '.join(old) or 'none'} to {camera.folders[0]}", file=sys.stderr)
+                folders = camera.folders
+        except NotFound:
+            drop = (args.drop or default_drop_dir()).expanduser().absolute()
+            folders = owner.add_camera("default", drop).folders
+    finally:
+        owner.close()
+    vault = open_vault(args, actor="daemon")
     print(f"vault:       {root}", file=sys.stderr)
-    print(f"drop clips into: {drop}", file=sys.stderr)
+    print(f"drop clips into: {', '.join(folders)}", file=sys.stderr)
     print("the daemon seals each clip and removes the plaintext; Ctrl-C stops it.", file=sys.stderr)
     args.once = False
     args.settle = None

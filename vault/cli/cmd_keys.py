@@ -8,7 +8,6 @@ from pathlib import Path
 
 from vault.cli.common import add_json, emit_json, open_vault, passphrase_source, vault_root
 from vault.passphrase import PassphraseSource
-from vault.service import Vault
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -52,6 +51,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def cmd_init(args: argparse.Namespace) -> int:
+    from vault.service import Vault
+
     passphrase = passphrase_source(args).get_new("New passphrase for the vault")
     vault = Vault.init(
         vault_root(args),

@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from vault import receipts
 from vault.cli.common import (
     CommandError,
     add_json,
@@ -299,6 +298,8 @@ def cmd_export(args: argparse.Namespace) -> int:
             }
         )
     else:
+        from vault import receipts
+
         print(f"exported {len(result['receipt']['clips'])} clip(s) to {result['out']}")
         print(f"receipt: {Path(result['out']) / receipts.RECEIPT_TXT}")
     return 0
@@ -317,6 +318,8 @@ def _owner_key(text: str | None) -> bytes | None:
 
 
 def cmd_receipt_verify(args: argparse.Namespace) -> int:
+    from vault import receipts
+
     report = receipts.verify_folder(args.path, _owner_key(args.owner_key))
     if args.json:
         emit_json(report.as_json())
@@ -348,6 +351,8 @@ def cmd_receipt_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_receipt_show(args: argparse.Namespace) -> int:
+    from vault import receipts
+
     _folder, receipt = receipts.load_receipt(args.path)
     if args.kantara:
         emit_json(receipts.to_kantara(receipt))

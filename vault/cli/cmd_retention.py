@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from vault.cli.common import add_json, emit_json, open_vault, table
-from vault.timeutil import iso, parse_time
+from vault.timeutil import iso, parse_end_time, parse_time
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -52,9 +52,9 @@ def cmd_hold_add(args: argparse.Namespace) -> int:
     hold_id = vault.add_hold(
         args.camera,
         parse_time(args.from_, "--from"),
-        parse_time(args.to, "--to"),
+        parse_end_time(args.to, "--to", inclusive=True),
         args.reason,
-        hold_until=parse_time(args.until, "--until") if args.until else None,
+        hold_until=parse_end_time(args.until, "--until", inclusive=False) if args.until else None,
     )
     if args.json:
         emit_json(next(h for h in vault.holds() if h.id == hold_id).as_json())

@@ -6,11 +6,13 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from vault.errors import RingfenceError
 from vault.passphrase import PassphraseSource
-from vault.service import Vault
+
+if TYPE_CHECKING:  # the service (SQLAlchemy, cryptography) loads only when a command runs
+    from vault.service import Vault
 
 
 class CommandError(RingfenceError):
@@ -26,6 +28,8 @@ def vault_root(args: argparse.Namespace) -> Path | None:
 
 
 def open_vault(args: argparse.Namespace, actor: str = "owner") -> Vault:
+    from vault.service import Vault
+
     return Vault.open(vault_root(args), actor=actor)
 
 

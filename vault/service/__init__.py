@@ -17,7 +17,7 @@ from vault.audit.log import AuditLog
 from vault.audit.note import NoteSigner
 from vault.catalog.db import open_catalog
 from vault.config import Config, Layout, default_vault_dir, owner_head_path
-from vault.errors import UsageError, VaultError
+from vault.errors import UsageError, VaultError, VaultExists
 from vault.fsutil import (
     SHARED_DIR_MODE,
     ensure_private_dir,
@@ -91,7 +91,7 @@ class Vault(RetentionOps, ReleaseOps, StatusOps, ClipOps, CameraOps):
         """
         layout = Layout(root or default_vault_dir())
         if layout.config.exists():
-            raise VaultError(f"{layout.root} is already a ringfence vault")
+            raise VaultExists(f"{layout.root} is already a ringfence vault")
         if not 10 <= log_n <= 22:
             raise UsageError("--kdf-log-n must be between 10 and 22")
         recovery = []

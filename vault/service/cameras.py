@@ -158,6 +158,41 @@ class CameraOps(VaultBase):
         self.checkpoint()
         return self.camera(name)
 
+    def move_camera(self, name: str, folder: Path) -> tuple[list[str], CameraInfo]:
+        """Make *folder* the camera's only drop folder; returns (the old folders, the camera).
+
+        What `make run DROP=DIR` does to the `default` camera. Logged as
+        ``camera.changed`` with the old and the new folders. Files still in an
+        old folder are no longer sealed from there.
+        """
+        path = self._folder_path(folder)
+        with Session(self.engine) as s:
+            cam = self._camera_row(s, name)
+            mine = s.exec(select(CameraFolder).where(CameraFolder.camera_id == cam.id)).all()
+            old = [f.path for f in mine]
+            if old == [str(path)]:
+                return old, self.camera(name)
+            for other in s.exec(select(CameraFolder).where(CameraFolder.camera_id != cam.id)):
+                p = Path(other.path)
+                if p == path or p in path.parents or path in p.parents:
+                    raise UsageError(f"{folder} overlaps the drop folder {other.path}")
+            for f in mine:
+                s.delete(f)
+            s.flush()
+            assert cam.id is not None
+            s.add(CameraFolder(camera_id=cam.id, path=str(path)))
+            self.audit.append(
+                "camera.changed",
+                actor=self.actor,
+                subject=name,
+                details={"folders": [str(path)], "previous_folders": old},
+                conn=s.connection(),
+            )
+            s.commit()
+        ensure_private_dir(path) if not path.exists() else None
+        self.checkpoint()
+        return old, self.camera(name)
+
     def _camera_row(self, s: Session, name: str) -> Camera:
         cam = s.exec(select(Camera).where(Camera.name == name)).first()
         if cam is None:

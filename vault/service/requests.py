@@ -48,7 +48,7 @@ from vault.requests import Action, Basis, Kind, Status, is_urgent, parse_choice,
 from vault.safetext import shown, text_problem
 from vault.service.base import VaultBase
 from vault.service.clips import ClipInfo, clip_query, row_to_info
-from vault.timeutil import as_utc, iso, parse_time
+from vault.timeutil import as_utc, iso, parse_end_time, parse_time
 
 NEAR_DEADLINE = timedelta(hours=48)
 MAX_TEXT = 4000
@@ -201,7 +201,8 @@ def _beside(request_file: Path, name: Any) -> Any:
     return str(target)
 
 
-def _time(value: Any, name: str) -> datetime:
+def _time(value: Any, name: str, *, end: bool = False) -> datetime:
+    """A request's time; with *end*, a date alone is the last moment of that day."""
     if isinstance(value, datetime):
         try:
             return as_utc(value)
@@ -209,7 +210,7 @@ def _time(value: Any, name: str) -> datetime:
             raise UsageError(f"{name}: out of the range of times ringfence keeps") from None
     if not isinstance(value, str):
         raise UsageError(f"{name}: must be an ISO 8601 time")
-    return parse_time(value, name)
+    return parse_end_time(value, name, inclusive=True) if end else parse_time(value, name)
 
 
 def filed_facts(info: RequestInfo) -> dict[str, Any]:
@@ -285,7 +286,7 @@ class RequestOps(VaultBase):
         ):
             raise UsageError("cameras: give at least one camera name")
         clean["from"] = _time(fields.get("from"), "from")
-        clean["to"] = _time(fields.get("to"), "to")
+        clean["to"] = _time(fields.get("to"), "to", end=True)
         if clean["to"] <= clean["from"]:
             raise UsageError("to: must be after from")
         clean["deadline"] = (
@@ -309,6 +310,8 @@ class RequestOps(VaultBase):
             if not isinstance(a, str | Path):
                 raise UsageError("attachments: each must be a file path (text)")
             p = Path(a)
+            if not p.exists():
+                raise NotFound(f"attachments: {a}: no such file")
             if not p.is_file():
                 raise UsageError(f"attachments: {a} is not a readable file")
             paths.append(p)
@@ -317,7 +320,7 @@ class RequestOps(VaultBase):
             for name in dict.fromkeys(cameras):
                 cid = conn.execute(select(Camera.id).where(Camera.name == name)).scalar()
                 if cid is None:
-                    raise UsageError(f"cameras: no camera named {name!r}")
+                    raise NotFound(f"cameras: no camera named {name!r}")
                 cam_ids.append((name, int(cid)))
 
         request_id = new_id("request")
@@ -671,6 +674,11 @@ class RequestOps(VaultBase):
                 wanted = list(dict.fromkeys(clips)) if clips else list(scope)
                 outside = [c for c in wanted + (exclude or []) if c not in scope]
                 if outside:
+                    known = set(conn.execute(select(Clip.id).where(col(Clip.id).in_(outside)))
+                                .scalars())
+                    unknown = [c for c in outside if c not in known]
+                    if unknown:  # a clip that does not exist at all is not found (3)
+                        raise NotFound(f"no clip {unknown[0]!r}")
                     raise PolicyError(f"clip {outside[0]} is not in the request's scope")
                 excluded = set(exclude or [])
                 chosen = [scope[c] for c in wanted if c not in excluded]
