@@ -155,15 +155,20 @@ class ReleaseOps(RequestOps, ClipOps):
             conn.execute(update(Decision).where(Decision.id == decision_id)
                          .values(receipt=canonical_json(receipt).decode()))
 
-    def _plaintext_to(self, clip: Any, dst: BinaryIO) -> tuple[int, str]:
+    def _plaintext_to(self, clip: Any, dst: BinaryIO,
+                      payload: BinaryIO | None = None) -> tuple[int, str]:
         """Decrypt one approved clip into *dst*, checking its plaintext hash.
 
         Returns the size and SHA-256 written (equal to the clip's, or it raises).
+        *payload*: the clip's stored payload, already open (read from its start).
         """
         keys = self.owner_keys()
         sink = HashingWriter(dst)
-        with self.store.open(clip.id) as payload:
-            file_key = age.unwrap_file_key(bytes(clip.header), [keys.identity])
+        file_key = age.unwrap_file_key(bytes(clip.header), [keys.identity])
+        if payload is None:
+            with self.store.open(clip.id) as own:
+                age.decrypt_payload(file_key, own, cast(BinaryIO, sink))
+        else:
             age.decrypt_payload(file_key, payload, cast(BinaryIO, sink))
         digest = sink.sha256.hexdigest()
         if sink.count != clip.size or digest != clip.sha256:
@@ -236,9 +241,15 @@ class ReleaseOps(RequestOps, ClipOps):
                         size, digest = self._plaintext_to(clip, f)
                     else:
                         sink = HashingWriter(f)
-                        sink.write(age.rewrap(bytes(clip.header), keys.identity, [req.recipient]))
+                        sink.write(age.rewrap(bytes(clip.header), keys.identity,
+                                              [req.recipient]))
                         with self.store.open(clip.id) as payload:
-                            shutil.copyfileobj(payload, sink)  # type: ignore[misc]
+                            # Neither the header nor the payload is under the owner's
+                            # signature; the plaintext hash is. Every payload byte is
+                            # delivered as it is decrypted and checked, so what leaves
+                            # is exactly what was checked.
+                            self._plaintext_to(clip, cast(BinaryIO, _Discard()),
+                                               cast(BinaryIO, _Tee(payload, sink)))
                         size, digest = sink.count, sink.sha256.hexdigest()
                     f.flush()
                     os.fsync(f.fileno())
@@ -468,6 +479,32 @@ class ReleaseOps(RequestOps, ClipOps):
         finally:
             self.checkpoint()
         return buf.getvalue()
+
+
+class _Discard:
+    """A sink that keeps nothing: for checking a payload's plaintext hash."""
+
+    def write(self, data: bytes) -> int:
+        return len(data)
+
+
+class _Tee:
+    """Reads from *src*, writing every byte read to *copy* as well."""
+
+    def __init__(self, src: Any, copy: Any) -> None:
+        self.src = src
+        self.copy = copy
+
+    def read(self, n: int = -1) -> bytes:
+        data: bytes = self.src.read(n)
+        if data:
+            self.copy.write(data)
+        return data
+
+    def readinto(self, buf: Any) -> int:
+        data = self.read(len(buf))
+        buf[: len(data)] = data
+        return len(data)
 
 
 def check_receipt_folder(out: Path) -> Path:
