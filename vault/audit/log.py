@@ -465,7 +465,8 @@ class AuditLog:
                 remaining -= len(rows)
 
     def about(self, *, subject: str | None = None, types: Sequence[str] = (),
-              conn: Connection | None = None) -> list[tuple[int, dict[str, Any]]]:
+              conn: Connection | None = None, complete: bool = False,
+              since: int = 0) -> list[tuple[int, dict[str, Any]]]:
         """Entries about *subject* (and/or of one of *types*), parsed, in log order.
 
         Found by the entry bytes themselves (what the Merkle tree hashes), never
@@ -474,11 +475,18 @@ class AuditLog:
         against a checkpoint the owner signed. Expression indexes make the
         search fast; dropping them only makes it slow. Every hit is parsed and
         matched exactly.
+
+        An index is a shortcut someone with the file can bend (a b-tree edited,
+        or rebuilt partial under its old definition), so it may hide an entry but
+        never invent one: every hit is read from the table and matched. Where
+        finding nothing would *allow* something (no withdrawal, no later
+        decision, no hold), pass *complete*: the table itself is scanned, from
+        entry *since* on, and no index is consulted.
         """
         if subject is None and not types:
             raise ValueError("about() needs a subject or types")
-        sql = "SELECT idx, entry FROM audit_entry WHERE 1"
-        params: list[str] = []
+        sql = _ABOUT_TABLE if complete else _ABOUT
+        params: list[Any] = [since]
         if subject is not None:
             sql += f" AND {ENTRY_SUBJECT} = ?"
             params.append(subject)
@@ -708,6 +716,10 @@ def _read_note(path: Path | None) -> str | None:
     except UnicodeDecodeError:
         raise IntegrityError(f"{path} is not a checkpoint note") from None
 
+
+_ABOUT = "SELECT idx, entry FROM audit_entry WHERE idx >= ?"
+#: The table itself, never an index: for lookups whose empty answer allows something.
+_ABOUT_TABLE = "SELECT idx, entry FROM audit_entry NOT INDEXED WHERE idx >= ?"
 
 _SPAN = ("SELECT idx, at, type, entry, leaf_hash FROM audit_entry WHERE idx >= ? AND idx < ? "
          "ORDER BY idx")

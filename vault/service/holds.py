@@ -153,7 +153,7 @@ class HoldOps(RequestOps):
         # Entry times are to the microsecond, hold bounds to the second: a bound
         # read back from the log is widened by that second, never narrowed.
         second = timedelta(seconds=1)
-        for _idx, e in self.audit.about(types=_POLICY_EVENTS, conn=conn):
+        for _idx, e in self.audit.about(types=_POLICY_EVENTS, conn=conn, complete=True):
             kind, subject, d = e.get("type"), e.get("subject"), e.get("details")
             if not isinstance(subject, str) or not isinstance(d, dict):
                 continue

@@ -137,7 +137,7 @@ class ReleaseOps(RequestOps, ClipOps):
         renamed ``type`` column: the entries are found and read by their bytes.
         """
         for idx, entry in self.audit.about(
-            subject=request_id, types=("request.withdrawn", "request.expired")
+            subject=request_id, types=("request.withdrawn", "request.expired"), complete=True
         ):
             raise IntegrityError(
                 f"audit entry {idx} records request {request_id} as {entry['type']}, "

@@ -828,6 +828,12 @@ class RequestOps(VaultBase):
             signed = decision.verify(details.get("signed"), public)
         except IntegrityError as exc:
             return exc.message
+        later = self.audit.about(subject=request_id, types=("request.decided", "request.reopened"),
+                                 conn=conn, complete=True, since=dec.audit_index + 1)
+        if later:
+            # An old signed approval put back behind a reopening or a newer decision.
+            return (f"audit entry {later[-1][0]} ({later[-1][1]['type']}) supersedes the "
+                    f"decision in entry {dec.audit_index}")
         if dec.receipt:
             try:
                 receipts.check_signature(parse_canonical(dec.receipt.encode()), public)
