@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from vault.cli.common import add_json, emit_json, open_vault, table
+from vault.cli.common import add_json, emit_json, open_vault, table, unlocked_vault
 from vault.timeutil import iso, parse_end_time, parse_time
 
 
@@ -29,7 +29,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     )
     add_json(p)
     p.set_defaults(func=cmd_hold_list)
-    p = hsub.add_parser("release", help="release a manual hold")
+    p = hsub.add_parser("release", help="release a manual hold (signs: needs the passphrase)")
     p.add_argument("id")
     p.add_argument("--reason", required=True, metavar="TEXT")
     add_json(p)
@@ -85,7 +85,7 @@ def cmd_hold_list(args: argparse.Namespace) -> int:
 
 
 def cmd_hold_release(args: argparse.Namespace) -> int:
-    info = open_vault(args).release_hold(args.id, args.reason)
+    info = unlocked_vault(args).release_hold(args.id, args.reason)
     if args.json:
         emit_json(info.as_json())
     else:

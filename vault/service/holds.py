@@ -16,8 +16,9 @@ from typing import Any
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import Connection
 
+from vault import receipts
 from vault.catalog.models import Camera, Export, Hold, Request, RequestCamera
-from vault.errors import NotFound, PolicyError, UsageError
+from vault.errors import IntegrityError, NotFound, PolicyError, UsageError
 from vault.ids import new_id
 from vault.requests import Status
 from vault.retention import ManualHold, RequestScope
@@ -25,6 +26,8 @@ from vault.service.requests import RequestOps
 from vault.timeutil import iso
 
 MAX_REASON = 4000
+HOLD_RELEASE = "ringfence-hold-release/1"
+HOLD_RELEASE_CONTEXT = b"ringfence-hold-release/1\n"
 log = logging.getLogger("ringfence.holds")
 
 _POLICY_EVENTS = ("hold.added", "hold.released", "request.created", "request.decided",
@@ -144,6 +147,26 @@ class HoldOps(RequestOps):
         ]
         return [h for h in holds if h.released_at is None], requests
 
+    def _signed_release(self, hold_id: str, details: dict[str, Any]) -> bool:
+        """A ``hold.released`` entry counts only with the owner's signature over it:
+        appending one needs no key. (Releases logged before they were signed
+        hold on.)"""
+        import base64
+
+        signed = details.get("signed")
+        if not isinstance(signed, dict) or signed.get("version") != HOLD_RELEASE:
+            return False
+        try:
+            pinned = base64.b64decode(self.config.signing_public_key, validate=True)
+            receipts.check_signature(signed, pinned, context=HOLD_RELEASE_CONTEXT,
+                                     what="the hold's release")
+        except (IntegrityError, ValueError):
+            log.warning("hold %s: its release is not signed by the owner; it still holds",
+                        hold_id)
+            return False
+        return bool(signed.get("hold") == hold_id
+                    and signed.get("vault_origin") == self.config.origin)
+
     def _logged_policy(
         self, conn: Connection
     ) -> tuple[dict[str, ManualHold], dict[str, RequestScope]]:
@@ -165,7 +188,8 @@ class HoldOps(RequestOps):
                         subject, d["camera"], parse_entry_time(d["from"]),
                         parse_entry_time(d["to"]) + second, d["reason"],
                         None if until is None else parse_entry_time(until) + second)
-                elif kind == "hold.released" and subject in holds:
+                elif kind == "hold.released" and subject in holds and self._signed_release(
+                        subject, d):
                     holds[subject] = replace(holds[subject], released_at=at)
                 elif kind == "request.created":
                     requests[subject] = RequestScope(
@@ -282,6 +306,7 @@ class HoldOps(RequestOps):
 
     def release_hold(self, hold_id: str, reason: str) -> HoldInfo:
         text = reason_text(reason)
+        keys = self.owner_keys()  # a hold ends only by the owner's signature
         if hold_id.startswith("req_"):
             raise PolicyError(
                 f"{hold_id} is a request: it stops holding when it is decided, "
@@ -297,11 +322,15 @@ class HoldOps(RequestOps):
             conn.execute(
                 update(Hold).where(Hold.id == hold_id).values(released_at=now, release_reason=text)
             )
+            signed = receipts.sign(
+                {"version": HOLD_RELEASE, "vault_origin": self.config.origin, "hold": hold_id,
+                 "reason": text, "released_at": iso(now)},
+                keys.signing_key, context=HOLD_RELEASE_CONTEXT)
             self.audit.append(
                 "hold.released",
                 actor=self.actor,
                 subject=hold_id,
-                details={"reason": text},
+                details={"reason": text, "signed": signed},
                 conn=conn,
             )
         self.checkpoint()
