@@ -38,6 +38,21 @@ def owner_head_path(vault_id: str) -> Path:
     return Path(user_config_dir("ringfence")) / "heads" / f"{vault_id}.checkpoint"
 
 
+def owner_folder_head_path(root: Path) -> Path:
+    """The same head, named by the vault's folder rather than by config.toml.
+
+    config.toml can be rewritten by whoever writes the vault: a new vault id
+    would lead :func:`owner_head_path` to a file that does not exist. A head
+    named by the folder is found whatever the configuration says.
+    """
+    import hashlib
+
+    from platformdirs import user_config_dir
+
+    digest = hashlib.sha256(os.fsencode(os.path.realpath(root))).hexdigest()[:24]
+    return Path(user_config_dir("ringfence")) / "heads" / f"folder-{digest}.checkpoint"
+
+
 def default_drop_dir() -> Path:
     """Where `make run` puts the default camera's drop folder: beside the default vault."""
     from platformdirs import user_data_dir

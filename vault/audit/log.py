@@ -138,7 +138,8 @@ class AuditLog:
     def __init__(self, engine: Engine, origin: str,
                  clock: Callable[[], datetime] = utc_now, *,
                  copy_path: Path | None = None,
-                 head_path: Path | None = None, head_key: str | None = None) -> None:
+                 head_path: Path | None = None, head_key: str | None = None,
+                 head_paths: Sequence[Path] = ()) -> None:
         """*copy_path*: where a copy of the latest signed checkpoint is kept,
         outside the catalog (see :meth:`checkpoint` and :meth:`verify`).
 
@@ -147,13 +148,17 @@ class AuditLog:
         own configuration folder. Whoever can write the vault's files can cut
         the log and its copy back together; they cannot reach this file in a
         two-user deployment, and cannot sign a newer one without the owner.
+        *head_paths*: more places for the same head (one named by the vault's
+        folder, so that an identity changed in config.toml cannot lead the
+        check to a head that does not exist).
         """
         CheckpointBody(origin, 0, merkle.EMPTY_ROOT)  # validates the origin line
         self.engine = engine
         self.origin = origin
         self.clock = clock
         self.copy_path = copy_path
-        self.head_path = head_path if head_key is not None else None
+        self.head_paths = ([p for p in (head_path, *head_paths) if p is not None]
+                           if head_key is not None else [])
         self.head_key = head_key
 
     # --- the checkpoint copy beside the catalog --------------------------------
@@ -162,51 +167,59 @@ class AuditLog:
         """The kept copy of the latest checkpoint note, or None if there is none."""
         return _read_note(self.copy_path)
 
-    def read_head(self) -> str | None:
-        """The owner's head (see ``head_path``), or None if there is none here.
+    def _heads(self) -> list[tuple[Path, str]]:
+        """The owner's heads found here: ``(path, note)`` for each of ``head_paths``.
 
         A head this process may not read (the daemon's own user, in a two-user
         deployment) counts as none: only the owner's processes check it.
         """
-        try:
-            return _read_note(self.head_path)
-        except StorageError:
-            if self.head_path is not None and not os.access(self.head_path, os.R_OK):
-                return None
-            raise
+        found = []
+        for path in self.head_paths:
+            try:
+                note = _read_note(path)
+            except StorageError:
+                if not os.access(path, os.R_OK):
+                    continue
+                raise
+            if note is not None:
+                found.append((path, note))
+        return found
 
-    def _head_body(self) -> CheckpointBody | None:
-        """The owner's head, checked: the owner's signature, this log's origin."""
-        note = self.read_head()
-        if note is None:
-            return None
-        assert self.head_key is not None
-        try:
-            body, _ = open_checkpoint(note, [self.head_key])
-        except IntegrityError as exc:
-            raise IntegrityError(f"the owner's newest checkpoint in {self.head_path}: "
-                                 f"{exc.message}") from None
-        if body.origin != self.origin:
-            raise IntegrityError(f"{self.head_path} holds a checkpoint of another log "
-                                 f"({body.origin!r})")
-        return body
+    def _head_bodies(self) -> list[tuple[Path, str, CheckpointBody]]:
+        """Every head found, checked: the owner's signature, this log's origin."""
+        assert self.head_key is not None or not self.head_paths
+        out = []
+        for path, note in self._heads():
+            try:
+                body, _ = open_checkpoint(note, [self.head_key or ""])
+            except IntegrityError as exc:
+                raise IntegrityError(f"the owner's newest checkpoint in {path}: "
+                                     f"{exc.message} (was the vault's configuration "
+                                     "changed?)") from None
+            if body.origin != self.origin:
+                raise IntegrityError(f"{path} holds a checkpoint of another log "
+                                     f"({body.origin!r}): was the vault's configuration "
+                                     "changed, or is this a new vault in the same folder?")
+            out.append((path, note, body))
+        return out
 
     def _keep_head(self, note: str) -> None:
         """Keep *note* as the owner's head if the owner signed it and it is newer."""
-        if self.head_path is None or self.head_key is None:
+        if not self.head_paths or self.head_key is None:
             return
         try:
             body, _ = open_checkpoint(note, [self.head_key])
         except IntegrityError:
             return  # not signed by the owner: the device's alone
-        current = self._head_body()
-        if current is not None and current.size >= body.size:
-            return
-        try:
-            ensure_private_dir(self.head_path.parent, share=False)
-        except OSError as exc:
-            raise StorageError(f"cannot create {self.head_path.parent}: {exc.strerror}") from None
-        write_atomic(self.head_path, note.encode("utf-8"), share=False)
+        current = {path: b.size for path, _n, b in self._head_bodies()}
+        for path in self.head_paths:
+            if current.get(path, -1) >= body.size:
+                continue
+            try:
+                ensure_private_dir(path.parent, share=False)
+            except OSError as exc:
+                raise StorageError(f"cannot create {path.parent}: {exc.strerror}") from None
+            write_atomic(path, note.encode("utf-8"), share=False)
 
     def _copy_size(self) -> int:
         """The size in the kept copy's note text (its signatures are not checked)."""
@@ -231,13 +244,12 @@ class AuditLog:
 
     def _check_copy(self, size: int, nodes: _Nodes) -> None:
         """Refuse to sign a tree that does not extend the kept copy or the owner's head."""
-        head = self._head_body()
-        if head is not None and (head.size > size or merkle.root(head.size, nodes.get)
-                                 != head.root):
-            raise IntegrityError(
-                f"audit log: the log no longer extends the newest checkpoint the owner signed "
-                f"(size {head.size}, kept in {self.head_path}): it was cut back or rewritten; "
-                "refusing to sign (run the audit verification)")
+        for path, _note, head in self._head_bodies():
+            if head.size > size or merkle.root(head.size, nodes.get) != head.root:
+                raise IntegrityError(
+                    f"audit log: the log no longer extends the newest checkpoint the owner "
+                    f"signed (size {head.size}, kept in {path}): it was cut back or rewritten; "
+                    "refusing to sign (run the audit verification)")
         note = self.read_copy()
         if note is None:
             return
@@ -629,8 +641,7 @@ class AuditLog:
         except (IntegrityError, StorageError) as exc:
             return VerifyReport(False, None, f"{COPY_NAME}: {exc.message}", 0, 0)
         try:
-            head_body = self._head_body()
-            head = self.read_head() if head_body is not None else None
+            heads = self._head_bodies()
         except (IntegrityError, StorageError) as exc:
             return VerifyReport(False, None, exc.message, 0, 0)
         with self._read() as raw:
@@ -641,10 +652,8 @@ class AuditLog:
                 (r[0], r[1], bytes(r[2]), r[3]) for r in rows]
             if copy is not None and copy_body is not None:
                 marks.append((None, copy_body.size, copy_body.root, copy))
-            named = []
-            if head is not None and head_body is not None:
-                named.append((f"the newest checkpoint the owner signed, kept outside the vault "
-                              f"in {self.head_path} (size {head_body.size})", head))
+            named = [(f"the newest checkpoint the owner signed, kept outside the vault "
+                      f"in {path} (size {body.size})", note) for path, note, body in heads]
             auditor = LogAuditor(self.origin, keys, marks, lambda level: _node_rows(raw, level),
                                  named=named)
             try:

@@ -16,7 +16,13 @@ from vault import age
 from vault.audit.log import AuditLog
 from vault.audit.note import NoteSigner
 from vault.catalog.db import open_catalog
-from vault.config import Config, Layout, default_vault_dir, owner_head_path
+from vault.config import (
+    Config,
+    Layout,
+    default_vault_dir,
+    owner_folder_head_path,
+    owner_head_path,
+)
 from vault.errors import UsageError, VaultError, VaultExists
 from vault.fsutil import (
     SHARED_DIR_MODE,
@@ -69,6 +75,7 @@ class Vault(RetentionOps, ReleaseOps, StatusOps, ClipOps, CameraOps):
         store = BlobStore(layout.store)
         audit = AuditLog(engine, config.origin, copy_path=layout.checkpoint_copy,
                          head_path=owner_head_path(config.vault_id),
+                         head_paths=[owner_folder_head_path(layout.root)],
                          head_key=config.owner_verifier)
         return cls(layout, config, engine, store, audit, clock=clock, actor=actor)
 
@@ -128,7 +135,9 @@ class Vault(RetentionOps, ReleaseOps, StatusOps, ClipOps, CameraOps):
         store = BlobStore(layout.store)
         config.save(layout)
         audit = AuditLog(engine, origin, copy_path=layout.checkpoint_copy,
-                         head_path=owner_head_path(vault_id), head_key=config.owner_verifier)
+                         head_path=owner_head_path(vault_id),
+                         head_paths=[owner_folder_head_path(layout.root)],
+                         head_key=config.owner_verifier)
         vault = cls(layout, config, engine, store, audit, clock=clock)
         vault._owner = keys
         audit.append(
