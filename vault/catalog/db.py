@@ -14,7 +14,7 @@ from sqlmodel import create_engine
 from vault.errors import StorageError, VaultError
 
 MIGRATIONS = Path(__file__).with_name("migrations")
-HEAD_REVISION = "0001"
+HEAD_REVISION = "0002"
 
 
 def _on_connect(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
@@ -77,6 +77,19 @@ def open_catalog(path: Path, *, migrate: bool = True, create: bool = True) -> En
     except OSError as exc:
         raise StorageError(f"cannot open the catalog {path}: {exc.strerror}") from exc
     return engine
+
+
+#: SQLite's text for SQLITE_FULL: the disk (or the catalog's page limit) is full.
+DISK_FULL = "database or disk is full"
+
+
+def catalog_write_error(exc: Exception, what: str) -> Exception:
+    """The error to raise for a failed catalog write: a full disk is the
+    storage error (exit 10) every other full-disk write gives; anything else
+    is returned as it is."""
+    if DISK_FULL in _reason(exc):
+        return StorageError(f"{what}: the disk is full")
+    return exc
 
 
 def _reason(exc: Exception) -> str:

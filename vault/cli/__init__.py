@@ -17,7 +17,7 @@ from importlib.metadata import entry_points
 from vault import __version__
 from vault.cli import cmd_audit, cmd_clips, cmd_daemon, cmd_keys, cmd_requests, cmd_retention
 from vault.cli.common import CommandError
-from vault.errors import RingfenceError, UsageError
+from vault.errors import RingfenceError, StorageError, UsageError
 
 MODULES = [cmd_keys, cmd_clips, cmd_daemon, cmd_requests, cmd_audit, cmd_retention]
 
@@ -81,6 +81,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("ringfence: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:
+        # SQLite's SQLITE_FULL, from any command: the storage error, not a traceback.
+        if "database or disk is full" not in str(getattr(exc, "orig", exc)):
+            raise
+        print("ringfence: cannot write the catalog: the disk is full", file=sys.stderr)
+        return StorageError.exit_code
     except BrokenPipeError:
         # stdout closed early (e.g. piped into head): not an error of ours.
         with contextlib.suppress(OSError):

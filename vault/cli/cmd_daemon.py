@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import argparse
 import sys
+import threading
 from pathlib import Path
 
 from vault.cli.common import open_vault, passphrase_source, vault_root
 from vault.config import Layout, default_vault_dir
-from vault.daemon import Daemon, DaemonOptions
+from vault.daemon import Daemon, DaemonOptions, install_stop_signals
 from vault.errors import NotFound
 from vault.service import Vault
 
@@ -55,8 +56,12 @@ def _options(args: argparse.Namespace) -> DaemonOptions:
 
 
 def cmd_daemon(args: argparse.Namespace) -> int:
+    # Stop signals are caught before the catalog is even opened: SIGTERM at
+    # any moment of start-up ends the daemon after its current step, exit 0.
+    stop = threading.Event()
+    install_stop_signals(stop)
     vault = open_vault(args, actor="daemon")
-    return Daemon(vault, _options(args)).run()
+    return Daemon(vault, _options(args), stop=stop).run()
 
 
 def cmd_quickstart(args: argparse.Namespace) -> int:
