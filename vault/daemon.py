@@ -122,6 +122,7 @@ class Daemon:
         # kept in daemon.json so `status` lists them when no daemon runs.
         self._left_alone: dict[tuple[Path, int, int], str] = {}
         self._fallback_said: set[int] = set()  # cameras whose mtime fallback was logged
+        self._stopped_early = False
 
     # --- cameras and their folders -----------------------------------------
 
@@ -235,7 +236,11 @@ class Daemon:
         catalog says, and ``status`` and ``clips verify`` report it.
         """
         removed = self.vault.store.clean_tmp()
+        if not self._step("sweeping killed exports"):
+            return
         self._sweep_exports()
+        if not self._step("checking the catalog"):
+            return
         self.check_catalog_current()
         census = self.vault.store_census()
         for blob_id in census.pending:
@@ -538,7 +543,9 @@ class Daemon:
     def _step(self, what: str) -> bool:
         """Log the start-up step about to run; False when a stop was asked for."""
         if self.stop_requested.is_set():
-            log.info("stopped during start-up, before %s", what)
+            if not self._stopped_early:
+                self._stopped_early = True
+                log.info("stopped during start-up, before %s", what)
             return False
         log.debug("start-up: %s", what)
         return True

@@ -212,8 +212,8 @@ def cmd_status(args: argparse.Namespace) -> int:
     fallbacks = [c for c in st["cameras"] if c["time_from_mtime"]]
     for c in fallbacks:
         print(
-            f"capture time:   {c['name']}: {c['time_from_mtime']} clip(s) named against its "
-            "--pattern; their time is the file's mtime"
+            f"capture time:   {c['name']}: {c['time_from_mtime']} clip(s) whose name did not "
+            "match --pattern; their capture time is the file's mtime"
         )
     if st["unknown_payloads"]:
         print(

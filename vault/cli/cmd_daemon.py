@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 import threading
 from pathlib import Path
@@ -12,6 +13,8 @@ from vault.config import Layout, default_vault_dir
 from vault.daemon import Daemon, DaemonOptions, install_stop_signals
 from vault.errors import NotFound
 from vault.service import Vault
+
+log = logging.getLogger("ringfence.daemon")
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -60,6 +63,7 @@ def cmd_daemon(args: argparse.Namespace) -> int:
     # any moment of start-up ends the daemon after its current step, exit 0.
     stop = threading.Event()
     install_stop_signals(stop)
+    log.debug("start-up: opening the vault")
     vault = open_vault(args, actor="daemon")
     return Daemon(vault, _options(args), stop=stop).run()
 
