@@ -78,6 +78,9 @@ def cmd_quickstart(args: argparse.Namespace) -> int:
             log_n=args.kdf_log_n,
         )
         vault.close()
+    # From here on a stop is clean (the passphrase prompt above keeps Ctrl-C).
+    stop = threading.Event()
+    install_stop_signals(stop)
     vault = open_vault(args, actor="daemon")
     drop = args.drop.expanduser().absolute()
     try:
@@ -90,4 +93,4 @@ def cmd_quickstart(args: argparse.Namespace) -> int:
     args.once = False
     args.settle = None
     args.rescan = 30.0
-    return Daemon(vault, _options(args)).run()
+    return Daemon(vault, _options(args), stop=stop).run()
