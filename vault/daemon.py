@@ -33,7 +33,7 @@ from sqlmodel import Session
 
 from vault.audit.note import parse_checkpoint, split_note
 from vault.catalog.db import catalog_write_error
-from vault.catalog.models import Camera, CameraFolder
+from vault.catalog.models import Camera, CameraFolder, Clip
 from vault.errors import IntegrityError, RingfenceError, StorageError, VaultError
 from vault.ingest.folders import MISSING, REPLACED, FolderProblem, check_drop_folder
 from vault.ingest.pipeline import (
@@ -48,6 +48,7 @@ from vault.ingest.policy import Observation, display_name, is_settled
 from vault.ingest.scan import candidates, owner_folder
 from vault.lock import InstanceLock, read_heartbeat, write_heartbeat
 from vault.service import Vault
+from vault.service.clips import StoreCensus
 from vault.timeutil import iso
 
 log = logging.getLogger("ringfence.daemon")
@@ -196,7 +197,7 @@ class Daemon:
 
     # --- recovery -------------------------------------------------------------
 
-    def check_catalog_current(self) -> None:
+    def check_catalog_current(self, census: StoreCensus | None = None) -> None:
         """Refuse to run on a catalog that is behind the vault's own records.
 
         The checkpoint copy beside the catalog is written after every signed
@@ -217,7 +218,7 @@ class Daemon:
                     f"covers {copied} audit entries, the catalog's log has {size} (was "
                     f"catalog.db restored from an older backup?). {RECOVER_HOW}"
                 )
-        census = self.vault.store_census()
+        census = census or self.vault.store_census()
         ahead = {b: n for b, n in census.intent_log_sizes.items() if n > census.log_size}
         if ahead:
             raise VaultError(
@@ -241,8 +242,8 @@ class Daemon:
         self._sweep_exports()
         if not self._step("checking the catalog"):
             return
-        self.check_catalog_current()
         census = self.vault.store_census()
+        self.check_catalog_current(census)
         for blob_id in census.pending:
             self.vault.store.delete(blob_id)
         for blob_id in census.intent_log_sizes:
@@ -382,8 +383,9 @@ class Daemon:
     def rescan(self) -> None:
         """Look at every file in every usable drop folder; quiet old files are ready now."""
         now_w = time.time()
-        for path in sorted(self._usable):
-            folder = self._folders[path]
+        for path, folder in list(self._folders.items()):  # in the catalog's order
+            if path not in self._usable:
+                continue
             for file, st in candidates(path, folder.identity):
                 if self.stop_requested.is_set():
                     return
@@ -454,8 +456,13 @@ class Daemon:
                 st = os.lstat(path)
             except (OSError, KeyError, TypeError, ValueError):
                 continue
-            if (st.st_size, st.st_mtime_ns) == (size, mtime):
+            if (st.st_size, st.st_mtime_ns) == (size, mtime) and self._is_shredded(clip):
                 self._left_alone[(path, size, mtime)] = clip
+
+    def _is_shredded(self, clip_id: str) -> bool:
+        with self.vault.reader.connect() as conn:
+            row = conn.execute(select(Clip.shredded_at).where(Clip.id == clip_id)).first()
+        return row is not None and row[0] is not None
 
     def heartbeat(self) -> None:
         state: dict[str, Any] = {

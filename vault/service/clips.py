@@ -382,11 +382,12 @@ class ClipOps(VaultBase):
             problems.append(VerifyProblem(
                 clip_id, "the audit log recorded its sealing, but its catalog row is gone"
                 + (" (its payload is still in the store)" if clip_id in census.logged else "")))
-        for clip_id in census.stray:
+        # Listed before the snapshot: one that committed since is no longer unknown.
+        for clip_id in (c for c in census.stray if c not in catalog_ids):
             problems.append(VerifyProblem(
                 clip_id, "a payload in the store that neither the catalog nor the audit log "
                 "knows"))
-        for clip_id in census.pending:
+        for clip_id in (c for c in census.pending if c not in catalog_ids):
             notes.append(VerifyProblem(
                 clip_id, "a payload whose sealing did not commit (the daemon removes it at "
                 "its next start)"))
