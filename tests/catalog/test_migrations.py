@@ -36,3 +36,27 @@ def test_pragmas(tmp_path: Path) -> None:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
         assert conn.exec_driver_sql("PRAGMA secure_delete").scalar() == 1
+
+
+def test_a_catalog_at_0001_keeps_its_rows_through_0002(tmp_path: Path) -> None:
+    from vault.catalog.db import upgrade
+
+    path = tmp_path / "c.db"
+    engine = open_catalog(path, migrate=False)
+    upgrade(engine, "0001")
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute("INSERT INTO camera (id, name, retention_days, created_at) "
+               "VALUES (1, 'front', 0, '2026-11-28 10:00:00.000000')")
+    db.execute("INSERT INTO camera_folder (camera_id, path) VALUES (1, '/srv/front')")
+    db.execute(
+        "INSERT INTO clip (id, camera_id, captured_at, ingested_at, size, sha256, payload_size, "
+        "payload_sha256, header, original_name, source_path) VALUES ('clp_old', 1, "
+        "'2026-11-28 10:00:00.000000', '2026-11-28 10:00:01.000000', 3, 'a', 5, 'b', x'00', "
+        "'old.mp4', x'2f')")
+    db.close()
+    upgrade(engine)
+    assert current_revision(engine) == HEAD_REVISION == "0002"
+    db = sqlite3.connect(path)
+    assert db.execute("SELECT identity FROM camera_folder").fetchall() == [(None,)]
+    assert db.execute("SELECT id, captured_from_mtime FROM clip").fetchall() == [("clp_old", 0)]
+    db.close()

@@ -101,3 +101,32 @@ def test_a_running_daemon_picks_up_a_folder_once_it_exists(
     text = log.decode()
     assert text.count(f"drop folder {back} is missing") == 1, text
     assert "Traceback" not in text
+
+
+def test_a_folder_added_before_identities_were_kept_is_recorded_at_first_sight(
+    tmp_path: Path,
+) -> None:
+    import sqlite3
+
+    vault_dir, drop = tmp_path / "vault", tmp_path / "drop"
+    drop.mkdir()
+    Vault.init(vault_dir, "pw", log_n=10).close()
+    run_cli(vault_dir, "camera", "add", "front", str(drop))
+    db = sqlite3.connect(vault_dir / "catalog.db", isolation_level=None)
+    db.execute("UPDATE camera_folder SET identity = NULL")  # as an older vault has it
+    db.close()
+    (drop / "a.mp4").write_bytes(os.urandom(500))
+    run_cli(vault_dir, "daemon", "--once")
+    assert _clips(vault_dir) == ["front"]
+    st = drop.stat()
+    db = sqlite3.connect(vault_dir / "catalog.db")
+    assert db.execute("SELECT identity FROM camera_folder").fetchall() == [
+        (f"{st.st_dev}:{st.st_ino}",)
+    ]
+    db.close()
+    v = Vault.open(vault_dir)
+    try:
+        recorded = [e for _i, e in v.audit.entries() if e["type"] == "camera.folder_recorded"]
+        assert [e["details"]["was"] for e in recorded] == [None]
+    finally:
+        v.close()
