@@ -23,6 +23,9 @@ from vault.errors import RingfenceError
 from vault.ingest.policy import display_name
 
 DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+# The folders above a drop folder are only passed through: O_PATH needs search
+# permission alone (a home folder of mode 0711 is fine), where O_RDONLY needs read.
+_PASS_FLAGS = getattr(os, "O_PATH", os.O_RDONLY) | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 
 #: Why a drop folder is skipped (the keys of ``FolderProblem.kind``).
 MISSING = "missing"
@@ -67,11 +70,13 @@ def open_dir_nofollow(path: Path) -> int:
     the path is a symlink. Raises :class:`FolderProblem`."""
     if not path.is_absolute():
         raise FolderProblem(path, UNREADABLE, "is not an absolute path")
-    fd = os.open("/", DIR_FLAGS)
+    parts = path.parts[1:]
+    fd = os.open("/", DIR_FLAGS if not parts else _PASS_FLAGS)
     try:
-        for part in path.parts[1:]:
+        for i, part in enumerate(parts):
+            flags = DIR_FLAGS if i == len(parts) - 1 else _PASS_FLAGS
             try:
-                nxt = os.open(part, DIR_FLAGS, dir_fd=fd)
+                nxt = os.open(part, flags, dir_fd=fd)
             except OSError as exc:
                 raise _classify(fd, part, path, exc) from None
             os.close(fd)
