@@ -31,10 +31,9 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
-from vault.audit.note import parse_checkpoint, split_note
 from vault.catalog.db import catalog_write_error
 from vault.catalog.models import Camera, CameraFolder, Clip
-from vault.errors import IntegrityError, RingfenceError, StorageError, VaultError
+from vault.errors import RingfenceError, StorageError
 from vault.ingest.folders import MISSING, REPLACED, FolderProblem, check_drop_folder
 from vault.ingest.pipeline import (
     CameraRef,
@@ -45,19 +44,13 @@ from vault.ingest.pipeline import (
     seal_file,
 )
 from vault.ingest.policy import Observation, display_name, is_settled
+from vault.ingest.recovery import recover_store
 from vault.ingest.scan import candidates, owner_folder
 from vault.lock import InstanceLock, read_heartbeat, write_heartbeat
 from vault.service import Vault
-from vault.service.clips import StoreCensus
 from vault.timeutil import iso
 
 log = logging.getLogger("ringfence.daemon")
-
-RECOVER_HOW = (
-    "Nothing was deleted. Restore the newest backup of catalog.db (with the daemon "
-    "stopped); if there is none, see 'A catalog behind the store' in docs/daemon.md."
-)
-
 
 def install_stop_signals(stop: threading.Event) -> None:
     """SIGTERM and SIGINT set *stop*; whatever runs finishes its current step.
@@ -197,73 +190,17 @@ class Daemon:
 
     # --- recovery -------------------------------------------------------------
 
-    def check_catalog_current(self, census: StoreCensus | None = None) -> None:
-        """Refuse to run on a catalog that is behind the vault's own records.
-
-        The checkpoint copy beside the catalog is written after every signed
-        checkpoint; a catalog whose log is shorter is older than that (restored
-        from a backup, say), and sealing on it would mix two histories. An
-        intent note that names a longer log says the same.
-        """
-        size = self.vault.audit.size()
-        note = self.vault.audit.read_copy()
-        if note is not None:
-            try:
-                copied = parse_checkpoint(split_note(note)[0]).size
-            except IntegrityError:
-                copied = -1  # `audit verify` names a damaged copy
-            if copied > size:
-                raise VaultError(
-                    f"the catalog is behind this vault: {self.vault.layout.checkpoint_copy.name} "
-                    f"covers {copied} audit entries, the catalog's log has {size} (was "
-                    f"catalog.db restored from an older backup?). {RECOVER_HOW}"
-                )
-        census = census or self.vault.store_census()
-        ahead = {b: n for b, n in census.intent_log_sizes.items() if n > census.log_size}
-        if ahead:
-            raise VaultError(
-                f"the catalog is behind this vault: a sealing began when the log had "
-                f"{max(ahead.values())} entries, the catalog's log has {census.log_size} (was "
-                f"catalog.db restored from an older backup?). {RECOVER_HOW}"
-            )
-
     def recover(self) -> None:
-        """Undo what a killed daemon left half done: temp files and uncommitted blobs.
-
-        A crash between storing a payload and committing its catalog row leaves
-        a blob with an intent note (its plaintext is still in the drop folder
-        and will be sealed again); only such a blob is deleted. A blob without
-        an intent, or one the audit log recorded as sealed, is kept whatever the
-        catalog says, and ``status`` and ``clips verify`` report it.
-        """
+        """Undo what a killed daemon left half done (see vault.ingest.recovery),
+        after sweeping what killed exports left; refuses a catalog that is
+        behind the vault."""
         removed = self.vault.store.clean_tmp()
         if not self._step("sweeping killed exports"):
             return
         self._sweep_exports()
         if not self._step("checking the catalog"):
             return
-        census = self.vault.store_census()
-        self.check_catalog_current(census)
-        for blob_id in census.pending:
-            self.vault.store.delete(blob_id)
-        for blob_id in census.intent_log_sizes:
-            self.vault.store.clear_intent(blob_id)
-        if census.logged:
-            log.error(
-                "the catalog has lost the rows of %d clip(s) the audit log recorded as sealed "
-                "(%s); their payloads were kept. Run `ringfence clips verify`.",
-                len(census.logged), ", ".join(census.logged[:5]),
-            )
-        if census.stray:
-            log.warning(
-                "%d stored clip payload(s) the catalog does not know were kept (%s); run "
-                "`ringfence clips verify`.", len(census.stray), ", ".join(census.stray[:5]),
-            )
-        if removed or census.pending:
-            log.info(
-                "recovered: %d temp file(s), %d uncommitted blob(s) removed",
-                removed, len(census.pending),
-            )
+        recover_store(self.vault, removed_tmp=removed)
 
     # --- sealing ----------------------------------------------------------------
 
