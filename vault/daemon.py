@@ -7,6 +7,11 @@ rename-into-place) event seals a file at once; anything else is re-examined
 until size and mtime have been still for ``settle_seconds``. A periodic rescan
 catches what events missed (network shares) and what arrived while the daemon
 was down.
+
+A drop folder that is missing, a symlink, or not the folder recorded at
+``camera add`` is skipped (said once) while the others are watched; it is
+picked up at the first rescan after it is right again. SIGTERM and SIGINT
+stop the daemon after its current step, at any moment of start-up too.
 """
 
 from __future__ import annotations
@@ -22,30 +27,43 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
+from vault.catalog.db import catalog_write_error
 from vault.catalog.models import Camera, CameraFolder, Clip
 from vault.errors import RingfenceError, StorageError
+from vault.ingest.folders import MISSING, REPLACED, FolderProblem, check_drop_folder
 from vault.ingest.pipeline import (
     CameraRef,
+    DropFolder,
     FileChanged,
     NotRegularFile,
     ShreddedAgain,
     seal_file,
 )
 from vault.ingest.policy import Observation, display_name, is_settled
+from vault.ingest.recovery import recover_store
 from vault.ingest.scan import candidates, owner_folder
-from vault.lock import InstanceLock, write_heartbeat
+from vault.lock import InstanceLock, read_heartbeat, write_heartbeat
 from vault.service import Vault
 from vault.timeutil import iso
 
 log = logging.getLogger("ringfence.daemon")
 
-#: Clip blobs without a catalog row that recovery may delete. One daemon seals
-#: one clip at a time and recovers at every start, so a crash leaves at most one.
-MAX_ORPHANS = 2
+def install_stop_signals(stop: threading.Event) -> None:
+    """SIGTERM and SIGINT set *stop*; whatever runs finishes its current step.
+
+    Installed before anything else runs (opening the catalog, recovery,
+    loading cameras), so a stop at any moment of start-up exits 0.
+    """
+
+    def handler(signum: int, _frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)
 
 
 @dataclass
@@ -74,80 +92,123 @@ class DaemonStats:
 
 
 class Daemon:
-    def __init__(self, vault: Vault, options: DaemonOptions | None = None) -> None:
+    def __init__(
+        self,
+        vault: Vault,
+        options: DaemonOptions | None = None,
+        *,
+        stop: threading.Event | None = None,
+    ) -> None:
         self.vault = vault
         self.opts = options or DaemonOptions()
         self.events: queue.Queue[tuple[str, str]] = queue.Queue()
-        self.stop_requested = threading.Event()
+        self._own_signals = stop is None
+        self.stop_requested = stop or threading.Event()
         self.stats = DaemonStats()
         self._pending: dict[Path, _Pending] = {}
-        self._folders: dict[Path, CameraRef] = {}
+        self._folders: dict[Path, DropFolder] = {}  # every configured drop folder
+        self._usable: set[Path] = set()  # those checked and right now
+        self._problems: dict[Path, FolderProblem] = {}  # those skipped, said once each
         self._started_at = iso(vault.clock())
         self._dirty = False  # audit entries not yet covered by a checkpoint
         # Files left alone on purpose (the bytes of a shredded clip), by
-        # (path, size, mtime): reported once, not retried while unchanged.
-        self._left_alone: set[tuple[Path, int, int]] = set()
+        # (path, size, mtime): reported once, not retried while unchanged, and
+        # kept in daemon.json so `status` lists them when no daemon runs.
+        self._left_alone: dict[tuple[Path, int, int], str] = {}
+        self._fallback_said: set[int] = set()  # cameras whose mtime fallback was logged
+        self._stopped_early = False
 
-    # --- cameras ------------------------------------------------------------
+    # --- cameras and their folders -----------------------------------------
 
-    def _load_cameras(self) -> list[Path]:
-        """Reload camera folders; returns folders that are new since last time."""
+    def _load_cameras(self) -> None:
+        """Reload the cameras' drop folders from the catalog, then check them."""
         with Session(self.vault.engine) as s:
             rows = s.exec(select(CameraFolder, Camera).join(Camera)).all()  # type: ignore[call-overload]
-        folders = {
-            Path(f.path): CameraRef(c.id, c.name, c.pattern)
+        self._folders = {
+            Path(f.path): DropFolder(Path(f.path), CameraRef(c.id, c.name, c.pattern), f.identity)
             for f, c in rows  # type: ignore[misc]
         }
-        new = [p for p in folders if p not in self._folders]
-        self._folders = folders
-        return new
+        self._check_folders()
 
-    def _camera_for(self, path: Path) -> tuple[Path, CameraRef] | None:
+    def _check_folders(self) -> None:
+        """Which drop folders may be used now; each change is logged once.
+
+        A folder added before identities were recorded gets its identity now.
+        One that this daemon saw missing and that is back as a real folder
+        (a share mounted late, a folder made again) is taken with its new
+        identity; replaced without going missing first, it stays skipped.
+        """
+        usable: set[Path] = set()
+        for path, folder in self._folders.items():
+            try:
+                try:
+                    identity = check_drop_folder(path, folder.identity)
+                except FolderProblem as exc:
+                    seen = self._problems.get(path)
+                    if exc.kind != REPLACED or seen is None or seen.kind != MISSING:
+                        raise
+                    identity = check_drop_folder(path, None)
+                    log.info("drop folder %s is back", display_name(str(path)))
+                if identity != folder.identity:
+                    self._record_identity(folder, identity)
+            except FolderProblem as exc:
+                seen = self._problems.get(path)
+                if seen is None or seen.kind != exc.kind:
+                    self._remember_error(exc.message)
+                    log.warning("%s; skipped, the other folders are watched", exc.message)
+                self._problems[path] = exc
+                continue
+            if path in self._problems:
+                del self._problems[path]
+                log.info("drop folder %s is watched again", display_name(str(path)))
+            usable.add(path)
+        self._usable = usable
+
+    def _record_identity(self, folder: DropFolder, identity: str) -> None:
+        with self.vault.engine.begin() as conn:
+            conn.execute(
+                update(CameraFolder)
+                .where(CameraFolder.path == str(folder.path))  # type: ignore[arg-type]
+                .values(identity=identity)
+            )
+            self.vault.audit.append(
+                "camera.folder_recorded",
+                actor="daemon",
+                subject=folder.camera.name,
+                details={"folder": str(folder.path), "identity": identity,
+                         "was": folder.identity},
+                conn=conn,
+            )
+        self._dirty = True
+        self._folders[folder.path] = DropFolder(folder.path, folder.camera, identity)
+
+    def _camera_for(self, path: Path) -> DropFolder | None:
         folder = owner_folder(path, list(self._folders))
-        if folder is None:
+        if folder is None or folder not in self._usable:
             return None
-        return folder, self._folders[folder]
+        return self._folders[folder]
 
     # --- recovery -------------------------------------------------------------
 
     def recover(self) -> None:
-        """Undo what a killed daemon left half done: temp files and orphan blobs.
-
-        A crash between storing a payload and committing its catalog row leaves
-        one clip blob the catalog does not know (its plaintext is still in the
-        drop folder and will be sealed again). More than a few such blobs means
-        something else: a catalog restored from an old backup, or the wrong
-        one. Then nothing is deleted and the log says so.
-        """
+        """Undo what a killed daemon left half done (see vault.ingest.recovery),
+        after sweeping what killed exports left; refuses a catalog that is
+        behind the vault."""
         removed = self.vault.store.clean_tmp()
+        if not self._step("sweeping killed exports"):
+            return
         self._sweep_exports()
-        with self.vault.reader.connect() as conn:
-            known = {r[0] for r in conn.execute(select(Clip.id))}
-        # Only clip blobs: the daemon is their only writer, so a clip blob
-        # without a catalog row can only be a sealing that never committed.
-        orphans = [b for b in self.vault.store.ids() if b.startswith("clp_") and b not in known]
-        if len(orphans) > MAX_ORPHANS:
-            log.error(
-                "the catalog does not know %d stored clip payloads (a crash leaves at most "
-                "one): is this the vault's own catalog? Nothing was deleted; run "
-                "`ringfence clips verify`.",
-                len(orphans),
-            )
-            orphans = []
-        for blob_id in orphans:
-            self.vault.store.delete(blob_id)
-        if removed or orphans:
-            log.info(
-                "recovered: %d temp file(s), %d uncommitted blob(s) removed", removed, len(orphans)
-            )
+        if not self._step("checking the catalog"):
+            return
+        recover_store(self.vault, removed_tmp=removed)
 
     # --- sealing ----------------------------------------------------------------
 
     def _seal(self, path: Path) -> None:
-        found = self._camera_for(path)
-        if found is None:
+        folder = self._camera_for(path)
+        if folder is None:
+            self._pending.pop(path, None)
             return
-        _folder, camera = found
         try:
             st = os.lstat(path)
         except OSError:
@@ -160,13 +221,22 @@ class Daemon:
         try:
             sealed = seal_file(
                 path,
-                camera,
+                folder,
                 engine=self.vault.engine,
                 store=self.vault.store,
                 audit=self.vault.audit,
                 recipients=self.vault.config.recipients,
                 now=self.vault.clock(),
             )
+        except FolderProblem as exc:
+            # The folder (or a folder on the way) changed since it was checked.
+            self._pending.pop(path, None)
+            if exc.path == folder.path:
+                self._problems[folder.path] = exc
+                self._usable.discard(folder.path)
+            self._remember_error(exc.message)
+            log.warning("%s; %s was not touched", exc.message, display_name(str(path)))
+            return
         except FileNotFoundError:
             self._pending.pop(path, None)
             return
@@ -179,7 +249,7 @@ class Daemon:
             return
         except ShreddedAgain as exc:
             self._pending.pop(path, None)
-            self._left_alone.add(version)
+            self._left_alone[version] = exc.clip_id
             self._remember_error(exc.message)
             log.warning("%s", exc.message)
             return
@@ -200,10 +270,18 @@ class Daemon:
         if sealed.duplicate:
             self.stats.duplicates += 1
             log.info("already sealed as %s: removed %s", sealed.clip_id, display_name(str(path)))
-        else:
-            self.stats.sealed += 1
-            log.info(
-                "sealed %s -> %s (%d bytes)", display_name(str(path)), sealed.clip_id, sealed.size
+            return
+        self.stats.sealed += 1
+        log.info(
+            "sealed %s -> %s (%d bytes)", display_name(str(path)), sealed.clip_id, sealed.size
+        )
+        camera = folder.camera
+        if sealed.time_from_mtime and camera.id not in self._fallback_said:
+            self._fallback_said.add(camera.id)
+            log.warning(
+                "camera %s: %s does not match --pattern %r, so its capture time is the "
+                "file's mtime (said once per camera; `ringfence status` counts such clips)",
+                camera.name, display_name(path.name), camera.pattern,
             )
 
     def _remember_error(self, msg: str) -> None:
@@ -240,18 +318,20 @@ class Daemon:
         return ready
 
     def rescan(self) -> None:
-        """Look at every file in every drop folder; quiet old files are ready now."""
+        """Look at every file in every usable drop folder; quiet old files are ready now."""
         now_w = time.time()
-        for folder in list(self._folders):
-            for path, st in candidates(folder):
+        for path, folder in list(self._folders.items()):  # in the catalog's order
+            if path not in self._usable:
+                continue
+            for file, st in candidates(path, folder.identity):
                 if self.stop_requested.is_set():
                     return
-                if path in self._pending:
+                if file in self._pending:
                     continue
                 if now_w - st.st_mtime_ns / 1e9 >= self.opts.settle_seconds:
-                    self._seal(path)
+                    self._seal(file)
                 else:
-                    self._observe(path)
+                    self._observe(file)
 
     def _drain_events(self, timeout: float) -> None:
         try:
@@ -296,6 +376,31 @@ class Daemon:
             log.error("cannot sign an audit checkpoint: %s", msg)
         self._dirty = False
 
+    def _held_back(self) -> list[dict[str, Any]]:
+        return [
+            {"path": str(p), "size": size, "mtime_ns": mtime, "clip": clip,
+             "reason": "the same bytes as a shredded clip"}
+            for (p, size, mtime), clip in sorted(self._left_alone.items())
+        ]
+
+    def _load_held_back(self) -> None:
+        """Files a previous run left alone, unless they changed since."""
+        for item in read_heartbeat(self.vault.layout.daemon_state).get("held_back", []):
+            try:
+                path, size, mtime, clip = (
+                    Path(item["path"]), int(item["size"]), int(item["mtime_ns"]), str(item["clip"])
+                )
+                st = os.lstat(path)
+            except (OSError, KeyError, TypeError, ValueError):
+                continue
+            if (st.st_size, st.st_mtime_ns) == (size, mtime) and self._is_shredded(clip):
+                self._left_alone[(path, size, mtime)] = clip
+
+    def _is_shredded(self, clip_id: str) -> bool:
+        with self.vault.reader.connect() as conn:
+            row = conn.execute(select(Clip.shredded_at).where(Clip.id == clip_id)).first()
+        return row is not None and row[0] is not None
+
     def heartbeat(self) -> None:
         state: dict[str, Any] = {
             "pid": os.getpid(),
@@ -306,6 +411,8 @@ class Daemon:
             "waiting": len(self._pending),
             "last_ingest_at": self.stats.last_ingest_at,
             "errors": self.stats.errors,
+            "held_back": self._held_back(),
+            "skipped_folders": {str(p): e.message for p, e in sorted(self._problems.items())},
         }
         try:
             write_heartbeat(self.vault.layout.daemon_state, state)
@@ -350,25 +457,53 @@ class Daemon:
             self._remember_error(report.disk.message())
             log.warning("%s", report.disk.message())
 
-    def _install_signals(self) -> None:
-        def handler(signum: int, _frame: FrameType | None) -> None:
-            log.info("signal %d: finishing the current clip, then stopping", signum)
-            self.stop_requested.set()
-
-        signal.signal(signal.SIGTERM, handler)
-        signal.signal(signal.SIGINT, handler)
-
     def run(self) -> int:
-        lock = InstanceLock(self.vault.layout.lock)
-        lock.acquire()
+        """Run until stopped (or one pass with ``once``); returns the exit code.
+
+        Without a *stop* event from the caller, the daemon installs its own
+        SIGTERM/SIGINT handlers for the run and puts the old ones back after.
+        """
+        own = self._own_signals and threading.current_thread() is threading.main_thread()
+        old = (signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)) if own else None
+        if own:
+            install_stop_signals(self.stop_requested)
         try:
-            return self._run_locked()
+            lock = InstanceLock(self.vault.layout.lock)
+            lock.acquire()
+            try:
+                return self._run_locked()
+            except SQLAlchemyError as exc:
+                err = catalog_write_error(exc, "the daemon cannot write the catalog")
+                if err is exc:
+                    raise
+                raise err from exc
+            finally:
+                lock.release()
         finally:
-            lock.release()
+            if old is not None:
+                signal.signal(signal.SIGTERM, old[0])
+                signal.signal(signal.SIGINT, old[1])
+
+    def _step(self, what: str) -> bool:
+        """Log the start-up step about to run; False when a stop was asked for."""
+        if self.stop_requested.is_set():
+            if not self._stopped_early:
+                self._stopped_early = True
+                log.info("stopped during start-up, before %s", what)
+            return False
+        log.debug("start-up: %s", what)
+        return True
 
     def _run_locked(self) -> int:
+        if not self._step("recovery"):
+            return 0
         self.recover()
+        if not self._step("loading cameras"):
+            return 0
+        self._load_held_back()
         self._load_cameras()
+        if not self._step("the start entry"):
+            return 0
         self.vault.audit.append(
             "daemon.started",
             actor="daemon",
@@ -383,24 +518,23 @@ class Daemon:
             self.rescan()
             self._stop()
             return 0
-        self._install_signals()
         from vault.ingest.watcher import FolderWatcher
 
-        watcher = FolderWatcher(self._folders, self.events)
-        watcher.start()
-        # Announce the daemon only once it is watching: a clip closed after
-        # daemon.json appears always gets its close event.
-        self.heartbeat()
-        log.info(
-            "watching %d folder(s): %s",
-            len(self._folders),
-            ", ".join(display_name(str(p)) for p in self._folders) or "none yet",
-        )
-        self.rescan()
-        self._sign_if_dirty()
-        last_rescan = last_beat = time.monotonic()
-        last_periodic = float("-inf")  # retention runs once right at start
+        watcher = FolderWatcher(self.events)
         try:
+            watched = self._start_watching(watcher)
+            # Announce the daemon only once it is watching: a clip closed after
+            # daemon.json appears always gets its close event.
+            self.heartbeat()
+            log.info(
+                "watching %d folder(s): %s",
+                len(watched),
+                ", ".join(display_name(str(p)) for p in sorted(watched)) or "none yet",
+            )
+            self.rescan()
+            self._sign_if_dirty()
+            last_rescan = last_beat = time.monotonic()
+            last_periodic = float("-inf")  # retention runs once right at start
             while not self.stop_requested.is_set():
                 self._drain_events(timeout=0.2 if self._pending else 1.0)
                 for path in self._ready_pending():
@@ -411,12 +545,15 @@ class Daemon:
                     self._sign_if_dirty()
                 now = time.monotonic()
                 if now - last_rescan >= self.opts.rescan_seconds:
-                    new = self._load_cameras()
-                    if new:
+                    self._load_cameras()
+                    if self._usable != watched:
                         watcher.stop()
-                        watcher = FolderWatcher(self._folders, self.events)
-                        watcher.start()
-                        log.info("now also watching %s", ", ".join(map(str, new)))
+                        watcher = FolderWatcher(self.events)
+                        added = self._usable - watched
+                        watched = self._start_watching(watcher)
+                        if added & watched:
+                            log.info("now also watching %s",
+                                     ", ".join(display_name(str(p)) for p in sorted(added)))
                     self.rescan()
                     # An export killed while this daemon runs leaves plaintext
                     # in its staging folder: do not wait for the next start.
@@ -433,6 +570,15 @@ class Daemon:
             self._stop()
         return 0
 
+    def _start_watching(self, watcher: Any) -> set[Path]:
+        """Watch the usable folders; returns those watched. A folder that
+        vanished since it was checked is left to the next rescan."""
+        failed = watcher.start(sorted(self._usable))
+        for path, exc in failed.items():
+            log.warning("cannot watch %s (%s); the next rescan tries again",
+                        display_name(str(path)), exc.strerror or type(exc).__name__)
+        return self._usable - set(failed)
+
     def _stop(self) -> None:
         self.vault.audit.append(
             "daemon.stopped",
@@ -442,7 +588,11 @@ class Daemon:
         self._dirty = True
         self._sign_if_dirty()
         self.heartbeat()
-        log.info("stopped: %d sealed, %d duplicate(s)", self.stats.sealed, self.stats.duplicates)
+        skipped = f", {len(self._problems)} folder(s) skipped" if self._problems else ""
+        log.info(
+            "stopped: %d sealed, %d duplicate(s)%s",
+            self.stats.sealed, self.stats.duplicates, skipped,
+        )
 
 
 def _describe(exc: BaseException) -> str:

@@ -29,8 +29,11 @@ class InstanceLock:
             raise VaultBusy(
                 f"another ringfence daemon is running on this vault ({self.path})"
             ) from None
-        os.ftruncate(fd, 0)
-        os.write(fd, f"{os.getpid()}\n".encode())
+        # The pid is for people reading the file; the flock is the lock. A full
+        # disk must not stop the daemon here (it says so where it matters).
+        with contextlib.suppress(OSError):
+            os.ftruncate(fd, 0)
+            os.write(fd, f"{os.getpid()}\n".encode())
         self._fd = fd
 
     def release(self) -> None:

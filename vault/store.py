@@ -3,6 +3,11 @@
 A blob is written to a temp file inside the store, fsynced, renamed into
 place, the folder fsynced, then made read-only. Readers never see a partial
 blob under its final name. The store knows nothing of keys or the catalog.
+
+An *intent* is a small durable note, written before a blob whose catalog row
+is still to come and removed once that row committed. Recovery deletes only a
+blob that has an intent and no row: a blob without an intent was committed
+once, whatever a restored catalog says.
 """
 
 from __future__ import annotations
@@ -16,9 +21,11 @@ from pathlib import Path
 from typing import BinaryIO
 
 from vault.errors import NotFound, StorageError
-from vault.fsutil import ensure_private_dir, fsync_dir, private_mode, storage_error
+from vault.fsutil import ensure_private_dir, fsync_dir, private_mode, storage_error, write_atomic
 
 _ID = re.compile(r"^[a-z0-9_]{4,64}$")
+#: An intent note is a few dozen bytes; anything larger is not one of ours.
+MAX_INTENT = 4096
 
 
 class BlobWriter:
@@ -72,6 +79,7 @@ class BlobStore:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.tmp_dir = root / "tmp"
+        self.intent_dir = root / "intent"
         ensure_private_dir(self.tmp_dir)
 
     def path(self, blob_id: str) -> Path:
@@ -110,12 +118,50 @@ class BlobStore:
 
     def ids(self) -> Iterator[str]:
         for first in sorted(self.root.iterdir()):
-            if first == self.tmp_dir or not first.is_dir():
+            if first in (self.tmp_dir, self.intent_dir) or not first.is_dir():
                 continue
             for second in sorted(first.iterdir()):
                 for blob in sorted(second.iterdir()):
                     if _ID.match(blob.name):
                         yield blob.name
+
+    def _intent_path(self, blob_id: str) -> Path:
+        if not _ID.match(blob_id):
+            raise NotFound(f"not a blob id: {blob_id!r}")
+        return self.intent_dir / blob_id
+
+    def write_intent(self, blob_id: str, data: bytes) -> None:
+        """Durably note that *blob_id* is about to be written (see the module docstring)."""
+        ensure_private_dir(self.intent_dir)
+        write_atomic(self._intent_path(blob_id), data)
+
+    def clear_intent(self, blob_id: str) -> None:
+        path = self._intent_path(blob_id)
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            return
+        except OSError as exc:
+            raise storage_error(exc, f"cannot remove the intent of {blob_id}") from exc
+        fsync_dir(path.parent)
+
+    def intents(self) -> dict[str, bytes]:
+        """Every intent note: blob id -> its bytes (at most MAX_INTENT each)."""
+        out: dict[str, bytes] = {}
+        try:
+            names = sorted(os.listdir(self.intent_dir))
+        except FileNotFoundError:
+            return out
+        for name in names:
+            if not _ID.match(name):
+                continue
+            try:
+                fd = os.open(self.intent_dir / name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+            except OSError:
+                continue
+            with os.fdopen(fd, "rb") as f:
+                out[name] = f.read(MAX_INTENT + 1)
+        return out
 
     def clean_tmp(self) -> int:
         """Remove temp files left by a killed writer; returns how many."""

@@ -95,15 +95,15 @@ def test_verify_finds_a_damaged_payload(vault: Vault, camera: Path) -> None:
     (camera / "a.mp4").write_bytes(b"x" * 5000)
     (camera / "b.mp4").write_bytes(b"y" * 5000)
     run_once(vault)
-    checked, problems = vault.verify_clips()
-    assert checked == 2 and problems == []
+    check = vault.verify_clips()
+    assert check.checked == 2 and check.problems == []
     victim = vault.clips()[0]
     path = vault.store.path(victim.id)
     path.chmod(0o600)
     raw = bytearray(path.read_bytes())
     raw[100] ^= 1
     path.write_bytes(bytes(raw))
-    checked, problems = vault.verify_clips()
+    problems = vault.verify_clips().problems
     assert [p.clip_id for p in problems] == [victim.id]
     assert "hash" in problems[0].problem
 

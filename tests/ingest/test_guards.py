@@ -72,39 +72,41 @@ def test_a_catalog_that_is_not_a_database_is_a_clear_error(tmp_path: Path) -> No
     assert "cannot open the catalog" in result.stderr and "Traceback" not in result.stderr
 
 
-def test_recovery_deletes_one_orphan_but_not_a_store_the_catalog_does_not_know(
+def _stored(v: Vault, blob_id: str, *, intent: int | None) -> None:
+    """A payload in the store, as a sealing that never committed leaves it
+    (with an intent naming the log's size) or without an intent."""
+    import json
+
+    if intent is not None:
+        v.store.write_intent(blob_id, json.dumps({"log_size": intent}).encode())
+    with v.store.writer(blob_id) as w:
+        w.write(os.urandom(300))
+        w.commit()
+
+
+def test_recovery_deletes_only_an_uncommitted_sealing(
         tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    root, _drop = sealed_vault(tmp_path, 4)
+    import sqlite3
+
+    root, _drop = sealed_vault(tmp_path, 3)
     v = Vault.open(root)
     try:
         ids = [c.id for c in v.clips()]
-        # One uncommitted sealing (a crash between store and catalog): removed.
-        with v.engine.begin() as conn:
-            conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
-        raw = v.engine.raw_connection()
-        try:
-            cur = raw.cursor()
-            cur.execute("PRAGMA foreign_keys=OFF")
-            cur.execute("DELETE FROM clip WHERE id = ?", (ids[0],))
-            raw.commit()
-        finally:
-            raw.close()
-        Daemon(v, DaemonOptions(once=True)).recover()
-        assert not v.store.exists(ids[0])
-        assert all(v.store.exists(i) for i in ids[1:])
-        # Three blobs the catalog does not know: not a crash; nothing is deleted.
-        raw = v.engine.raw_connection()
-        try:
-            cur = raw.cursor()
-            cur.execute("PRAGMA foreign_keys=OFF")
-            cur.execute("DELETE FROM clip")
-            raw.commit()
-        finally:
-            raw.close()
-        with caplog.at_level(logging.ERROR, logger="ringfence.daemon"):
+        size = v.audit.size()
+        _stored(v, "clp_uncommitted00000", intent=size)
+        _stored(v, "clp_nointent00000000", intent=None)
+        # A clip row deleted behind the daemon's back: the log knows the clip.
+        db = sqlite3.connect(root / "catalog.db", isolation_level=None)
+        db.execute("DELETE FROM clip WHERE id = ?", (ids[0],))
+        db.close()
+        with caplog.at_level(logging.WARNING, logger="ringfence.daemon"):
             Daemon(v, DaemonOptions(once=True)).recover()
-        assert all(v.store.exists(i) for i in ids[1:])
-        assert "does not know 3 stored clip payloads" in caplog.text
+        assert not v.store.exists("clp_uncommitted00000")
+        assert v.store.intents() == {}
+        assert v.store.exists("clp_nointent00000000")
+        assert all(v.store.exists(i) for i in ids)
+        assert "lost the rows of 1 clip(s)" in caplog.text and ids[0] in caplog.text
+        assert "clp_nointent00000000" in caplog.text
     finally:
         v.close()
 
@@ -187,20 +189,23 @@ def test_clips_verify_compares_rows_with_the_audit_log(tmp_path: Path) -> None:
     root, _drop = sealed_vault(tmp_path, 3)
     v = Vault.open(root)
     try:
-        assert v.verify_clips() == (3, [])
+        check = v.verify_clips()
+        assert (check.checked, check.problems, check.notes) == (3, [], [])
         a, b, c = (clip.id for clip in v.clips())
         db = sqlite3.connect(root / "catalog.db", isolation_level=None)
         db.execute("UPDATE clip SET sha256 = ? WHERE id = ?", ("0" * 64, a))
         db.execute("UPDATE clip SET id = 'clp_planted00000000', captured_at = captured_at "
                    "WHERE id = ?", (b,))
         db.close()
-        checked, problems = v.verify_clips()
+        check = v.verify_clips()
         found: dict[str, list[str]] = {}
-        for p in problems:
+        for p in check.problems:
             found.setdefault(p.clip_id, []).append(p.problem)
-        assert found[a] == ["the catalog row differs from its clip.sealed audit entry"]
+        assert found[a] == ["the catalog row differs from its clip.sealed audit entry in: sha256"]
         assert found["clp_planted00000000"] == ["no clip.sealed entry in the audit log",
                                                 "payload missing from the store"]
-        assert c not in found and checked == 3
+        assert found[b] == ["the audit log recorded its sealing, but its catalog row is gone "
+                            "(its payload is still in the store)"]
+        assert c not in found and check.checked == 3
     finally:
         v.close()

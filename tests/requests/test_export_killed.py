@@ -116,11 +116,15 @@ def test_a_running_daemon_sweeps_an_export_killed_meanwhile(
                               env=cli_env(vault.root), stdout=subprocess.DEVNULL,
                               stderr=subprocess.DEVNULL)
     try:
-        # Conditions, each with its own deadline generous for a loaded machine.
+        from vault.lock import read_heartbeat
+
+        # Wait for this daemon's own heartbeat (an earlier --once left a
+        # daemon.json): it is watching, past its start-up sweep.
         deadline = time.monotonic() + 180
-        while not (vault.root / "daemon.json").exists() and time.monotonic() < deadline:
+        while (read_heartbeat(vault.root / "daemon.json").get("pid") != daemon.pid
+               and time.monotonic() < deadline):
             time.sleep(0.05)
-        assert (vault.root / "daemon.json").exists(), "the daemon did not start"
+        assert read_heartbeat(vault.root / "daemon.json").get("pid") == daemon.pid
         killed_export(vault, rid, tmp_path / "out")
         deadline = time.monotonic() + 180
         while partials(tmp_path) and time.monotonic() < deadline:

@@ -79,9 +79,10 @@ def demo(demo_template: Demo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     _deterministic_ids(monkeypatch, 1000)
     root = tmp_path / "demo"
     shutil.copytree(demo_template.root, root, symlinks=True)
-    # The catalog names the template's drop folders: point it at the copy's.
+    # The catalog names the template's drop folders: point it at the copy's
+    # (new folders, so their identities are recorded anew when first seen).
     with sqlite3.connect(root / "vault" / "catalog.db") as db:
-        db.execute("UPDATE camera_folder SET path = replace(path, ?, ?)",
+        db.execute("UPDATE camera_folder SET path = replace(path, ?, ?), identity = NULL",
                    (str(demo_template.root), str(root)))
     db.close()
     copy = Demo(root, {k: root / "drop" / k for k in demo_template.drops},

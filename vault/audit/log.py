@@ -541,22 +541,6 @@ class AuditLog:
         with self._read() as raw:
             return _scan_rows(raw, 0, end)
 
-    def sealed_clips(self) -> dict[str, tuple[str, str, int]]:
-        """What each ``clip.sealed`` entry says: clip id -> (sha256 of the
-        plaintext, sha256 of the stored payload, size)."""
-        out: dict[str, tuple[str, str, int]] = {}
-        with self._read() as raw:
-            rows = raw.cursor().execute(
-                "SELECT entry FROM audit_entry WHERE type = 'clip.sealed' ORDER BY idx")
-            for (data,) in rows:
-                try:
-                    entry = json.loads(bytes(data))
-                    d = entry["details"]
-                    out[entry["subject"]] = (d["sha256"], d["payload_sha256"], d["size"])
-                except (ValueError, KeyError, TypeError):
-                    continue  # `audit verify` names a malformed entry
-        return out
-
     def latest_checkpoint(self) -> Checkpoint | None:
         with self._read() as raw:
             row = raw.cursor().execute(

@@ -17,7 +17,7 @@ from vault.fsutil import private_mode
 from vault.safetext import shown
 
 MIGRATIONS = Path(__file__).with_name("migrations")
-HEAD_REVISION = "0002"
+HEAD_REVISION = "0003"
 BUSY_TIMEOUT_MS = 30000
 
 
@@ -157,6 +157,19 @@ def truncate_wal(engine: Engine, *, wait_ms: int | None = None) -> bool:
         return not busy
     finally:
         raw.close()
+
+
+#: SQLite's text for SQLITE_FULL: the disk (or the catalog's page limit) is full.
+DISK_FULL = "database or disk is full"
+
+
+def catalog_write_error(exc: Exception, what: str) -> Exception:
+    """The error to raise for a failed catalog write: a full disk is the
+    storage error (exit 10) every other full-disk write gives; anything else
+    is returned as it is."""
+    if DISK_FULL in _reason(exc):
+        return StorageError(f"{what}: the disk is full")
+    return exc
 
 
 def _reason(exc: Exception) -> str:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import Index, LargeBinary, UniqueConstraint, text
+from sqlalchemy import false as sa_false
 from sqlmodel import Column, Field, SQLModel
 
 from vault.catalog.expressions import ENTRY_SUBJECT, ENTRY_TYPE
@@ -40,6 +41,9 @@ class CameraFolder(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     camera_id: int = Field(foreign_key="camera.id", index=True)
     path: str = Field(unique=True)
+    # "device:inode" of the folder when it was added (None: added before this
+    # was recorded; the daemon records it when it first sees the folder).
+    identity: str | None = None
 
 
 class Clip(SQLModel, table=True):
@@ -68,6 +72,10 @@ class Clip(SQLModel, table=True):
     height: int | None = None
     codec: str | None = None
     shredded_at: datetime | None = None
+    # The name did not match the camera's --pattern: captured_at is the mtime.
+    captured_from_mtime: bool = Field(
+        default=False, sa_column_kwargs={"server_default": sa_false()}
+    )
 
 
 class AuditEntry(SQLModel, table=True):

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from vault import __version__
-from vault.errors import RingfenceError, UsageError
+from vault.errors import RingfenceError, StorageError, UsageError
 from vault.safetext import shown_lines
 
 #: The command modules, imported when the parser is built (inside main's
@@ -121,3 +121,9 @@ def _run(argv: Sequence[str] | None) -> int:
         with contextlib.suppress(OSError):
             sys.stdout = open(os.devnull, "w")  # noqa: SIM115
         return 0
+    except Exception as exc:
+        # SQLite's SQLITE_FULL, from any command: the storage error, not a traceback.
+        if "database or disk is full" not in str(getattr(exc, "orig", exc)):
+            raise
+        print("ringfence: cannot write the catalog: the disk is full", file=sys.stderr)
+        return StorageError.exit_code

@@ -164,19 +164,24 @@ def cmd_clips_shred(args: argparse.Namespace) -> int:
 
 
 def cmd_clips_verify(args: argparse.Namespace) -> int:
-    checked, problems = open_vault(args).verify_clips()
+    check = open_vault(args).verify_clips()
+    problems = check.problems
     if args.json:
         emit_json(
             {
                 "ok": not problems,
-                "checked": checked,
+                "checked": check.checked,
                 "problems": [{"id": p.clip_id, "problem": p.problem} for p in problems],
+                "notes": [{"id": n.clip_id, "note": n.problem} for n in check.notes],
             }
         )
     else:
         for p in problems:
             print(f"{p.clip_id}: {p.problem}")
-        print(f"{checked} clip(s) checked, {len(problems)} problem(s)")
+        for n in check.notes:
+            print(f"{n.clip_id}: note: {n.problem}")
+        notes = f", {len(check.notes)} note(s)" if check.notes else ""
+        print(f"{check.checked} clip(s) checked, {len(problems)} problem(s){notes}")
     if problems:
         raise CommandError(f"{len(problems)} clip(s) failed the check", IntegrityError.exit_code)
     return 0
@@ -194,8 +199,27 @@ def cmd_status(args: argparse.Namespace) -> int:
     print(f"clips:          {st['clips']}")
     for c in st["cameras"]:
         print(f"  {c['name']}: {c['clips']} clip(s), last ingest {c['last_ingest'] or '-'}")
+    for f in st["folders"]:
+        state = "ok" if f["problem"] is None else f["problem"]
+        print(f"  folder {f['path']} ({f['camera']}): {state}")
     print(f"last ingest:    {st['last_ingest'] or '-'}")
     print(f"files waiting:  {st['files_waiting']}")
+    for f in st["folders"]:
+        if f["problem"]:
+            print(f"skipped folder: {f['message']}")
+    for h in st["held_back"]:
+        print(f"held back:      {h['path']}: {h['reason']} ({h['clip']})")
+    fallbacks = [c for c in st["cameras"] if c["time_from_mtime"]]
+    for c in fallbacks:
+        print(
+            f"capture time:   {c['name']}: {c['time_from_mtime']} clip(s) whose name did not "
+            "match --pattern; their capture time is the file's mtime"
+        )
+    if st["unknown_payloads"]:
+        print(
+            f"unknown payloads: {len(st['unknown_payloads'])} stored clip payload(s) the "
+            "catalog does not know; run `ringfence clips verify`"
+        )
     print(f"store:          {human_size(st['store_bytes'])}")
     print(
         f"free space:     {human_size(st['free_bytes'])}"

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -13,6 +15,8 @@ from vault.errors import NotFound
 
 if TYPE_CHECKING:
     from vault.daemon import DaemonOptions
+
+log = logging.getLogger("ringfence.daemon")
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -59,14 +63,19 @@ def _options(args: argparse.Namespace) -> DaemonOptions:
 
 
 def cmd_daemon(args: argparse.Namespace) -> int:
-    from vault.daemon import Daemon
+    from vault.daemon import Daemon, install_stop_signals
 
+    # Stop signals are caught before the catalog is even opened: SIGTERM at
+    # any moment of start-up ends the daemon after its current step, exit 0.
+    stop = threading.Event()
+    install_stop_signals(stop)
+    log.debug("start-up: opening the vault")
     vault = open_vault(args, actor="daemon")
-    return Daemon(vault, _options(args)).run()
+    return Daemon(vault, _options(args), stop=stop).run()
 
 
 def cmd_quickstart(args: argparse.Namespace) -> int:
-    from vault.daemon import Daemon
+    from vault.daemon import Daemon, install_stop_signals
     from vault.service import Vault
 
     root = vault_root(args) or default_vault_dir()
@@ -78,6 +87,9 @@ def cmd_quickstart(args: argparse.Namespace) -> int:
             log_n=args.kdf_log_n,
         )
         vault.close()
+    # From here on a stop is clean (the passphrase prompt above keeps Ctrl-C).
+    stop = threading.Event()
+    install_stop_signals(stop)
     owner = open_vault(args)
     try:
         try:
@@ -103,4 +115,4 @@ def cmd_quickstart(args: argparse.Namespace) -> int:
     args.once = False
     args.settle = None
     args.rescan = 30.0
-    return Daemon(vault, _options(args)).run()
+    return Daemon(vault, _options(args), stop=stop).run()

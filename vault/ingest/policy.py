@@ -59,31 +59,42 @@ def display_name(name: str) -> str:
 MIN_YEAR, MAX_YEAR = 1970, 9000
 
 
-def capture_time(name: str, pattern: str | None, mtime: float) -> datetime:
-    """When the clip was captured, as aware UTC.
+def name_time(name: str, pattern: str | None) -> datetime | None:
+    """The capture time a file name gives with a strftime *pattern*, as aware
+    UTC, or None when there is no pattern or the name does not match it.
 
-    With a strftime *pattern*, the time is read from the file name (the whole
-    name, or the name without its extension) and taken as the machine's local
-    time unless the pattern carries %z. Otherwise, or when the name does not
-    match or gives a year outside MIN_YEAR..MAX_YEAR, the file's mtime is used.
+    The whole name, or the name without its extension, must match; the time is
+    the machine's local time unless the pattern carries %z, and a year outside
+    MIN_YEAR..MAX_YEAR is not believed.
     """
-    if pattern:
-        stem = name.rsplit(".", 1)[0]
-        for candidate in (name, stem):
-            try:
-                parsed = datetime.strptime(candidate, pattern)
-            except ValueError:
-                continue
-            if not MIN_YEAR <= parsed.year <= MAX_YEAR:
-                continue  # a name that only looks like a time (year 0001, 9999)
-            try:
-                if parsed.tzinfo is None:
-                    parsed = parsed.astimezone()  # local wall time -> aware
-                return parsed.astimezone(UTC)
-            except (ValueError, OverflowError):
-                continue
+    if not pattern:
+        return None
+    stem = name.rsplit(".", 1)[0]
+    for candidate in (name, stem):
+        try:
+            parsed = datetime.strptime(candidate, pattern)
+        except ValueError:
+            continue
+        if not MIN_YEAR <= parsed.year <= MAX_YEAR:
+            continue  # a name that only looks like a time (year 0001, 9999)
+        try:
+            if parsed.tzinfo is None:
+                parsed = parsed.astimezone()  # local wall time -> aware
+            return parsed.astimezone(UTC)
+        except (ValueError, OverflowError):
+            continue
+    return None
+
+
+def mtime_time(mtime: float) -> datetime:
+    """A file's mtime as aware UTC; the time of sealing if no calendar holds it."""
     try:
         return datetime.fromtimestamp(mtime, UTC)
     except (ValueError, OverflowError, OSError):
-        # An mtime no calendar can hold: the time of sealing is the best left.
         return datetime.now(UTC)
+
+
+def capture_time(name: str, pattern: str | None, mtime: float) -> datetime:
+    """When the clip was captured, as aware UTC: from the name (see
+    :func:`name_time`), else from the file's mtime."""
+    return name_time(name, pattern) or mtime_time(mtime)

@@ -47,14 +47,22 @@ def _text(path: str | bytes) -> str:
 class FolderWatcher:
     """Watches folders recursively and queues (kind, path) tuples."""
 
-    def __init__(self, folders: Iterable[Path], out: queue.Queue[tuple[str, str]]) -> None:
+    def __init__(self, out: queue.Queue[tuple[str, str]]) -> None:
         self._observer = Observer()
-        handler = _Handler(out)
-        for folder in folders:
-            self._observer.schedule(handler, str(folder), recursive=True)
+        self._handler = _Handler(out)
 
-    def start(self) -> None:
+    def start(self, folders: Iterable[Path]) -> dict[Path, OSError]:
+        """Start watching *folders*; returns those that could not be watched
+        (a folder that vanished since it was checked) with the reason. The
+        others are watched all the same."""
         self._observer.start()
+        failed: dict[Path, OSError] = {}
+        for folder in folders:
+            try:
+                self._observer.schedule(self._handler, str(folder), recursive=True)
+            except OSError as exc:
+                failed[folder] = exc
+        return failed
 
     def stop(self) -> None:
         self._observer.stop()

@@ -13,6 +13,7 @@ from sqlmodel import Session, select
 from vault.catalog.models import Camera, CameraFolder, Clip
 from vault.errors import NotFound, UsageError
 from vault.fsutil import ensure_private_dir
+from vault.ingest.folders import check_drop_folder
 from vault.service.base import VaultBase
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -91,9 +92,18 @@ class CameraOps(VaultBase):
         _check_pattern(pattern)
         _check_retention(retention_days)
         path = self._folder_path(folder)
+        # The folder is made (if missing) and its identity taken before it is
+        # recorded: the daemon later seals only from this very folder.
+        if not path.exists():
+            ensure_private_dir(path)
+        identity = check_drop_folder(path, None)
         with Session(self.engine) as s:
             for other in s.exec(select(CameraFolder)).all():
                 p = Path(other.path)
+                if p == path and self._is_camera_of(s, other, name):
+                    # The same camera and folder again: record what is there now
+                    # (a folder made anew, a share mounted in its place).
+                    return self._record_folder(s, name, other, identity)
                 if p == path or p in path.parents or path in p.parents:
                     raise UsageError(f"{folder} overlaps the drop folder {other.path}")
             cam = s.exec(select(Camera).where(Camera.name == name)).first()
@@ -113,21 +123,44 @@ class CameraOps(VaultBase):
                 if retention_days is not None:
                     cam.retention_days = retention_days
             assert cam.id is not None
-            s.add(CameraFolder(camera_id=cam.id, path=str(path)))
+            s.add(CameraFolder(camera_id=cam.id, path=str(path), identity=identity))
             self.audit.append(
                 "camera.added" if created else "camera.changed",
                 actor=self.actor,
                 subject=name,
                 details={
                     "folder": str(path),
+                    "identity": identity,
                     "pattern": cam.pattern,
                     "retention_days": cam.retention_days,
                 },
                 conn=s.connection(),
             )
             s.commit()
-        ensure_private_dir(path) if not path.exists() else None
         self.checkpoint()
+        return self.camera(name)
+
+    @staticmethod
+    def _is_camera_of(s: Session, folder: CameraFolder, name: str) -> bool:
+        cam = s.get(Camera, folder.camera_id)
+        return cam is not None and cam.name == name
+
+    def _record_folder(
+        self, s: Session, name: str, folder: CameraFolder, identity: str
+    ) -> CameraInfo:
+        if folder.identity != identity:
+            was = folder.identity
+            folder.identity = identity
+            s.add(folder)
+            self.audit.append(
+                "camera.folder_recorded",
+                actor=self.actor,
+                subject=name,
+                details={"folder": folder.path, "identity": identity, "was": was},
+                conn=s.connection(),
+            )
+            s.commit()
+            self.checkpoint()
         return self.camera(name)
 
     def set_camera(

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -12,8 +14,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlmodel import Session
 
+from vault.canonical import parse_canonical
 from vault.catalog.models import Camera, Clip
-from vault.errors import NotFound, PolicyError, UsageError
+from vault.errors import IntegrityError, NotFound, PolicyError, UsageError
 from vault.fsutil import atomic_writer, storage_error
 from vault.service.base import VaultBase
 from vault.timeutil import as_utc, iso
@@ -98,6 +101,110 @@ class VerifyProblem:
     problem: str
 
 
+@dataclass(frozen=True)
+class ClipCheck:
+    """What ``clips verify`` found: *problems* fail the check (exit 6); *notes*
+    are facts worth knowing that are not damage (an old clip whose header was
+    sealed before its hash was logged, a sealing in progress)."""
+
+    checked: int
+    problems: list[VerifyProblem]
+    notes: list[VerifyProblem]
+
+
+@dataclass(frozen=True)
+class StoreCensus:
+    """Clip payloads in the store the catalog does not know, read with the
+    catalog and its log in one snapshot.
+
+    *logged*: the log recorded their sealing, so their catalog rows were lost
+    (a restored or edited catalog); *pending*: an intent note says a sealing
+    never committed (recovery removes them); *stray*: neither.
+    """
+
+    logged: list[str]
+    pending: list[str]
+    stray: list[str]
+    log_size: int
+    intent_log_sizes: dict[str, int]
+
+    @property
+    def unknown(self) -> list[str]:
+        return sorted(self.logged + self.pending + self.stray)
+
+
+def intent_log_size(data: bytes) -> int | None:
+    """The log size an intent note recorded, or None if it is not one of ours."""
+    try:
+        value = json.loads(data)["log_size"]
+    except (ValueError, KeyError, TypeError):
+        return None
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def logged_clips(conn: Any) -> tuple[dict[str, dict[str, Any]], set[str]]:
+    """From the audit log, on *conn* (inside the caller's snapshot): what each
+    ``clip.sealed`` entry recorded, by clip id, and the ids with a
+    ``clip.shredded`` entry. Entries are parsed, not trusted for their bytes:
+    ``audit verify`` proves those."""
+    sealed: dict[str, dict[str, Any]] = {}
+    shredded: set[str] = set()
+    rows = conn.exec_driver_sql(
+        "SELECT entry FROM audit_entry WHERE type IN ('clip.sealed', 'clip.shredded') "
+        "ORDER BY idx"
+    )
+    for (data,) in rows:
+        try:
+            entry = parse_canonical(bytes(data))
+            kind, subject, details = entry["type"], entry["subject"], entry["details"]
+        except (IntegrityError, ValueError, KeyError, TypeError):
+            continue  # `audit verify` names a malformed entry
+        if not isinstance(subject, str) or not isinstance(details, dict):
+            continue
+        if kind == "clip.sealed":
+            sealed[subject] = details
+        elif kind == "clip.shredded":
+            shredded.add(subject)
+    return sealed, shredded
+
+
+def _log_size(conn: Any) -> int:
+    row = conn.exec_driver_sql("SELECT MAX(idx) FROM audit_entry").first()
+    return 0 if row is None or row[0] is None else int(row[0]) + 1
+
+
+#: The clip row's facts a ``clip.sealed`` entry records, as (log key, how to
+#: render the catalog value). Keys missing from an older entry are not compared.
+_LOGGED_FACTS: tuple[tuple[str, Callable[[Any], Any]], ...] = (
+    ("camera", str),
+    ("captured_at", iso),
+    ("captured_from_mtime", bool),
+    ("size", int),
+    ("sha256", str),
+    ("payload_size", int),
+    ("payload_sha256", str),
+    ("name", str),
+)
+
+
+def _differences(logged: dict[str, Any], row: Any) -> list[str]:
+    facts = {
+        "camera": row.camera,
+        "captured_at": row.captured_at,
+        "captured_from_mtime": row.captured_from_mtime,
+        "size": row.size,
+        "sha256": row.sha256,
+        "payload_size": row.payload_size,
+        "payload_sha256": row.payload_sha256,
+        "name": row.original_name,
+    }
+    return [
+        key
+        for key, render in _LOGGED_FACTS
+        if key in logged and render(facts[key]) != logged[key]
+    ]
+
+
 class ClipOps(VaultBase):
     def clips(
         self,
@@ -150,17 +257,21 @@ class ClipOps(VaultBase):
         return bytes(row[0])
 
     def export_age(self, clip_id: str, out: Path) -> Path:
-        """Write the clip as a standard age file (header + payload); nothing is decrypted."""
+        """Write the clip as a standard age file (header + payload); nothing is decrypted.
+
+        Refused, before anything is written or logged, inside the vault (a
+        header copy there would survive shredding) or a drop folder (the daemon
+        would seal the copy as a new clip that outlives shredding), and where
+        *out* is a symlink.
+        """
+        from vault.service.release import ReleaseOps
+
         header = self._header(clip_id)
         info = self.clip(clip_id)
-        if out.exists() and out.is_dir():
+        if not os.path.islink(out) and out.is_dir():
             out = out / f"{clip_id}.age"
-        target = out.absolute().resolve()
-        vault_root = self.root.resolve()
-        if target == vault_root or vault_root in target.parents:
-            # A header copy inside the vault would survive shredding.
-            raise UsageError(f"{out} is inside the vault folder; write it elsewhere")
-        if out.exists():
+        ReleaseOps.check_out_folder(self, out)  # type: ignore[arg-type]
+        if os.path.lexists(out):
             raise UsageError(f"{out} exists; choose another name")
         try:
             with self.store.open(clip_id) as src, atomic_writer(out, mode=0o600, share=False) as dst:
@@ -178,27 +289,110 @@ class ClipOps(VaultBase):
         self.checkpoint()
         return out
 
-    def verify_clips(self) -> tuple[int, list[VerifyProblem]]:
-        """Hash every stored payload and compare with the catalog, and compare
-        each catalog row with the ``clip.sealed`` entry the audit log holds for
-        it (an edited row, or one the log never saw, is caught). Needs no key."""
-        problems: list[VerifyProblem] = []
-        checked = 0
-        sealed = self.audit.sealed_clips()
+    def store_census(self) -> StoreCensus:
+        """Which clip payloads in the store the catalog does not know.
+
+        The store is listed first, its intents second and the catalog read
+        last, in one snapshot: a payload listed was in the store before that
+        snapshot, so if its row was not yet committed its intent was still
+        there when the intents were listed. A sealing in flight is therefore
+        *pending*, never *stray*.
+        """
+        blobs = [b for b in self.store.ids() if b.startswith("clp_")]
+        intents = {
+            blob_id: size
+            for blob_id, data in self.store.intents().items()
+            if (size := intent_log_size(data)) is not None
+        }
         with self.reader.connect() as conn:
-            all_rows = conn.execute(
-                select(Clip.id, Clip.payload_sha256, Clip.payload_size, Clip.sha256, Clip.size,
-                       Clip.shredded_at)
+            known = {r[0] for r in conn.execute(select(Clip.id))}
+            sealed, _shredded = logged_clips(conn)
+            log_size = _log_size(conn)
+        census = StoreCensus([], [], [], log_size, intents)
+        for blob_id in blobs:
+            if blob_id in known:
+                continue
+            if blob_id in sealed:
+                census.logged.append(blob_id)
+            elif blob_id in intents:
+                census.pending.append(blob_id)
+            else:
+                census.stray.append(blob_id)
+        return census
+
+    def verify_clips(self) -> ClipCheck:
+        """Check every clip against what the audit log recorded, and every
+        stored payload against its hash. Needs no key.
+
+        Each catalog row is compared with its ``clip.sealed`` entry (camera,
+        capture time, sizes, hashes, the age header by its SHA-256) and with
+        its shredded state (a ``clip.shredded`` entry, the row's shredded_at
+        and header); a logged clip whose row is gone, and a payload the
+        catalog does not know, are found too. The log and the catalog are read
+        in one snapshot, so a clip sealed meanwhile is no false alarm.
+        """
+        census = self.store_census()
+        problems: list[VerifyProblem] = []
+        notes: list[VerifyProblem] = []
+        with self.reader.connect() as conn:
+            rows = conn.execute(
+                select(  # type: ignore[call-overload]
+                    Clip.id, Camera.name.label("camera"), Clip.captured_at,  # type: ignore[attr-defined]
+                    Clip.captured_from_mtime, Clip.size, Clip.sha256, Clip.payload_size,
+                    Clip.payload_sha256, Clip.original_name, Clip.header, Clip.shredded_at,
+                ).outerjoin(Camera, Camera.id == Clip.camera_id).order_by(Clip.id)
             ).all()
-        for clip_id, payload_sha, _psize, sha, size, _shredded in all_rows:
-            logged = sealed.get(clip_id)
+            sealed, shredded = logged_clips(conn)
+        catalog_ids = {r.id for r in rows}
+        to_hash: list[tuple[str, str, int]] = []
+        for row in rows:
+            logged = sealed.get(row.id)
             if logged is None:
-                problems.append(VerifyProblem(clip_id, "no clip.sealed entry in the audit log"))
-            elif logged != (sha, payload_sha, size):
+                problems.append(VerifyProblem(row.id, "no clip.sealed entry in the audit log"))
+                if row.shredded_at is None:
+                    to_hash.append((row.id, row.payload_sha256, row.payload_size))
+                continue
+            diff = _differences(logged, row)
+            if diff:
                 problems.append(VerifyProblem(
-                    clip_id, "the catalog row differs from its clip.sealed audit entry"))
-        rows = [(r[0], r[1], r[2]) for r in all_rows if r[5] is None]
-        for clip_id, want, size in rows:
+                    row.id, "the catalog row differs from its clip.sealed audit entry in: "
+                    + ", ".join(diff)))
+            if row.id in shredded:
+                if row.shredded_at is None or row.header is not None:
+                    problems.append(VerifyProblem(
+                        row.id, "the audit log says it was shredded, but the catalog row "
+                        "does not (shredded_at or header)"))
+                continue
+            if row.shredded_at is not None or row.header is None:
+                problems.append(VerifyProblem(
+                    row.id, "the catalog marks it shredded (shredded_at or no header), but "
+                    "the audit log has no clip.shredded entry"))
+                continue
+            want = logged.get("header_sha256")
+            if want is None:
+                notes.append(VerifyProblem(
+                    row.id, "sealed before header hashes were logged: its header was not "
+                    "checked"))
+            elif hashlib.sha256(bytes(row.header)).hexdigest() != want:
+                problems.append(VerifyProblem(
+                    row.id, "its age header differs from the one logged at sealing "
+                    "(the clip cannot be opened)"))
+            to_hash.append((row.id, row.payload_sha256, row.payload_size))
+        for clip_id in sorted(set(sealed) - catalog_ids):
+            problems.append(VerifyProblem(
+                clip_id, "the audit log recorded its sealing, but its catalog row is gone"
+                + (" (its payload is still in the store)" if clip_id in census.logged else "")))
+        # Listed before the snapshot: one that committed since is no longer unknown.
+        for clip_id in (c for c in census.stray if c not in catalog_ids):
+            problems.append(VerifyProblem(
+                clip_id, "a payload in the store that neither the catalog nor the audit log "
+                "knows"))
+        for clip_id in (c for c in census.pending if c not in catalog_ids):
+            notes.append(VerifyProblem(
+                clip_id, "a payload whose sealing did not commit (the daemon removes it at "
+                "its next start)"))
+        checked = 0
+        for clip_id, want_sha, size in to_hash:
             checked += 1
             try:
                 digest = hashlib.sha256()
@@ -208,9 +402,10 @@ class ClipOps(VaultBase):
                         digest.update(chunk)
                         n += len(chunk)
             except NotFound:
-                problems.append(VerifyProblem(clip_id, "payload missing from the store"))
+                if not self._shredded_now(clip_id):
+                    problems.append(VerifyProblem(clip_id, "payload missing from the store"))
                 continue
-            if n != size or digest.hexdigest() != want:
+            if n != size or digest.hexdigest() != want_sha:
                 problems.append(VerifyProblem(clip_id, "payload hash mismatch"))
         for p in problems:
             self.audit.append(
@@ -220,5 +415,17 @@ class ClipOps(VaultBase):
                 details={"problem": p.problem},
             )
         if problems:
-            self.checkpoint()
-        return checked, problems
+            try:
+                self.checkpoint()
+            except IntegrityError as exc:
+                # The findings stand whether or not the log can be signed now
+                # (a catalog behind the owner's newest checkpoint is not).
+                notes.append(VerifyProblem("audit log", f"the findings were logged but not "
+                                           f"signed: {exc.message}"))
+        return ClipCheck(checked, problems, notes)
+
+    def _shredded_now(self, clip_id: str) -> bool:
+        """A clip shredded after the snapshot: its payload is gone on purpose."""
+        with self.reader.connect() as conn:
+            row = conn.execute(select(Clip.shredded_at).where(Clip.id == clip_id)).first()
+        return row is not None and row[0] is not None

@@ -353,6 +353,10 @@ class ReleaseOps(RequestOps, ClipOps):
             except (OSError, RuntimeError):  # a symlink loop: compare it as written
                 return p
 
+        if os.path.islink(out):
+            # A link may point anywhere, or nowhere yet: what is written through
+            # it would land where no check looked.
+            raise UsageError(f"{out} is a symlink; give the folder or file it should be")
         target = real(out)
         places = [(real(self.root), "the vault folder")]
         with self.reader.connect() as conn:

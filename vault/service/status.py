@@ -1,14 +1,17 @@
-"""What the vault is doing: daemon, clips per camera, waiting files, storage."""
+"""What the vault is doing: daemon, clips per camera, drop folders, waiting and
+held-back files, payloads the catalog does not know, storage."""
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 
 from vault.catalog.models import Camera, Clip
+from vault.ingest.folders import FolderStatus, folder_status
 from vault.ingest.scan import candidates
 from vault.lock import is_held, read_heartbeat
 from vault.service.base import VaultBase
@@ -19,14 +22,44 @@ class StatusOps(VaultBase):
     def daemon_running(self) -> bool:
         return is_held(self.layout.lock)
 
-    def files_waiting(self) -> int:
+    def _drop_folders(self) -> list[tuple[str, Path, str | None]]:
         from sqlmodel import Session
 
         from vault.catalog.models import CameraFolder
 
         with Session(self.reader) as s:
-            folders = [Path(f.path) for f in s.exec(select(CameraFolder)).scalars()]
-        return sum(1 for f in folders for _ in candidates(f))
+            rows = s.exec(
+                select(Camera.name, CameraFolder.path, CameraFolder.identity)
+                .join(CameraFolder, CameraFolder.camera_id == Camera.id)
+                .order_by(Camera.name, CameraFolder.path)
+            ).all()
+        return [(name, Path(path), identity) for name, path, identity in rows]
+
+    def folders(self) -> list[FolderStatus]:
+        """Every drop folder and whether the daemon can use it now (missing,
+        a symlink, replaced since ``camera add``)."""
+        return [folder_status(name, path, ident) for name, path, ident in self._drop_folders()]
+
+    def files_waiting(self) -> int:
+        return sum(
+            1 for _name, f, ident in self._drop_folders() for _ in candidates(f, ident)
+        )
+
+    def held_back(self) -> list[dict[str, Any]]:
+        """Files the daemon left in a drop folder on purpose (the bytes of a
+        shredded clip), from its last run, running or not; a file that was
+        removed or changed since is no longer listed."""
+        out = []
+        for item in read_heartbeat(self.layout.daemon_state).get("held_back", []):
+            try:
+                st = os.lstat(item["path"])
+                same = (st.st_size, st.st_mtime_ns) == (int(item["size"]), int(item["mtime_ns"]))
+            except (OSError, KeyError, TypeError, ValueError):
+                continue
+            if same:
+                out.append({"path": str(item["path"]), "clip": item.get("clip"),
+                            "reason": item.get("reason")})
+        return out
 
     def stored_bytes(self) -> int:
         """Bytes of sealed payloads, from the catalog (no walk over the store)."""
@@ -49,11 +82,18 @@ class StatusOps(VaultBase):
         return shutil.disk_usage(self.root).free
 
     def status(self) -> dict[str, Any]:
+        from vault.service.clips import ClipOps
+
         beat = read_heartbeat(self.layout.daemon_state)
         running = self.daemon_running()
         with self.reader.connect() as conn:
             rows = conn.execute(
-                select(Camera.name, func.count(Clip.id), func.max(Clip.ingested_at))
+                select(
+                    Camera.name,
+                    func.count(Clip.id),
+                    func.max(Clip.ingested_at),
+                    func.coalesce(func.sum(case((Clip.captured_from_mtime, 1), else_=0)), 0),
+                )
                 .select_from(Camera)
                 .outerjoin(Clip, (Clip.camera_id == Camera.id) & Clip.shredded_at.is_(None))  # type: ignore[union-attr]
                 .group_by(Camera.id)
@@ -61,6 +101,7 @@ class StatusOps(VaultBase):
             ).all()
         last = max((r[2] for r in rows if r[2] is not None), default=None)
         free = self.free_bytes()
+        census = ClipOps.store_census(self)  # type: ignore[arg-type]
         return {
             "vault": str(self.root),
             "daemon": {
@@ -70,10 +111,17 @@ class StatusOps(VaultBase):
                 "last_beat": beat.get("beat_at"),
                 "errors": beat.get("errors", []) if running else [],
             },
-            "cameras": [{"name": r[0], "clips": int(r[1]), "last_ingest": iso(r[2])} for r in rows],
+            "cameras": [
+                {"name": r[0], "clips": int(r[1]), "last_ingest": iso(r[2]),
+                 "time_from_mtime": int(r[3])}
+                for r in rows
+            ],
+            "folders": [f.as_json() for f in self.folders()],
             "clips": sum(int(r[1]) for r in rows),
             "last_ingest": iso(last),
             "files_waiting": self.files_waiting(),
+            "held_back": self.held_back(),
+            "unknown_payloads": census.unknown,
             "store_bytes": self.stored_bytes(),
             "free_bytes": free,
             "low_disk": free < self.config.min_free_bytes,
