@@ -58,3 +58,24 @@ def test_failing_command_does_not_echo_its_output():
 def test_missing_file_is_a_passphrase_error(tmp_path):
     with pytest.raises(PassphraseError, match="cannot read"):
         PassphraseSource(file=tmp_path / "nope", env={}).get()
+
+
+def test_a_command_that_never_stops_printing_is_refused_not_read_whole():
+    # `yes` prints without end: the command's output is read with the same
+    # bound as a passphrase file, and the command is stopped.
+    src = PassphraseSource(env={"RINGFENCE_PASSPHRASE_COMMAND": "yes"}, interactive=False)
+    with pytest.raises(PassphraseError, match="longer than"):
+        src.get()
+
+
+def test_a_command_that_prints_then_waits_is_stopped_at_the_time_limit(monkeypatch):
+    import vault.passphrase as pp
+
+    monkeypatch.setattr(pp, "COMMAND_TIMEOUT", 0.5)
+    src = PassphraseSource(
+        env={"RINGFENCE_PASSPHRASE_COMMAND": "sh -c 'echo part; exec sleep 600'"},
+        interactive=False,
+    )
+    with pytest.raises(PassphraseError, match="did not finish"):
+        src.get()
+

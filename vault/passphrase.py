@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import getpass
 import os
+import selectors
 import shlex
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -124,23 +126,72 @@ def _read_file(path: Path) -> str:
         raise PassphraseError(f"the passphrase file {shown(path)} is not UTF-8") from None
 
 
+#: How long a passphrase command may take (a password manager asking its own
+#: question on the terminal needs a while).
+COMMAND_TIMEOUT = 120.0
+
+
 def _run_command(cmd: str) -> str:
+    """What *cmd* prints, read with the same bound as a passphrase file and a
+    time limit; the command is stopped when it passes either. Its error output
+    is not shown: it might echo what it read."""
     try:
-        proc = subprocess.run(
+        proc = subprocess.Popen(
             shlex.split(cmd),
-            capture_output=True,
-            check=False,
-            timeout=120,
             stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
             env=child_env(),
         )
-    except (OSError, ValueError, subprocess.TimeoutExpired) as exc:
+    except (OSError, ValueError) as exc:
         raise PassphraseError(
             f"the passphrase command failed to run: {type(exc).__name__}"
         ) from None
-    if proc.returncode != 0:
-        raise PassphraseError(f"the passphrase command exited with status {proc.returncode}")
+    deadline = time.monotonic() + COMMAND_TIMEOUT
     try:
-        return _strip_newline(proc.stdout.decode("utf-8"))
+        data = _read_bounded(proc, deadline)
+        if len(data) > MAX_PASSPHRASE_FILE:
+            returncode = None  # stopped below; it may print without end
+        else:
+            returncode = proc.wait(timeout=max(0.0, deadline - time.monotonic()))
+    except subprocess.TimeoutExpired:
+        raise PassphraseError(
+            f"the passphrase command did not finish within {COMMAND_TIMEOUT:g} seconds"
+        ) from None
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        assert proc.stdout is not None
+        proc.stdout.close()
+    if len(data) > MAX_PASSPHRASE_FILE:
+        raise PassphraseError(
+            f"the passphrase command printed more than {MAX_PASSPHRASE_FILE} bytes; "
+            f"no passphrase is longer than that")
+    if returncode != 0:
+        raise PassphraseError(f"the passphrase command exited with status {returncode}")
+    try:
+        return _strip_newline(data.decode("utf-8"))
     except UnicodeDecodeError:
         raise PassphraseError("the passphrase command did not print UTF-8") from None
+
+
+def _read_bounded(proc: subprocess.Popen[bytes], deadline: float) -> bytes:
+    """Up to MAX_PASSPHRASE_FILE + 1 bytes of *proc*'s output, until it closes
+    its output or *deadline* passes (then TimeoutExpired)."""
+    assert proc.stdout is not None
+    fd = proc.stdout.fileno()
+    chunks: list[bytes] = []
+    got = 0
+    with selectors.DefaultSelector() as sel:
+        sel.register(fd, selectors.EVENT_READ)
+        while got <= MAX_PASSPHRASE_FILE:
+            left = deadline - time.monotonic()
+            if left <= 0 or not sel.select(left):
+                raise subprocess.TimeoutExpired(proc.args, COMMAND_TIMEOUT)
+            chunk = os.read(fd, MAX_PASSPHRASE_FILE + 1 - got)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            got += len(chunk)
+    return b"".join(chunks)
