@@ -12,54 +12,25 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DatabaseError, OperationalError
 from sqlmodel import create_engine
 
-from vault.errors import CatalogDamaged, StorageError, VaultError
+from vault.catalog.sqlite import (
+    BUSY_TIMEOUT_MS,
+    HEAD_REVISION,
+    TRUNCATE_WAL,
+    configure,
+)
+from vault.catalog.sqlite import mapped_error as _mapped
+from vault.errors import StorageError, VaultError
 from vault.fsutil import private_mode
 from vault.safetext import shown
 
+__all__ = ["HEAD_REVISION", "BUSY_TIMEOUT_MS", "TRUNCATE_WAL", "open_catalog", "reader",
+           "truncate_wal", "catalog_write_error", "current_revision", "upgrade"]
+
 MIGRATIONS = Path(__file__).with_name("migrations")
-HEAD_REVISION = "0003"
-BUSY_TIMEOUT_MS = 30000
 
 
 def _on_connect(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
-    # pysqlite's own transaction handling would defer BEGIN and break
-    # BEGIN IMMEDIATE; let SQLAlchemy's events issue BEGIN explicitly.
-    dbapi_conn.isolation_level = None
-    cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA journal_mode=WAL")
-    cur.execute("PRAGMA foreign_keys=ON")
-    # Deleted content (a clip's age header) is overwritten with zeros, not
-    # left in free pages: this is what makes shredding real.
-    cur.execute("PRAGMA secure_delete=ON")
-    cur.execute("PRAGMA synchronous=FULL")
-    cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-    cur.close()
-
-
-#: SQLite's primary result codes for a damaged file and a full disk.
-SQLITE_CORRUPT, SQLITE_FULL, SQLITE_NOTADB = 11, 13, 26
-TRUNCATE_WAL = "PRAGMA wal_checkpoint(TRUNCATE)"
-
-
-def _mapped(exc: BaseException, path: Path, doing: str = "cannot use") -> Exception | None:
-    """The ringfence error for a SQLite failure the user must act on, if it is one.
-
-    A damaged catalog ("database disk image is malformed", "file is not a
-    database") is a VaultError (exit 9) that says what to do, not a traceback;
-    a full disk is the StorageError (exit 10) every other full write raises.
-    """
-    if not isinstance(exc, sqlite3.DatabaseError):
-        return None
-    code = getattr(exc, "sqlite_errorcode", None)
-    primary = code & 0xFF if isinstance(code, int) else None
-    text = str(exc)
-    if primary in (SQLITE_CORRUPT, SQLITE_NOTADB) or "malformed" in text:
-        return CatalogDamaged(
-            f"{doing} the catalog {shown(path)}: it is damaged ({text}); stop the daemon and "
-            "restore it from a backup (docs/daemon.md)")
-    if primary == SQLITE_FULL:
-        return StorageError(f"{doing} the catalog {shown(path)}: the disk is full")
-    return None
+    configure(dbapi_conn)
 
 
 class _OnError:
