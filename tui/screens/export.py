@@ -118,7 +118,7 @@ class ExportScreen(VaultModal[None]):
             self.post_message(ExportProgress(done, total, clip_id))
 
         def run() -> dict[str, Any]:
-            return self.vault.export(request_id, out, fmt=fmt, progress=progress)
+            return self.vault.releases.export(request_id, out, fmt=fmt, progress=progress)
 
         def go() -> None:
             self.running = True

@@ -105,7 +105,7 @@ class InboxScreen(VaultScreen):
     def _load_page(self) -> None:
         generation, offset = self._generation, self._offset
         self.call_vault(
-            lambda: self.vault.requests(limit=PAGE, offset=offset),
+            lambda: self.vault.requests.all(limit=PAGE, offset=offset),
             lambda rows: self._page_loaded(generation, rows),
             name="requests page",
         )
@@ -139,7 +139,7 @@ class InboxScreen(VaultScreen):
         self._load_page()
 
     def _load_counts(self) -> None:
-        self.call_vault(lambda: self.vault.requests(status="pending"), self._counts_loaded,
+        self.call_vault(lambda: self.vault.requests.all(status="pending"), self._counts_loaded,
                         name="pending counts")
 
     def _counts_loaded(self, pending: list[RequestInfo]) -> None:

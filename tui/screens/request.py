@@ -129,7 +129,7 @@ class RequestScreen(VaultScreen):
     # --- loading -------------------------------------------------------------------
 
     def load(self) -> None:
-        self.call_vault(lambda: self.vault.request(self.request_id), self._request_loaded,
+        self.call_vault(lambda: self.vault.requests.get(self.request_id), self._request_loaded,
                         name="request")
 
     def _request_loaded(self, info: RequestInfo) -> None:
@@ -143,7 +143,7 @@ class RequestScreen(VaultScreen):
 
     def _load_clips(self) -> None:
         offset = len(self.clips)
-        self.call_vault(lambda: self.vault.scope_clips(self.request_id, limit=PAGE, offset=offset),
+        self.call_vault(lambda: self.vault.requests.scope_clips(self.request_id, limit=PAGE, offset=offset),
                         self._clips_loaded, name="scope clips")
 
     def _clips_loaded(self, page: list[ClipInfo]) -> None:
@@ -180,7 +180,7 @@ class RequestScreen(VaultScreen):
             self._show_selection()
             then()
 
-        self.call_vault(lambda: self.vault.scope_clips(self.request_id, offset=offset), loaded,
+        self.call_vault(lambda: self.vault.requests.scope_clips(self.request_id, offset=offset), loaded,
                         name="all scope clips")
 
     # --- selection -------------------------------------------------------------------
@@ -293,7 +293,7 @@ class RequestScreen(VaultScreen):
             if form is None:
                 return
             args = self.selection.decide_args()
-            job = self.rf.key_job(lambda: self.vault.decide(
+            job = self.rf.key_job(lambda: self.vault.requests.decide(
                 self.request_id, approve=True, reason=form.reason, expires=form.expires,
                 terms=form.terms, **args))  # type: ignore[arg-type]
             self.rf.with_key(lambda: self.call_vault(job, self._approved, name="decide"))
@@ -321,11 +321,11 @@ class RequestScreen(VaultScreen):
                 if form.receipt_dir is not None:
                     # Checked first: a refusal must not be signed and logged
                     # only for its receipt to have nowhere to go.
-                    self.vault.check_receipt_destination(form.receipt_dir)
-                self.vault.decide(self.request_id, approve=False, reason=form.reason)
+                    self.vault.releases.check_receipt_destination(form.receipt_dir)
+                self.vault.requests.decide(self.request_id, approve=False, reason=form.reason)
                 if form.receipt_dir is None:
                     return None
-                return self.vault.write_decision_receipt(self.request_id, form.receipt_dir)
+                return self.vault.releases.write_decision_receipt(self.request_id, form.receipt_dir)
 
             job = self.rf.key_job(run)
             self.rf.with_key(lambda: self.call_vault(job, self._refused, name="decide"))
@@ -347,7 +347,7 @@ class RequestScreen(VaultScreen):
         def asked(reason: str | None) -> None:
             if reason is None:
                 return
-            job = self.rf.key_job(lambda: self.vault.reopen(self.request_id, reason))
+            job = self.rf.key_job(lambda: self.vault.requests.reopen(self.request_id, reason))
             self.rf.with_key(lambda: self.call_vault(job, self._reopened, name="reopen"))
 
         self.app.push_screen(AskScreen(

@@ -136,7 +136,7 @@ def cmd_request_add(args: argparse.Namespace) -> int:
         "recipient": args.recipient,
         "attachments": [str(a) for a in args.attach],
     }
-    rid = open_vault(args).add_request(fields)
+    rid = open_vault(args).requests.add(fields)
     if args.json:
         emit_json({"id": rid})
     else:
@@ -145,7 +145,7 @@ def cmd_request_add(args: argparse.Namespace) -> int:
 
 
 def cmd_request_import(args: argparse.Namespace) -> int:
-    rid = open_vault(args).import_request(args.file)
+    rid = open_vault(args).requests.import_file(args.file)
     if args.json:
         emit_json({"id": rid})
     else:
@@ -155,7 +155,7 @@ def cmd_request_import(args: argparse.Namespace) -> int:
 
 def cmd_request_list(args: argparse.Namespace) -> int:
     vault = open_vault(args)
-    reqs = vault.requests(args.status)
+    reqs = vault.requests.all(args.status)
     now = vault.clock()
     if args.json:
         emit_json([r.as_json(now) for r in reqs])
@@ -182,8 +182,8 @@ def cmd_request_list(args: argparse.Namespace) -> int:
 
 def cmd_request_show(args: argparse.Namespace) -> int:
     vault = open_vault(args)
-    info = vault.request(args.id)
-    clips = vault.scope_clips(args.id)
+    info = vault.requests.get(args.id)
+    clips = vault.requests.scope_clips(args.id)
     if args.json:
         out = info.as_json(vault.clock())
         out["clips_in_scope"] = [c.as_json() for c in clips]
@@ -224,13 +224,13 @@ def cmd_request_show(args: argparse.Namespace) -> int:
 
 
 def cmd_request_withdraw(args: argparse.Namespace) -> int:
-    open_vault(args).withdraw(args.id, args.reason)
+    open_vault(args).requests.withdraw(args.id, args.reason)
     print(f"{args.id} withdrawn")
     return 0
 
 
 def cmd_request_reopen(args: argparse.Namespace) -> int:
-    unlocked_vault(args).reopen(args.id, args.reason)
+    unlocked_vault(args).requests.reopen(args.id, args.reason)
     print(f"{args.id} is pending again: look at it and approve or refuse it")
     return 0
 
@@ -250,7 +250,7 @@ def _decision_summary(receipt: dict[str, Any], as_json: bool, extra: dict[str, A
 
 def cmd_approve(args: argparse.Namespace) -> int:
     vault = unlocked_vault(args)
-    receipt = vault.decide(
+    receipt = vault.requests.decide(
         args.id,
         approve=True,
         reason=args.reason,
@@ -265,18 +265,18 @@ def cmd_approve(args: argparse.Namespace) -> int:
 
 def cmd_refuse(args: argparse.Namespace) -> int:
     if args.out:
-        from vault.service.release import check_receipt_folder
+        from vault.service.places import check_receipt_folder
 
         # Checked before the decision: a refusal must not be recorded and
         # signed only for its receipt to have nowhere to go.
         check_receipt_folder(args.out)
     vault = unlocked_vault(args)
     if args.out:
-        vault.check_receipt_destination(args.out)
-    receipt = vault.decide(args.id, approve=False, reason=args.reason)
+        vault.releases.check_receipt_destination(args.out)
+    receipt = vault.requests.decide(args.id, approve=False, reason=args.reason)
     extra: dict[str, Any] = {}
     if args.out:
-        extra["receipt_path"] = str(vault.write_decision_receipt(args.id, args.out))
+        extra["receipt_path"] = str(vault.releases.write_decision_receipt(args.id, args.out))
     _decision_summary(receipt, args.json, extra)
     return 0
 
@@ -288,7 +288,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         if not args.json and sys.stderr.isatty():
             print(f"\r{human_size(done)} / {human_size(total)}", end="", file=sys.stderr)
 
-    result = vault.export(args.id, args.out, fmt=args.format, progress=progress)
+    result = vault.releases.export(args.id, args.out, fmt=args.format, progress=progress)
     if args.json:
         emit_json(
             {

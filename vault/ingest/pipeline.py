@@ -21,6 +21,7 @@ import hashlib
 import json
 import os
 import stat
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -118,6 +119,7 @@ def seal_file(
     audit: AuditLog,
     recipients: list[str],
     now: datetime,
+    new_id: Callable[[str], str] = new_id,
 ) -> Sealed:
     """Seal *path*, a file under *folder*; see the module docstring for the order.
 

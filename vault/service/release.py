@@ -1,7 +1,7 @@
 """The one way footage leaves the vault.
 
 Every release of a clip (an export in plaintext, an export re-encrypted for a
-requester, the owner's own viewing) goes through :meth:`ReleaseOps._released`,
+requester, the owner's own viewing) goes through :meth:`ReleaseService._released`,
 which checks that a recorded decision approved exactly that clip for exactly
 that request and that the approval has not lapsed. There is no other caller
 of the age decryption functions in the service, and a test keeps it so.
@@ -29,15 +29,17 @@ from sqlmodel import Session
 
 from vault import age, decision, receipts
 from vault.canonical import canonical_json
-from vault.catalog.models import Camera, CameraFolder, Clip, Decision, DecisionClip, Export, Request
+from vault.catalog.models import Camera, Clip, Decision, DecisionClip, Export, Request
 from vault.errors import IntegrityError, NotFound, PolicyError, RingfenceError, UsageError
 from vault.fsutil import ensure_private_dir, fsync_dir, private_mode, storage_error
 from vault.hashio import HashingWriter
-from vault.ids import new_id
 from vault.requests import RELEASABLE, Action, Status, transition
-from vault.service.clips import ClipOps
+from vault.service.clips import ClipService
+from vault.service.context import VaultContext
+from vault.service.keyring import Keyring
+from vault.service.places import check_out_folder, check_receipt_destination
 from vault.service.receipts_build import export_receipt
-from vault.service.requests import RequestOps, decided_clip_facts
+from vault.service.requests import RequestService, decided_clip_facts
 from vault.timeutil import iso
 
 log = logging.getLogger("ringfence.export")
@@ -51,7 +53,17 @@ def _safe_ext(name: str) -> str:
     return ext if re.fullmatch(r"\.[a-z0-9]{1,8}", ext) else ".bin"
 
 
-class ReleaseOps(RequestOps, ClipOps):
+class ReleaseService:
+    """Releases: exports (plaintext or re-encrypted), the owner's viewing,
+    and decision receipts written out."""
+
+    def __init__(self, ctx: VaultContext, keyring: Keyring, requests: RequestService,
+                 clips: ClipService) -> None:
+        self.ctx = ctx
+        self.keyring = keyring
+        self.requests = requests
+        self.clips = clips
+
     def _releasable(self, conn: Any, request_id: str) -> tuple[Any, Any]:
         """The request and its approving decision, if it may release clips now.
 
@@ -68,20 +80,20 @@ class ReleaseOps(RequestOps, ClipOps):
         dec = conn.execute(select(Decision).where(Decision.request_id == request_id)).first()
         if dec is None or dec.outcome not in ("approved", "partly_approved"):
             raise PolicyError(f"request {request_id} has no approving decision")
-        if dec.expires_at is not None and dec.expires_at <= self.clock():
+        if dec.expires_at is not None and dec.expires_at <= self.ctx.clock():
             raise PolicyError(f"the approval of {request_id} expired at {iso(dec.expires_at)}")
         return req, dec
 
     def _still_releasable(self, request_id: str) -> None:
-        with self.reader.connect() as conn:
+        with self.ctx.reader.connect() as conn:
             self._releasable(conn, request_id)
 
     def _released(self, request_id: str) -> tuple[Any, list[Any]]:
         """The decision and clip rows a request may release now, or PolicyError."""
-        self.lapse_due()
-        with self.reader.connect() as conn:
+        self.requests.lapse_due()
+        with self.ctx.reader.connect() as conn:
             req, dec = self._releasable(conn, request_id)
-        with Session(self.reader) as session:
+        with Session(self.ctx.reader) as session:
             rows = session.execute(
                 select(Clip, DecisionClip.sha256)
                 .join(DecisionClip, DecisionClip.clip_id == Clip.id)  # type: ignore[arg-type]
@@ -110,7 +122,7 @@ class ReleaseOps(RequestOps, ClipOps):
         their hashes) must equal what was signed. Nothing here signs anything
         before that check has passed.
         """
-        problem = self.decision_problem(request_id)
+        problem = self.requests.decision_problem(request_id)
         if problem is None and approved != {c: s for c, s in self._signed_clips(dec)}:
             problem = "the catalog's approved clips differ from the signed ones"
         if problem is not None:
@@ -126,7 +138,7 @@ class ReleaseOps(RequestOps, ClipOps):
             self._store_decision_receipt(request_id, dec.id)
 
     def _signed_clips(self, dec: Any) -> list[tuple[str, str]]:
-        with self.reader.connect() as conn:
+        with self.ctx.reader.connect() as conn:
             return [(c["id"], c["sha256"]) for c in decided_clip_facts(conn, dec.id)]
 
     def _check_still_open_in_log(self, request_id: str) -> None:
@@ -136,7 +148,7 @@ class ReleaseOps(RequestOps, ClipOps):
         approved in the catalog does not undo that entry, and neither does a
         renamed ``type`` column: the entries are found and read by their bytes.
         """
-        for idx, entry in self.audit.about(
+        for idx, entry in self.ctx.audit.about(
             subject=request_id, types=("request.withdrawn", "request.expired"), complete=True
         ):
             raise IntegrityError(
@@ -149,9 +161,10 @@ class ReleaseOps(RequestOps, ClipOps):
         """Sign and store the receipt a decision lost when the vault stopped."""
         from vault.service.receipts_build import decision_receipt
 
-        receipt = decision_receipt(self, request_id, self.checkpoint_with_owner(),
-                                   self.owner_keys())
-        with self.engine.begin() as conn:
+        receipt = decision_receipt(self.requests.receipt_source(), request_id,
+                                   self.keyring.checkpoint_with_owner(),
+                                   self.keyring.owner_keys())
+        with self.ctx.engine.begin() as conn:
             conn.execute(update(Decision).where(Decision.id == decision_id)
                          .values(receipt=canonical_json(receipt).decode()))
 
@@ -162,11 +175,11 @@ class ReleaseOps(RequestOps, ClipOps):
         Returns the size and SHA-256 written (equal to the clip's, or it raises).
         *payload*: the clip's stored payload, already open (read from its start).
         """
-        keys = self.owner_keys()
+        keys = self.keyring.owner_keys()
         sink = HashingWriter(dst)
         file_key = age.unwrap_file_key(bytes(clip.header), [keys.identity])
         if payload is None:
-            with self.store.open(clip.id) as own:
+            with self.ctx.store.open(clip.id) as own:
                 age.decrypt_payload(file_key, own, cast(BinaryIO, sink))
         else:
             age.decrypt_payload(file_key, payload, cast(BinaryIO, sink))
@@ -186,21 +199,21 @@ class ReleaseOps(RequestOps, ClipOps):
         """Write exactly the approved clips, the signed receipt and the audit proof to *out*."""
         if fmt not in ("plain", "age"):
             raise UsageError("--format must be plain or age")
-        keys = self.owner_keys()
+        keys = self.keyring.owner_keys()
         req, clips = self._released(request_id)
         if fmt == "age" and not req.recipient:
             raise UsageError(f"request {request_id} has no age recipient for encrypted delivery")
         out = out.expanduser().absolute()
         if out.exists() and (not out.is_dir() or any(out.iterdir())):
             raise UsageError(f"{out} exists and is not an empty folder")
-        self.check_out_folder(out)
-        self.sweep_abandoned_exports()
-        export_id = new_id("export")
+        check_out_folder(self.ctx, out)
+        self.sweep_abandoned()
+        export_id = self.ctx.new_id("export")
         staging = out.with_name(f".{out.name}.{secrets.token_hex(4)}.partial")
-        with InFlight(self.layout.root, export_id, staging):
+        with InFlight(self.ctx.layout.root, export_id, staging):
             # Logged before any plaintext is written: a killed export leaves an
             # entry saying where, and the next export or daemon start sweeps it.
-            self.audit.append(
+            self.ctx.audit.append(
                 "export.started",
                 actor="owner",
                 subject=export_id,
@@ -243,7 +256,7 @@ class ReleaseOps(RequestOps, ClipOps):
                         sink = HashingWriter(f)
                         sink.write(age.rewrap(bytes(clip.header), keys.identity,
                                               [req.recipient]))
-                        with self.store.open(clip.id) as payload:
+                        with self.ctx.store.open(clip.id) as payload:
                             # Neither the header nor the payload is under the owner's
                             # signature; the plaintext hash is. Every payload byte is
                             # delivered as it is decrypted and checked, so what leaves
@@ -267,13 +280,13 @@ class ReleaseOps(RequestOps, ClipOps):
         # Camera ids are catalog internals: give folders the camera names.
         delivered = self._name_camera_folders(staging, clips, delivered)
 
-        now = self.clock()
-        with self.engine.begin() as conn:
+        now = self.ctx.clock()
+        with self.ctx.engine.begin() as conn:
             # Withdrawn or expired while the files were written: nothing leaves.
             self._releasable(conn, request_id)
             for clip in clips:
                 d = delivered[clip.id]
-                self.audit.append(
+                self.ctx.audit.append(
                     "clip.released",
                     actor="owner",
                     subject=clip.id,
@@ -286,7 +299,7 @@ class ReleaseOps(RequestOps, ClipOps):
                     },
                     conn=conn,
                 )
-            index = self.audit.append(
+            index = self.ctx.audit.append(
                 "export.created",
                 actor="owner",
                 subject=export_id,
@@ -316,9 +329,9 @@ class ReleaseOps(RequestOps, ClipOps):
                 )
             )
             conn.execute(update(Request).where(Request.id == request_id).values(updated_at=now))
-        note = self.checkpoint_with_owner()
+        note = self.keyring.checkpoint_with_owner()
         receipt = export_receipt(
-            self,
+            self.requests.receipt_source(),
             request_id,
             {
                 "id": export_id,
@@ -339,60 +352,24 @@ class ReleaseOps(RequestOps, ClipOps):
             raise storage_error(exc, f"cannot finish the export in {out}") from exc
         return {"export": export_id, "out": str(out), "receipt": receipt}
 
-    def check_out_folder(self, out: Path) -> None:
-        """Refuse a folder where footage or a receipt would be kept or swallowed.
-
-        Inside the vault, plaintext would outlive shredding and go into every
-        backup; inside a camera's drop folder the daemon would seal the files as
-        new clips; inside an earlier export its receipt would no longer verify.
-        """
-        def real(path: Path | str) -> Path:
-            p = Path(path).expanduser().absolute()
-            try:
-                return p.resolve()
-            except (OSError, RuntimeError):  # a symlink loop: compare it as written
-                return p
-
-        if os.path.islink(out):
-            # A link may point anywhere, or nowhere yet: what is written through
-            # it would land where no check looked.
-            raise UsageError(f"{out} is a symlink; give the folder or file it should be")
-        target = real(out)
-        places = [(real(self.root), "the vault folder")]
-        with self.reader.connect() as conn:
-            places += [(real(f), f"the drop folder of camera {name}")
-                       for name, f in conn.execute(
-                           select(Camera.name, CameraFolder.path)
-                           .join(CameraFolder, CameraFolder.camera_id == Camera.id))]
-            # An earlier export counts while its receipt is still there; one
-            # handed over and deleted leaves its folder free for a new export.
-            places += [(real(d), f"the folder of export {e}")
-                       for e, d in conn.execute(select(Export.id, Export.out_dir))
-                       if (Path(d) / receipts.RECEIPT_JSON).exists()]
-        for place, what in places:
-            if target == place or place in target.parents:
-                raise UsageError(f"{out} is inside {what}; choose a folder elsewhere")
-
     def check_receipt_destination(self, out: Path) -> Path:
         """*out* as an absolute path, if a decision's receipt may be written there."""
-        out = check_receipt_folder(out)
-        self.check_out_folder(out)
-        return out
+        return check_receipt_destination(self.ctx, out)
 
     def _log_abandoned(self, export_id: str, staging: Path, why: str) -> None:
         with contextlib.suppress(RingfenceError, SQLAlchemyError):
-            self.audit.append(
+            self.ctx.audit.append(
                 "export.abandoned",
-                actor=self.actor,
+                actor=self.ctx.actor,
                 subject=export_id,
                 details={"folder": os.fspath(staging), "why": why},
             )
 
-    def sweep_abandoned_exports(self) -> list[str]:
+    def sweep_abandoned(self) -> list[str]:
         """Remove what exports killed half way left (their staging folders hold
         plaintext), and log each. Exports still running are left alone."""
         swept = []
-        for export_id, staging in InFlight.abandoned(self.layout.root):
+        for export_id, staging in InFlight.abandoned(self.ctx.layout.root):
             existed = staging.exists()
             shutil.rmtree(staging, ignore_errors=True)
             if staging.exists():
@@ -404,16 +381,16 @@ class ReleaseOps(RequestOps, ClipOps):
             self._log_abandoned(export_id, staging,
                                 "killed; its partial folder was removed" if existed
                                 else "killed before writing anything")
-            InFlight.forget(self.layout.root, export_id)
+            InFlight.forget(self.ctx.layout.root, export_id)
             swept.append(export_id)
         if swept:
-            self.checkpoint()
+            self.keyring.checkpoint()
         return swept
 
     def _name_camera_folders(
         self, staging: Path, clips: list[Any], delivered: dict[str, dict[str, Any]]
     ) -> dict[str, dict[str, Any]]:
-        with self.reader.connect() as conn:
+        with self.ctx.reader.connect() as conn:
             names: dict[int, str] = dict(conn.execute(select(Camera.id, Camera.name)).all())
         for cam_id in {c.camera_id for c in clips}:
             os.rename(staging / "clips" / str(cam_id), staging / "clips" / names[cam_id])
@@ -428,7 +405,7 @@ class ReleaseOps(RequestOps, ClipOps):
 
     def write_decision_receipt(self, request_id: str, out: Path) -> Path:
         """Write a decision's signed receipt (e.g. a refusal) into the folder *out*."""
-        receipt = self.decision_receipt(request_id)
+        receipt = self.requests.decision_receipt(request_id)
         out = self.check_receipt_destination(out)
         ensure_private_dir(out, share=False)
         try:
@@ -439,18 +416,18 @@ class ReleaseOps(RequestOps, ClipOps):
 
     # --- the owner's own viewing ------------------------------------------------------
 
-    def view_clip(self, clip_id: str, reason: str, *, max_bytes: int = 512 << 20) -> bytes:
+    def view(self, clip_id: str, reason: str, *, max_bytes: int = 512 << 20) -> bytes:
         """Decrypt one clip in memory for the owner to look at.
 
         Viewing is a release like any other: it files an ``owner`` request for
         exactly this clip, records the owner's approval, and logs the view.
         """
-        info = self.clip(clip_id)
+        info = self.clips.get(clip_id)
         if info.shredded:
             raise PolicyError(f"clip {clip_id} was shredded: it can no longer be opened")
         if info.size > max_bytes:
             raise UsageError(f"clip {clip_id} is too large to preview in memory")
-        request_id = self.add_request(
+        request_id = self.requests.add(
             {
                 "requester": "vault owner",
                 "organisation": "self",
@@ -462,16 +439,16 @@ class ReleaseOps(RequestOps, ClipOps):
                 "to": iso(info.captured_at + timedelta(seconds=1)),
             }
         )
-        self.decide(
+        self.requests.decide(
             request_id,
             approve=True,
             reason=reason,
             clips=[clip_id],
-            expires=self.clock() + timedelta(minutes=10),
+            expires=self.ctx.clock() + timedelta(minutes=10),
         )
         _req, clips = self._released(request_id)
         # Logged before anything is decrypted, like every release.
-        self.audit.append(
+        self.ctx.audit.append(
             "clip.viewed",
             actor="owner",
             subject=clip_id,
@@ -481,7 +458,7 @@ class ReleaseOps(RequestOps, ClipOps):
         try:
             self._plaintext_to(clips[0], buf)
         finally:
-            self.checkpoint()
+            self.keyring.checkpoint()
         return buf.getvalue()
 
 
@@ -509,16 +486,6 @@ class _Tee:
         data = self.read(len(buf))
         buf[: len(data)] = data
         return len(data)
-
-
-def check_receipt_folder(out: Path) -> Path:
-    """*out* as an absolute path, if a receipt can be written there (new or empty)."""
-    out = out.expanduser().absolute()
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise UsageError(f"{out} exists and is not an empty folder")
-    if not out.exists() and not out.parent.is_dir():
-        raise UsageError(f"{out.parent} is not a folder")
-    return out
 
 
 class InFlight:
