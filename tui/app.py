@@ -29,7 +29,7 @@ from textual.worker import Worker
 from tui.calls import VaultCalls
 from tui.player import TempClips
 from vault.errors import RingfenceError
-from vault.service import Vault
+from vault.service import AppVault
 
 log = logging.getLogger("ringfence.tui")
 
@@ -67,7 +67,7 @@ class RingfenceApp(VaultCalls, App[None]):
 
     def __init__(
         self,
-        vault: Vault,
+        vault: AppVault,
         *,
         export_dir: Path | None = None,
         notice: str | None = None,

@@ -118,7 +118,7 @@ def test_no_other_route_to_plaintext() -> None:
     """Only the release module may call the age functions that open a clip."""
     opening = {"decrypt", "decrypt_payload", "unwrap_file_key", "rewrap", "decrypt_bytes"}
     allowed = {
-        Path("vault/service/release.py"),  # the one release path
+        Path("vault/service/guard.py"),  # the one release path
         Path("vault/keys.py"),  # opens the owner's own key files, not clips
     }
     root = Path(__file__).resolve().parents[2]

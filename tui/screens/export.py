@@ -20,7 +20,7 @@ from tui.format import human_size, outcome_label
 from tui.screens.base import VaultModal
 from tui.widgets.choice import ChoiceButton
 from vault import receipts
-from vault.service.requests import RequestInfo
+from vault.service import RequestInfo
 
 
 class ExportProgress(Message, bubble=False):

@@ -28,12 +28,10 @@ from tui.selection import Selection
 from tui.summary import ReleaseSummary
 from tui.widgets.status_bar import StatusBar
 from tui.widgets.tables import ClipTable, LazyTable
-from vault.service import ClipInfo
-from vault.service.requests import RequestInfo
+from vault.service import RELEASABLE, ClipInfo, RequestInfo, Status
 
 PAGE = 200
 AUTO_LOAD = 5000  # clips read without scrolling; beyond this, pages follow the scroll
-RELEASABLE = ("approved", "partly_approved")
 
 
 def unique_folder(base: Path) -> Path:
@@ -57,7 +55,7 @@ def detail(r: RequestInfo, now_text: Callable[[object], str]) -> Table:
     grid.add_row("Legal basis", basis)
     grid.add_row("Reason", Text(r.reason))
     deadline = Text(short_time(r.deadline))
-    if r.deadline is not None and r.status == "pending":
+    if r.deadline is not None and r.status == Status.PENDING:
         deadline.append(f" ({now_text(r.deadline)})", style="bold yellow")
     deadline.append("   status: ")
     deadline.append_text(status_text(r.status))
@@ -66,7 +64,7 @@ def detail(r: RequestInfo, now_text: Callable[[object], str]) -> Table:
                           f"{short_time(r.scope_to)}")
     if r.contact:
         grid.add_row("Contact", r.contact)
-    if r.urgent and r.status == "pending":
+    if r.urgent and r.status == Status.PENDING:
         grid.add_row("", Text("An emergency claim is not a court order: nothing leaves "
                               "without your decision.", style="red"))
     if r.decision:
@@ -187,7 +185,7 @@ class RequestScreen(VaultScreen):
 
     @property
     def pending(self) -> bool:
-        return self.info is not None and self.info.status == "pending"
+        return self.info is not None and self.info.status == Status.PENDING
 
     def _tick(self, clip_id: str) -> Text:
         if not self.pending:
@@ -318,14 +316,8 @@ class RequestScreen(VaultScreen):
                 return
 
             def run() -> Path | None:
-                if form.receipt_dir is not None:
-                    # Checked first: a refusal must not be signed and logged
-                    # only for its receipt to have nowhere to go.
-                    self.vault.releases.check_receipt_destination(form.receipt_dir)
-                self.vault.requests.decide(self.request_id, approve=False, reason=form.reason)
-                if form.receipt_dir is None:
-                    return None
-                return self.vault.releases.write_decision_receipt(self.request_id, form.receipt_dir)
+                return self.vault.releases.refuse(self.request_id, form.reason,
+                                                  form.receipt_dir).receipt_path
 
             job = self.rf.key_job(run)
             self.rf.with_key(lambda: self.call_vault(job, self._refused, name="decide"))

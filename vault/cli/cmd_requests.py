@@ -19,6 +19,7 @@ from vault.cli.common import (
     unlocked_vault,
 )
 from vault.errors import IntegrityError, UsageError
+from vault.requests import Status
 from vault.safetext import shown
 from vault.timeutil import iso, parse_time
 
@@ -175,7 +176,7 @@ def cmd_request_list(args: argparse.Namespace) -> int:
             ]
         )
     print(table(rows, ["ID", "STATUS", "KIND", "BASIS", "REQUESTER", "DEADLINE", "FLAGS"]))
-    pending = sum(1 for r in reqs if r.status == "pending")
+    pending = sum(1 for r in reqs if r.status == Status.PENDING)
     print(f"\n{len(reqs)} request(s), {pending} pending")
     return 0
 
@@ -270,14 +271,11 @@ def cmd_refuse(args: argparse.Namespace) -> int:
         # Checked before the decision: a refusal must not be recorded and
         # signed only for its receipt to have nowhere to go.
         check_receipt_folder(args.out)
-    vault = unlocked_vault(args)
-    if args.out:
-        vault.releases.check_receipt_destination(args.out)
-    receipt = vault.requests.decide(args.id, approve=False, reason=args.reason)
+    result = unlocked_vault(args).releases.refuse(args.id, args.reason, args.out or None)
     extra: dict[str, Any] = {}
-    if args.out:
-        extra["receipt_path"] = str(vault.releases.write_decision_receipt(args.id, args.out))
-    _decision_summary(receipt, args.json, extra)
+    if result.receipt_path is not None:
+        extra["receipt_path"] = str(result.receipt_path)
+    _decision_summary(result.receipt, args.json, extra)
     return 0
 
 

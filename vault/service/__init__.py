@@ -44,19 +44,35 @@ from vault.keys import (
     public_key_b64,
     sweep_key_temps,
 )
+from vault.requests import RELEASABLE, Status
+from vault.service.api import AppVault
 from vault.service.cameras import CameraInfo, CameraService
 from vault.service.clips import ClipInfo, ClipService
 from vault.service.context import IdMaker, VaultContext
-from vault.service.holds import HoldService
+from vault.service.guard import ReleaseGuard
+from vault.service.holds import HoldInfo, HoldService
 from vault.service.keyring import Keyring
 from vault.service.release import ReleaseService
-from vault.service.requests import RequestService
+from vault.service.requests import RequestInfo, RequestService
+from vault.service.results import RefusalResult
 from vault.service.retention import RetentionService
 from vault.service.status import StatusService
 from vault.store import BlobStore
 from vault.timeutil import utc_now
 
-__all__ = ["Vault", "VaultContext", "Keyring", "CameraInfo", "ClipInfo"]
+__all__ = [
+    "RELEASABLE",
+    "AppVault",
+    "CameraInfo",
+    "ClipInfo",
+    "HoldInfo",
+    "Keyring",
+    "RefusalResult",
+    "RequestInfo",
+    "Status",
+    "Vault",
+    "VaultContext",
+]
 
 
 class Vault:
@@ -76,7 +92,8 @@ class Vault:
         self.holds = HoldService(ctx, self.keyring)
         self.retention = RetentionService(ctx, self.keyring, self.holds, self.requests,
                                           self.status)
-        self.releases = ReleaseService(ctx, self.keyring, self.requests, self.clips)
+        self.guard = ReleaseGuard(ctx, self.keyring, self.requests)
+        self.releases = ReleaseService(ctx, self.keyring, self.requests, self.clips, self.guard)
 
     @staticmethod
     def _context(layout: Layout, config: Config, engine: Engine, *,

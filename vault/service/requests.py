@@ -43,7 +43,17 @@ from vault.errors import (
 from vault.fsutil import read_regular
 from vault.hashio import seal_stream
 from vault.ingest.policy import display_name
-from vault.requests import Action, Basis, Kind, Status, is_urgent, parse_choice, transition
+from vault.requests import (
+    OUTCOME,
+    RELEASABLE,
+    Action,
+    Basis,
+    Kind,
+    Status,
+    is_urgent,
+    parse_choice,
+    transition,
+)
 from vault.safetext import shown, text_problem
 from vault.service.clips import ClipInfo, clip_query, row_to_info
 from vault.service.context import VaultContext
@@ -435,9 +445,7 @@ class RequestService:
                 or_(
                     and_(Request.status == Status.PENDING.value, col(Request.deadline) <= now),
                     and_(
-                        col(Request.status).in_(
-                            [Status.APPROVED.value, Status.PARTLY_APPROVED.value]
-                        ),
+                        col(Request.status).in_(sorted(s.value for s in RELEASABLE)),
                         col(Decision.expires_at) <= now,
                     ),
                 )
@@ -697,11 +705,7 @@ class RequestService:
                     raise UsageError("a refusal names no clips")
                 action = Action.REFUSE
             new = transition(status, action)
-            outcome = {
-                Status.APPROVED: "approved",
-                Status.PARTLY_APPROVED: "partly_approved",
-                Status.REFUSED: "refused",
-            }[new]
+            outcome = OUTCOME[new].value
             self._check_as_filed(conn, request_id)
             conn.execute(
                 update(Request)
