@@ -187,7 +187,7 @@ def queries(root: Path, rows: int = 1_000_000) -> dict[str, Any]:
         n = 0
         for _ in range(30):
             t0 = time.perf_counter()
-            n = len(v.clips(camera="cam1", since=since, until=until))
+            n = len(v.clips.all(camera="cam1", since=since, until=until))
             runs.append(time.perf_counter() - t0)
         results[f"{label}_ms"] = percentile(runs, 0.5) * 1e3
         results[f"{label}_rows"] = n
@@ -195,7 +195,7 @@ def queries(root: Path, rows: int = 1_000_000) -> dict[str, Any]:
     runs = []
     for i in range(0, 30):
         t0 = time.perf_counter()
-        v.clip(f"clp_{i * 997:016d}")
+        v.clips.get(f"clp_{i * 997:016d}")
         runs.append(time.perf_counter() - t0)
     ref = percentile(runs, 0.5)
     results["point_lookup_ms"] = ref * 1e3

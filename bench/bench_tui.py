@@ -9,7 +9,7 @@ Measures, in a headless app at 80x24 driven by Pilot:
   through 2,000 requests and through the 1,000 clips.
 
 Each time is also given as a ratio to the service calls behind it, timed in
-the same process (``vault.requests(limit=200)``, ``vault.scope_clips(id)``):
+the same process (``vault.requests.all(limit=200)``, ``vault.requests.scope_clips(id)``):
 how much the app adds on top of the data it needs.
 
 The catalog is filled with plain SQL (no real clips: the app only lists them).
@@ -48,8 +48,8 @@ def build_catalog(root: Path, clips: int, requests: int) -> dict[str, Any]:
 
     vault = Vault.init(root / "vault", PASSPHRASE, log_n=10)
     for name in ("front", "back"):
-        vault.add_camera(name, root / "drop" / name)
-    cams = {c.name: i + 1 for i, c in enumerate(vault.cameras())}
+        vault.cameras.add(name, root / "drop" / name)
+    cams = {c.name: i + 1 for i, c in enumerate(vault.cameras.all())}
     vault.close()
     db = sqlite3.connect(root / "vault" / "catalog.db")
     header = b"\0" * 168
@@ -144,8 +144,8 @@ async def drive(vault_dir: Path, big: str, scroll_rows: int) -> dict[str, Any]:
 
     vault = Vault.open(vault_dir, clock=lambda: START + timedelta(days=400))
     out: dict[str, Any] = {
-        "ref_requests_page_s": _median_time(lambda: vault.requests(limit=200)),
-        "ref_scope_clips_s": _median_time(lambda: vault.scope_clips(big)),
+        "ref_requests_page_s": _median_time(lambda: vault.requests.all(limit=200)),
+        "ref_scope_clips_s": _median_time(lambda: vault.requests.scope_clips(big)),
     }
     probe = LagProbe()
     t0 = time.perf_counter()
@@ -223,7 +223,7 @@ def main(quick: bool = False) -> dict[str, Any]:
           f"{figures['open_request_first_clips_s'] * 1000:8.0f} ms")
     print(f"  open a request, all {BIG_SCOPE:,} clips listed:  "
           f"{figures['open_request_all_clips_s'] * 1000:8.0f} ms"
-          f"   ({figures['open_request_ratio']:.1f}x vault.scope_clips)")
+          f"   ({figures['open_request_ratio']:.1f}x vault.requests.scope_clips)")
     for key, label in (("startup_lag", "starting"),
                        ("inbox_scroll_lag", f"paging {figures['inbox_scroll_rows']:,} requests"),
                        ("open_request_lag", "opening the request"),

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.tools import PASSPHRASE
+from tests.tools import PASSPHRASE, SettableClock
 from vault.service import Vault
 
 FAST_LOG_N = 10  # scrypt work factor for tests: fast, never used for real vaults
@@ -15,8 +15,9 @@ FAST_LOG_N = 10  # scrypt work factor for tests: fast, never used for real vault
 
 @pytest.fixture
 def vault(tmp_path: Path) -> Iterator[Vault]:
-    """A real vault in tmp_path, unlocked, with a fast KDF."""
-    v = Vault.init(tmp_path / "vault", PASSPHRASE, log_n=FAST_LOG_N)
+    """A real vault in tmp_path, unlocked, with a fast KDF; its clock is a
+    SettableClock (``vault.clock.set(...)`` moves it)."""
+    v = Vault.init(tmp_path / "vault", PASSPHRASE, log_n=FAST_LOG_N, clock=SettableClock())
     yield v
     v.close()
 
@@ -26,7 +27,7 @@ def camera(vault: Vault, tmp_path: Path) -> Path:
     """A camera named 'front' with its drop folder."""
     drop = tmp_path / "drop" / "front"
     drop.mkdir(parents=True)
-    vault.add_camera("front", drop)
+    vault.cameras.add("front", drop)
     return drop
 
 

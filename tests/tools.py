@@ -6,11 +6,28 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 
+from vault.timeutil import utc_now
+
 PASSPHRASE = "correct horse battery staple"
+
+
+class SettableClock:
+    """A vault clock a test can move: the real time until :meth:`set`."""
+
+    def __init__(self, now: Callable[[], datetime] = utc_now) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now()
+
+    def set(self, now: Callable[[], datetime]) -> None:
+        self.now = now
 
 
 def require_tool(name: str) -> str:

@@ -29,7 +29,7 @@ from textual.worker import Worker
 from tui.calls import VaultCalls
 from tui.player import TempClips
 from vault.errors import RingfenceError
-from vault.service import Vault
+from vault.service import AppVault
 
 log = logging.getLogger("ringfence.tui")
 
@@ -61,13 +61,13 @@ class RingfenceApp(VaultCalls, App[None]):
     ]
 
     status_info: reactive[dict[str, Any] | None] = reactive(None)
-    """The latest ``vault.status()``; the status bar shows it."""
+    """The latest ``vault.status.report()``; the status bar shows it."""
     key_unlocked: reactive[bool] = reactive(False)
     """Whether the owner's keys are in memory (mirrors ``vault.unlocked``)."""
 
     def __init__(
         self,
-        vault: Vault,
+        vault: AppVault,
         *,
         export_dir: Path | None = None,
         notice: str | None = None,
@@ -171,7 +171,7 @@ class RingfenceApp(VaultCalls, App[None]):
     # --- status -----------------------------------------------------------------------
 
     def refresh_status(self) -> None:
-        """Read ``vault.status()`` now, then again every ``status_seconds``.
+        """Read ``vault.status.report()`` now, then again every ``status_seconds``.
 
         A status that is slow to read (it sizes the store) is read less often:
         the pause is at least ten times what the last read took.
@@ -184,7 +184,7 @@ class RingfenceApp(VaultCalls, App[None]):
             return  # still reading the last one
         started = self._monotonic()
         self._status_worker = self.call_vault(
-            self.vault.status, lambda status: self._status_loaded(status, started),
+            self.vault.status.report, lambda status: self._status_loaded(status, started),
             name="status", exclusive=False)
 
     def _status_loaded(self, status: dict[str, Any], started: float) -> None:

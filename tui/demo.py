@@ -89,13 +89,11 @@ def build(root: Path, now: datetime | None = None, *, clock: Callable[[], dateti
     """
     now = now or utc_now()
     local_now = now.astimezone()
-    vault = Vault.init(root / "vault", PASSPHRASE, log_n=log_n)
-    if clock is not None:
-        vault.clock = clock
+    vault = Vault.init(root / "vault", PASSPHRASE, log_n=log_n, clock=clock or utc_now)
     try:
         drops = {cam: root / "drop" / cam for cam in CAMERAS}
         for cam, drop in drops.items():
-            vault.add_camera(cam, drop, pattern=pattern(cam))
+            vault.cameras.add(cam, drop, pattern=pattern(cam))
         shots = _schedule(local_now)
         say(f"  recording {len(shots)} synthetic clips")
         for i, (cam, at) in enumerate(shots, 1):
@@ -112,7 +110,7 @@ def build(root: Path, now: datetime | None = None, *, clock: Callable[[], dateti
         demo = Demo(root, drops)
         demo.requests = _file_requests(vault, demo, local_now)
         say("  refusing the newspaper's request (signed with the owner's key)")
-        vault.decide(demo.requests["press"], approve=False,
+        vault.requests.decide(demo.requests["press"], approve=False,
                      reason="A story about street parking is no reason to publish my "
                             "neighbours' comings and goings.")
     finally:
@@ -130,7 +128,7 @@ def _file_requests(vault: Vault, demo: Demo, now: datetime) -> dict[str, str]:
         f.write(f"# the demo police force's age identity, to open age exports\n"
                 f"{police_identity}\n")
     ids = {}
-    ids["police"] = vault.add_request({
+    ids["police"] = vault.requests.add({
         "requester": "DC Sam Patel", "organisation": "Metropolitan Police", "kind": "police",
         "basis": "warrant", "reference": "Warrant 4471/B (Highbury Magistrates)",
         "contact": "sam.patel@police.example",
@@ -140,7 +138,7 @@ def _file_requests(vault: Vault, demo: Demo, now: datetime) -> dict[str, str]:
         "deadline": now + timedelta(days=5),
         "recipient": str(police_identity.recipient),
     })
-    ids["insurer"] = vault.add_request({
+    ids["insurer"] = vault.requests.add({
         "requester": "Claims team", "organisation": "Northgate Insurance", "kind": "insurer",
         "basis": "consent", "reference": "Claim NG-2291-77",
         "contact": "claims@northgate.example",
@@ -149,7 +147,7 @@ def _file_requests(vault: Vault, demo: Demo, now: datetime) -> dict[str, str]:
         "cameras": ["driveway"], "from": afternoon, "to": afternoon + timedelta(hours=4),
         "deadline": now + timedelta(hours=30),
     })
-    ids["neighbour"] = vault.add_request({
+    ids["neighbour"] = vault.requests.add({
         "requester": "Alex Morgan", "organisation": "neighbour at No. 16", "kind": "neighbour",
         "basis": "emergency", "contact": "07700 900123",
         "reason": "Our dog Biscuit got out this morning. Did your cameras see which way "
@@ -157,7 +155,7 @@ def _file_requests(vault: Vault, demo: Demo, now: datetime) -> dict[str, str]:
         "cameras": list(CAMERAS), "from": now - timedelta(hours=3, minutes=5),
         "to": now - timedelta(minutes=30), "deadline": now + timedelta(hours=6),
     })
-    ids["press"] = vault.add_request({
+    ids["press"] = vault.requests.add({
         "requester": "Data desk", "organisation": "The Local Bugle", "kind": "other",
         "basis": "consent", "reference": "Story 118",
         "reason": "A story about parking on residential streets.",
@@ -241,7 +239,7 @@ def run(args: argparse.Namespace) -> int:
     vault = Vault.open(demo.vault_dir)
     say("  starting the daemon")
     deadline = time.monotonic() + 20
-    while not vault.daemon_running() and time.monotonic() < deadline and daemon.poll() is None:
+    while not vault.status.daemon_running() and time.monotonic() < deadline and daemon.poll() is None:
         time.sleep(0.1)
     notice = (f"DEMO vault in {root}. Passphrase: {PASSPHRASE}. A synthetic camera records "
               f"a clip every {args.every:g} s; the daemon seals it.")

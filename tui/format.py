@@ -10,7 +10,8 @@ from datetime import datetime, timedelta
 
 from rich.text import Text
 
-from vault.cli.common import human_size
+from vault.service import Status
+from vault.units import human_size
 
 __all__ = [
     "basis_label",
@@ -34,13 +35,13 @@ BASIS_LABELS = {
     "owner": "owner's own view",
 }
 
-STATUS_STYLES = {
-    "pending": "bold yellow",
-    "approved": "green",
-    "partly_approved": "green",
-    "refused": "red",
-    "expired": "dim",
-    "withdrawn": "dim",
+STATUS_STYLES: dict[str, str] = {
+    Status.PENDING: "bold yellow",
+    Status.APPROVED: "green",
+    Status.PARTLY_APPROVED: "green",
+    Status.REFUSED: "red",
+    Status.EXPIRED: "dim",
+    Status.WITHDRAWN: "dim",
 }
 
 

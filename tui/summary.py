@@ -8,8 +8,7 @@ from dataclasses import dataclass
 from rich.text import Text
 
 from tui.format import human_size, short_time
-from vault.service import ClipInfo
-from vault.service.requests import RequestInfo
+from vault.service import ClipInfo, RequestInfo
 
 
 @dataclass(frozen=True)

@@ -227,6 +227,7 @@ class Daemon:
                 audit=self.vault.audit,
                 recipients=self.vault.config.recipients,
                 now=self.vault.clock(),
+                new_id=self.vault.ctx.new_id,
             )
         except FolderProblem as exc:
             # The folder (or a folder on the way) changed since it was checked.
@@ -421,7 +422,7 @@ class Daemon:
 
     def _sweep_exports(self) -> None:
         try:
-            swept = self.vault.sweep_abandoned_exports()
+            swept = self.vault.releases.sweep_abandoned()
         except (RingfenceError, SQLAlchemyError, OSError) as exc:
             log.error("cannot sweep what killed exports left: %s", _describe(exc))
             return
@@ -435,7 +436,7 @@ class Daemon:
         go early only when the owner set ``shred_on_pressure`` (and never held ones).
         """
         try:
-            report = self.vault.retention_run()
+            report = self.vault.retention.run()
         except (RingfenceError, SQLAlchemyError, OSError) as exc:
             msg = _describe(exc)
             self._remember_error(f"retention: {msg}")

@@ -28,6 +28,14 @@ class Status(StrEnum):
     WITHDRAWN = "withdrawn"
 
 
+class Outcome(StrEnum):
+    """What a decision decided (a decision row's and its receipt's ``outcome``)."""
+
+    APPROVED = "approved"
+    PARTLY_APPROVED = "partly_approved"
+    REFUSED = "refused"
+
+
 class Action(StrEnum):
     APPROVE = "approve"
     APPROVE_PART = "approve_part"
@@ -58,7 +66,13 @@ TRANSITIONS: dict[tuple[Status, Action], Status] = {
 
 FINAL = frozenset({Status.REFUSED, Status.EXPIRED, Status.WITHDRAWN})
 OPEN = frozenset({Status.PENDING, Status.APPROVED, Status.PARTLY_APPROVED})
+#: The states whose decision releases clips. The outcomes of such decisions
+#: are the same strings, so one set answers for a status and for an outcome.
 RELEASABLE = frozenset({Status.APPROVED, Status.PARTLY_APPROVED})
+assert {Outcome.APPROVED, Outcome.PARTLY_APPROVED} == RELEASABLE
+#: The decision outcome that a decision's new request state records.
+OUTCOME = {Status.APPROVED: Outcome.APPROVED, Status.PARTLY_APPROVED: Outcome.PARTLY_APPROVED,
+           Status.REFUSED: Outcome.REFUSED}
 
 
 def transition(current: Status | str, action: Action | str) -> Status:

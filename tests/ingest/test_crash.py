@@ -43,7 +43,7 @@ def _drop(folder: Path, rng: random.Random, n: int, tag: str) -> dict[str, bytes
 def _check(vault_dir: Path, drop: Path, inputs: dict[str, bytes]) -> None:
     v = Vault.open(vault_dir)
     try:
-        clips = v.clips()
+        clips = v.clips.all()
         sealed = [c.sha256 for c in clips]
         assert len(sealed) == len(set(sealed)), "a clip was sealed twice"
         waiting = {

@@ -53,7 +53,7 @@ def _wait_for(pred, timeout: float = 20.0) -> bool:  # type: ignore[no-untyped-d
 def _clips(vault_dir: Path) -> list:  # type: ignore[type-arg]
     v = Vault.open(vault_dir)
     try:
-        return v.clips()
+        return v.clips.all()
     finally:
         v.close()
 

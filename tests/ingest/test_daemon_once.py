@@ -52,7 +52,7 @@ def test_odd_names_subfolders_and_skips(vault: Vault, camera: Path, tmp_path: Pa
 
     run_once(vault)
 
-    clips = vault.clips()
+    clips = vault.clips.all()
     assert sorted(c.sha256 for c in clips) == sorted(sha(d) for d in files.values())
     for p in files:
         assert not os.path.lexists(p), f"plaintext left: {p}"
@@ -69,7 +69,7 @@ def test_same_bytes_same_camera_is_one_clip(vault: Vault, camera: Path) -> None:
     run_once(vault)
     (camera / "again.mp4").write_bytes(b"same")
     run_once(vault)
-    assert len(vault.clips()) == 1
+    assert len(vault.clips.all()) == 1
     assert not (camera / "again.mp4").exists()
 
 
@@ -80,8 +80,8 @@ def test_export_age_opens_with_the_stock_age_tool(
     data = os.urandom(200_000)
     (camera / "clip.mp4").write_bytes(data)
     run_once(vault)
-    (clip,) = vault.clips()
-    out = vault.export_age(clip.id, tmp_path / "clip.age")
+    (clip,) = vault.clips.all()
+    out = vault.clips.export_age(clip.id, tmp_path / "clip.age")
     ident = tmp_path / "owner.key"
     ident.write_text(str(vault.owner_keys().identity) + "\n")
     ident.chmod(0o600)
@@ -95,15 +95,15 @@ def test_verify_finds_a_damaged_payload(vault: Vault, camera: Path) -> None:
     (camera / "a.mp4").write_bytes(b"x" * 5000)
     (camera / "b.mp4").write_bytes(b"y" * 5000)
     run_once(vault)
-    check = vault.verify_clips()
+    check = vault.clips.verify()
     assert check.checked == 2 and check.problems == []
-    victim = vault.clips()[0]
+    victim = vault.clips.all()[0]
     path = vault.store.path(victim.id)
     path.chmod(0o600)
     raw = bytearray(path.read_bytes())
     raw[100] ^= 1
     path.write_bytes(bytes(raw))
-    problems = vault.verify_clips().problems
+    problems = vault.clips.verify().problems
     assert [p.clip_id for p in problems] == [victim.id]
     assert "hash" in problems[0].problem
 
@@ -132,7 +132,7 @@ def test_a_full_disk_keeps_the_plaintext(tmp_path: Path, monkeypatch: pytest.Mon
         v = Vault.init(small / "vault", PASSPHRASE, log_n=FAST_LOG_N)
         drop = tmp_path / "drop"
         drop.mkdir()
-        v.add_camera("front", drop)
+        v.cameras.add("front", drop)
         clip = drop / "big.mp4"
         data = os.urandom(3 << 20)
         clip.write_bytes(data)
@@ -148,7 +148,7 @@ def test_a_full_disk_keeps_the_plaintext(tmp_path: Path, monkeypatch: pytest.Mon
             monkeypatch.setattr(store_mod.BlobWriter, "write", full_write)
         d = run_once(v)
         assert clip.read_bytes() == data, "the plaintext must stay when sealing fails"
-        assert v.clips() == []
+        assert v.clips.all() == []
         assert list(v.store.tmp_dir.iterdir()) == []
         assert any("disk is full" in e for e in d.stats.errors), d.stats.errors
         if mounted:
@@ -156,7 +156,7 @@ def test_a_full_disk_keeps_the_plaintext(tmp_path: Path, monkeypatch: pytest.Mon
         else:
             monkeypatch.undo()
         run_once(v)
-        (sealed,) = v.clips()
+        (sealed,) = v.clips.all()
         assert sealed.sha256 == sha(data) and not clip.exists()
         v.close()
     finally:

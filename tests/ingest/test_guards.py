@@ -32,11 +32,11 @@ def sealed_vault(tmp_path: Path, n: int) -> tuple[Path, Path]:
     drop = tmp_path / "drop"
     drop.mkdir()
     v = Vault.init(root, PASSPHRASE, log_n=FAST_LOG_N)
-    v.add_camera("front", drop)
+    v.cameras.add("front", drop)
     for i in range(n):
         (drop / f"c{i}.mp4").write_bytes(os.urandom(100 + i))
     run_once(v)
-    assert len(v.clips()) == n
+    assert len(v.clips.all()) == n
     v.close()
     return root, drop
 
@@ -91,7 +91,7 @@ def test_recovery_deletes_only_an_uncommitted_sealing(
     root, _drop = sealed_vault(tmp_path, 3)
     v = Vault.open(root)
     try:
-        ids = [c.id for c in v.clips()]
+        ids = [c.id for c in v.clips.all()]
         size = v.audit.size()
         _stored(v, "clp_uncommitted00000", intent=size)
         _stored(v, "clp_nointent00000000", intent=None)
@@ -134,7 +134,7 @@ def test_the_daemon_seals_files_with_odd_times(tmp_path: Path) -> None:
     drop.mkdir()
     v = Vault.init(root, PASSPHRASE, log_n=FAST_LOG_N)
     try:
-        v.add_camera("front", drop, pattern="%Y-%m-%d_%H-%M-%S")
+        v.cameras.add("front", drop, pattern="%Y-%m-%d_%H-%M-%S")
         for i, name in enumerate(["0001-01-01_00-00-00.mp4", "9999-12-31_23-59-59.mp4",
                                   "2026-11-28_10-00-00.mp4"]):
             (drop / name).write_bytes(os.urandom(50 + i))
@@ -152,12 +152,12 @@ def test_the_bytes_of_a_shredded_clip_are_left_alone_and_said_so(
     drop.mkdir()
     v = Vault.init(root, PASSPHRASE, log_n=FAST_LOG_N)
     try:
-        v.add_camera("front", drop)
+        v.cameras.add("front", drop)
         data = os.urandom(5000)
         (drop / "a.mp4").write_bytes(data)
         run_once(v)
-        [clip] = v.clips()
-        v.shred(clip.id, "not needed")
+        [clip] = v.clips.all()
+        v.retention.shred(clip.id, "not needed")
         (drop / "again.mp4").write_bytes(data)  # the camera uploads it once more
         with caplog.at_level(logging.WARNING, logger="ringfence.daemon"):
             d = Daemon(v, DaemonOptions(once=True, settle_seconds=0))
@@ -168,7 +168,7 @@ def test_the_bytes_of_a_shredded_clip_are_left_alone_and_said_so(
         assert caplog.text.count("which was shredded") == 1
         assert d.stats.errors and clip.id in d.stats.errors[-1]
         assert list(v.store.ids()) == []  # the second sealing's blob was removed
-        assert v.clips() == []  # no second clip of the shredded footage
+        assert v.clips.all() == []  # no second clip of the shredded footage
     finally:
         v.close()
 
@@ -189,15 +189,15 @@ def test_clips_verify_compares_rows_with_the_audit_log(tmp_path: Path) -> None:
     root, _drop = sealed_vault(tmp_path, 3)
     v = Vault.open(root)
     try:
-        check = v.verify_clips()
+        check = v.clips.verify()
         assert (check.checked, check.problems, check.notes) == (3, [], [])
-        a, b, c = (clip.id for clip in v.clips())
+        a, b, c = (clip.id for clip in v.clips.all())
         db = sqlite3.connect(root / "catalog.db", isolation_level=None)
         db.execute("UPDATE clip SET sha256 = ? WHERE id = ?", ("0" * 64, a))
         db.execute("UPDATE clip SET id = 'clp_planted00000000', captured_at = captured_at "
                    "WHERE id = ?", (b,))
         db.close()
-        check = v.verify_clips()
+        check = v.clips.verify()
         found: dict[str, list[str]] = {}
         for p in check.problems:
             found.setdefault(p.clip_id, []).append(p.problem)

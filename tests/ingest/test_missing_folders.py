@@ -32,7 +32,7 @@ def two_cameras(tmp_path: Path) -> tuple[Path, Path, Path]:
 def _clips(vault_dir: Path) -> list[str]:
     v = Vault.open(vault_dir)
     try:
-        return [c.camera for c in v.clips()]
+        return [c.camera for c in v.clips.all()]
     finally:
         v.close()
 

@@ -89,13 +89,13 @@ def test_a_stop_at_any_moment_of_start_up_exits_zero_and_loses_nothing(
     assert "Traceback" not in rest
     v = Vault.open(vault_dir)
     try:
-        sealed = {c.sha256 for c in v.clips()}
+        sealed = {c.sha256 for c in v.clips.all()}
         waiting = {hashlib.sha256(p.read_bytes()).hexdigest() for p in drop.iterdir()}
         assert sealed | waiting == set(inputs) and not (sealed & waiting)
         types = [e["type"] for _i, e in v.audit.entries()]
         assert types.count("daemon.started") == types.count("daemon.stopped")
         assert v.audit.verify(v.verifier_keys()).ok
-        assert {c.id for c in v.clips()} == {b for b in v.store.ids() if b.startswith("clp_")}
+        assert {c.id for c in v.clips.all()} == {b for b in v.store.ids() if b.startswith("clp_")}
         assert v.store.intents() == {}
     finally:
         v.close()

@@ -30,7 +30,7 @@ vault.unlock(os.environ["PASSPHRASE"])
 def progress(done, total, clip_id):
     os.kill(os.getpid(), signal.SIGKILL)  # after the first clip is on disk
 
-vault.export(sys.argv[2], Path(sys.argv[3]), progress=progress)
+vault.releases.export(sys.argv[2], Path(sys.argv[3]), progress=progress)
 """
 
 
@@ -44,8 +44,8 @@ def killed_export(vault: Vault, rid: str, out: Path) -> None:
 def approved(vault: Vault, camera: Path, clips: int) -> str:
     """A request for every clip, approved: ready to export."""
     ingest(vault, camera, clips)
-    rid = vault.add_request(REQ)
-    vault.decide(rid, approve=True, reason="ok")
+    rid = vault.requests.add(REQ)
+    vault.requests.decide(rid, approve=True, reason="ok")
     return rid
 
 
@@ -59,8 +59,8 @@ def types(vault: Vault) -> list[str]:
 
 def test_a_killed_export_is_logged_and_swept(vault: Vault, camera: Path, tmp_path: Path) -> None:
     ingest(vault, camera, 3)
-    rid = vault.add_request(REQ)
-    vault.decide(rid, approve=True, reason="warrant seen")
+    rid = vault.requests.add(REQ)
+    vault.requests.decide(rid, approve=True, reason="warrant seen")
     exports = tmp_path / "exports"
     exports.mkdir()
     killed_export(vault, rid, exports / "first")
@@ -70,10 +70,10 @@ def test_a_killed_export_is_logged_and_swept(vault: Vault, camera: Path, tmp_pat
     assert not (exports / "first").exists()
     started = [e for _i, e in vault.audit.entries() if e["type"] == "export.started"]
     assert len(started) == 1 and started[0]["details"]["folder"] == str(left)
-    assert sorted(started[0]["details"]["clips"]) == sorted(c.id for c in vault.scope_clips(rid))
+    assert sorted(started[0]["details"]["clips"]) == sorted(c.id for c in vault.requests.scope_clips(rid))
     assert "export.created" not in types(vault)
 
-    result = vault.export(rid, exports / "second")  # sweeps first, then exports
+    result = vault.releases.export(rid, exports / "second")  # sweeps first, then exports
     assert partials(exports) == []
     abandoned = [e for _i, e in vault.audit.entries() if e["type"] == "export.abandoned"]
     assert [e["subject"] for e in abandoned] == [started[0]["subject"]]
@@ -89,8 +89,8 @@ def test_the_daemon_sweeps_at_start_and_leaves_a_running_export(
     from vault.service.release import InFlight
 
     ingest(vault, camera, 2)
-    rid = vault.add_request(REQ)
-    vault.decide(rid, approve=True, reason="ok")
+    rid = vault.requests.add(REQ)
+    vault.requests.decide(rid, approve=True, reason="ok")
     killed_export(vault, rid, tmp_path / "out")
     [left] = partials(tmp_path)
     # An export that is running now (its marker is locked) must not be touched.
@@ -140,7 +140,7 @@ def test_a_folder_in_the_markers_place_stops_nothing(
         vault: Vault, camera: Path, tmp_path: Path) -> None:
     rid = approved(vault, camera, 1)
     (vault.root / "exports" / "stray").mkdir(parents=True)
-    vault.export(rid, tmp_path / "out")
+    vault.releases.export(rid, tmp_path / "out")
     Daemon(vault, DaemonOptions(once=True, settle_seconds=0)).run()
     assert (vault.root / "exports" / "stray").is_dir()
 
@@ -151,19 +151,19 @@ def test_exports_are_refused_where_they_would_be_kept_or_swallowed(
 
     rid = approved(vault, camera, 1)
     first = tmp_path / "first"
-    vault.export(rid, first)
+    vault.releases.export(rid, first)
     for out, what in ((vault.root / "plain", "the vault folder"),
                       (vault.root / "exports" / "x", "the vault folder"),
                       (camera / "handover", "the drop folder of camera front"),
                       (first / "inner", "the folder of export")):
         with pytest.raises(UsageError, match=what):
-            vault.export(rid, out)
+            vault.releases.export(rid, out)
         assert not out.exists()
     # Once the earlier export was handed over and deleted, its folder is free.
     import shutil
 
     shutil.rmtree(first)
-    vault.export(rid, first)
+    vault.releases.export(rid, first)
     assert (first / "receipt.json").exists()
     # A path through a link that loops onto itself is a clear error, not a crash.
     from vault.errors import RingfenceError
@@ -171,9 +171,9 @@ def test_exports_are_refused_where_they_would_be_kept_or_swallowed(
     loop = tmp_path / "loop"
     loop.symlink_to(loop)
     with pytest.raises(RingfenceError, match="loop"):
-        vault.export(rid, loop / "x")
-    refused = vault.add_request(REQ)
+        vault.releases.export(rid, loop / "x")
+    refused = vault.requests.add(REQ)
     vault.unlock(PASSPHRASE)
-    vault.decide(refused, approve=False, reason="no")
+    vault.requests.decide(refused, approve=False, reason="no")
     with pytest.raises(UsageError, match="drop folder"):
-        vault.write_decision_receipt(refused, camera / "receipt")
+        vault.releases.write_decision_receipt(refused, camera / "receipt")

@@ -83,24 +83,24 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     vault = Vault.init(root / "vault", PASSPHRASE, log_n=FAST_LOG_N)
     drop = root / "drop"
     drop.mkdir()
-    vault.add_camera("front", drop)
+    vault.cameras.add("front", drop)
     for i in range(2):
         (drop / f"c{i}.mp4").write_bytes(os.urandom(5_000) + bytes([i]))
     Daemon(vault, DaemonOptions(once=True, settle_seconds=0)).run()
-    approved = vault.add_request(REQ)
-    vault.decide(approved, approve=True, reason="a warrant was shown",
+    approved = vault.requests.add(REQ)
+    vault.requests.decide(approved, approve=True, reason="a warrant was shown",
                  terms="only for case W-1142; delete when the case closes",
                  expires=datetime.now(UTC) + timedelta(days=30))
     decision_folder = root / "decision"
-    vault.write_decision_receipt(approved, decision_folder)
+    vault.releases.write_decision_receipt(approved, decision_folder)
     export = root / "export"
-    vault.export(approved, export)
-    refused = vault.add_request({**REQ, "requester": "Ned", "organisation": "next door",
+    vault.releases.export(approved, export)
+    refused = vault.requests.add({**REQ, "requester": "Ned", "organisation": "next door",
                                  "kind": "neighbour", "basis": "emergency", "contact": None,
                                  "reference": None, "reason": "my car"})
-    vault.decide(refused, approve=False, reason="no emergency shown")
+    vault.requests.decide(refused, approve=False, reason="no emergency shown")
     refusal = root / "refusal"
-    vault.write_decision_receipt(refused, refusal)
+    vault.releases.write_decision_receipt(refused, refusal)
     keys = vault.owner_keys()
     vault.close()
     return {"vault": root / "vault", "export": export, "decision": decision_folder,
@@ -216,11 +216,11 @@ def test_the_owner_contact_and_jurisdiction_come_from_config(tmp_path: Path) -> 
         vault.unlock(PASSPHRASE)
         drop = tmp_path / "drop"
         drop.mkdir()
-        vault.add_camera("front", drop)
+        vault.cameras.add("front", drop)
         (drop / "c.mp4").write_bytes(os.urandom(5_000))
         Daemon(vault, DaemonOptions(once=True, settle_seconds=0)).run()
-        rid = vault.add_request(REQ)
-        receipt = vault.decide(rid, approve=True, reason="ok")
+        rid = vault.requests.add(REQ)
+        receipt = vault.requests.decide(rid, approve=True, reason="ok")
     finally:
         vault.close()
     assert receipt["jurisdiction"] == "GB"

@@ -16,9 +16,9 @@ from vault.service import Vault
 def _partly_approved(vault: Vault, camera: Path, clips: int, approve: int) -> tuple[str, list[str]]:
     """A request over *clips* clips of which the first *approve* are approved."""
     ingest(vault, camera, n=clips)
-    rid = vault.add_request(REQ)
-    scope = [c.id for c in vault.scope_clips(rid)]
-    vault.decide(rid, approve=True, reason="some", clips=scope[:approve])
+    rid = vault.requests.add(REQ)
+    scope = [c.id for c in vault.requests.scope_clips(rid)]
+    vault.requests.decide(rid, approve=True, reason="some", clips=scope[:approve])
     return rid, scope
 
 
@@ -34,18 +34,18 @@ def _nothing_left(tmp_path: Path, out: Path) -> None:
 def test_withdrawn_during_the_export_releases_nothing(vault: Vault, camera: Path,
                                                       tmp_path: Path) -> None:
     ingest(vault, camera, n=3)
-    rid = vault.add_request(REQ)
-    vault.decide(rid, approve=True, reason="ok")
+    rid = vault.requests.add(REQ)
+    vault.requests.decide(rid, approve=True, reason="ok")
     seen: list[str] = []
 
     def withdraw_after_the_first(_done: int, _total: int, clip_id: str) -> None:
         seen.append(clip_id)
         if len(seen) == 1:
-            vault.withdraw(rid, "the case was closed")
+            vault.requests.withdraw(rid, "the case was closed")
 
     out = tmp_path / "out"
     with pytest.raises(IllegalTransition, match="withdrawn"):
-        vault.export(rid, out, progress=withdraw_after_the_first)
+        vault.releases.export(rid, out, progress=withdraw_after_the_first)
     assert len(seen) == 1
     _nothing_left(tmp_path, out)
     types = _types(vault)
@@ -56,16 +56,16 @@ def test_withdrawn_during_the_export_releases_nothing(vault: Vault, camera: Path
 def test_an_approval_expiring_during_the_export_releases_nothing(vault: Vault, camera: Path,
                                                                  tmp_path: Path) -> None:
     ingest(vault, camera, n=2)
-    rid = vault.add_request(REQ)
+    rid = vault.requests.add(REQ)
     expires = datetime.now(UTC) + timedelta(hours=1)
-    vault.decide(rid, approve=True, reason="ok", expires=expires)
+    vault.requests.decide(rid, approve=True, reason="ok", expires=expires)
 
     def time_passes(_done: int, _total: int, _clip_id: str) -> None:
-        vault.clock = lambda: expires + timedelta(seconds=1)
+        vault.clock.set(lambda: expires + timedelta(seconds=1))
 
     out = tmp_path / "out"
     with pytest.raises(PolicyError, match="expired"):
-        vault.export(rid, out, progress=time_passes)
+        vault.releases.export(rid, out, progress=time_passes)
     _nothing_left(tmp_path, out)
     assert "export.created" not in _types(vault)
 
@@ -78,7 +78,7 @@ def test_a_clip_added_to_the_decision_in_the_catalog_is_not_released(
     _widen_in_the_catalog(vault, rid, scope[2])
     out = tmp_path / "out"
     with pytest.raises(IntegrityError, match="differs from the one the owner signed"):
-        vault.export(rid, out)
+        vault.releases.export(rid, out)
     assert not out.exists()
     assert "clip.released" not in _types(vault)
 
@@ -87,8 +87,8 @@ def test_a_clip_added_to_the_decision_in_the_catalog_is_not_released(
 def test_other_changes_to_the_decision_rows_are_caught(vault: Vault, camera: Path,
                                                        tmp_path: Path, change: str) -> None:
     ingest(vault, camera, n=2)
-    rid = vault.add_request(REQ)
-    vault.decide(rid, approve=True, reason="ok", expires=datetime.now(UTC) + timedelta(days=1))
+    rid = vault.requests.add(REQ)
+    vault.requests.decide(rid, approve=True, reason="ok", expires=datetime.now(UTC) + timedelta(days=1))
     sql = {
         "expiry": "UPDATE decision SET expires_at = NULL",
         "outcome": "UPDATE decision SET outcome = 'partly_approved'",
@@ -99,7 +99,7 @@ def test_other_changes_to_the_decision_rows_are_caught(vault: Vault, camera: Pat
         db.execute(sql)
     db.close()
     with pytest.raises(IntegrityError, match="owner"):
-        vault.export(rid, tmp_path / "out")
+        vault.releases.export(rid, tmp_path / "out")
 
 
 def _widen_in_the_catalog(vault: Vault, rid: str, clip_id: str) -> None:
@@ -124,14 +124,14 @@ def test_a_decision_whose_receipt_was_never_stored_is_proven_from_the_log_and_he
     """The vault stopped between recording the decision and storing its receipt."""
     rid, scope = _partly_approved(vault, camera, clips=2, approve=1)
     _blank_receipt(vault)
-    result = vault.export(rid, tmp_path / "out")
+    result = vault.releases.export(rid, tmp_path / "out")
     assert [c["id"] for c in result["receipt"]["clips"]] == scope[:1]
     # The receipt was signed and stored again, so the signed check is back.
-    healed = vault.decision_receipt(rid)
+    healed = vault.requests.decision_receipt(rid)
     assert healed["decision"]["outcome"] == "partly_approved"
     _widen_in_the_catalog(vault, rid, scope[1])
     with pytest.raises(IntegrityError, match="differs"):
-        vault.export(rid, tmp_path / "again")
+        vault.releases.export(rid, tmp_path / "again")
 
 
 def test_blanking_the_receipt_and_rewriting_the_entry_releases_nothing(
@@ -141,9 +141,9 @@ def test_blanking_the_receipt_and_rewriting_the_entry_releases_nothing(
     from vault.catalog.models import Decision
 
     ingest(vault, camera, n=3)
-    rid = vault.add_request(REQ)
-    scope = vault.scope_clips(rid)
-    vault.decide(rid, approve=True, reason="one", clips=[scope[0].id])
+    rid = vault.requests.add(REQ)
+    scope = vault.requests.scope_clips(rid)
+    vault.requests.decide(rid, approve=True, reason="one", clips=[scope[0].id])
     with vault.reader.connect() as conn:
         index = conn.execute(
             Decision.__table__.select().where(Decision.request_id == rid)  # type: ignore[attr-defined]
@@ -160,21 +160,21 @@ def test_blanking_the_receipt_and_rewriting_the_entry_releases_nothing(
         _widen_in_the_catalog(vault, rid, c.id)
     out = tmp_path / "out"
     with pytest.raises(IntegrityError, match="differs from the one the owner signed"):
-        vault.export(rid, out)
+        vault.releases.export(rid, out)
     assert not out.exists()
     assert "clip.released" not in _types(vault)
 
 
 def test_a_view_is_logged_before_the_clip_is_decrypted(vault: Vault, camera: Path) -> None:
     ingest(vault, camera, n=1)
-    [clip] = vault.clips()
+    [clip] = vault.clips.all()
     blob = next(p for p in (vault.root / "store").rglob(f"{clip.id}*") if p.is_file())
     blob.chmod(0o600)
     data = bytearray(blob.read_bytes())
     data[-1] ^= 1  # the last chunk no longer authenticates
     blob.write_bytes(bytes(data))
     with pytest.raises(Exception, match="chunk|tag|authent"):
-        vault.view_clip(clip.id, "looking")
+        vault.releases.view(clip.id, "looking")
     viewed = [e for _i, e in vault.audit.entries() if e["type"] == "clip.viewed"]
     assert [e["subject"] for e in viewed] == [clip.id]  # the attempt is on record
 
@@ -182,13 +182,13 @@ def test_a_view_is_logged_before_the_clip_is_decrypted(vault: Vault, camera: Pat
 def test_a_withdrawal_undone_in_the_catalog_releases_nothing(vault: Vault, camera: Path,
                                                              tmp_path: Path) -> None:
     ingest(vault, camera, n=1)
-    rid = vault.add_request(REQ)
-    vault.decide(rid, approve=True, reason="ok")
-    vault.withdraw(rid, "no longer needed")
+    rid = vault.requests.add(REQ)
+    vault.requests.decide(rid, approve=True, reason="ok")
+    vault.requests.withdraw(rid, "no longer needed")
     db = sqlite3.connect(vault.layout.catalog)
     with db:
         db.execute("UPDATE request SET status = 'approved' WHERE id = ?", (rid,))
     db.close()
     with pytest.raises(IntegrityError, match="request.withdrawn"):
-        vault.export(rid, tmp_path / "out")
+        vault.releases.export(rid, tmp_path / "out")
     assert not (tmp_path / "out").exists()

@@ -20,7 +20,7 @@ def _ingest(vault: Vault, drop: Path) -> None:
 
 
 def test_listing_requests_does_not_wait_for_a_writer(vault: Vault, camera: Path) -> None:
-    vault.add_request({
+    vault.requests.add({
         "requester": "A", "organisation": "B", "kind": "insurer", "basis": "consent",
         "reason": "claim", "cameras": ["front"], "from": "2026-01-01", "to": "2026-02-01",
     })
@@ -29,8 +29,8 @@ def test_listing_requests_does_not_wait_for_a_writer(vault: Vault, camera: Path)
     seen: dict[str, int] = {}
 
     def read() -> None:
-        seen["requests"] = len(vault.requests())
-        seen["clips"] = vault.status()["clips"]
+        seen["requests"] = len(vault.requests.all())
+        seen["clips"] = vault.status.report()["clips"]
 
     try:
         reader = threading.Thread(target=read, daemon=True)
@@ -47,25 +47,25 @@ def test_listing_requests_does_not_wait_for_a_writer(vault: Vault, camera: Path)
 
 def test_export_age_refuses_a_path_inside_the_vault(vault: Vault, camera: Path) -> None:
     _ingest(vault, camera)
-    (clip,) = vault.clips()
+    (clip,) = vault.clips.all()
     with pytest.raises(UsageError, match="inside the vault"):
-        vault.export_age(clip.id, vault.root / "copy.age")
+        vault.clips.export_age(clip.id, vault.root / "copy.age")
     assert not (vault.root / "copy.age").exists()
 
 
 def test_viewing_a_shredded_clip_files_no_request(vault: Vault, camera: Path) -> None:
     _ingest(vault, camera)
-    (clip,) = vault.clips()
-    vault.shred(clip.id, "no longer needed")
+    (clip,) = vault.clips.all()
+    vault.retention.shred(clip.id, "no longer needed")
     with pytest.raises(PolicyError, match="shredded"):
-        vault.view_clip(clip.id, "look")
-    assert vault.requests() == []
+        vault.releases.view(clip.id, "look")
+    assert vault.requests.all() == []
 
 
 def test_status_counts_stored_bytes_from_the_catalog(vault: Vault, camera: Path) -> None:
     _ingest(vault, camera)
-    (clip,) = vault.clips()
-    assert vault.status()["store_bytes"] == clip.payload_size == vault.store.path(clip.id).stat().st_size
+    (clip,) = vault.clips.all()
+    assert vault.status.report()["store_bytes"] == clip.payload_size == vault.store.path(clip.id).stat().st_size
 
 
 REQUEST = {
@@ -85,11 +85,11 @@ def test_request_fields_out_of_range_are_usage_errors(vault: Vault, camera: Path
                                                      value: object, message: str | None) -> None:
     fields = dict(REQUEST, **{field: value})
     if message is None:
-        assert vault.request(vault.add_request(fields)).status == "pending"
+        assert vault.requests.get(vault.requests.add(fields)).status == "pending"
         return
     with pytest.raises(UsageError, match=message):
-        vault.add_request(fields)
-    assert vault.requests() == []
+        vault.requests.add(fields)
+    assert vault.requests.all() == []
 
 
 def test_an_imported_request_reaches_only_files_beside_it(vault: Vault, camera: Path,
@@ -106,8 +106,8 @@ def test_an_imported_request_reaches_only_files_beside_it(vault: Vault, camera: 
         for value in ([bad], bad):  # a list, or one path on its own
             form.write_text(json.dumps(dict(REQUEST, attachments=value)))
             with pytest.raises(UsageError, match="inside the request file's folder"):
-                vault.import_request(form)
-    assert vault.requests() == []
+                vault.requests.import_file(form)
+    assert vault.requests.all() == []
     form.write_text(json.dumps(dict(REQUEST, attachments=["warrant.pdf"])))
-    rid = vault.import_request(form)
-    assert [a["name"] for a in vault.request(rid).attachments] == ["warrant.pdf"]
+    rid = vault.requests.import_file(form)
+    assert [a["name"] for a in vault.requests.get(rid).attachments] == ["warrant.pdf"]

@@ -39,25 +39,25 @@ def ingest(vault: Vault, drop: Path, n: int = 3) -> None:
 def test_a_deadline_passing_expires_a_pending_request(vault: Vault, camera: Path) -> None:
     ingest(vault, camera)
     deadline = (datetime.now(UTC) + timedelta(days=30)).replace(microsecond=0)
-    rid = vault.add_request({**REQ, "deadline": deadline.isoformat()})
-    assert vault.request(rid).status == "pending"
-    real_clock = vault.clock
-    vault.clock = lambda: deadline + timedelta(days=1)
-    assert vault.request(rid).status == "expired"
+    rid = vault.requests.add({**REQ, "deadline": deadline.isoformat()})
+    assert vault.requests.get(rid).status == "pending"
+    real_clock = vault.clock.now
+    vault.clock.set(lambda: deadline + timedelta(days=1))
+    assert vault.requests.get(rid).status == "expired"
     with pytest.raises(IllegalTransition, match="expired"):
-        vault.decide(rid, approve=True, reason="late")
-    vault.clock = real_clock
+        vault.requests.decide(rid, approve=True, reason="late")
+    vault.clock.set(real_clock)
 
 
 def test_an_approval_lapses_at_its_expiry(vault: Vault, camera: Path, tmp_path: Path) -> None:
     ingest(vault, camera)
-    rid = vault.add_request(REQ)
-    vault.decide(rid, approve=True, reason="ok", expires=datetime.now(UTC) + timedelta(hours=1))
+    rid = vault.requests.add(REQ)
+    vault.requests.decide(rid, approve=True, reason="ok", expires=datetime.now(UTC) + timedelta(hours=1))
     later = datetime.now(UTC) + timedelta(hours=2)
-    vault.clock = lambda: later
+    vault.clock.set(lambda: later)
     with pytest.raises(PolicyError, match="expired"):
-        vault.export(rid, tmp_path / "out")
-    assert vault.request(rid).status == "expired"
+        vault.releases.export(rid, tmp_path / "out")
+    assert vault.requests.get(rid).status == "expired"
     assert not (tmp_path / "out").exists()
 
 
@@ -83,17 +83,17 @@ def test_import_names_the_bad_field_and_stores_nothing(
         path = tmp_path / name
         path.write_text(json.dumps(doc))
         with pytest.raises(UsageError, match=message.replace("(", r"\(")):
-            vault.import_request(path)
+            vault.requests.import_file(path)
     for name, (doc, message) in missing.items():
         path = tmp_path / name
         path.write_text(json.dumps(doc))
         with pytest.raises(NotFound, match=message):
-            vault.import_request(path)
+            vault.requests.import_file(path)
     broken = tmp_path / "broken.toml"
     broken.write_text("requester = ")
     with pytest.raises(UsageError, match="not valid toml"):
-        vault.import_request(broken)
-    assert vault.requests() == []
+        vault.requests.import_file(broken)
+    assert vault.requests.all() == []
     assert vault.audit.size() == before
     assert [p for p in vault.store.ids() if p.startswith("att_")] == []
 
@@ -106,8 +106,8 @@ def test_import_toml_with_an_attachment_sealed(vault: Vault, camera: Path, tmp_p
         'reason = "burglary"\ncameras = ["front"]\nfrom = 2026-11-27T22:00:00Z\n'
         'to = 2026-11-28T02:00:00Z\nattachments = ["warrant.pdf"]\n'
     )
-    rid = vault.import_request(path)
-    info = vault.request(rid)
+    rid = vault.requests.import_file(path)
+    info = vault.requests.get(rid)
     assert [a["name"] for a in info.attachments] == ["warrant.pdf"]
     (att_id,) = [p for p in vault.store.ids() if p.startswith("att_")]
     with vault.store.open(att_id) as f:
@@ -118,7 +118,7 @@ def test_no_other_route_to_plaintext() -> None:
     """Only the release module may call the age functions that open a clip."""
     opening = {"decrypt", "decrypt_payload", "unwrap_file_key", "rewrap", "decrypt_bytes"}
     allowed = {
-        Path("vault/service/release.py"),  # the one release path
+        Path("vault/service/guard.py"),  # the one release path
         Path("vault/keys.py"),  # opens the owner's own key files, not clips
     }
     root = Path(__file__).resolve().parents[2]

@@ -28,7 +28,7 @@ def ingest(vault: Vault, drop: Path, times: Iterable[datetime], camera: str = "f
     for at in times:
         (drop / clip_name(at, camera)).write_bytes(os.urandom(size))
     Daemon(vault, DaemonOptions(once=True, settle_seconds=0)).run()
-    by_time = {c.captured_at: c.id for c in vault.clips(camera=camera, include_shredded=True)}
+    by_time = {c.captured_at: c.id for c in vault.clips.all(camera=camera, include_shredded=True)}
     return {at: by_time[at] for at in times}
 
 
@@ -76,7 +76,7 @@ def drop(vault: Vault, tmp_path: Path) -> Path:
     """Camera 'front' keeps clips 30 days and reads capture times from names."""
     folder = tmp_path / "drop" / "front"
     folder.mkdir(parents=True)
-    vault.add_camera("front", folder, pattern=PATTERN, retention_days=30)
+    vault.cameras.add("front", folder, pattern=PATTERN, retention_days=30)
     return folder
 
 
@@ -87,4 +87,4 @@ def at(days: float) -> datetime:
 def later(vault: Vault, days: float) -> None:
     """Move the vault's clock *days* into the future (from the real now)."""
     base = datetime.now(UTC) + timedelta(days=days)
-    vault.clock = lambda: base
+    vault.clock.set(lambda: base)

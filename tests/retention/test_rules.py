@@ -15,11 +15,11 @@ from vault.timeutil import iso, utc_now
 
 
 def shredded_ids(vault: Vault) -> set[str]:
-    return {c.id for c in vault.clips(include_shredded=True) if c.shredded}
+    return {c.id for c in vault.clips.all(include_shredded=True) if c.shredded}
 
 
 def file_request(vault: Vault, clip_time: Any, **extra: Any) -> str:
-    return vault.add_request({
+    return vault.requests.add({
         "requester": "DC Smith", "organisation": "Met Police", "kind": "police",
         "basis": "warrant", "reason": "burglary", "cameras": ["front"],
         "from": iso(clip_time - timedelta(minutes=5)), "to": iso(clip_time + timedelta(minutes=5)),
@@ -29,12 +29,12 @@ def file_request(vault: Vault, clip_time: Any, **extra: Any) -> str:
 
 def file_overdue(vault: Vault, clip_time: Any) -> str:
     """A request whose deadline has passed: filed, in the vault's eyes, before it did."""
-    saved = vault.clock
-    vault.clock = lambda: utc_now() - timedelta(hours=2)
+    saved = vault.clock.now
+    vault.clock.set(lambda: utc_now() - timedelta(hours=2))
     try:
         return file_request(vault, clip_time, deadline=iso(utc_now() - timedelta(hours=1)))
     finally:
-        vault.clock = saved
+        vault.clock.set(saved)
 
 
 def test_old_clips_go_new_clips_and_forever_cameras_stay(vault: Vault, drop: Path,
@@ -43,14 +43,14 @@ def test_old_clips_go_new_clips_and_forever_cameras_stay(vault: Vault, drop: Pat
     ids = ingest(vault, drop, [at(0), at(1), recent])
     forever = tmp_path / "drop" / "back"
     forever.mkdir()
-    vault.add_camera("back", forever, pattern="back_%Y%m%d_%H%M%S%z", retention_days=0)
+    vault.cameras.add("back", forever, pattern="back_%Y%m%d_%H%M%S%z", retention_days=0)
     back = ingest(vault, forever, [at(0)], camera="back")
 
-    report = vault.retention_run()
+    report = vault.retention.run()
 
     assert {c["id"] for c in report.shredded} == {ids[at(0)], ids[at(1)]}
     assert shredded_ids(vault) == {ids[at(0)], ids[at(1)]}
-    assert {c.id for c in vault.clips()} == {ids[recent], back[at(0)]}
+    assert {c.id for c in vault.clips.all()} == {ids[recent], back[at(0)]}
     assert report.record is not None and not report.held
     assert all("keeps clips 30 day(s)" in c["why"] for c in report.shredded)
     for cid in (ids[at(0)], ids[at(1)]):
@@ -61,9 +61,9 @@ def test_old_clips_go_new_clips_and_forever_cameras_stay(vault: Vault, drop: Pat
 
 def test_setting_retention_to_zero_keeps_old_clips(vault: Vault, drop: Path) -> None:
     ingest(vault, drop, [at(0)])
-    vault.set_camera("front", retention_days=0)
-    assert vault.retention_run().shredded == []
-    assert len(vault.clips()) == 1
+    vault.cameras.change("front", retention_days=0)
+    assert vault.retention.run().shredded == []
+    assert len(vault.clips.all()) == 1
 
 
 def test_retention_beyond_a_hundred_years_is_refused_and_never_breaks_a_run(
@@ -73,19 +73,19 @@ def test_retention_beyond_a_hundred_years_is_refused_and_never_breaks_a_run(
     ingest(vault, drop, [at(0)])
     for days in (36_501, 1_000_000, 10**15):
         with pytest.raises(UsageError, match="retention-days"):
-            vault.set_camera("front", retention_days=days)
-    vault.set_camera("front", retention_days=36_500)
-    assert vault.retention_run().shredded == []
+            vault.cameras.change("front", retention_days=days)
+    vault.cameras.change("front", retention_days=36_500)
+    assert vault.retention.run().shredded == []
     # A value past the calendar (an older version, a hand edit) keeps the clip
     # and lets the run finish.
     db = sqlite3.connect(vault.layout.catalog)
     with db:
         db.execute("UPDATE camera SET retention_days = 3000000")
     db.close()
-    assert vault.retention_run().shredded == []
-    assert len(vault.clips()) == 1
-    vault.shred(vault.clips()[0].id, "the owner asked")  # and the owner can still shred
-    assert vault.clips() == []
+    assert vault.retention.run().shredded == []
+    assert len(vault.clips.all()) == 1
+    vault.retention.shred(vault.clips.all()[0].id, "the owner asked")  # and the owner can still shred
+    assert vault.clips.all() == []
 
 
 def catalog_dump(vault: Vault) -> list[str]:
@@ -100,34 +100,34 @@ def test_dry_run_changes_nothing(vault: Vault, drop: Path) -> None:
     ids = ingest(vault, drop, [at(0), at(1)])
     rid = file_overdue(vault, at(1))
     before = catalog_dump(vault)
-    report = vault.retention_run(dry_run=True)
+    report = vault.retention.run(dry_run=True)
     assert report.dry_run and [c["id"] for c in report.shredded] == [ids[at(0)]]
     assert [c["id"] for c in report.held] == [ids[at(1)]]
     assert report.record is None and report.scrub is None
     assert catalog_dump(vault) == before
     assert all(vault.store.exists(cid) for cid in ids.values())
-    assert vault.request(rid).status == "expired"  # only because request() lapses it
+    assert vault.requests.get(rid).status == "expired"  # only because request() lapses it
 
 
 def test_pending_request_holds_its_scope(vault: Vault, drop: Path) -> None:
     ids = ingest(vault, drop, [at(0), at(10)])
     rid = file_request(vault, at(0))
-    report = vault.retention_run()
+    report = vault.retention.run()
     assert shredded_ids(vault) == {ids[at(10)]}
     [held] = report.held
     assert held["id"] == ids[at(0)]
     assert held["held_by"] == [{"kind": "request", "id": rid, "reason": "pending, from DC Smith",
                                 "until": None}]
     later(vault, 400)  # pending forever still holds
-    assert vault.retention_run().shredded == []
+    assert vault.retention.run().shredded == []
 
 
 def test_approved_not_exported_holds(vault: Vault, drop: Path) -> None:
     ids = ingest(vault, drop, [at(0)])
     rid = file_request(vault, at(0))
-    vault.decide(rid, approve=True, reason="warrant checked")
+    vault.requests.decide(rid, approve=True, reason="warrant checked")
     later(vault, 100)
-    assert vault.retention_run().shredded == []
+    assert vault.retention.run().shredded == []
     assert ids[at(0)] not in shredded_ids(vault)
 
 
@@ -139,108 +139,108 @@ def test_closed_requests_hold_for_the_grace_period(vault: Vault, drop: Path, how
     else:
         rid = file_request(vault, at(0))
         if how == "refused":
-            vault.decide(rid, approve=False, reason="no warrant")
+            vault.requests.decide(rid, approve=False, reason="no warrant")
         else:
-            vault.withdraw(rid, "solved")
-    assert vault.retention_run().shredded == []
-    assert vault.request(rid).status == how
+            vault.requests.withdraw(rid, "solved")
+    assert vault.retention.run().shredded == []
+    assert vault.requests.get(rid).status == how
     later(vault, 6)
-    assert vault.retention_run().held[0]["held_by"][0]["id"] == rid
+    assert vault.retention.run().held[0]["held_by"][0]["id"] == rid
     later(vault, 7.01)
-    assert [c["id"] for c in vault.retention_run().shredded] == [ids[at(0)]]
+    assert [c["id"] for c in vault.retention.run().shredded] == [ids[at(0)]]
 
 
 def test_exported_request_holds_for_grace_after_export(vault: Vault, drop: Path,
                                                         tmp_path: Path) -> None:
     ids = ingest(vault, drop, [at(0)])
     rid = file_request(vault, at(0))
-    vault.decide(rid, approve=True, reason="ok")
-    vault.export(rid, tmp_path / "out")
+    vault.requests.decide(rid, approve=True, reason="ok")
+    vault.releases.export(rid, tmp_path / "out")
     later(vault, 3)
-    assert vault.retention_run().shredded == []
+    assert vault.retention.run().shredded == []
     later(vault, 7.01)
-    assert [c["id"] for c in vault.retention_run().shredded] == [ids[at(0)]]
+    assert [c["id"] for c in vault.retention.run().shredded] == [ids[at(0)]]
     # The approval still stands, but its clip is gone: a new export says so.
-    vault.clock = utc_now
+    vault.clock.set(utc_now)
     with pytest.raises(PolicyError, match="shredded"):
-        vault.export(rid, tmp_path / "again")
+        vault.releases.export(rid, tmp_path / "again")
 
 
 def test_manual_hold_without_until_then_release(vault: Vault, drop: Path) -> None:
     ids = ingest(vault, drop, [at(0), at(1)])
-    hid = vault.add_hold("front", at(0) - timedelta(hours=1), at(0) + timedelta(hours=1),
+    hid = vault.holds.add("front", at(0) - timedelta(hours=1), at(0) + timedelta(hours=1),
                          "insurance claim 77")
-    assert [h.id for h in vault.holds()] == [hid]
-    report = vault.retention_run()
+    assert [h.id for h in vault.holds.all()] == [hid]
+    report = vault.retention.run()
     assert shredded_ids(vault) == {ids[at(1)]}
     assert report.held[0]["held_by"][0] == {"kind": "hold", "id": hid,
                                             "reason": "insurance claim 77", "until": None}
     later(vault, 3650)
-    assert vault.retention_run().shredded == []
-    info = vault.release_hold(hid, "claim settled")
+    assert vault.retention.run().shredded == []
+    info = vault.holds.release(hid, "claim settled")
     assert info.state == "released" and info.release_reason == "claim settled"
-    assert vault.holds() == [] and [h.id for h in vault.holds(include_released=True)] == [hid]
-    assert [c["id"] for c in vault.retention_run().shredded] == [ids[at(0)]]
+    assert vault.holds.all() == [] and [h.id for h in vault.holds.all(include_released=True)] == [hid]
+    assert [c["id"] for c in vault.retention.run().shredded] == [ids[at(0)]]
     types = [e["type"] for _i, e in vault.audit.entries()]
     assert "hold.added" in types and "hold.released" in types
 
 
 def test_manual_hold_with_until_lapses_by_itself(vault: Vault, drop: Path) -> None:
     ids = ingest(vault, drop, [at(0)])
-    vault.add_hold("front", at(0), at(0) + timedelta(seconds=1), "until the hearing",
+    vault.holds.add("front", at(0), at(0) + timedelta(seconds=1), "until the hearing",
                    hold_until=utc_now() + timedelta(days=10))
     later(vault, 9)
-    assert vault.retention_run().shredded == []
+    assert vault.retention.run().shredded == []
     later(vault, 10.01)
-    assert vault.holds() == []
-    assert [h.state for h in vault.holds(include_released=True)] == ["lapsed"]
-    assert [c["id"] for c in vault.retention_run().shredded] == [ids[at(0)]]
+    assert vault.holds.all() == []
+    assert [h.state for h in vault.holds.all(include_released=True)] == ["lapsed"]
+    assert [c["id"] for c in vault.retention.run().shredded] == [ids[at(0)]]
 
 
 def test_hold_validation(vault: Vault, drop: Path) -> None:
     with pytest.raises(NotFound):
-        vault.add_hold("nope", at(0), at(1), "x")
+        vault.holds.add("nope", at(0), at(1), "x")
     with pytest.raises(UsageError):
-        vault.add_hold("front", at(1), at(0), "x")
+        vault.holds.add("front", at(1), at(0), "x")
     with pytest.raises(UsageError):
-        vault.add_hold("front", at(0), at(1), "  ")
+        vault.holds.add("front", at(0), at(1), "  ")
     with pytest.raises(UsageError):
-        vault.add_hold("front", at(0), at(1), "x", hold_until=utc_now() - timedelta(days=1))
-    hid = vault.add_hold("front", at(0), at(1), "x")
-    vault.release_hold(hid, "done")
+        vault.holds.add("front", at(0), at(1), "x", hold_until=utc_now() - timedelta(days=1))
+    hid = vault.holds.add("front", at(0), at(1), "x")
+    vault.holds.release(hid, "done")
     with pytest.raises(PolicyError, match="already released"):
-        vault.release_hold(hid, "again")
+        vault.holds.release(hid, "again")
     with pytest.raises(NotFound):
-        vault.release_hold("hld_aaaaaaaaaaaaaaaa", "x")
+        vault.holds.release("hld_aaaaaaaaaaaaaaaa", "x")
     with pytest.raises(PolicyError, match="request"):
-        vault.release_hold("req_aaaaaaaaaaaaaaaa", "x")
+        vault.holds.release("req_aaaaaaaaaaaaaaaa", "x")
 
 
 def test_request_holds_are_listed(vault: Vault, drop: Path) -> None:
     ingest(vault, drop, [at(0)])
     rid = file_request(vault, at(0))
-    [h] = vault.holds()
+    [h] = vault.holds.all()
     assert (h.kind, h.id, h.state, h.cameras, h.until) == ("request", rid, "active", ["front"], None)
-    vault.decide(rid, approve=False, reason="no")
-    [h] = vault.holds()
+    vault.requests.decide(rid, approve=False, reason="no")
+    [h] = vault.holds.all()
     assert h.until is not None and h.until > utc_now() + timedelta(days=6)
 
 
 def test_owner_shred(vault: Vault, drop: Path, tmp_path: Path) -> None:
     ids = ingest(vault, drop, [at(0), at(1)])
     vault.lock()  # shredding needs no passphrase
-    result = vault.shred(ids[at(1)], "recorded by mistake")
+    result = vault.retention.shred(ids[at(1)], "recorded by mistake")
     assert result["clip"] == ids[at(1)] and result["record"].startswith("del_")
-    assert ids[at(1)] not in {c.id for c in vault.clips()}
-    assert vault.clip(ids[at(1)]).shredded
+    assert ids[at(1)] not in {c.id for c in vault.clips.all()}
+    assert vault.clips.get(ids[at(1)]).shredded
     with pytest.raises(PolicyError, match="shredded"):
-        vault.export_age(ids[at(1)], tmp_path / "x.age")
+        vault.clips.export_age(ids[at(1)], tmp_path / "x.age")
     with pytest.raises(PolicyError, match="already shredded"):
-        vault.shred(ids[at(1)], "again")
+        vault.retention.shred(ids[at(1)], "again")
     with pytest.raises(NotFound):
-        vault.shred("clp_aaaaaaaaaaaaaaaa", "x")
+        vault.retention.shred("clp_aaaaaaaaaaaaaaaa", "x")
     with pytest.raises(UsageError):
-        vault.shred(ids[at(0)], "")
+        vault.retention.shred(ids[at(0)], "")
     [entry] = [e for _i, e in vault.audit.entries() if e["type"] == "clip.shredded"]
     assert entry["subject"] == ids[at(1)] and entry["details"]["rule"] == "owner"
     assert entry["details"]["why"] == "recorded by mistake"
@@ -249,18 +249,18 @@ def test_owner_shred(vault: Vault, drop: Path, tmp_path: Path) -> None:
 def test_owner_cannot_shred_a_held_clip(vault: Vault, drop: Path) -> None:
     ids = ingest(vault, drop, [at(0)])
     rid = file_request(vault, at(0))
-    hid = vault.add_hold("front", at(0), at(0) + timedelta(seconds=1), "claim")
+    hid = vault.holds.add("front", at(0), at(0) + timedelta(seconds=1), "claim")
     with pytest.raises(PolicyError) as exc:
-        vault.shred(ids[at(0)], "tidy up")
+        vault.retention.shred(ids[at(0)], "tidy up")
     assert rid in exc.value.message and hid in exc.value.message
-    assert not vault.clip(ids[at(0)]).shredded and vault.store.exists(ids[at(0)])
+    assert not vault.clips.get(ids[at(0)]).shredded and vault.store.exists(ids[at(0)])
 
 
 def test_viewing_a_shredded_clip_is_refused(vault: Vault, drop: Path) -> None:
     ids = ingest(vault, drop, [at(0)])
-    vault.retention_run()
+    vault.retention.run()
     with pytest.raises(PolicyError):
-        vault.view_clip(ids[at(0)], "curious")
+        vault.releases.view(ids[at(0)], "curious")
 
 
 def test_records_listing_checks_each_signature(vault: Vault, drop: Path) -> None:
@@ -269,7 +269,7 @@ def test_records_listing_checks_each_signature(vault: Vault, drop: Path) -> None
     from tests.tools import run_cli
 
     ingest(vault, drop, [at(0)])
-    report = vault.retention_run()
+    report = vault.retention.run()
     assert report.record is not None
     listed = run_cli(vault.root, "retention", "records")
     assert " ok " in listed.stdout and "BAD" not in listed.stdout

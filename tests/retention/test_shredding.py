@@ -22,12 +22,12 @@ from vault.service import Vault
 
 def test_no_file_keeps_a_shredded_header(vault: Vault, drop: Path) -> None:
     ids = ingest(vault, drop, [at(0), at(1), at(2), at(400)])
-    vault.set_camera("front", retention_days=30)
+    vault.cameras.change("front", retention_days=30)
     before = headers(vault)
     keep = ids[at(2)]
-    vault.add_hold("front", at(2), at(3), "claim")
-    vault.clock = lambda: at(100)  # at(400) is not due yet
-    report = vault.retention_run()
+    vault.holds.add("front", at(2), at(3), "claim")
+    vault.clock.set(lambda: at(100))  # at(400) is not due yet
+    report = vault.retention.run()
     gone = {c["id"] for c in report.shredded}
     assert gone == {ids[at(0)], ids[at(1)]}
     assert report.scrub == {"wal_truncated": True, "vacuumed": False, "copies_left": []}
@@ -54,7 +54,7 @@ def test_many_clips_and_rounds_leave_nothing(vault: Vault, drop: Path) -> None:
         Daemon(vault, DaemonOptions(once=True, settle_seconds=0)).run()
         live = headers(vault)
         for cid in rnd.sample(sorted(live), len(live) // 2):
-            vault.shred(cid, "round")
+            vault.retention.shred(cid, "round")
             shredded[cid] = live[cid]
     assert len(shredded) > 50
     assert leftovers(vault.root, shredded) == {}
@@ -72,11 +72,11 @@ def test_a_copy_of_the_payload_cannot_be_opened_after_shredding(vault: Vault, dr
     # Before: header ‖ payload is an age file the owner opens.
     plain = io.BytesIO()
     age.decrypt(io.BytesIO(header + backup.read_bytes()), plain, [identity])
-    assert hashlib.sha256(plain.getvalue()).hexdigest() == vault.clip(victim).sha256
+    assert hashlib.sha256(plain.getvalue()).hexdigest() == vault.clips.get(victim).sha256
 
-    vault.retention_run()
+    vault.retention.run()
 
-    assert vault.clip(victim).shredded and victim not in headers(vault)
+    assert vault.clips.get(victim).shredded and victim not in headers(vault)
     payload = backup.read_bytes()
     with pytest.raises(AgeError):  # the payload alone is not an age file
         age.decrypt(io.BytesIO(payload), io.BytesIO(), [identity])
@@ -89,9 +89,9 @@ def test_a_copy_of_the_payload_cannot_be_opened_after_shredding(vault: Vault, dr
 
 def test_deletion_record_is_signed_and_logged(vault: Vault, drop: Path) -> None:
     ids = ingest(vault, drop, [at(0), at(1)])
-    info = {c.id: c for c in vault.clips()}
-    report = vault.retention_run()
-    [record] = vault.deletion_records()
+    info = {c.id: c for c in vault.clips.all()}
+    report = vault.retention.run()
+    [record] = vault.retention.deletion_records()
     assert record["id"] == report.record and record["trigger"] == "retention"
     verify_record(record, vault.config.device_verifier)
     with pytest.raises(IntegrityError):
@@ -109,8 +109,8 @@ def test_deletion_record_is_signed_and_logged(vault: Vault, drop: Path) -> None:
     assert all(e["details"]["record_sha256"] == digest for e in shredded)
     assert vault.audit.verify(vault.verifier_keys()).ok
     # A run that deletes nothing writes no record.
-    vault.retention_run()
-    assert len(vault.deletion_records()) == 1
+    vault.retention.run()
+    assert len(vault.retention.deletion_records()) == 1
 
 
 def _raw(vault: Vault) -> sqlite3.Connection:
@@ -128,7 +128,7 @@ def test_a_stale_copy_sqlite_left_behind_is_removed_with_vacuum(vault: Vault, dr
     raw.execute("INSERT INTO meta (key, value) VALUES ('x', ?)", (header.decode(),))
     raw.execute("DELETE FROM meta WHERE key = 'x'")
     raw.close()
-    result = vault.shred(ids[at(0)], "test")
+    result = vault.retention.shred(ids[at(0)], "test")
     assert result["scrub"]["vacuumed"] is True and result["scrub"]["copies_left"] == []
     assert files_containing(vault.root, header) == []
 
@@ -140,20 +140,20 @@ def test_a_copy_that_survives_is_an_error(vault: Vault, drop: Path) -> None:
     raw.execute("INSERT INTO meta (key, value) VALUES ('x', ?)", (header.decode(),))
     raw.close()
     with pytest.raises(IntegrityError, match="still in catalog.db"):
-        vault.shred(ids[at(0)], "test")
+        vault.retention.shred(ids[at(0)], "test")
 
 
 def test_a_blocked_wal_truncation_is_reported_and_retried(
         vault: Vault, drop: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     ids = ingest(vault, drop, [at(0)])
     header = headers(vault)[ids[at(0)]]
-    real = vault._pragma
+    real = vault.retention._pragma
     monkeypatch.setattr("vault.service.retention.time.sleep", lambda _s: None)
-    monkeypatch.setattr(vault, "_pragma", lambda sql: (1, -1, -1) if "TRUNCATE" in sql else real(sql))
+    monkeypatch.setattr(vault.retention, "_pragma", lambda sql: (1, -1, -1) if "TRUNCATE" in sql else real(sql))
     with pytest.raises(StorageError, match="retention run"):
-        vault.shred(ids[at(0)], "test")
-    assert vault.clip(ids[at(0)]).shredded  # committed: the key is gone from the catalog
+        vault.retention.shred(ids[at(0)], "test")
+    assert vault.clips.get(ids[at(0)]).shredded  # committed: the key is gone from the catalog
     assert files_containing(vault.root, header) == ["catalog.db-wal"]  # but not from the WAL
-    monkeypatch.setattr(vault, "_pragma", real)
-    vault.retention_run()  # nothing to shred, but the WAL is truncated now
+    monkeypatch.setattr(vault.retention, "_pragma", real)
+    vault.retention.run()  # nothing to shred, but the WAL is truncated now
     assert files_containing(vault.root, header) == []

@@ -36,8 +36,8 @@ def _history(vault: Vault, camera: Path) -> int:
     ingest(vault, camera, n=2)
     early = vault.audit.size()
     vault.checkpoint()
-    rid = vault.add_request(REQ)
-    vault.decide(rid, approve=True, reason="ok")
+    rid = vault.requests.add(REQ)
+    vault.requests.decide(rid, approve=True, reason="ok")
     return early
 
 
@@ -77,7 +77,7 @@ def test_a_head_the_owner_did_not_sign_is_not_trusted(vault: Vault, camera: Path
     """Someone who can write the owner's folder replaces the head with the device's note."""
     _history(vault, camera)
     vault.lock()
-    vault.withdraw(vault.requests()[0].id, "no longer needed")  # signed by the device alone
+    vault.requests.withdraw(vault.requests.all()[0].id, "no longer needed")  # signed by the device alone
     [device_only] = [cp.note for cp in vault.audit.checkpoints()][-1:]
     head = owner_head_path(vault.config.vault_id)
     head.write_text(device_only)

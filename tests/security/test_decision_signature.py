@@ -48,7 +48,7 @@ def _attacker(vault: Vault) -> Vault:
 def _forge_approval(vault: Vault, rid: str, clip_ids: list[str]) -> None:
     """Record an approval the owner never gave: rows, status and a decision entry."""
     intruder = _attacker(vault)
-    clips = {c.id: c for c in vault.clips()}
+    clips = {c.id: c for c in vault.clips.all()}
     now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
     index = intruder.audit.append(
         "request.decided", actor="owner", subject=rid,
@@ -85,11 +85,11 @@ def test_a_forged_approval_releases_nothing_and_is_never_signed(
     vault: Vault, camera: Path, tmp_path: Path
 ) -> None:
     ingest(vault, camera, n=3)
-    rid = vault.add_request(REQ)
-    _forge_approval(vault, rid, [c.id for c in vault.scope_clips(rid)])
+    rid = vault.requests.add(REQ)
+    _forge_approval(vault, rid, [c.id for c in vault.requests.scope_clips(rid)])
     out = tmp_path / "out"
     with pytest.raises(IntegrityError, match="owner's valid signature") as caught:
-        vault.export(rid, out)
+        vault.releases.export(rid, out)
     assert f"ringfence request reopen {rid}" in caught.value.message
     _released_nothing(vault, out)
     # No receipt was signed for the forged decision.
@@ -101,23 +101,23 @@ def test_a_forged_approval_can_be_reopened_and_decided_by_the_owner(
     vault: Vault, camera: Path, tmp_path: Path
 ) -> None:
     ingest(vault, camera, n=2)
-    rid = vault.add_request(REQ)
-    scope = [c.id for c in vault.scope_clips(rid)]
+    rid = vault.requests.add(REQ)
+    scope = [c.id for c in vault.requests.scope_clips(rid)]
     _forge_approval(vault, rid, scope)
-    vault.reopen(rid, "I never approved this")
-    assert vault.request(rid).status == "pending"
-    vault.decide(rid, approve=True, reason="looked at it", clips=scope[:1])
-    result = vault.export(rid, tmp_path / "out")
+    vault.requests.reopen(rid, "I never approved this")
+    assert vault.requests.get(rid).status == "pending"
+    vault.requests.decide(rid, approve=True, reason="looked at it", clips=scope[:1])
+    result = vault.releases.export(rid, tmp_path / "out")
     assert [c["id"] for c in result["receipt"]["clips"]] == scope[:1]
     assert "request.reopened" in _types(vault)
 
 
 def test_a_signed_decision_cannot_be_reopened(vault: Vault, camera: Path) -> None:
     ingest(vault, camera, n=1)
-    rid = vault.add_request(REQ)
-    vault.decide(rid, approve=True, reason="ok")
+    rid = vault.requests.add(REQ)
+    vault.requests.decide(rid, approve=True, reason="ok")
     with pytest.raises(PolicyError, match="the owner signed"):
-        vault.reopen(rid, "try")
+        vault.requests.reopen(rid, "try")
 
 
 def test_a_partial_approval_widened_in_the_catalog_and_the_log_releases_nothing(
@@ -127,9 +127,9 @@ def test_a_partial_approval_widened_in_the_catalog_and_the_log_releases_nothing(
     from vault.canonical import canonical_json, parse_canonical
 
     ingest(vault, camera, n=4)
-    rid = vault.add_request(REQ)
-    scope = vault.scope_clips(rid)
-    vault.decide(rid, approve=True, reason="one", clips=[scope[0].id])
+    rid = vault.requests.add(REQ)
+    scope = vault.requests.scope_clips(rid)
+    vault.requests.decide(rid, approve=True, reason="one", clips=[scope[0].id])
     with vault.reader.connect() as conn:
         index, dec_id = conn.exec_driver_sql(
             "SELECT audit_index, id FROM decision WHERE request_id = ?", (rid,)).one()
@@ -147,7 +147,7 @@ def test_a_partial_approval_widened_in_the_catalog_and_the_log_releases_nothing(
              "FROM clip WHERE id = ?", (dec_id, c.id))
     out = tmp_path / "out"
     with pytest.raises(IntegrityError, match="signature does not verify"):
-        vault.export(rid, out)
+        vault.releases.export(rid, out)
     _released_nothing(vault, out)
 
 
@@ -156,12 +156,12 @@ def test_a_swapped_recipient_after_the_decision_releases_nothing(
 ) -> None:
     ingest(vault, camera, n=1)
     owner_side = age.X25519Identity.generate()
-    rid = vault.add_request({**REQ, "recipient": str(owner_side.recipient)})
-    vault.decide(rid, approve=True, reason="ok")
+    rid = vault.requests.add({**REQ, "recipient": str(owner_side.recipient)})
+    vault.requests.decide(rid, approve=True, reason="ok")
     _sql(vault, "UPDATE request SET recipient = ? WHERE id = ?", (str(ATTACKER.recipient), rid))
     out = tmp_path / "out"
     with pytest.raises(IntegrityError, match="request.recipient"):
-        vault.export(rid, out, fmt="age")
+        vault.releases.export(rid, out, fmt="age")
     _released_nothing(vault, out)
 
 
@@ -169,11 +169,11 @@ def test_a_swapped_recipient_before_the_decision_cannot_be_signed(
     vault: Vault, camera: Path
 ) -> None:
     ingest(vault, camera, n=1)
-    rid = vault.add_request({**REQ, "recipient": str(age.X25519Identity.generate().recipient)})
+    rid = vault.requests.add({**REQ, "recipient": str(age.X25519Identity.generate().recipient)})
     _sql(vault, "UPDATE request SET recipient = ? WHERE id = ?", (str(ATTACKER.recipient), rid))
     with pytest.raises(IntegrityError, match="differs from what was filed.*recipient"):
-        vault.decide(rid, approve=True, reason="ok")
-    assert vault.request(rid).status == "pending"
+        vault.requests.decide(rid, approve=True, reason="ok")
+    assert vault.requests.get(rid).status == "pending"
     assert "request.decided" not in _types(vault)
 
 
@@ -188,12 +188,12 @@ def test_a_request_edited_after_the_decision_releases_nothing(
     vault: Vault, camera: Path, tmp_path: Path, column: str, value: str
 ) -> None:
     ingest(vault, camera, n=1)
-    rid = vault.add_request(REQ)
-    vault.decide(rid, approve=True, reason="ok")
+    rid = vault.requests.add(REQ)
+    vault.requests.decide(rid, approve=True, reason="ok")
     _sql(vault, f"UPDATE request SET {column} = ? WHERE id = ?", (value, rid))
     out = tmp_path / "out"
     with pytest.raises(IntegrityError, match="differs from the one the owner signed"):
-        vault.export(rid, out)
+        vault.releases.export(rid, out)
     _released_nothing(vault, out)
 
 
@@ -202,9 +202,9 @@ def test_a_renamed_withdrawal_still_stops_the_release(
     vault: Vault, camera: Path, tmp_path: Path, drop_indexes: bool
 ) -> None:
     ingest(vault, camera, n=1)
-    rid = vault.add_request(REQ)
-    vault.decide(rid, approve=True, reason="ok")
-    vault.withdraw(rid, "case closed")
+    rid = vault.requests.add(REQ)
+    vault.requests.decide(rid, approve=True, reason="ok")
+    vault.requests.withdraw(rid, "case closed")
     _sql(vault, "UPDATE request SET status = 'approved' WHERE id = ?", (rid,))
     _sql(vault, "UPDATE audit_entry SET type = 'note' WHERE type = 'request.withdrawn'")
     if drop_indexes:  # the lookups' indexes only make them fast
@@ -212,7 +212,7 @@ def test_a_renamed_withdrawal_still_stops_the_release(
         _sql(vault, "DROP INDEX ix_audit_entry_entry_subject")
     out = tmp_path / "out"
     with pytest.raises(IntegrityError, match="request.withdrawn"):
-        vault.export(rid, out)
+        vault.releases.export(rid, out)
     _released_nothing(vault, out)
 
 
@@ -220,50 +220,50 @@ def test_a_crash_before_the_receipt_was_stored_heals_only_a_signed_decision(
     vault: Vault, camera: Path, tmp_path: Path
 ) -> None:
     ingest(vault, camera, n=2)
-    rid = vault.add_request(REQ)
-    scope = [c.id for c in vault.scope_clips(rid)]
-    vault.decide(rid, approve=True, reason="one", clips=scope[:1])
+    rid = vault.requests.add(REQ)
+    scope = [c.id for c in vault.requests.scope_clips(rid)]
+    vault.requests.decide(rid, approve=True, reason="one", clips=scope[:1])
     before = _owner_signed_sizes(vault)
     _sql(vault, "UPDATE decision SET receipt = ''")  # as if the vault stopped right there
-    result = vault.export(rid, tmp_path / "out")
+    result = vault.releases.export(rid, tmp_path / "out")
     assert [c["id"] for c in result["receipt"]["clips"]] == scope[:1]
-    assert vault.decision_receipt(rid)["decision"]["outcome"] == "partly_approved"
+    assert vault.requests.decision_receipt(rid)["decision"]["outcome"] == "partly_approved"
     assert len(_owner_signed_sizes(vault)) > len(before)
 
 
 def test_a_released_hold_in_the_catalog_still_holds(vault: Vault, camera: Path) -> None:
     ingest(vault, camera, n=1)
-    [clip] = vault.clips()
-    hold = vault.add_hold("front", clip.captured_at - timedelta(minutes=1),
+    [clip] = vault.clips.all()
+    hold = vault.holds.add("front", clip.captured_at - timedelta(minutes=1),
                           clip.captured_at + timedelta(minutes=1), "insurance claim")
     _sql(vault, "UPDATE hold SET released_at = '2026-01-01 00:00:00.000000', "
          "release_reason = 'x' WHERE id = ?", (hold,))
     with pytest.raises(PolicyError, match="held by"):
-        vault.shred(clip.id, "make room")
+        vault.retention.shred(clip.id, "make room")
     _sql(vault, "DELETE FROM hold WHERE id = ?", (hold,))
     with pytest.raises(PolicyError, match="held by"):
-        vault.shred(clip.id, "make room")
-    assert vault.clip(clip.id).shredded is False
+        vault.retention.shred(clip.id, "make room")
+    assert vault.clips.get(clip.id).shredded is False
 
 
 def test_a_request_marked_withdrawn_in_the_catalog_still_holds(
     vault: Vault, camera: Path
 ) -> None:
     ingest(vault, camera, n=1)
-    [clip] = vault.clips()
-    rid = vault.add_request(REQ)
+    [clip] = vault.clips.all()
+    rid = vault.requests.add(REQ)
     _sql(vault, "UPDATE request SET status = 'withdrawn', updated_at = '2000-01-02 00:00:00' "
          "WHERE id = ?", (rid,))
     with pytest.raises(PolicyError, match="held by"):
-        vault.shred(clip.id, "make room")
+        vault.retention.shred(clip.id, "make room")
 
 
 def test_the_cli_says_how_to_decide_again(vault: Vault, camera: Path, tmp_path: Path) -> None:
     from tests.tools import run_cli
 
     ingest(vault, camera, n=1)
-    rid = vault.add_request(REQ)
-    _forge_approval(vault, rid, [c.id for c in vault.scope_clips(rid)])
+    rid = vault.requests.add(REQ)
+    _forge_approval(vault, rid, [c.id for c in vault.requests.scope_clips(rid)])
     res = run_cli(vault.root, "export", rid, "--out", str(tmp_path / "out"), check=False)
     assert res.returncode == 6
     assert f"ringfence request reopen {rid}" in res.stderr

@@ -56,7 +56,7 @@ def test_deeply_nested_request_files_are_refused(vault: Vault, camera: Path, tmp
     path.write_text(text)
     err = clean_failure(cli(vault, "request", "import", str(path)), UsageError.exit_code)
     assert "nested deeper than" in err
-    assert vault.requests() == []
+    assert vault.requests.all() == []
 
 
 def test_a_request_with_a_key_given_twice_is_refused(vault: Vault, camera: Path,
@@ -65,7 +65,7 @@ def test_a_request_with_a_key_given_twice_is_refused(vault: Vault, camera: Path,
     body = json.dumps(REQ)[1:-1]
     path.write_text('{' + body + ', "requester": "Someone Else"}')
     with pytest.raises(UsageError, match="'requester' is given twice"):
-        vault.import_request(path)
+        vault.requests.import_file(path)
 
 
 def test_request_import_reads_only_a_bounded_regular_file(vault: Vault, camera: Path,
@@ -81,7 +81,7 @@ def test_request_import_reads_only_a_bounded_regular_file(vault: Vault, camera: 
                         (link, "not a regular file"), (huge, "larger than")):
         err = clean_failure(cli(vault, "request", "import", str(target)), UsageError.exit_code)
         assert why in err, err
-    assert vault.requests() == []
+    assert vault.requests.all() == []
 
 
 def test_file_names_in_request_errors_are_escaped(vault: Vault, camera: Path,
@@ -134,9 +134,9 @@ def test_receipt_verify_refuses_a_receipt_that_is_not_a_small_regular_file(
 
 def refusal_folder(vault: Vault, camera: Path, tmp_path: Path, reason: str) -> Path:
     ingest(vault, camera, 1)
-    rid = vault.add_request(REQ)
-    vault.decide(rid, approve=False, reason=reason)
-    return vault.write_decision_receipt(rid, tmp_path / "refusal").parent
+    rid = vault.requests.add(REQ)
+    vault.requests.decide(rid, approve=False, reason=reason)
+    return vault.releases.write_decision_receipt(rid, tmp_path / "refusal").parent
 
 
 def test_receipt_verify_does_not_hang_on_a_fifo_beside_a_good_receipt(
@@ -178,7 +178,7 @@ def damage(catalog: Path, where: str) -> None:
 def test_a_damaged_catalog_is_a_clear_vault_error(vault: Vault, camera: Path,
                                                   where: str) -> None:
     ingest(vault, camera, 3)
-    vault.add_request(REQ)
+    vault.requests.add(REQ)
     catalog = vault.layout.catalog
     vault.close()
     damage(catalog, where)
@@ -197,8 +197,8 @@ def test_a_damaged_catalog_is_a_clear_vault_error(vault: Vault, camera: Path,
 def test_one_line_fields_refuse_breaks_controls_and_bidi(vault: Vault, camera: Path,
                                                          field: str, bad: str) -> None:
     with pytest.raises(UsageError, match=f"^{field}: contains"):
-        vault.add_request({**REQ, field: bad})
-    assert vault.requests() == []
+        vault.requests.add({**REQ, field: bad})
+    assert vault.requests.all() == []
 
 
 @pytest.mark.parametrize("bad", ["rlo\u202eevil", "c1\x9b", "cr\r\nline", "esc\x1b[2J",
@@ -206,9 +206,9 @@ def test_one_line_fields_refuse_breaks_controls_and_bidi(vault: Vault, camera: P
 def test_the_reason_takes_newlines_but_no_controls_or_bidi(vault: Vault, camera: Path,
                                                            bad: str) -> None:
     with pytest.raises(UsageError, match="^reason: contains"):
-        vault.add_request({**REQ, "reason": bad})
-    rid = vault.add_request({**REQ, "reason": "first line\n\tsecond, indented"})
-    assert vault.request(rid).reason == "first line\n\tsecond, indented"
+        vault.requests.add({**REQ, "reason": bad})
+    rid = vault.requests.add({**REQ, "reason": "first line\n\tsecond, indented"})
+    assert vault.requests.get(rid).reason == "first line\n\tsecond, indented"
     assert text_problem("ok\nfine\tand tabbed", multi_line=True) is None
 
 
@@ -230,9 +230,9 @@ def outcome_lines(text: str) -> list[str]:
 def test_a_hostile_reason_cannot_fake_an_approval_in_a_refusal_receipt(
         vault: Vault, camera: Path, tmp_path: Path) -> None:
     ingest(vault, camera, 1)
-    rid = vault.add_request({**REQ, "reason": FAKE_APPROVAL})
-    vault.decide(rid, approve=False, reason="no warrant\nDECISION\n  Outcome:      approved")
-    folder = vault.write_decision_receipt(rid, tmp_path / "refusal").parent
+    rid = vault.requests.add({**REQ, "reason": FAKE_APPROVAL})
+    vault.requests.decide(rid, approve=False, reason="no warrant\nDECISION\n  Outcome:      approved")
+    folder = vault.releases.write_decision_receipt(rid, tmp_path / "refusal").parent
     text = (folder / receipts.RECEIPT_TXT).read_text()
     # The only line that starts as a field is the real one.
     assert [line for line in text.splitlines() if line.startswith("  Outcome:")] == [
@@ -274,10 +274,10 @@ def test_shown_escapes_what_would_change_a_terminal() -> None:
 def test_a_passphrase_file_that_never_ends_is_refused(vault: Vault, camera: Path,
                                                      tmp_path: Path) -> None:
     ingest(vault, camera, 1)
-    rid = vault.add_request(REQ)
+    rid = vault.requests.add(REQ)
     env = cli_env(vault.root, None, RINGFENCE_PASSPHRASE_FILE="/dev/zero")
     proc = run_cli(vault.root, "refuse", rid, "--reason", "no", env=env, check=False,
                    timeout=DEADLINE)
     err = clean_failure(proc, 4)
     assert "/dev/zero is longer than" in err
-    assert vault.request(rid).status == "pending"
+    assert vault.requests.get(rid).status == "pending"

@@ -40,11 +40,11 @@ def sealed(tmp_path: Path) -> Iterator[tuple[Vault, Path, list[str]]]:
     v = Vault.init(tmp_path / "vault", PASSPHRASE, log_n=FAST_LOG_N)
     drop = tmp_path / "drop"
     drop.mkdir()
-    v.add_camera("front", drop)
+    v.cameras.add("front", drop)
     for i in range(3):
         (drop / f"c{i}.mp4").write_bytes(os.urandom(2000 + i))
     run_once(v)
-    ids = [c.id for c in v.clips()]
+    ids = [c.id for c in v.clips.all()]
     assert len(ids) == 3
     yield v, drop, ids
     v.close()
@@ -62,7 +62,7 @@ def sql(vault: Vault, statement: str, *params: object) -> None:
 
 def problems_of(vault: Vault) -> dict[str, list[str]]:
     found: dict[str, list[str]] = {}
-    for p in vault.verify_clips().problems:
+    for p in vault.clips.verify().problems:
         found.setdefault(p.clip_id, []).append(p.problem)
     return found
 
@@ -111,7 +111,7 @@ def test_a_clip_moved_to_another_camera_fails_clips_verify(
 ) -> None:
     vault, _drop, ids = sealed
     (tmp_path / "back").mkdir()
-    vault.add_camera("back", tmp_path / "back")
+    vault.cameras.add("back", tmp_path / "back")
     sql(vault, "UPDATE clip SET camera_id = (SELECT id FROM camera WHERE name = 'back') "
         "WHERE id = ?", ids[2])
     assert problems_of(vault) == {
@@ -140,7 +140,7 @@ def test_a_shredded_clip_marked_live_again_fails_clips_verify(
     sealed: tuple[Vault, Path, list[str]]
 ) -> None:
     vault, _drop, ids = sealed
-    vault.shred(ids[0], "owner's choice")
+    vault.retention.shred(ids[0], "owner's choice")
     assert problems_of(vault) == {}
     sql(vault, "UPDATE clip SET shredded_at = NULL WHERE id = ?", ids[0])
     assert problems_of(vault) == {
@@ -184,13 +184,13 @@ def test_a_clip_sealed_during_clips_verify_is_no_false_alarm(
 
     event.listen(vault.engine, "after_cursor_execute", seal_now)
     try:
-        check = vault.verify_clips()
+        check = vault.clips.verify()
     finally:
         event.remove(vault.engine, "after_cursor_execute", seal_now)
     assert fired and not (drop / "late.mp4").exists()
     assert check.problems == [] and check.checked == 3
     assert "clip.check_failed" not in [e["type"] for _i, e in vault.audit.entries()]
-    assert len(vault.verify_clips().problems) == 0
+    assert len(vault.clips.verify().problems) == 0
 
 
 def test_clips_sealed_before_header_hashes_are_noted_not_failed(
@@ -214,7 +214,7 @@ def test_clips_sealed_before_header_hashes_are_noted_not_failed(
         db.execute("UPDATE audit_entry SET entry = ?, leaf_hash = ? WHERE idx = ?",
                    (body, merkle.leaf_hash(body), idx))
     db.close()
-    check = vault.verify_clips()
+    check = vault.clips.verify()
     assert check.problems == []
     assert sorted(n.clip_id for n in check.notes) == sorted(ids)
     assert all("sealed before header hashes were logged" in n.problem for n in check.notes)
@@ -253,7 +253,7 @@ def test_a_catalog_restored_from_an_older_backup_stops_the_daemon_and_keeps_ever
     for i in range(2):
         (drop / f"new{i}.mp4").write_bytes(os.urandom(4000 + i))
     run_once(vault)
-    newest = {c.id for c in vault.clips()} - set(_ids)
+    newest = {c.id for c in vault.clips.all()} - set(_ids)
     assert len(newest) == 2
     before = _blobs(vault.root)
     vault.close()
@@ -276,7 +276,7 @@ def test_without_the_checkpoint_copy_a_restored_catalog_still_deletes_nothing(
     for i in range(3):
         (drop / f"new{i}.mp4").write_bytes(os.urandom(5000 + i))
     run_once(vault)
-    newest = sorted({c.id for c in vault.clips()} - set(ids))
+    newest = sorted({c.id for c in vault.clips.all()} - set(ids))
     before = _blobs(vault.root)
     vault.close()
     _restore(vault.root, backup)
@@ -327,7 +327,7 @@ def test_a_full_catalog_removes_the_payload_it_just_wrote(
     try:
         from vault.ingest.pipeline import CameraRef, DropFolder, seal_file
 
-        cams = {c.name: c for c in vault.cameras()}
+        cams = {c.name: c for c in vault.cameras.all()}
         assert cams["front"]
         with vault.engine.connect() as conn:
             cam_id, identity = conn.exec_driver_sql(
@@ -345,7 +345,7 @@ def test_a_full_catalog_removes_the_payload_it_just_wrote(
         event.remove(vault.engine, "checkout", cap)
         vault.engine.dispose()
     assert clip.exists()
-    known = {c.id for c in vault.clips()}
+    known = {c.id for c in vault.clips.all()}
     assert _blobs(vault.root) == known, "a payload without a catalog row was left"
     assert vault.store.intents() == {}
     assert set(ids) <= known
@@ -372,7 +372,7 @@ def test_a_full_disk_under_the_catalog_is_the_storage_error_not_a_traceback(
         v = Vault.init(small / "vault", PASSPHRASE, log_n=FAST_LOG_N)
         drop = tmp_path / "drop"
         drop.mkdir()
-        v.add_camera("front", drop)
+        v.cameras.add("front", drop)
         (drop / "clip.mp4").write_bytes(os.urandom(1000))
         # The WAL cut to nothing first: a write that can reuse the WAL's own
         # blocks needs no new room, and would succeed on a full disk.
@@ -428,7 +428,7 @@ def test_a_drop_folder_swapped_for_a_symlink_is_not_followed(
     result = run_cli(vault.root, "daemon", "--once", check=False, env=None)
     assert result.returncode == 0, result.stderr
     assert _untouched(files)
-    assert [c.id for c in vault.clips()] == ids
+    assert [c.id for c in vault.clips.all()] == ids
     status = json.loads(run_cli(vault.root, "status", "--json").stdout)
     (folder,) = status["folders"]
     assert folder["problem"] == "symlink" and folder["missing"] is False
@@ -442,7 +442,7 @@ def test_a_parent_of_the_drop_folder_swapped_for_a_symlink_is_not_followed(
     try:
         cams = tmp_path / "cams"
         (cams / "front").mkdir(parents=True)
-        v.add_camera("front", cams / "front")
+        v.cameras.add("front", cams / "front")
         elsewhere = tmp_path / "elsewhere"
         (elsewhere / "front").mkdir(parents=True)
         files = {elsewhere / "front" / "letter.txt": os.urandom(800)}
@@ -451,7 +451,7 @@ def test_a_parent_of_the_drop_folder_swapped_for_a_symlink_is_not_followed(
         cams.rename(tmp_path / "cams-was")
         cams.symlink_to(elsewhere)
         d = run_once(v)
-        assert _untouched(files) and v.clips() == []
+        assert _untouched(files) and v.clips.all() == []
         assert any("symlink" in e for e in d.stats.errors), d.stats.errors
     finally:
         v.close()
@@ -466,11 +466,11 @@ def test_a_drop_folder_replaced_while_the_daemon_was_down_is_skipped_until_added
     (drop / "new.mp4").write_bytes(os.urandom(900))
     run_once(vault)
     assert (drop / "new.mp4").exists()
-    assert [f.problem for f in vault.folders()] == ["replaced"]
-    vault.add_camera("front", drop)  # the owner says this folder is right
-    assert [f.problem for f in vault.folders()] == [None]
+    assert [f.problem for f in vault.status.folders()] == ["replaced"]
+    vault.cameras.add("front", drop)  # the owner says this folder is right
+    assert [f.problem for f in vault.status.folders()] == [None]
     run_once(vault)
-    assert not (drop / "new.mp4").exists() and len(vault.clips()) == 4
+    assert not (drop / "new.mp4").exists() and len(vault.clips.all()) == 4
 
 
 def test_a_folder_swapped_between_the_check_and_the_sealing_is_not_followed(
@@ -494,7 +494,7 @@ def test_a_folder_swapped_between_the_check_and_the_sealing_is_not_followed(
                   engine=vault.engine, store=vault.store, audit=vault.audit,
                   recipients=vault.config.recipients, now=vault.clock())
     assert _untouched(files)
-    assert _blobs(vault.root) == {c.id for c in vault.clips()}
+    assert _blobs(vault.root) == {c.id for c in vault.clips.all()}
 
 
 def test_export_age_refuses_a_drop_folder(sealed: tuple[Vault, Path, list[str]]) -> None:
@@ -528,14 +528,14 @@ def test_export_refuses_a_dangling_symlink_before_decrypting_or_logging(
     from tests.requests.test_service import REQ
 
     vault, drop, _ids = sealed
-    rid = vault.add_request(REQ)
+    rid = vault.requests.add(REQ)
     vault.unlock(PASSPHRASE)
-    vault.decide(rid, approve=True, reason="ok")
+    vault.requests.decide(rid, approve=True, reason="ok")
     entries = vault.audit.size()
     link = tmp_path / "handover"
     link.symlink_to(drop / "handover")
     with pytest.raises(UsageError, match="is a symlink"):
-        vault.export(rid, link)
+        vault.releases.export(rid, link)
     assert not (drop / "handover").exists()
     assert vault.audit.size() == entries
     assert list(tmp_path.glob(".*.partial")) == []

@@ -52,13 +52,13 @@ def exported(tmp_path: Path) -> tuple[Path, Path, Any]:
     vault = Vault.init(tmp_path / "vault", PASSPHRASE, log_n=FAST_LOG_N)
     drop = tmp_path / "drop"
     drop.mkdir()
-    vault.add_camera("front", drop)
+    vault.cameras.add("front", drop)
     (drop / "c.mp4").write_bytes(os.urandom(20_000))
     Daemon(vault, DaemonOptions(once=True, settle_seconds=0)).run()
-    rid = vault.add_request(REQ)
-    vault.decide(rid, approve=True, reason="warrant shown")
+    rid = vault.requests.add(REQ)
+    vault.requests.decide(rid, approve=True, reason="warrant shown")
     out = tmp_path / "export"
-    vault.export(rid, out)
+    vault.releases.export(rid, out)
     keys = vault.owner_keys()
     vault.close()
     return tmp_path / "vault", out, keys

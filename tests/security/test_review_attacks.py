@@ -60,9 +60,9 @@ def test_age_export_delivers_an_unapproved_clip_swapped_in_by_header_and_payload
     and copies whatever payload it finds, checking no plaintext hash: the
     requester decrypts clip B, which nobody approved."""
     ingest(vault, camera, n=2)
-    rid = vault.add_request({**REQ, "recipient": str(ATTACKER.recipient)})
-    a, b = vault.scope_clips(rid)
-    vault.decide(rid, approve=True, reason="only the first", clips=[a.id])
+    rid = vault.requests.add({**REQ, "recipient": str(ATTACKER.recipient)})
+    a, b = vault.requests.scope_clips(rid)
+    vault.requests.decide(rid, approve=True, reason="only the first", clips=[a.id])
 
     _sql(vault, ("UPDATE clip SET header = (SELECT header FROM clip WHERE id = ?) WHERE id = ?",
                  (b.id, a.id)))
@@ -70,7 +70,7 @@ def test_age_export_delivers_an_unapproved_clip_swapped_in_by_header_and_payload
 
     out = tmp_path / "out"
     try:
-        vault.export(rid, out, fmt="age")
+        vault.releases.export(rid, out, fmt="age")
     except RingfenceError:
         return  # the swap was caught: nothing left
     [delivered] = list((out / "clips").rglob("*.age"))
@@ -91,8 +91,8 @@ def test_a_signed_approval_revived_after_a_reopen_and_a_refusal(
     ``request.decided`` entry still verifies, nothing checks that a later
     reopen and refusal overturned it, and export even signs a fresh receipt."""
     ingest(vault, camera, n=1)
-    rid = vault.add_request(REQ)
-    vault.decide(rid, approve=True, reason="ok")
+    rid = vault.requests.add(REQ)
+    vault.requests.decide(rid, approve=True, reason="ok")
     old_dec = _one(vault, "SELECT id, outcome, reason, terms, expires_at, decided_at, "
                    "audit_index FROM decision WHERE request_id = ?", (rid,))
     old_clips = _one(vault, "SELECT decision_id, clip_id, camera, captured_at, size, sha256 "
@@ -101,12 +101,12 @@ def test_a_signed_approval_revived_after_a_reopen_and_a_refusal(
     # Make the signed decision look broken, so that the owner reopens it.
     _sql(vault, ("UPDATE request SET reason = 'tampered' WHERE id = ?", (rid,)))
     with pytest.raises(IntegrityError, match="reopen"):
-        vault.export(rid, tmp_path / "first")
-    vault.reopen(rid, "export said to decide again")
+        vault.releases.export(rid, tmp_path / "first")
+    vault.requests.reopen(rid, "export said to decide again")
     # Put the reason back, so the owner's new decision matches what was filed.
     _sql(vault, ("UPDATE request SET reason = ? WHERE id = ?", (REQ["reason"], rid)))
-    vault.decide(rid, approve=False, reason="on reflection, no")
-    assert vault.request(rid).status == "refused"
+    vault.requests.decide(rid, approve=False, reason="on reflection, no")
+    assert vault.requests.get(rid).status == "refused"
 
     # The attacker restores the approval the owner overturned.
     _sql(vault,
@@ -122,7 +122,7 @@ def test_a_signed_approval_revived_after_a_reopen_and_a_refusal(
 
     out = tmp_path / "out"
     with pytest.raises(RingfenceError):
-        vault.export(rid, out)
+        vault.releases.export(rid, out)
     assert not out.exists()
     assert "clip.released" not in _types(vault)
 
@@ -155,9 +155,9 @@ def test_a_withdrawal_hidden_from_the_expression_indexes_is_revived(
     vault: Vault, camera: Path, tmp_path: Path
 ) -> None:
     ingest(vault, camera, n=1)
-    rid = vault.add_request(REQ)
-    vault.decide(rid, approve=True, reason="ok")
-    vault.withdraw(rid, "case closed")
+    rid = vault.requests.add(REQ)
+    vault.requests.decide(rid, approve=True, reason="ok")
+    vault.requests.withdraw(rid, "case closed")
     ingest(vault, camera, n=1)  # life goes on: the withdrawal is not the last entry
     [withdrawn] = [i for i, e in vault.audit.entries() if e["type"] == "request.withdrawn"]
     _sql(vault, ("UPDATE request SET status = 'approved' WHERE id = ?", (rid,)))
@@ -169,7 +169,7 @@ def test_a_withdrawal_hidden_from_the_expression_indexes_is_revived(
         assert owner.audit.verify(owner.verifier_keys())  # nothing to see in the log
         out = tmp_path / "out"
         with pytest.raises(RingfenceError):
-            owner.export(rid, out)
+            owner.releases.export(rid, out)
         assert not out.exists()
     finally:
         owner.close()
@@ -179,8 +179,8 @@ def test_a_hold_hidden_from_the_expression_indexes_lets_retention_shred(
     vault: Vault, camera: Path
 ) -> None:
     ingest(vault, camera, n=1)
-    [clip] = vault.clips()
-    hold = vault.add_hold("front", clip.captured_at - timedelta(minutes=1),
+    [clip] = vault.clips.all()
+    hold = vault.holds.add("front", clip.captured_at - timedelta(minutes=1),
                           clip.captured_at + timedelta(minutes=1), "insurance claim")
     [added] = [i for i, e in vault.audit.entries() if e["type"] == "hold.added"]
     _sql(vault, ("DELETE FROM hold WHERE id = ?", (hold,)))
@@ -189,10 +189,10 @@ def test_a_hold_hidden_from_the_expression_indexes_lets_retention_shred(
     intruder = Vault.open(vault.root)
     try:
         with pytest.raises(PolicyError, match="held by"):
-            intruder.shred(clip.id, "make room")
+            intruder.retention.shred(clip.id, "make room")
     finally:
         intruder.close()
-    assert vault.clip(clip.id).shredded is False
+    assert vault.clips.get(clip.id).shredded is False
 
 
 # --- 4. holds: the log's word replaces the catalog's, and releasing needs no key ---
@@ -203,8 +203,8 @@ def test_a_forged_hold_released_entry_releases_the_hold(vault: Vault, camera: Pa
     catalog's unreleased hold row is then ignored, since the log's view of a
     hold it knows replaces the catalog's instead of adding to it."""
     ingest(vault, camera, n=1)
-    [clip] = vault.clips()
-    hold = vault.add_hold("front", clip.captured_at - timedelta(minutes=1),
+    [clip] = vault.clips.all()
+    hold = vault.holds.add("front", clip.captured_at - timedelta(minutes=1),
                           clip.captured_at + timedelta(minutes=1), "insurance claim")
     intruder = Vault.open(vault.root)
     try:
@@ -212,7 +212,7 @@ def test_a_forged_hold_released_entry_releases_the_hold(vault: Vault, camera: Pa
                               details={"reason": "x"})
         assert _one(vault, "SELECT released_at FROM hold WHERE id = ?", (hold,)) == (None,)
         with pytest.raises(PolicyError, match="held by"):
-            intruder.shred(clip.id, "make room")
+            intruder.retention.shred(clip.id, "make room")
     finally:
         intruder.close()
 
@@ -220,16 +220,16 @@ def test_a_forged_hold_released_entry_releases_the_hold(vault: Vault, camera: Pa
 def test_releasing_a_hold_needs_no_passphrase(vault: Vault, camera: Path) -> None:
     """`ringfence hold release` opens the vault without unlocking it."""
     ingest(vault, camera, n=1)
-    [clip] = vault.clips()
-    hold = vault.add_hold("front", clip.captured_at - timedelta(minutes=1),
+    [clip] = vault.clips.all()
+    hold = vault.holds.add("front", clip.captured_at - timedelta(minutes=1),
                           clip.captured_at + timedelta(minutes=1), "insurance claim")
     intruder = Vault.open(vault.root)
     try:
         assert not intruder.unlocked
         with pytest.raises(RingfenceError):
-            intruder.release_hold(hold, "not needed")
+            intruder.holds.release(hold, "not needed")
         with pytest.raises(PolicyError, match="held by"):
-            intruder.shred(clip.id, "make room")
+            intruder.retention.shred(clip.id, "make room")
     finally:
         intruder.close()
 
@@ -257,8 +257,8 @@ def test_a_cut_back_hidden_by_a_new_vault_id_in_config_toml(vault: Vault, camera
     ingest(vault, camera, n=2)
     early = vault.audit.size()
     vault.checkpoint()
-    rid = vault.add_request(REQ)
-    vault.decide(rid, approve=True, reason="ok")  # owner-signed, and kept as the head
+    rid = vault.requests.add(REQ)
+    vault.requests.decide(rid, approve=True, reason="ok")  # owner-signed, and kept as the head
     assert owner_head_path(vault.config.vault_id).exists()
     _cut_back(vault, early)
 

@@ -342,8 +342,8 @@ from vault.service import Vault
 vault = Vault.open(Path(sys.argv[1]))
 def killed(*args, **kwargs):
     os.kill(os.getpid(), signal.SIGKILL)  # the shred has committed; nothing after it runs
-vault._finish_shredding = killed
-vault.shred(sys.argv[2], "gone")
+vault.retention._finish_shredding = killed
+vault.retention.shred(sys.argv[2], "gone")
 """
 
 
@@ -384,7 +384,7 @@ def test_a_shredded_header_does_not_outlive_a_kill_in_the_wal(vault: Vault, came
 def test_after_a_shred_the_wal_does_not_hold_the_header(vault: Vault, camera: Path) -> None:
     ingest(vault, camera, 1)
     [(clip_id, header)] = headers(vault).items()
-    vault.shred(clip_id, "gone")
+    vault.retention.shred(clip_id, "gone")
     wal = vault.root / "catalog.db-wal"
     assert not wal.exists() or header not in wal.read_bytes()
     assert files_containing(vault.root, header) == []
@@ -410,7 +410,7 @@ def test_a_catalog_pinned_by_a_long_reader_still_opens(vault: Vault, camera: Pat
         (camera / "later.mp4").write_bytes(os.urandom(5000))
         ingest(vault, camera, 0)  # a commit after the reader's snapshot: the WAL is pinned
         again = Vault.open(vault.root)
-        assert len(again.clips()) == 2
+        assert len(again.clips.all()) == 2
         again.close()
     finally:
         reader.kill()

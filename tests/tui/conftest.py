@@ -22,6 +22,7 @@ import pytest
 from tests.tui.helpers import NOW, fixed_clock
 from tui.demo import PASSPHRASE, Demo, build
 from vault.service import Vault
+from vault.service.context import IdMaker
 
 
 @pytest.fixture(autouse=True)
@@ -29,7 +30,10 @@ def _screens_in_utc(utc_local_time: None) -> None:
     """Local time is UTC, so screens show the same text on every machine."""
 
 
-def _deterministic_ids(monkeypatch: pytest.MonkeyPatch, start: int) -> None:
+def _deterministic_ids(monkeypatch: pytest.MonkeyPatch, start: int) -> IdMaker:
+    """Deterministic ids: returned to inject into ``Vault.open``; also put in
+    place of ``vault.ids.new_id``, which a vault the demo builder makes picks
+    up, and of the receipt builder's own."""
     from vault import ids
 
     counters: dict[str, Any] = {}
@@ -38,14 +42,11 @@ def _deterministic_ids(monkeypatch: pytest.MonkeyPatch, start: int) -> None:
         n = next(counters.setdefault(kind, itertools.count(start)))
         return f"{ids.PREFIXES[kind]}_{n:016d}"
 
-    import vault.ingest.pipeline
     import vault.service.receipts_build
-    import vault.service.release
-    import vault.service.requests
 
-    for module in (vault.ingest.pipeline, vault.service.receipts_build, vault.service.release,
-                   vault.service.requests):
+    for module in (ids, vault.service.receipts_build):
         monkeypatch.setattr(module, "new_id", new_id)
+    return new_id
 
 
 @pytest.fixture(scope="session")
@@ -76,7 +77,7 @@ class DemoCopy:
 def demo(demo_template: Demo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
          ) -> Iterator[DemoCopy]:
     """A private copy of the demo vault, opened with the fixed clock."""
-    _deterministic_ids(monkeypatch, 1000)
+    new_id = _deterministic_ids(monkeypatch, 1000)
     root = tmp_path / "demo"
     shutil.copytree(demo_template.root, root, symlinks=True)
     # The catalog names the template's drop folders: point it at the copy's
@@ -87,7 +88,7 @@ def demo(demo_template: Demo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     db.close()
     copy = Demo(root, {k: root / "drop" / k for k in demo_template.drops},
                 dict(demo_template.requests))
-    vault = Vault.open(copy.vault_dir, clock=fixed_clock)
+    vault = Vault.open(copy.vault_dir, clock=fixed_clock, new_id=new_id)
     yield DemoCopy(copy, vault)
     vault.close()
 

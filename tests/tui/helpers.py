@@ -40,7 +40,7 @@ def make_app(vault: Vault, *, status: dict[str, Any] | None = STATUS_UP,
              export_dir: Path = EXPORTS, **kwargs: Any) -> RingfenceApp:
     """The app on *vault*; *status* replaces the live (machine-dependent) status."""
     if status is not None:
-        vault.status = lambda: status  # type: ignore[method-assign]
+        vault.status.report = lambda: status  # type: ignore[method-assign]
     kwargs.setdefault("status_seconds", 0)
     return RingfenceApp(vault, export_dir=export_dir, **kwargs)
 

@@ -18,15 +18,15 @@ from tui.demo import SyntheticCamera, start_daemon, stop_daemon
 
 def test_the_demo_vault_has_the_sample_requests(demo: DemoCopy) -> None:
     vault, ids = demo.vault, demo.ids
-    by_id = {r.id: r for r in vault.requests()}
+    by_id = {r.id: r for r in vault.requests.all()}
     assert {by_id[i].status for i in ids.values()} == {"pending", "refused"}
     assert by_id[ids["press"]].status == "refused"
     assert (by_id[ids["police"]].kind, by_id[ids["police"]].basis) == ("police", "warrant")
     assert by_id[ids["police"]].recipient and by_id[ids["police"]].reference
     assert (by_id[ids["insurer"]].kind, by_id[ids["insurer"]].basis) == ("insurer", "consent")
     assert by_id[ids["neighbour"]].urgent
-    assert [len(vault.scope_clips(ids[k])) for k in ("police", "insurer", "neighbour")] == [6, 4, 6]
-    assert vault.decision_receipt(ids["press"])["decision"]["outcome"] == "refused"
+    assert [len(vault.requests.scope_clips(ids[k])) for k in ("police", "insurer", "neighbour")] == [6, 4, 6]
+    assert vault.requests.decision_receipt(ids["press"])["decision"]["outcome"] == "refused"
     assert stat.S_IMODE(demo.demo.police_key.stat().st_mode) == 0o600
     assert not vault.unlocked
 
@@ -47,25 +47,25 @@ def test_the_synthetic_camera_keeps_recording(tmp_path: Path) -> None:
 
 
 def test_the_daemon_seals_what_the_camera_records(demo: DemoCopy) -> None:
-    before = len(demo.vault.clips())
+    before = len(demo.vault.clips.all())
     proc = start_daemon(demo.demo)
     try:
         deadline = time.monotonic() + 30
-        while not demo.vault.daemon_running() and time.monotonic() < deadline:
+        while not demo.vault.status.daemon_running() and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert demo.vault.daemon_running()
+        assert demo.vault.status.daemon_running()
         camera = SyntheticCamera(demo.demo.drops, every=0.05, clip_seconds=0.5)
         camera.start()
         while camera.recorded < 1 and time.monotonic() < deadline:
             time.sleep(0.05)
         camera.stop()
-        while len(demo.vault.clips()) <= before and time.monotonic() < deadline:
+        while len(demo.vault.clips.all()) <= before and time.monotonic() < deadline:
             time.sleep(0.1)
-        assert len(demo.vault.clips()) > before
+        assert len(demo.vault.clips.all()) > before
     finally:
         stop_daemon(proc)
     assert proc.returncode == 0
-    assert not demo.vault.daemon_running()
+    assert not demo.vault.status.daemon_running()
 
 
 @pytest.mark.parametrize("clean", [False, True])
@@ -74,8 +74,8 @@ def test_demo_command_starts_and_stops_everything(tmp_path: Path, monkeypatch: A
     seen: dict[str, Any] = {}
 
     def fake_run(app: Any) -> None:
-        seen["running"] = app.vault.daemon_running()
-        seen["requests"] = len(app.vault.requests())
+        seen["running"] = app.vault.status.daemon_running()
+        seen["requests"] = len(app.vault.requests.all())
         seen["notice"] = app.notice
 
     monkeypatch.setattr("tui.app.RingfenceApp.run", fake_run)
@@ -94,4 +94,4 @@ def test_demo_command_starts_and_stops_everything(tmp_path: Path, monkeypatch: A
         assert (root / "exports").is_dir()
         from vault.service import Vault
 
-        assert not Vault.open(root / "vault").daemon_running()
+        assert not Vault.open(root / "vault").status.daemon_running()

@@ -121,9 +121,9 @@ async def test_the_live_status_is_read_off_the_ui_thread(demo: DemoCopy) -> None
 async def test_inbox_loads_more_requests_as_you_scroll(empty_vault: Vault, tmp_path: Path
                                                        ) -> None:
     drop = tmp_path / "drop"
-    empty_vault.add_camera("front", drop)
+    empty_vault.cameras.add("front", drop)
     for i in range(230):
-        empty_vault.add_request({
+        empty_vault.requests.add({
             "requester": f"Officer {i}", "organisation": "Police", "kind": "police",
             "basis": "warrant", "reason": "test", "cameras": ["front"],
             "from": "2026-11-20T00:00:00Z", "to": "2026-11-21T00:00:00Z",
@@ -143,7 +143,7 @@ async def test_inbox_loads_more_requests_as_you_scroll(empty_vault: Vault, tmp_p
 
 async def test_approve_a_subset(demo: DemoCopy, tmp_path: Path) -> None:
     police = demo.ids["police"]
-    scope = [c.id for c in demo.vault.scope_clips(police)]
+    scope = [c.id for c in demo.vault.requests.scope_clips(police)]
     app = make_app(demo.vault, export_dir=tmp_path / "exports")
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_request(pilot, police, 6)
@@ -160,7 +160,7 @@ async def test_approve_a_subset(demo: DemoCopy, tmp_path: Path) -> None:
         await unlock(pilot)
         await wait_for(pilot, lambda: isinstance(app.screen, ExportScreen), what="export")
         await settle(pilot)
-        info = demo.vault.request(police)
+        info = demo.vault.requests.get(police)
         assert info.status == "partly_approved"
         assert info.decision is not None
         assert sorted(info.decision["clips"]) == sorted(scope[2:])
@@ -192,7 +192,7 @@ async def test_approve_needs_a_reason_and_a_future_expiry(demo: DemoCopy) -> Non
         assert "not an ISO 8601 time" in text_of(app, "#error")
         await pilot.press("escape")
         await wait_for(pilot, lambda: isinstance(app.screen, RequestScreen), what="cancel")
-    assert demo.vault.request(demo.ids["insurer"]).status == "pending"
+    assert demo.vault.requests.get(demo.ids["insurer"]).status == "pending"
 
 
 async def test_nothing_ticked_cannot_be_approved(demo: DemoCopy) -> None:
@@ -228,7 +228,7 @@ async def test_refuse_with_a_receipt(demo: DemoCopy, tmp_path: Path) -> None:
         await wait_for(pilot, lambda: (folder / receipts.RECEIPT_JSON).exists(), what="receipt")
         await settle(pilot)
         assert isinstance(app.screen, RequestScreen)
-    info = demo.vault.request(insurer)
+    info = demo.vault.requests.get(insurer)
     assert info.status == "refused"
     assert info.decision is not None and info.decision["reason"] == "no claim was filed"
     report = receipts.verify_folder(folder, None)
@@ -243,7 +243,7 @@ async def test_a_refusal_with_nowhere_to_put_its_receipt_is_not_recorded(
         await refuse_with_receipt_in(pilot, insurer, demo.vault.root / "refusal")
         await wait_for(pilot, lambda: bool(app.errors), what="the error")
         assert "inside the vault folder" in app.errors[-1]
-    assert demo.vault.request(insurer).status == "pending"
+    assert demo.vault.requests.get(insurer).status == "pending"
     assert not (demo.vault.root / "refusal").exists()
 
 
@@ -266,7 +266,7 @@ async def test_wrong_passphrase_keeps_the_dialog_open(demo: DemoCopy) -> None:
         assert app.screen.query_one(Input).value == ""
         await unlock(pilot)
         await wait_for(pilot, lambda: isinstance(app.screen, ExportScreen), what="export")
-    assert demo.vault.request(demo.ids["neighbour"]).status == "approved"
+    assert demo.vault.requests.get(demo.ids["neighbour"]).status == "approved"
 
 
 async def approve_until_asked(pilot: Any, request_id: str) -> None:
@@ -286,7 +286,7 @@ async def test_cancelling_the_passphrase_decides_nothing(demo: DemoCopy) -> None
         await approve_until_asked(pilot, demo.ids["police"])
         await pilot.press("escape")
         await wait_for(pilot, lambda: isinstance(app.screen, RequestScreen), what="back")
-    assert demo.vault.request(demo.ids["police"]).status == "pending"
+    assert demo.vault.requests.get(demo.ids["police"]).status == "pending"
 
 
 async def test_export_with_progress_ends_on_a_verifiable_receipt(demo: DemoCopy,
@@ -332,7 +332,7 @@ async def test_export_failure_is_shown_and_the_dialog_stays(demo: DemoCopy,
                                                            tmp_path: Path) -> None:
     police = demo.ids["police"]
     demo.vault.unlock(PASSPHRASE)
-    demo.vault.decide(police, approve=True, reason="ok")
+    demo.vault.requests.decide(police, approve=True, reason="ok")
     taken = tmp_path / "taken"
     taken.mkdir()
     (taken / "something").write_text("x")
@@ -369,7 +369,7 @@ open(sys.argv[1], "w").write(json.dumps(record))
 async def test_preview_decrypts_logs_and_plays_a_private_temp_copy(
         demo: DemoCopy, tmp_path: Path, monkeypatch: Any) -> None:
     police = demo.ids["police"]
-    clip = demo.vault.scope_clips(police)[0]
+    clip = demo.vault.requests.scope_clips(police)[0]
     script = tmp_path / "player.py"
     script.write_text(PLAYER)
     record = tmp_path / "played.json"
@@ -402,7 +402,7 @@ async def test_preview_decrypts_logs_and_plays_a_private_temp_copy(
     assert [e["subject"] for e in viewed] == [clip.id]
     assert "Metropolitan Police" in viewed[0]["details"]["reason"]
     # The owner's own view is filed as an approved request, hidden from the inbox.
-    own = [r for r in demo.vault.requests() if r.kind == "owner"]
+    own = [r for r in demo.vault.requests.all() if r.kind == "owner"]
     assert len(own) == 1 and own[0].status == "approved"
 
 
@@ -436,7 +436,7 @@ async def test_every_copy_handed_to_a_launcher_goes_when_the_vault_locks(
 
 
 async def test_preview_temp_copy_is_removed_when_the_app_stops(demo: DemoCopy) -> None:
-    clip = demo.vault.clips(limit=1)[0]
+    clip = demo.vault.clips.all(limit=1)[0]
     app = make_app(demo.vault)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
@@ -562,7 +562,7 @@ async def test_the_mouse_opens_a_request_and_cancels_a_dialog(demo: DemoCopy) ->
         await wait_for(pilot, lambda: isinstance(app.screen, RefuseScreen), what="refuse")
         await pilot.click("#cancel")
         await wait_for(pilot, lambda: isinstance(app.screen, RequestScreen), what="cancelled")
-    assert demo.vault.request(demo.ids["police"]).status == "pending"
+    assert demo.vault.requests.get(demo.ids["police"]).status == "pending"
 
 
 async def test_service_errors_are_shown_with_their_message(demo: DemoCopy) -> None:
@@ -583,7 +583,7 @@ async def test_export_age_encrypted_to_the_requesters_key(demo: DemoCopy, tmp_pa
 
     police = demo.ids["police"]
     demo.vault.unlock(PASSPHRASE)
-    demo.vault.decide(police, approve=True, reason="warrant")
+    demo.vault.requests.decide(police, approve=True, reason="warrant")
     app = make_app(demo.vault, export_dir=tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
         await open_request(pilot, police, 6)
@@ -613,7 +613,7 @@ async def test_status_is_polled_and_slow_reads_are_spaced_out(demo: DemoCopy) ->
         return STATUS_UP
 
     app = make_app(demo.vault, status=None, status_seconds=0.05, monotonic=lambda: clock[0])
-    demo.vault.status = slow_status  # type: ignore[method-assign]
+    demo.vault.status.report = slow_status  # type: ignore[method-assign]
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_for(pilot, lambda: app.status_info is not None, what="the status")
         assert app._status_pause == 10.0  # ten times the last read

@@ -21,8 +21,8 @@ async def test_a_tampered_approval_is_reported_and_decided_again(demo: DemoCopy,
     police = demo.ids["police"]
     vault = demo.vault
     vault.unlock(PASSPHRASE)
-    scope = [c.id for c in vault.scope_clips(police)]
-    vault.decide(police, approve=True, reason="ok", clips=scope[:1])
+    scope = [c.id for c in vault.requests.scope_clips(police)]
+    vault.requests.decide(police, approve=True, reason="ok", clips=scope[:1])
     db = sqlite3.connect(vault.layout.catalog)
     with db:  # widened behind the owner's back
         db.execute("INSERT INTO decision_clip SELECT d.id, c.id, 'front', c.captured_at, c.size, "
@@ -46,7 +46,7 @@ async def test_a_tampered_approval_is_reported_and_decided_again(demo: DemoCopy,
         await wait_for(pilot, lambda: isinstance(app.screen, AskScreen), what="the reason")
         await type_text(pilot, "not what I approved")
         await pilot.press("enter")
-        await wait_for(pilot, lambda: vault.request(police).status == "pending",
+        await wait_for(pilot, lambda: vault.requests.get(police).status == "pending",
                        what="the request reopened")
         await settle(pilot)
-    assert vault.request(police).decision is None
+    assert vault.requests.get(police).decision is None

@@ -69,7 +69,7 @@ async def test_the_export_format_is_readable_without_colour(demo: DemoCopy,
                                                            tmp_path: Path) -> None:
     police = demo.ids["police"]
     demo.vault.unlock(PASSPHRASE)
-    demo.vault.decide(police, approve=True, reason="ok")
+    demo.vault.requests.decide(police, approve=True, reason="ok")
     app = make_app(demo.vault, export_dir=tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
         await open_request(pilot, police, 6)
@@ -123,7 +123,7 @@ async def test_the_preview_reason_follows_the_decision(demo: DemoCopy) -> None:
         assert app.screen.value.startswith("before deciding on the request from")
         await pilot.press("escape")
         demo.vault.unlock(PASSPHRASE)
-        demo.vault.decide(police, approve=True, reason="ok")
+        demo.vault.requests.decide(police, approve=True, reason="ok")
         await pilot.press("escape")
         await open_request(pilot, police, 6)
         await pilot.press("p")

@@ -104,8 +104,8 @@ def _export_finished(snap_compare: Any, demo: DemoCopy) -> None:
     shutil.rmtree(FIXED_EXPORTS, ignore_errors=True)
     demo.vault.unlock(PASSPHRASE)
     police = demo.ids["police"]
-    demo.vault.decide(police, approve=True, reason="warrant checked",
-                      clips=[c.id for c in demo.vault.scope_clips(police)][2:])
+    demo.vault.requests.decide(police, approve=True, reason="warrant checked",
+                      clips=[c.id for c in demo.vault.requests.scope_clips(police)][2:])
 
     async def run_before(pilot: Any) -> None:
         await _open(pilot, police)
@@ -123,9 +123,9 @@ def _export_finished(snap_compare: Any, demo: DemoCopy) -> None:
 
 
 def test_preview(snap_compare: Any, demo: DemoCopy) -> None:
-    clip = demo.vault.scope_clips(demo.ids["police"])[0]
+    clip = demo.vault.requests.scope_clips(demo.ids["police"])[0]
     demo.vault.unlock(PASSPHRASE)
-    data = demo.vault.view_clip(clip.id, "snapshot")
+    data = demo.vault.releases.view(clip.id, "snapshot")
     from vault.synth import still_frame
 
     async def run_before(pilot: Any) -> None:

@@ -11,7 +11,7 @@ from tui.calls import VaultCalls
 
 if TYPE_CHECKING:
     from tui.app import RingfenceApp
-    from vault.service import Vault
+    from vault.service import AppVault
 
 ResultT = TypeVar("ResultT")
 
@@ -24,7 +24,7 @@ class _VaultAccess:
         return self.app  # type: ignore[no-any-return]
 
     @property
-    def vault(self) -> Vault:
+    def vault(self) -> AppVault:
         return self.rf.vault
 
     def now(self) -> datetime:

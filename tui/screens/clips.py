@@ -67,7 +67,7 @@ class ClipsScreen(VaultScreen):
         yield Footer(show_command_palette=False)
 
     def on_mount(self) -> None:
-        self.call_vault(self.vault.cameras, self._cameras_loaded, name="cameras")
+        self.call_vault(self.vault.cameras.all, self._cameras_loaded, name="cameras")
 
     def _cameras_loaded(self, cameras: list[CameraInfo]) -> None:
         options = self.query_one("#cameras", OptionList)
@@ -93,7 +93,7 @@ class ClipsScreen(VaultScreen):
         def latest_day() -> date:
             if count == 0:
                 return local(self.now()).date()
-            last = self.vault.clips(camera=name, offset=count - 1, limit=1)
+            last = self.vault.clips.all(camera=name, offset=count - 1, limit=1)
             when = last[0].captured_at if last else self.now()
             return local(when).date()
 
@@ -114,7 +114,7 @@ class ClipsScreen(VaultScreen):
         camera, generation, offset = self.camera, self._generation, len(self.clips)
         since, until = day_bounds(self.day)
         self.call_vault(
-            lambda: self.vault.clips(camera=camera, since=since, until=until, limit=PAGE,
+            lambda: self.vault.clips.all(camera=camera, since=since, until=until, limit=PAGE,
                                      offset=offset),
             lambda page: self._page_loaded(generation, page), name="day clips")
 

@@ -20,7 +20,7 @@ from tui.format import human_size, outcome_label
 from tui.screens.base import VaultModal
 from tui.widgets.choice import ChoiceButton
 from vault import receipts
-from vault.service.requests import RequestInfo
+from vault.service import RequestInfo
 
 
 class ExportProgress(Message, bubble=False):
@@ -118,7 +118,7 @@ class ExportScreen(VaultModal[None]):
             self.post_message(ExportProgress(done, total, clip_id))
 
         def run() -> dict[str, Any]:
-            return self.vault.export(request_id, out, fmt=fmt, progress=progress)
+            return self.vault.releases.export(request_id, out, fmt=fmt, progress=progress)
 
         def go() -> None:
             self.running = True

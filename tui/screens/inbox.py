@@ -17,7 +17,7 @@ from tui.format import relative, status_text
 from tui.screens.base import VaultScreen
 from tui.widgets.status_bar import StatusBar
 from tui.widgets.tables import LazyTable, RequestTable, cell
-from vault.service.requests import RequestInfo
+from vault.service import RequestInfo, Status
 
 PAGE = 200
 
@@ -29,13 +29,13 @@ EMPTY = (
 )
 
 
-SHORT_STATUS = {"partly_approved": "partial"}
+SHORT_STATUS: dict[str, str] = {Status.PARTLY_APPROVED: "partial"}
 SHORT_BASIS = {"court-order": "court order", "owner": "own view"}
 
 
 def request_row(r: RequestInfo, now: datetime) -> list[Text | str]:
     """The inbox row of *r*: mark, status, who, basis, deadline."""
-    pending = r.status == "pending"
+    pending = r.status == Status.PENDING
     if pending and r.urgent:
         mark = Text("EMERGENCY", style="bold white on red")
     elif r.near_deadline(now):
@@ -105,7 +105,7 @@ class InboxScreen(VaultScreen):
     def _load_page(self) -> None:
         generation, offset = self._generation, self._offset
         self.call_vault(
-            lambda: self.vault.requests(limit=PAGE, offset=offset),
+            lambda: self.vault.requests.all(limit=PAGE, offset=offset),
             lambda rows: self._page_loaded(generation, rows),
             name="requests page",
         )
@@ -139,7 +139,7 @@ class InboxScreen(VaultScreen):
         self._load_page()
 
     def _load_counts(self) -> None:
-        self.call_vault(lambda: self.vault.requests(status="pending"), self._counts_loaded,
+        self.call_vault(lambda: self.vault.requests.all(status=Status.PENDING), self._counts_loaded,
                         name="pending counts")
 
     def _counts_loaded(self, pending: list[RequestInfo]) -> None:

@@ -1,6 +1,6 @@
 """Looking at a clip before deciding: facts, a still frame, the system player.
 
-The clip is decrypted in memory by ``vault.view_clip``, which files and
+The clip is decrypted in memory by ``vault.releases.view``, which files and
 approves an owner's request for exactly that clip and logs the view: looking
 is a release like any other, and the audit log shows it.
 """
@@ -37,7 +37,7 @@ def start_preview(app: RingfenceApp, clip: ClipInfo, default_reason: str) -> Non
     def decrypt(reason: str) -> tuple[bytes, Image | None]:
         from vault.synth import still_frame
 
-        data = app.vault.view_clip(clip.id, reason)
+        data = app.vault.releases.view(clip.id, reason)
         return data, still_frame(data)
 
     def show(result: tuple[bytes, Image | None]) -> None:

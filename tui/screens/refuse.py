@@ -13,7 +13,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Input, Label, Static
 
 from tui.screens.base import VaultModal
-from vault.service.requests import RequestInfo
+from vault.service import RequestInfo
 
 
 @dataclass(frozen=True)

@@ -28,12 +28,10 @@ from tui.selection import Selection
 from tui.summary import ReleaseSummary
 from tui.widgets.status_bar import StatusBar
 from tui.widgets.tables import ClipTable, LazyTable
-from vault.service import ClipInfo
-from vault.service.requests import RequestInfo
+from vault.service import RELEASABLE, ClipInfo, RequestInfo, Status
 
 PAGE = 200
 AUTO_LOAD = 5000  # clips read without scrolling; beyond this, pages follow the scroll
-RELEASABLE = ("approved", "partly_approved")
 
 
 def unique_folder(base: Path) -> Path:
@@ -57,7 +55,7 @@ def detail(r: RequestInfo, now_text: Callable[[object], str]) -> Table:
     grid.add_row("Legal basis", basis)
     grid.add_row("Reason", Text(r.reason))
     deadline = Text(short_time(r.deadline))
-    if r.deadline is not None and r.status == "pending":
+    if r.deadline is not None and r.status == Status.PENDING:
         deadline.append(f" ({now_text(r.deadline)})", style="bold yellow")
     deadline.append("   status: ")
     deadline.append_text(status_text(r.status))
@@ -66,7 +64,7 @@ def detail(r: RequestInfo, now_text: Callable[[object], str]) -> Table:
                           f"{short_time(r.scope_to)}")
     if r.contact:
         grid.add_row("Contact", r.contact)
-    if r.urgent and r.status == "pending":
+    if r.urgent and r.status == Status.PENDING:
         grid.add_row("", Text("An emergency claim is not a court order: nothing leaves "
                               "without your decision.", style="red"))
     if r.decision:
@@ -129,7 +127,7 @@ class RequestScreen(VaultScreen):
     # --- loading -------------------------------------------------------------------
 
     def load(self) -> None:
-        self.call_vault(lambda: self.vault.request(self.request_id), self._request_loaded,
+        self.call_vault(lambda: self.vault.requests.get(self.request_id), self._request_loaded,
                         name="request")
 
     def _request_loaded(self, info: RequestInfo) -> None:
@@ -143,7 +141,7 @@ class RequestScreen(VaultScreen):
 
     def _load_clips(self) -> None:
         offset = len(self.clips)
-        self.call_vault(lambda: self.vault.scope_clips(self.request_id, limit=PAGE, offset=offset),
+        self.call_vault(lambda: self.vault.requests.scope_clips(self.request_id, limit=PAGE, offset=offset),
                         self._clips_loaded, name="scope clips")
 
     def _clips_loaded(self, page: list[ClipInfo]) -> None:
@@ -180,14 +178,14 @@ class RequestScreen(VaultScreen):
             self._show_selection()
             then()
 
-        self.call_vault(lambda: self.vault.scope_clips(self.request_id, offset=offset), loaded,
+        self.call_vault(lambda: self.vault.requests.scope_clips(self.request_id, offset=offset), loaded,
                         name="all scope clips")
 
     # --- selection -------------------------------------------------------------------
 
     @property
     def pending(self) -> bool:
-        return self.info is not None and self.info.status == "pending"
+        return self.info is not None and self.info.status == Status.PENDING
 
     def _tick(self, clip_id: str) -> Text:
         if not self.pending:
@@ -293,7 +291,7 @@ class RequestScreen(VaultScreen):
             if form is None:
                 return
             args = self.selection.decide_args()
-            job = self.rf.key_job(lambda: self.vault.decide(
+            job = self.rf.key_job(lambda: self.vault.requests.decide(
                 self.request_id, approve=True, reason=form.reason, expires=form.expires,
                 terms=form.terms, **args))  # type: ignore[arg-type]
             self.rf.with_key(lambda: self.call_vault(job, self._approved, name="decide"))
@@ -318,14 +316,8 @@ class RequestScreen(VaultScreen):
                 return
 
             def run() -> Path | None:
-                if form.receipt_dir is not None:
-                    # Checked first: a refusal must not be signed and logged
-                    # only for its receipt to have nowhere to go.
-                    self.vault.check_receipt_destination(form.receipt_dir)
-                self.vault.decide(self.request_id, approve=False, reason=form.reason)
-                if form.receipt_dir is None:
-                    return None
-                return self.vault.write_decision_receipt(self.request_id, form.receipt_dir)
+                return self.vault.releases.refuse(self.request_id, form.reason,
+                                                  form.receipt_dir).receipt_path
 
             job = self.rf.key_job(run)
             self.rf.with_key(lambda: self.call_vault(job, self._refused, name="decide"))
@@ -347,7 +339,7 @@ class RequestScreen(VaultScreen):
         def asked(reason: str | None) -> None:
             if reason is None:
                 return
-            job = self.rf.key_job(lambda: self.vault.reopen(self.request_id, reason))
+            job = self.rf.key_job(lambda: self.vault.requests.reopen(self.request_id, reason))
             self.rf.with_key(lambda: self.call_vault(job, self._reopened, name="reopen"))
 
         self.app.push_screen(AskScreen(

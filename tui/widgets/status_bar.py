@@ -42,7 +42,7 @@ def status_parts(status: dict[str, Any] | None, unlocked: bool,
 
 def status_line(status: dict[str, Any] | None, unlocked: bool, now: datetime,
                 width: int = 200) -> Text:
-    """One line for ``vault.status()``: daemon, last ingest, waiting files, storage, key."""
+    """One line for ``vault.status.report()``: daemon, last ingest, waiting files, storage, key."""
     parts = status_parts(status, unlocked, now)
     sep = Text(" │ ", style="dim")
     while len(parts) > 1 and sum(len(t) for _p, t in parts) + 3 * (len(parts) - 1) > width:

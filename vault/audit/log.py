@@ -476,6 +476,20 @@ class AuditLog:
             if remaining is not None:
                 remaining -= len(rows)
 
+    def size_on(self, conn: Connection) -> int:
+        """The log's size as *conn* (the caller's snapshot) sees it."""
+        row = conn.exec_driver_sql("SELECT MAX(idx) FROM audit_entry").first()
+        return 0 if row is None or row[0] is None else int(row[0]) + 1
+
+    def raw_of_types(self, types: Sequence[str], conn: Connection) -> list[bytes]:
+        """The bytes of every entry whose ``type`` column is one of *types*, in
+        log order, on *conn*; unparsed, so one malformed entry hides no other
+        (for reports such as ``clips verify``, never for a check that allows)."""
+        marks = ", ".join("?" * len(types))  # placeholders only: the types are bound
+        sql = f"SELECT entry FROM audit_entry WHERE type IN ({marks}) ORDER BY idx"  # noqa: S608
+        rows = conn.exec_driver_sql(sql, tuple(types))
+        return [bytes(data) for (data,) in rows]
+
     def about(self, *, subject: str | None = None, types: Sequence[str] = (),
               conn: Connection | None = None, complete: bool = False,
               since: int = 0) -> list[tuple[int, dict[str, Any]]]:

@@ -82,7 +82,7 @@ def _print_camera(info: object, as_json: bool) -> None:
 
 def cmd_camera_add(args: argparse.Namespace) -> int:
     vault = open_vault(args)
-    info = vault.add_camera(
+    info = vault.cameras.add(
         args.name, args.dir, pattern=args.pattern, retention_days=args.retention_days
     )
     _print_camera(info, args.json)
@@ -91,13 +91,13 @@ def cmd_camera_add(args: argparse.Namespace) -> int:
 
 def cmd_camera_set(args: argparse.Namespace) -> int:
     vault = open_vault(args)
-    info = vault.set_camera(args.name, pattern=args.pattern, retention_days=args.retention_days)
+    info = vault.cameras.change(args.name, pattern=args.pattern, retention_days=args.retention_days)
     _print_camera(info, args.json)
     return 0
 
 
 def cmd_camera_list(args: argparse.Namespace) -> int:
-    cams = open_vault(args).cameras()
+    cams = open_vault(args).cameras.all()
     if args.json:
         emit_json([c.as_json() for c in cams])
         return 0
@@ -117,7 +117,7 @@ def cmd_camera_list(args: argparse.Namespace) -> int:
 
 def cmd_clips_list(args: argparse.Namespace) -> int:
     vault = open_vault(args)
-    clips = vault.clips(
+    clips = vault.clips.all(
         camera=args.camera,
         since=parse_time(args.since, "--since") if args.since else None,
         until=parse_end_time(args.until, "--until", inclusive=False) if args.until else None,
@@ -135,7 +135,7 @@ def cmd_clips_list(args: argparse.Namespace) -> int:
 
 
 def cmd_clips_show(args: argparse.Namespace) -> int:
-    info = open_vault(args).clip(args.id)
+    info = open_vault(args).clips.get(args.id)
     if args.json:
         emit_json(info.as_json())
         return 0
@@ -149,13 +149,13 @@ def cmd_clips_show(args: argparse.Namespace) -> int:
 
 
 def cmd_clips_export_age(args: argparse.Namespace) -> int:
-    out = open_vault(args).export_age(args.id, args.output)
+    out = open_vault(args).clips.export_age(args.id, args.output)
     print(out)
     return 0
 
 
 def cmd_clips_shred(args: argparse.Namespace) -> int:
-    result = open_vault(args).shred(args.id, args.reason)
+    result = open_vault(args).retention.shred(args.id, args.reason)
     if args.json:
         emit_json(result)
     else:
@@ -164,7 +164,7 @@ def cmd_clips_shred(args: argparse.Namespace) -> int:
 
 
 def cmd_clips_verify(args: argparse.Namespace) -> int:
-    check = open_vault(args).verify_clips()
+    check = open_vault(args).clips.verify()
     problems = check.problems
     if args.json:
         emit_json(
@@ -188,7 +188,7 @@ def cmd_clips_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    st = open_vault(args).status()
+    st = open_vault(args).status.report()
     if args.json:
         emit_json(st)
         return 0

@@ -93,10 +93,10 @@ def cmd_quickstart(args: argparse.Namespace) -> int:
     owner = open_vault(args)
     try:
         try:
-            folders = owner.camera("default").folders
+            folders = owner.cameras.get("default").folders
             if args.drop is not None:
                 drop = args.drop.expanduser().absolute()
-                old, camera = owner.move_camera("default", drop)
+                old, camera = owner.cameras.move("default", drop)
                 if old != camera.folders:
                     # Said here and in the audit log (camera.changed): clips
                     # copied to the old folder now stay there.
@@ -105,7 +105,7 @@ def cmd_quickstart(args: argparse.Namespace) -> int:
                 folders = camera.folders
         except NotFound:
             drop = (args.drop or default_drop_dir()).expanduser().absolute()
-            folders = owner.add_camera("default", drop).folders
+            folders = owner.cameras.add("default", drop).folders
     finally:
         owner.close()
     vault = open_vault(args, actor="daemon")

@@ -19,6 +19,7 @@ from vault.cli.common import (
     unlocked_vault,
 )
 from vault.errors import IntegrityError, UsageError
+from vault.requests import Status
 from vault.safetext import shown
 from vault.timeutil import iso, parse_time
 
@@ -136,7 +137,7 @@ def cmd_request_add(args: argparse.Namespace) -> int:
         "recipient": args.recipient,
         "attachments": [str(a) for a in args.attach],
     }
-    rid = open_vault(args).add_request(fields)
+    rid = open_vault(args).requests.add(fields)
     if args.json:
         emit_json({"id": rid})
     else:
@@ -145,7 +146,7 @@ def cmd_request_add(args: argparse.Namespace) -> int:
 
 
 def cmd_request_import(args: argparse.Namespace) -> int:
-    rid = open_vault(args).import_request(args.file)
+    rid = open_vault(args).requests.import_file(args.file)
     if args.json:
         emit_json({"id": rid})
     else:
@@ -155,7 +156,7 @@ def cmd_request_import(args: argparse.Namespace) -> int:
 
 def cmd_request_list(args: argparse.Namespace) -> int:
     vault = open_vault(args)
-    reqs = vault.requests(args.status)
+    reqs = vault.requests.all(args.status)
     now = vault.clock()
     if args.json:
         emit_json([r.as_json(now) for r in reqs])
@@ -175,15 +176,15 @@ def cmd_request_list(args: argparse.Namespace) -> int:
             ]
         )
     print(table(rows, ["ID", "STATUS", "KIND", "BASIS", "REQUESTER", "DEADLINE", "FLAGS"]))
-    pending = sum(1 for r in reqs if r.status == "pending")
+    pending = sum(1 for r in reqs if r.status == Status.PENDING)
     print(f"\n{len(reqs)} request(s), {pending} pending")
     return 0
 
 
 def cmd_request_show(args: argparse.Namespace) -> int:
     vault = open_vault(args)
-    info = vault.request(args.id)
-    clips = vault.scope_clips(args.id)
+    info = vault.requests.get(args.id)
+    clips = vault.requests.scope_clips(args.id)
     if args.json:
         out = info.as_json(vault.clock())
         out["clips_in_scope"] = [c.as_json() for c in clips]
@@ -224,13 +225,13 @@ def cmd_request_show(args: argparse.Namespace) -> int:
 
 
 def cmd_request_withdraw(args: argparse.Namespace) -> int:
-    open_vault(args).withdraw(args.id, args.reason)
+    open_vault(args).requests.withdraw(args.id, args.reason)
     print(f"{args.id} withdrawn")
     return 0
 
 
 def cmd_request_reopen(args: argparse.Namespace) -> int:
-    unlocked_vault(args).reopen(args.id, args.reason)
+    unlocked_vault(args).requests.reopen(args.id, args.reason)
     print(f"{args.id} is pending again: look at it and approve or refuse it")
     return 0
 
@@ -250,7 +251,7 @@ def _decision_summary(receipt: dict[str, Any], as_json: bool, extra: dict[str, A
 
 def cmd_approve(args: argparse.Namespace) -> int:
     vault = unlocked_vault(args)
-    receipt = vault.decide(
+    receipt = vault.requests.decide(
         args.id,
         approve=True,
         reason=args.reason,
@@ -265,19 +266,16 @@ def cmd_approve(args: argparse.Namespace) -> int:
 
 def cmd_refuse(args: argparse.Namespace) -> int:
     if args.out:
-        from vault.service.release import check_receipt_folder
+        from vault.service.places import check_receipt_folder
 
         # Checked before the decision: a refusal must not be recorded and
         # signed only for its receipt to have nowhere to go.
         check_receipt_folder(args.out)
-    vault = unlocked_vault(args)
-    if args.out:
-        vault.check_receipt_destination(args.out)
-    receipt = vault.decide(args.id, approve=False, reason=args.reason)
+    result = unlocked_vault(args).releases.refuse(args.id, args.reason, args.out or None)
     extra: dict[str, Any] = {}
-    if args.out:
-        extra["receipt_path"] = str(vault.write_decision_receipt(args.id, args.out))
-    _decision_summary(receipt, args.json, extra)
+    if result.receipt_path is not None:
+        extra["receipt_path"] = str(result.receipt_path)
+    _decision_summary(result.receipt, args.json, extra)
     return 0
 
 
@@ -288,7 +286,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         if not args.json and sys.stderr.isatty():
             print(f"\r{human_size(done)} / {human_size(total)}", end="", file=sys.stderr)
 
-    result = vault.export(args.id, args.out, fmt=args.format, progress=progress)
+    result = vault.releases.export(args.id, args.out, fmt=args.format, progress=progress)
     if args.json:
         emit_json(
             {

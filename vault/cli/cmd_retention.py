@@ -49,7 +49,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 def cmd_hold_add(args: argparse.Namespace) -> int:
     vault = open_vault(args)
-    hold_id = vault.add_hold(
+    hold_id = vault.holds.add(
         args.camera,
         parse_time(args.from_, "--from"),
         parse_end_time(args.to, "--to", inclusive=True),
@@ -57,14 +57,14 @@ def cmd_hold_add(args: argparse.Namespace) -> int:
         hold_until=parse_end_time(args.until, "--until", inclusive=False) if args.until else None,
     )
     if args.json:
-        emit_json(next(h for h in vault.holds() if h.id == hold_id).as_json())
+        emit_json(next(h for h in vault.holds.all() if h.id == hold_id).as_json())
     else:
         print(hold_id)
     return 0
 
 
 def cmd_hold_list(args: argparse.Namespace) -> int:
-    holds = open_vault(args).holds(include_released=args.all)
+    holds = open_vault(args).holds.all(include_released=args.all)
     if args.json:
         emit_json([h.as_json() for h in holds])
         return 0
@@ -85,7 +85,7 @@ def cmd_hold_list(args: argparse.Namespace) -> int:
 
 
 def cmd_hold_release(args: argparse.Namespace) -> int:
-    info = unlocked_vault(args).release_hold(args.id, args.reason)
+    info = unlocked_vault(args).holds.release(args.id, args.reason)
     if args.json:
         emit_json(info.as_json())
     else:
@@ -94,7 +94,7 @@ def cmd_hold_release(args: argparse.Namespace) -> int:
 
 
 def cmd_retention_run(args: argparse.Namespace) -> int:
-    report = open_vault(args).retention_run(dry_run=args.dry_run)
+    report = open_vault(args).retention.run(dry_run=args.dry_run)
     if report.disk is not None and report.disk.low:
         print(f"ringfence: {report.disk.message()}", file=sys.stderr)
     if args.json:
@@ -120,7 +120,7 @@ def cmd_retention_records(args: argparse.Namespace) -> int:
     from vault.retention import verify_record
 
     vault = open_vault(args)
-    records = vault.deletion_records()
+    records = vault.retention.deletion_records()
     bad: dict[str, str] = {}
     for r in records:
         try:

@@ -10,6 +10,9 @@ from typing import TYPE_CHECKING, Any
 
 from vault.errors import RingfenceError
 from vault.passphrase import PassphraseSource
+from vault.units import human_size
+
+__all__ = ["CommandError", "human_size", "open_vault", "unlocked_vault"]
 
 if TYPE_CHECKING:  # the service (SQLAlchemy, cryptography) loads only when a command runs
     from vault.service import Vault
@@ -49,15 +52,6 @@ def add_json(p: argparse.ArgumentParser) -> None:
 
 def emit_json(obj: Any) -> None:
     sys.stdout.write(json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
-
-
-def human_size(n: int) -> str:
-    size = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if size < 1024 or unit == "TiB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{n} B"
 
 
 def table(rows: list[list[str]], headers: list[str]) -> str:

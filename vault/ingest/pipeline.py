@@ -21,6 +21,7 @@ import hashlib
 import json
 import os
 import stat
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -118,6 +119,7 @@ def seal_file(
     audit: AuditLog,
     recipients: list[str],
     now: datetime,
+    new_id: Callable[[str], str] = new_id,
 ) -> Sealed:
     """Seal *path*, a file under *folder*; see the module docstring for the order.
 
@@ -131,7 +133,7 @@ def seal_file(
         with folder_beneath(folder_fd, parts[:-1], path.parent) as dir_fd:
             return _seal_beneath(
                 dir_fd, path, folder.camera, engine=engine, store=store, audit=audit,
-                recipients=recipients, now=now,
+                recipients=recipients, now=now, new_id=new_id,
             )
     finally:
         os.close(folder_fd)
@@ -147,6 +149,7 @@ def _seal_beneath(
     audit: AuditLog,
     recipients: list[str],
     now: datetime,
+    new_id: Callable[[str], str],
 ) -> Sealed:
     fd, st = _open_regular(dir_fd, path.name, path)
     clip_id = new_id("clip")

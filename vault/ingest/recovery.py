@@ -57,7 +57,7 @@ def check_catalog_current(vault: Vault, census: StoreCensus) -> None:
 def recover_store(vault: Vault, *, removed_tmp: int = 0) -> None:
     """Delete the blobs of sealings that never committed, clear every intent,
     and say what was kept."""
-    census = vault.store_census()
+    census = vault.clips.store_census()
     check_catalog_current(vault, census)
     for blob_id in census.pending:
         vault.store.delete(blob_id)

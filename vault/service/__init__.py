@@ -1,8 +1,9 @@
 """The service facade: every operation the CLI, the TUI and the daemon perform.
 
-``Vault`` is assembled from one part per concern (cameras, clips, requests,
-retention, audit); each part lives in its own module under ``vault.service``
-and shares the open-vault state of :class:`~vault.service.base.VaultBase`.
+``Vault`` composes one service per concern (cameras, clips, requests, holds,
+releases, retention, status). Each is a plain class that receives what it
+uses in its constructor: the frozen :class:`VaultContext`, the
+:class:`Keyring` (the only holder of keys) and the other services it calls.
 """
 
 from __future__ import annotations
@@ -12,10 +13,12 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
-from vault import age
+from sqlalchemy.engine import Engine
+
+from vault import age, ids
 from vault.audit.log import AuditLog
 from vault.audit.note import NoteSigner
-from vault.catalog.db import open_catalog
+from vault.catalog.db import open_catalog, reader
 from vault.config import (
     Config,
     Layout,
@@ -31,7 +34,6 @@ from vault.fsutil import (
     is_shared_folder,
     share_with_group,
 )
-from vault.ids import new_id
 from vault.keys import (
     OwnerKeys,
     change_passphrase,
@@ -41,22 +43,69 @@ from vault.keys import (
     owner_key_name,
     public_key_b64,
     sweep_key_temps,
-    unlock,
-    verify_identity_matches,
 )
-from vault.service.cameras import CameraInfo, CameraOps
-from vault.service.clips import ClipInfo, ClipOps
-from vault.service.release import ReleaseOps
-from vault.service.retention import RetentionOps
-from vault.service.status import StatusOps
+from vault.requests import RELEASABLE, Status
+from vault.service.api import AppVault
+from vault.service.cameras import CameraInfo, CameraService
+from vault.service.clips import ClipInfo, ClipService
+from vault.service.context import IdMaker, VaultContext
+from vault.service.guard import ReleaseGuard
+from vault.service.holds import HoldInfo, HoldService
+from vault.service.keyring import Keyring
+from vault.service.release import ReleaseService
+from vault.service.requests import RequestInfo, RequestService
+from vault.service.results import RefusalResult
+from vault.service.retention import RetentionService
+from vault.service.status import StatusService
 from vault.store import BlobStore
 from vault.timeutil import utc_now
 
-__all__ = ["Vault", "CameraInfo", "ClipInfo"]
+__all__ = [
+    "RELEASABLE",
+    "AppVault",
+    "CameraInfo",
+    "ClipInfo",
+    "HoldInfo",
+    "Keyring",
+    "RefusalResult",
+    "RequestInfo",
+    "Status",
+    "Vault",
+    "VaultContext",
+]
 
 
-class Vault(RetentionOps, ReleaseOps, StatusOps, ClipOps, CameraOps):
-    """An open vault. Create one with :meth:`open` or :meth:`init`."""
+class Vault:
+    """An open vault. Create one with :meth:`open` or :meth:`init`.
+
+    Its services: ``cameras``, ``clips``, ``requests``, ``holds``,
+    ``releases``, ``retention`` and ``status``; the keys are on ``keyring``.
+    """
+
+    def __init__(self, ctx: VaultContext, keyring: Keyring | None = None) -> None:
+        self.ctx = ctx
+        self.keyring = keyring or Keyring(ctx)
+        self.cameras = CameraService(ctx, self.keyring)
+        self.clips = ClipService(ctx, self.keyring)
+        self.status = StatusService(ctx, self.clips)
+        self.requests = RequestService(ctx, self.keyring)
+        self.holds = HoldService(ctx, self.keyring)
+        self.retention = RetentionService(ctx, self.keyring, self.holds, self.requests,
+                                          self.status)
+        self.guard = ReleaseGuard(ctx, self.keyring, self.requests)
+        self.releases = ReleaseService(ctx, self.keyring, self.requests, self.clips, self.guard)
+
+    @staticmethod
+    def _context(layout: Layout, config: Config, engine: Engine, *,
+                 clock: Callable[[], datetime], new_id: IdMaker | None,
+                 actor: str) -> VaultContext:
+        audit = AuditLog(engine, config.origin, clock, copy_path=layout.checkpoint_copy,
+                         head_path=owner_head_path(config.vault_id),
+                         head_paths=[owner_folder_head_path(layout.root)],
+                         head_key=config.owner_verifier)
+        return VaultContext(layout=layout, config=config, engine=engine, reader=reader(engine),
+                            store=BlobStore(layout.store), audit=audit, clock=clock,
+                            new_id=new_id or ids.new_id, actor=actor)
 
     @classmethod
     def open(
@@ -65,19 +114,18 @@ class Vault(RetentionOps, ReleaseOps, StatusOps, ClipOps, CameraOps):
         *,
         actor: str = "owner",
         clock: Callable[[], datetime] = utc_now,
+        new_id: IdMaker | None = None,
     ) -> Vault:
+        """Open the vault in *root* (locked). *clock* and *new_id* are for
+        tests: every service, and the audit log, use them."""
         layout = Layout(root or default_vault_dir())
         if is_shared_folder(layout.root):
             share_with_group()  # the two-user deployment: files for the group too
         config = Config.load(layout)
         sweep_key_temps(layout)  # what a killed `key passwd` left (vault.keys)
         engine = open_catalog(layout.catalog, create=False)
-        store = BlobStore(layout.store)
-        audit = AuditLog(engine, config.origin, copy_path=layout.checkpoint_copy,
-                         head_path=owner_head_path(config.vault_id),
-                         head_paths=[owner_folder_head_path(layout.root)],
-                         head_key=config.owner_verifier)
-        return cls(layout, config, engine, store, audit, clock=clock, actor=actor)
+        return cls(cls._context(layout, config, engine, clock=clock, new_id=new_id,
+                                actor=actor))
 
     @classmethod
     def init(
@@ -89,6 +137,7 @@ class Vault(RetentionOps, ReleaseOps, StatusOps, ClipOps, CameraOps):
         recovery_recipients: tuple[str, ...] = (),
         clock: Callable[[], datetime] = utc_now,
         group: str | None = None,
+        new_id: IdMaker | None = None,
     ) -> Vault:
         """Create a vault: folders (0700), keys sealed with *passphrase*, config, catalog.
 
@@ -118,7 +167,7 @@ class Vault(RetentionOps, ReleaseOps, StatusOps, ClipOps, CameraOps):
             share_with_group()
         keys = create_owner_keys(layout, passphrase, log_n)
         device = create_device_key(layout)
-        vault_id = new_id("vault").split("_", 1)[1]
+        vault_id = (new_id or ids.new_id)("vault").split("_", 1)[1]
         origin = f"ringfence.vault/{vault_id}"
         owner_signer = keys.signer(origin)
         device_signer = NoteSigner(device_key_name(origin), device)
@@ -132,15 +181,10 @@ class Vault(RetentionOps, ReleaseOps, StatusOps, ClipOps, CameraOps):
             kdf_log_n=log_n,
         )
         engine = open_catalog(layout.catalog)
-        store = BlobStore(layout.store)
         config.save(layout)
-        audit = AuditLog(engine, origin, copy_path=layout.checkpoint_copy,
-                         head_path=owner_head_path(vault_id),
-                         head_paths=[owner_folder_head_path(layout.root)],
-                         head_key=config.owner_verifier)
-        vault = cls(layout, config, engine, store, audit, clock=clock)
-        vault._owner = keys
-        audit.append(
+        ctx = cls._context(layout, config, engine, clock=clock, new_id=new_id, actor="owner")
+        vault = cls(ctx, Keyring(ctx, keys))
+        ctx.audit.append(
             "key.created",
             actor="owner",
             subject=owner_key_name(origin),
@@ -155,12 +199,71 @@ class Vault(RetentionOps, ReleaseOps, StatusOps, ClipOps, CameraOps):
         vault.checkpoint()
         return vault
 
+    # --- the open vault's parts, for the daemon, the CLI and tests -------------
+
+    @property
+    def layout(self) -> Layout:
+        return self.ctx.layout
+
+    @property
+    def config(self) -> Config:
+        return self.ctx.config
+
+    @property
+    def engine(self) -> Engine:
+        return self.ctx.engine
+
+    @property
+    def reader(self) -> Engine:
+        return self.ctx.reader
+
+    @property
+    def store(self) -> BlobStore:
+        return self.ctx.store
+
+    @property
+    def audit(self) -> AuditLog:
+        return self.ctx.audit
+
+    @property
+    def clock(self) -> Callable[[], datetime]:
+        return self.ctx.clock
+
+    @property
+    def actor(self) -> str:
+        return self.ctx.actor
+
+    @property
+    def root(self) -> Path:
+        return self.ctx.root
+
+    # --- keys ----------------------------------------------------------------------
+
+    @property
+    def unlocked(self) -> bool:
+        return self.keyring.unlocked
+
     def unlock(self, passphrase: str) -> OwnerKeys:
         """Open the owner's keys with *passphrase* and keep them in memory."""
-        keys = unlock(self.layout, passphrase)
-        verify_identity_matches(keys, self.config.recipients)
-        self._owner = keys
-        return keys
+        return self.keyring.unlock(passphrase)
+
+    def lock(self) -> None:
+        """Forget the owner's keys."""
+        self.keyring.lock()
+
+    def owner_keys(self) -> OwnerKeys:
+        return self.keyring.owner_keys()
+
+    def verifier_keys(self) -> list[str]:
+        return self.keyring.verifier_keys()
+
+    def checkpoint(self) -> str | None:
+        """Sign the log's current state with whoever can sign now."""
+        return self.keyring.checkpoint()
+
+    def close(self) -> None:
+        self.lock()
+        self.engine.dispose()
 
     def change_passphrase(self, old: str, new: str) -> None:
         change_passphrase(self.layout, old, new, self.config.kdf_log_n)

@@ -14,7 +14,8 @@ from vault.catalog.models import Camera, CameraFolder, Clip
 from vault.errors import NotFound, UsageError
 from vault.fsutil import ensure_private_dir
 from vault.ingest.folders import check_drop_folder
-from vault.service.base import VaultBase
+from vault.service.context import VaultContext
+from vault.service.keyring import Keyring
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
@@ -61,22 +62,28 @@ def _check_retention(days: int | None) -> None:
         )
 
 
-class CameraOps(VaultBase):
+class CameraService:
+    """Cameras and their drop folders: add, change, move, list."""
+
+    def __init__(self, ctx: VaultContext, keyring: Keyring) -> None:
+        self.ctx = ctx
+        self.keyring = keyring
+
     def _folder_path(self, folder: Path) -> Path:
         path = folder.expanduser().absolute()
         resolved = path.resolve()
-        vault_root = self.root.resolve()
+        vault_root = self.ctx.root.resolve()
         if (
             resolved == vault_root
             or vault_root in resolved.parents
             or resolved in vault_root.parents
         ):
-            raise UsageError(f"{folder} overlaps the vault folder {self.root}")
+            raise UsageError(f"{folder} overlaps the vault folder {self.ctx.root}")
         if resolved.exists() and not resolved.is_dir():
             raise UsageError(f"{folder} is not a folder")
         return resolved
 
-    def add_camera(
+    def add(
         self,
         name: str,
         folder: Path,
@@ -97,7 +104,7 @@ class CameraOps(VaultBase):
         if not path.exists():
             ensure_private_dir(path)
         identity = check_drop_folder(path, None)
-        with Session(self.engine) as s:
+        with Session(self.ctx.engine) as s:
             for other in s.exec(select(CameraFolder)).all():
                 p = Path(other.path)
                 if p == path and self._is_camera_of(s, other, name):
@@ -113,7 +120,7 @@ class CameraOps(VaultBase):
                     name=name,
                     pattern=pattern,
                     retention_days=retention_days or 0,
-                    created_at=self.clock(),
+                    created_at=self.ctx.clock(),
                 )
                 s.add(cam)
                 s.flush()
@@ -124,9 +131,9 @@ class CameraOps(VaultBase):
                     cam.retention_days = retention_days
             assert cam.id is not None
             s.add(CameraFolder(camera_id=cam.id, path=str(path), identity=identity))
-            self.audit.append(
+            self.ctx.audit.append(
                 "camera.added" if created else "camera.changed",
-                actor=self.actor,
+                actor=self.ctx.actor,
                 subject=name,
                 details={
                     "folder": str(path),
@@ -137,8 +144,8 @@ class CameraOps(VaultBase):
                 conn=s.connection(),
             )
             s.commit()
-        self.checkpoint()
-        return self.camera(name)
+        self.keyring.checkpoint()
+        return self.get(name)
 
     @staticmethod
     def _is_camera_of(s: Session, folder: CameraFolder, name: str) -> bool:
@@ -152,23 +159,23 @@ class CameraOps(VaultBase):
             was = folder.identity
             folder.identity = identity
             s.add(folder)
-            self.audit.append(
+            self.ctx.audit.append(
                 "camera.folder_recorded",
-                actor=self.actor,
+                actor=self.ctx.actor,
                 subject=name,
                 details={"folder": folder.path, "identity": identity, "was": was},
                 conn=s.connection(),
             )
             s.commit()
-            self.checkpoint()
-        return self.camera(name)
+            self.keyring.checkpoint()
+        return self.get(name)
 
-    def set_camera(
+    def change(
         self, name: str, *, pattern: str | None = None, retention_days: int | None = None
     ) -> CameraInfo:
         _check_pattern(pattern)
         _check_retention(retention_days)
-        with Session(self.engine) as s:
+        with Session(self.ctx.engine) as s:
             cam = self._camera_row(s, name)
             changes: dict[str, object] = {}
             if pattern is not None:
@@ -180,18 +187,18 @@ class CameraOps(VaultBase):
             if not changes:
                 raise UsageError("nothing to change: give --pattern or --retention-days")
             s.add(cam)
-            self.audit.append(
+            self.ctx.audit.append(
                 "camera.changed",
-                actor=self.actor,
+                actor=self.ctx.actor,
                 subject=name,
                 details=changes,
                 conn=s.connection(),
             )
             s.commit()
-        self.checkpoint()
-        return self.camera(name)
+        self.keyring.checkpoint()
+        return self.get(name)
 
-    def move_camera(self, name: str, folder: Path) -> tuple[list[str], CameraInfo]:
+    def move(self, name: str, folder: Path) -> tuple[list[str], CameraInfo]:
         """Make *folder* the camera's only drop folder; returns (the old folders, the camera).
 
         What `make run DROP=DIR` does to the `default` camera. Logged as
@@ -199,12 +206,12 @@ class CameraOps(VaultBase):
         old folder are no longer sealed from there.
         """
         path = self._folder_path(folder)
-        with Session(self.engine) as s:
+        with Session(self.ctx.engine) as s:
             cam = self._camera_row(s, name)
             mine = s.exec(select(CameraFolder).where(CameraFolder.camera_id == cam.id)).all()
             old = [f.path for f in mine]
             if old == [str(path)]:
-                return old, self.camera(name)
+                return old, self.get(name)
             for other in s.exec(select(CameraFolder).where(CameraFolder.camera_id != cam.id)):
                 p = Path(other.path)
                 if p == path or p in path.parents or path in p.parents:
@@ -214,17 +221,17 @@ class CameraOps(VaultBase):
             s.flush()
             assert cam.id is not None
             s.add(CameraFolder(camera_id=cam.id, path=str(path)))
-            self.audit.append(
+            self.ctx.audit.append(
                 "camera.changed",
-                actor=self.actor,
+                actor=self.ctx.actor,
                 subject=name,
                 details={"folders": [str(path)], "previous_folders": old},
                 conn=s.connection(),
             )
             s.commit()
         ensure_private_dir(path) if not path.exists() else None
-        self.checkpoint()
-        return old, self.camera(name)
+        self.keyring.checkpoint()
+        return old, self.get(name)
 
     def _camera_row(self, s: Session, name: str) -> Camera:
         cam = s.exec(select(Camera).where(Camera.name == name)).first()
@@ -232,14 +239,14 @@ class CameraOps(VaultBase):
             raise NotFound(f"no camera named {name!r}")
         return cam
 
-    def camera(self, name: str) -> CameraInfo:
-        for info in self.cameras():
+    def get(self, name: str) -> CameraInfo:
+        for info in self.all():
             if info.name == name:
                 return info
         raise NotFound(f"no camera named {name!r}")
 
-    def cameras(self) -> list[CameraInfo]:
-        with Session(self.reader) as s:
+    def all(self) -> list[CameraInfo]:
+        with Session(self.ctx.reader) as s:
             cams = s.exec(select(Camera).order_by(Camera.name)).all()
             folders: dict[int, list[str]] = {}
             for f in s.exec(select(CameraFolder).order_by(CameraFolder.id)).all():

@@ -14,11 +14,14 @@ from typing import Any
 from sqlalchemy import select
 from sqlmodel import Session
 
+from vault.audit.log import AuditLog
 from vault.canonical import parse_canonical
 from vault.catalog.models import Camera, Clip
 from vault.errors import IntegrityError, NotFound, PolicyError, UsageError
 from vault.fsutil import atomic_writer, storage_error
-from vault.service.base import VaultBase
+from vault.service.context import VaultContext
+from vault.service.keyring import Keyring
+from vault.service.places import check_out_folder
 from vault.timeutil import as_utc, iso
 
 READ_CHUNK = 1 << 20
@@ -142,20 +145,16 @@ def intent_log_size(data: bytes) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-def logged_clips(conn: Any) -> tuple[dict[str, dict[str, Any]], set[str]]:
+def logged_clips(audit: AuditLog, conn: Any) -> tuple[dict[str, dict[str, Any]], set[str]]:
     """From the audit log, on *conn* (inside the caller's snapshot): what each
     ``clip.sealed`` entry recorded, by clip id, and the ids with a
     ``clip.shredded`` entry. Entries are parsed, not trusted for their bytes:
     ``audit verify`` proves those."""
     sealed: dict[str, dict[str, Any]] = {}
     shredded: set[str] = set()
-    rows = conn.exec_driver_sql(
-        "SELECT entry FROM audit_entry WHERE type IN ('clip.sealed', 'clip.shredded') "
-        "ORDER BY idx"
-    )
-    for (data,) in rows:
+    for data in audit.raw_of_types(("clip.sealed", "clip.shredded"), conn):
         try:
-            entry = parse_canonical(bytes(data))
+            entry = parse_canonical(data)
             kind, subject, details = entry["type"], entry["subject"], entry["details"]
         except (IntegrityError, ValueError, KeyError, TypeError):
             continue  # `audit verify` names a malformed entry
@@ -166,11 +165,6 @@ def logged_clips(conn: Any) -> tuple[dict[str, dict[str, Any]], set[str]]:
         elif kind == "clip.shredded":
             shredded.add(subject)
     return sealed, shredded
-
-
-def _log_size(conn: Any) -> int:
-    row = conn.exec_driver_sql("SELECT MAX(idx) FROM audit_entry").first()
-    return 0 if row is None or row[0] is None else int(row[0]) + 1
 
 
 #: The clip row's facts a ``clip.sealed`` entry records, as (log key, how to
@@ -205,8 +199,14 @@ def _differences(logged: dict[str, Any], row: Any) -> list[str]:
     ]
 
 
-class ClipOps(VaultBase):
-    def clips(
+class ClipService:
+    """Clips: listing, details, the sealed age file, and payload checks."""
+
+    def __init__(self, ctx: VaultContext, keyring: Keyring) -> None:
+        self.ctx = ctx
+        self.keyring = keyring
+
+    def all(
         self,
         *,
         camera: str | None = None,
@@ -230,25 +230,25 @@ class ClipOps(VaultBase):
         q = q.order_by(Clip.captured_at, Clip.id).offset(offset)
         if limit is not None:
             q = q.limit(limit)
-        with self.reader.connect() as conn:
+        with self.ctx.reader.connect() as conn:
             return [row_to_info(r) for r in conn.execute(q)]
 
     def _camera_id(self, name: str) -> int:
-        with Session(self.reader) as s:
+        with Session(self.ctx.reader) as s:
             cid = s.execute(select(Camera.id).where(Camera.name == name)).scalar()
         if cid is None:
             raise NotFound(f"no camera named {name!r}")
         return int(cid)
 
-    def clip(self, clip_id: str) -> ClipInfo:
-        with self.reader.connect() as conn:
+    def get(self, clip_id: str) -> ClipInfo:
+        with self.ctx.reader.connect() as conn:
             row = conn.execute(clip_query().where(Clip.id == clip_id)).first()
         if row is None:
             raise NotFound(f"no clip {clip_id!r}")
         return row_to_info(row)
 
     def _header(self, clip_id: str) -> bytes:
-        with self.reader.connect() as conn:
+        with self.ctx.reader.connect() as conn:
             row = conn.execute(select(Clip.header).where(Clip.id == clip_id)).first()
         if row is None:
             raise NotFound(f"no clip {clip_id!r}")
@@ -264,29 +264,27 @@ class ClipOps(VaultBase):
         would seal the copy as a new clip that outlives shredding), and where
         *out* is a symlink.
         """
-        from vault.service.release import ReleaseOps
-
         header = self._header(clip_id)
-        info = self.clip(clip_id)
+        info = self.get(clip_id)
         if not os.path.islink(out) and out.is_dir():
             out = out / f"{clip_id}.age"
-        ReleaseOps.check_out_folder(self, out)  # type: ignore[arg-type]
+        check_out_folder(self.ctx, out)
         if os.path.lexists(out):
             raise UsageError(f"{out} exists; choose another name")
         try:
-            with self.store.open(clip_id) as src, atomic_writer(out, mode=0o600, share=False) as dst:
+            with self.ctx.store.open(clip_id) as src, atomic_writer(out, mode=0o600, share=False) as dst:
                 dst.write(header)
                 while chunk := src.read(READ_CHUNK):
                     dst.write(chunk)
         except OSError as exc:
             raise storage_error(exc, f"cannot write {out}") from exc
-        self.audit.append(
+        self.ctx.audit.append(
             "clip.exported_age",
-            actor=self.actor,
+            actor=self.ctx.actor,
             subject=clip_id,
             details={"camera": info.camera, "sha256": info.sha256, "path": os.fspath(out)},
         )
-        self.checkpoint()
+        self.keyring.checkpoint()
         return out
 
     def store_census(self) -> StoreCensus:
@@ -298,16 +296,16 @@ class ClipOps(VaultBase):
         there when the intents were listed. A sealing in flight is therefore
         *pending*, never *stray*.
         """
-        blobs = [b for b in self.store.ids() if b.startswith("clp_")]
+        blobs = [b for b in self.ctx.store.ids() if b.startswith("clp_")]
         intents = {
             blob_id: size
-            for blob_id, data in self.store.intents().items()
+            for blob_id, data in self.ctx.store.intents().items()
             if (size := intent_log_size(data)) is not None
         }
-        with self.reader.connect() as conn:
+        with self.ctx.reader.connect() as conn:
             known = {r[0] for r in conn.execute(select(Clip.id))}
-            sealed, _shredded = logged_clips(conn)
-            log_size = _log_size(conn)
+            sealed, _shredded = logged_clips(self.ctx.audit, conn)
+            log_size = self.ctx.audit.size_on(conn)
         census = StoreCensus([], [], [], log_size, intents)
         for blob_id in blobs:
             if blob_id in known:
@@ -320,7 +318,7 @@ class ClipOps(VaultBase):
                 census.stray.append(blob_id)
         return census
 
-    def verify_clips(self) -> ClipCheck:
+    def verify(self) -> ClipCheck:
         """Check every clip against what the audit log recorded, and every
         stored payload against its hash. Needs no key.
 
@@ -334,7 +332,7 @@ class ClipOps(VaultBase):
         census = self.store_census()
         problems: list[VerifyProblem] = []
         notes: list[VerifyProblem] = []
-        with self.reader.connect() as conn:
+        with self.ctx.reader.connect() as conn:
             rows = conn.execute(
                 select(  # type: ignore[call-overload]
                     Clip.id, Camera.name.label("camera"), Clip.captured_at,  # type: ignore[attr-defined]
@@ -342,7 +340,7 @@ class ClipOps(VaultBase):
                     Clip.payload_sha256, Clip.original_name, Clip.header, Clip.shredded_at,
                 ).outerjoin(Camera, Camera.id == Clip.camera_id).order_by(Clip.id)
             ).all()
-            sealed, shredded = logged_clips(conn)
+            sealed, shredded = logged_clips(self.ctx.audit, conn)
         catalog_ids = {r.id for r in rows}
         to_hash: list[tuple[str, str, int]] = []
         for row in rows:
@@ -397,7 +395,7 @@ class ClipOps(VaultBase):
             try:
                 digest = hashlib.sha256()
                 n = 0
-                with self.store.open(clip_id) as f:
+                with self.ctx.store.open(clip_id) as f:
                     while chunk := f.read(READ_CHUNK):
                         digest.update(chunk)
                         n += len(chunk)
@@ -408,15 +406,15 @@ class ClipOps(VaultBase):
             if n != size or digest.hexdigest() != want_sha:
                 problems.append(VerifyProblem(clip_id, "payload hash mismatch"))
         for p in problems:
-            self.audit.append(
+            self.ctx.audit.append(
                 "clip.check_failed",
-                actor=self.actor,
+                actor=self.ctx.actor,
                 subject=p.clip_id,
                 details={"problem": p.problem},
             )
         if problems:
             try:
-                self.checkpoint()
+                self.keyring.checkpoint()
             except IntegrityError as exc:
                 # The findings stand whether or not the log can be signed now
                 # (a catalog behind the owner's newest checkpoint is not).
@@ -426,6 +424,6 @@ class ClipOps(VaultBase):
 
     def _shredded_now(self, clip_id: str) -> bool:
         """A clip shredded after the snapshot: its payload is gone on purpose."""
-        with self.reader.connect() as conn:
+        with self.ctx.reader.connect() as conn:
             row = conn.execute(select(Clip.shredded_at).where(Clip.id == clip_id)).first()
         return row is not None and row[0] is not None

@@ -19,10 +19,10 @@ from sqlalchemy.engine import Connection
 from vault import receipts
 from vault.catalog.models import Camera, Export, Hold, Request, RequestCamera
 from vault.errors import IntegrityError, NotFound, PolicyError, UsageError
-from vault.ids import new_id
 from vault.requests import Status
 from vault.retention import ManualHold, RequestScope
-from vault.service.requests import RequestOps
+from vault.service.context import VaultContext
+from vault.service.keyring import Keyring
 from vault.timeutil import iso
 
 MAX_REASON = 4000
@@ -99,12 +99,18 @@ class HoldInfo:
         }
 
 
-class HoldOps(RequestOps):
+class HoldService:
+    """Manual holds and the requests that hold clips, as the log records them."""
+
+    def __init__(self, ctx: VaultContext, keyring: Keyring) -> None:
+        self.ctx = ctx
+        self.keyring = keyring
+
     @property
     def grace(self) -> timedelta:
-        return timedelta(days=self.config.retention_grace_days)
+        return timedelta(days=self.ctx.config.retention_grace_days)
 
-    def _policy(self, conn: Connection) -> tuple[list[ManualHold], list[RequestScope]]:
+    def policy(self, conn: Connection) -> tuple[list[ManualHold], list[RequestScope]]:
         """What holds clips now, from the audit log, with the catalog's view added.
 
         The log decides: a hold released or narrowed, or a request marked
@@ -157,7 +163,7 @@ class HoldOps(RequestOps):
         if not isinstance(signed, dict) or signed.get("version") != HOLD_RELEASE:
             return False
         try:
-            pinned = base64.b64decode(self.config.signing_public_key, validate=True)
+            pinned = base64.b64decode(self.ctx.config.signing_public_key, validate=True)
             receipts.check_signature(signed, pinned, context=HOLD_RELEASE_CONTEXT,
                                      what="the hold's release")
         except (IntegrityError, ValueError):
@@ -165,7 +171,7 @@ class HoldOps(RequestOps):
                         hold_id)
             return False
         return bool(signed.get("hold") == hold_id
-                    and signed.get("vault_origin") == self.config.origin)
+                    and signed.get("vault_origin") == self.ctx.config.origin)
 
     def _logged_policy(
         self, conn: Connection
@@ -176,7 +182,7 @@ class HoldOps(RequestOps):
         # Entry times are to the microsecond, hold bounds to the second: a bound
         # read back from the log is widened by that second, never narrowed.
         second = timedelta(seconds=1)
-        for _idx, e in self.audit.about(types=_POLICY_EVENTS, conn=conn, complete=True):
+        for _idx, e in self.ctx.audit.about(types=_POLICY_EVENTS, conn=conn, complete=True):
             kind, subject, d = e.get("type"), e.get("subject"), e.get("details")
             if not isinstance(subject, str) or not isinstance(d, dict):
                 continue
@@ -204,7 +210,7 @@ class HoldOps(RequestOps):
 
     # --- holds --------------------------------------------------------------------
 
-    def add_hold(
+    def add(
         self,
         camera: str,
         since: datetime,
@@ -216,11 +222,11 @@ class HoldOps(RequestOps):
         text = reason_text(reason)
         if until <= since:
             raise UsageError("--to: must be after --from")
-        now = self.clock()
+        now = self.ctx.clock()
         if hold_until is not None and hold_until <= now:
             raise UsageError("--until: must be in the future")
-        hold_id = new_id("hold")
-        with self.engine.begin() as conn:
+        hold_id = self.ctx.new_id("hold")
+        with self.ctx.engine.begin() as conn:
             cam_id = conn.execute(select(Camera.id).where(Camera.name == camera)).scalar()
             if cam_id is None:
                 raise NotFound(f"no camera named {camera!r}")
@@ -235,9 +241,9 @@ class HoldOps(RequestOps):
                     created_at=now,
                 )
             )
-            self.audit.append(
+            self.ctx.audit.append(
                 "hold.added",
-                actor=self.actor,
+                actor=self.ctx.actor,
                 subject=hold_id,
                 details={
                     "camera": camera,
@@ -248,15 +254,15 @@ class HoldOps(RequestOps):
                 },
                 conn=conn,
             )
-        self.checkpoint()
+        self.keyring.checkpoint()
         return hold_id
 
-    def holds(self, include_released: bool = False) -> list[HoldInfo]:
+    def all(self, include_released: bool = False) -> list[HoldInfo]:
         """Manual holds and the requests that hold clips now (with *include_released*,
         also released or lapsed holds and requests that no longer hold)."""
-        now = self.clock()
+        now = self.ctx.clock()
         out: list[HoldInfo] = []
-        with self.reader.connect() as conn:
+        with self.ctx.reader.connect() as conn:
             names: dict[int, str] = dict(conn.execute(select(Camera.id, Camera.name)).all())
             for h in conn.execute(select(Hold).order_by(Hold.created_at)):
                 state = (
@@ -282,7 +288,7 @@ class HoldOps(RequestOps):
                             h.release_reason,
                         )
                     )
-            _holds, requests = self._policy(conn)
+            _holds, requests = self.policy(conn)
             created: dict[str, datetime] = dict(
                 conn.execute(select(Request.id, Request.created_at)).all()
             )
@@ -304,16 +310,16 @@ class HoldOps(RequestOps):
                 )
         return out
 
-    def release_hold(self, hold_id: str, reason: str) -> HoldInfo:
+    def release(self, hold_id: str, reason: str) -> HoldInfo:
         text = reason_text(reason)
-        keys = self.owner_keys()  # a hold ends only by the owner's signature
+        keys = self.keyring.owner_keys()  # a hold ends only by the owner's signature
         if hold_id.startswith("req_"):
             raise PolicyError(
                 f"{hold_id} is a request: it stops holding when it is decided, "
                 "withdrawn or exported, after the grace period"
             )
-        now = self.clock()
-        with self.engine.begin() as conn:
+        now = self.ctx.clock()
+        with self.ctx.engine.begin() as conn:
             row = conn.execute(select(Hold).where(Hold.id == hold_id)).first()
             if row is None:
                 raise NotFound(f"no hold {hold_id!r}")
@@ -323,15 +329,15 @@ class HoldOps(RequestOps):
                 update(Hold).where(Hold.id == hold_id).values(released_at=now, release_reason=text)
             )
             signed = receipts.sign(
-                {"version": HOLD_RELEASE, "vault_origin": self.config.origin, "hold": hold_id,
+                {"version": HOLD_RELEASE, "vault_origin": self.ctx.config.origin, "hold": hold_id,
                  "reason": text, "released_at": iso(now)},
                 keys.signing_key, context=HOLD_RELEASE_CONTEXT)
-            self.audit.append(
+            self.ctx.audit.append(
                 "hold.released",
-                actor=self.actor,
+                actor=self.ctx.actor,
                 subject=hold_id,
                 details={"reason": text, "signed": signed},
                 conn=conn,
             )
-        self.checkpoint()
-        return next(h for h in self.holds(include_released=True) if h.id == hold_id)
+        self.keyring.checkpoint()
+        return next(h for h in self.all(include_released=True) if h.id == hold_id)

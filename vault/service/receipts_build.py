@@ -15,7 +15,7 @@ from vault.keys import OwnerKeys
 from vault.timeutil import iso
 
 if TYPE_CHECKING:
-    from vault.service.requests import RequestOps
+    from vault.service.requests import ReceiptSource as RequestOps
 
 
 def audit_entry_with_proof(vault: RequestOps, index: int, role: str, note: str) -> dict[str, Any]:

@@ -42,12 +42,22 @@ from vault.errors import (
 )
 from vault.fsutil import read_regular
 from vault.hashio import seal_stream
-from vault.ids import new_id
 from vault.ingest.policy import display_name
-from vault.requests import Action, Basis, Kind, Status, is_urgent, parse_choice, transition
+from vault.requests import (
+    OUTCOME,
+    RELEASABLE,
+    Action,
+    Basis,
+    Kind,
+    Status,
+    is_urgent,
+    parse_choice,
+    transition,
+)
 from vault.safetext import shown, text_problem
-from vault.service.base import VaultBase
 from vault.service.clips import ClipInfo, clip_query, row_to_info
+from vault.service.context import VaultContext
+from vault.service.keyring import Keyring
 from vault.timeutil import as_utc, iso, parse_end_time, parse_time
 
 NEAR_DEADLINE = timedelta(hours=48)
@@ -256,10 +266,16 @@ def decided_clip_facts(conn: Connection, decision_id: str) -> list[dict[str, Any
     ]
 
 
-class RequestOps(VaultBase):
+class RequestService:
+    """Requests for footage: filing, reading, lapsing, withdrawing, deciding."""
+
+    def __init__(self, ctx: VaultContext, keyring: Keyring) -> None:
+        self.ctx = ctx
+        self.keyring = keyring
+
     # --- intake ---------------------------------------------------------------
 
-    def add_request(self, fields: dict[str, Any]) -> str:
+    def add(self, fields: dict[str, Any]) -> str:
         """File a request. *fields* uses the names of docs/requests.md.
 
         Everything is validated before anything is stored; attachments are
@@ -292,7 +308,7 @@ class RequestOps(VaultBase):
         clean["deadline"] = (
             _time(fields["deadline"], "deadline") if fields.get("deadline") else None
         )
-        if clean["deadline"] is not None and clean["deadline"] <= self.clock():
+        if clean["deadline"] is not None and clean["deadline"] <= self.ctx.clock():
             raise UsageError("deadline: already passed")
         recipient = fields.get("recipient")
         if recipient:
@@ -315,7 +331,7 @@ class RequestOps(VaultBase):
             if not p.is_file():
                 raise UsageError(f"attachments: {a} is not a readable file")
             paths.append(p)
-        with self.reader.connect() as conn:
+        with self.ctx.reader.connect() as conn:
             cam_ids = []
             for name in dict.fromkeys(cameras):
                 cid = conn.execute(select(Camera.id).where(Camera.name == name)).scalar()
@@ -323,11 +339,11 @@ class RequestOps(VaultBase):
                     raise NotFound(f"cameras: no camera named {name!r}")
                 cam_ids.append((name, int(cid)))
 
-        request_id = new_id("request")
-        now = self.clock()
+        request_id = self.ctx.new_id("request")
+        now = self.ctx.clock()
         sealed = [self._seal_attachment(p) for p in paths]
         try:
-            with self.engine.begin() as conn:
+            with self.ctx.engine.begin() as conn:
                 conn.execute(
                     insert(Request).values(
                         id=request_id,
@@ -353,9 +369,9 @@ class RequestOps(VaultBase):
                     conn.execute(
                         insert(Attachment).values(request_id=request_id, added_at=now, **att)
                     )
-                self.audit.append(
+                self.ctx.audit.append(
                     "request.created",
-                    actor=self.actor,
+                    actor=self.ctx.actor,
                     subject=request_id,
                     details=filed_facts(self._request_info(conn, request_id)),
                     conn=conn,
@@ -363,15 +379,15 @@ class RequestOps(VaultBase):
         except BaseException:
             for att in sealed:
                 with contextlib.suppress(RingfenceError):
-                    self.store.delete(att["id"])
+                    self.ctx.store.delete(att["id"])
             raise
-        self.checkpoint()
+        self.keyring.checkpoint()
         return request_id
 
     def _seal_attachment(self, path: Path) -> dict[str, Any]:
-        att_id = new_id("attachment")
-        with open(path, "rb") as src, self.store.writer(att_id) as blob:
-            sealing = seal_stream(src, blob, self.config.recipients)
+        att_id = self.ctx.new_id("attachment")
+        with open(path, "rb") as src, self.ctx.store.writer(att_id) as blob:
+            sealing = seal_stream(src, blob, self.ctx.config.recipients)
             blob.commit()
         return {
             "id": att_id,
@@ -382,7 +398,7 @@ class RequestOps(VaultBase):
             "header": sealing.header,
         }
 
-    def import_request(self, path: Path) -> str:
+    def import_file(self, path: Path) -> str:
         """File the request in a JSON or TOML file (docs/requests.md).
 
         The file comes from outside: only a regular file of at most
@@ -414,7 +430,7 @@ class RequestOps(VaultBase):
             attachments = [attachments]  # one file may be named without a list
         if isinstance(attachments, list):
             doc["attachments"] = [_beside(path, a) for a in attachments]
-        return self.add_request(doc)
+        return self.add(doc)
 
     # --- reading ----------------------------------------------------------------
 
@@ -429,9 +445,7 @@ class RequestOps(VaultBase):
                 or_(
                     and_(Request.status == Status.PENDING.value, col(Request.deadline) <= now),
                     and_(
-                        col(Request.status).in_(
-                            [Status.APPROVED.value, Status.PARTLY_APPROVED.value]
-                        ),
+                        col(Request.status).in_(sorted(s.value for s in RELEASABLE)),
                         col(Decision.expires_at) <= now,
                     ),
                 )
@@ -444,12 +458,12 @@ class RequestOps(VaultBase):
         Called before every read of requests, so it first looks with a
         snapshot read and takes the write lock only when something is due.
         """
-        now = self.clock()
-        with self.reader.connect() as conn:
+        now = self.ctx.clock()
+        with self.ctx.reader.connect() as conn:
             if conn.execute(self._due_query(now).limit(1)).first() is None:
                 return []
         lapsed: list[str] = []
-        with self.engine.begin() as conn:
+        with self.ctx.engine.begin() as conn:
             rows = conn.execute(self._due_query(now)).all()
             for rid, status, deadline, expires in rows:
                 due = deadline if status == Status.PENDING else expires
@@ -459,7 +473,7 @@ class RequestOps(VaultBase):
                     .where(Request.id == rid)
                     .values(status=new.value, updated_at=now)
                 )
-                self.audit.append(
+                self.ctx.audit.append(
                     "request.expired",
                     actor="vault",
                     subject=rid,
@@ -468,10 +482,10 @@ class RequestOps(VaultBase):
                 )
                 lapsed.append(rid)
         if lapsed:
-            self.checkpoint()
+            self.keyring.checkpoint()
         return lapsed
 
-    def requests(
+    def all(
         self, status: str | None = None, *, limit: int | None = None, offset: int = 0
     ) -> list[RequestInfo]:
         """Requests, pending first, urgent before the rest, then by deadline and age."""
@@ -492,7 +506,7 @@ class RequestOps(VaultBase):
         ).offset(offset)
         if limit is not None:
             q = q.limit(limit)
-        with self.reader.connect() as conn:
+        with self.ctx.reader.connect() as conn:
             rows = conn.execute(q).mappings().all()
             ids = [r["id"] for r in rows]
             cams: dict[str, list[str]] = {}
@@ -526,9 +540,9 @@ class RequestOps(VaultBase):
             recipient=r["recipient"],
         )
 
-    def request(self, request_id: str) -> RequestInfo:
+    def get(self, request_id: str) -> RequestInfo:
         self.lapse_due()
-        with self.reader.connect() as conn:
+        with self.ctx.reader.connect() as conn:
             return self._request_info(conn, request_id)
 
     def _request_info(self, conn: Connection, request_id: str) -> RequestInfo:
@@ -589,7 +603,7 @@ class RequestOps(VaultBase):
         self, request_id: str, *, limit: int | None = None, offset: int = 0
     ) -> list[ClipInfo]:
         """The clips a request asks for: its cameras, inside its time window."""
-        with self.reader.connect() as conn:
+        with self.ctx.reader.connect() as conn:
             return self._scope_clips(conn, request_id, limit=limit, offset=offset)
 
     def _scope_clips(
@@ -618,7 +632,7 @@ class RequestOps(VaultBase):
 
     def _move(self, request_id: str, action: Action, event: str, details: dict[str, Any]) -> Status:
         self.lapse_due()
-        with self.engine.begin() as conn:
+        with self.ctx.engine.begin() as conn:
             status = conn.execute(select(Request.status).where(Request.id == request_id)).scalar()
             if status is None:
                 raise NotFound(f"no request {request_id!r}")
@@ -626,16 +640,16 @@ class RequestOps(VaultBase):
             conn.execute(
                 update(Request)
                 .where(Request.id == request_id)
-                .values(status=new.value, updated_at=self.clock())
+                .values(status=new.value, updated_at=self.ctx.clock())
             )
-            self.audit.append(
+            self.ctx.audit.append(
                 event,
-                actor=self.actor,
+                actor=self.ctx.actor,
                 subject=request_id,
                 details={"was": status, **details},
                 conn=conn,
             )
-        self.checkpoint()
+        self.keyring.checkpoint()
         return new
 
     # --- decisions -----------------------------------------------------------------
@@ -654,17 +668,17 @@ class RequestOps(VaultBase):
         """Approve (all, or the given subset) or refuse; returns the signed receipt."""
         from vault.service.receipts_build import decision_receipt
 
-        keys = self.owner_keys()
+        keys = self.keyring.owner_keys()
         reason_text = _text(reason, "--reason", required=True)
         terms = _text(terms, "--terms", required=False)
-        now = self.clock()
+        now = self.ctx.clock()
         if expires is not None:
             expires = as_utc(expires)
         if expires is not None and expires <= now:
             raise UsageError("--expires: must be in the future")
         self.lapse_due()
-        decision_id = new_id("decision")
-        with self.engine.begin() as conn:
+        decision_id = self.ctx.new_id("decision")
+        with self.ctx.engine.begin() as conn:
             status = conn.execute(select(Request.status).where(Request.id == request_id)).scalar()
             if status is None:
                 raise NotFound(f"no request {request_id!r}")
@@ -691,11 +705,7 @@ class RequestOps(VaultBase):
                     raise UsageError("a refusal names no clips")
                 action = Action.REFUSE
             new = transition(status, action)
-            outcome = {
-                Status.APPROVED: "approved",
-                Status.PARTLY_APPROVED: "partly_approved",
-                Status.REFUSED: "refused",
-            }[new]
+            outcome = OUTCOME[new].value
             self._check_as_filed(conn, request_id)
             conn.execute(
                 update(Request)
@@ -729,7 +739,7 @@ class RequestOps(VaultBase):
             # Signed here, inside the transaction that records the decision:
             # there is no moment at which an unsigned decision exists.
             signed = decision.sign(self._decision_facts(conn, request_id), keys.signing_key)
-            index = self.audit.append(
+            index = self.ctx.audit.append(
                 "request.decided",
                 actor="owner",
                 subject=request_id,
@@ -748,11 +758,11 @@ class RequestOps(VaultBase):
             conn.execute(
                 update(Decision).where(Decision.id == decision_id).values(audit_index=index)
             )
-        note = self.checkpoint_with_owner()
-        receipt = decision_receipt(self, request_id, note, keys)
+        note = self.keyring.checkpoint_with_owner()
+        receipt = decision_receipt(self.receipt_source(), request_id, note, keys)
         from vault.canonical import canonical_json
 
-        with self.engine.begin() as conn:
+        with self.ctx.engine.begin() as conn:
             conn.execute(
                 update(Decision)
                 .where(Decision.id == decision_id)
@@ -767,7 +777,7 @@ class RequestOps(VaultBase):
         if dec is None:
             raise PolicyError(f"request {request_id} has no decision")
         return decision.statement(
-            self.config.origin,
+            self.ctx.config.origin,
             {"id": info.id, "created_at": iso(info.created_at), **filed_facts(info)},
             {
                 "id": dec.id,
@@ -786,7 +796,7 @@ class RequestOps(VaultBase):
         The owner signs what the catalog shows; a requester, recipient or scope
         changed in the catalog after filing must not slip under that signature.
         """
-        filed = [e for _i, e in self.audit.about(subject=request_id, types=("request.created",),
+        filed = [e for _i, e in self.ctx.audit.about(subject=request_id, types=("request.created",),
                                                   conn=conn)]
         if len(filed) != 1 or not isinstance(filed[0].get("details"), dict):
             raise IntegrityError(
@@ -807,16 +817,16 @@ class RequestOps(VaultBase):
         Needs the owner unlocked: the signature is checked with the key in
         memory, never with a copy from the vault's files.
         """
-        with self.reader.connect() as conn:
+        with self.ctx.reader.connect() as conn:
             return self._decision_problem(conn, request_id)
 
     def _decision_problem(self, conn: Connection, request_id: str) -> str | None:
-        public = receipts.raw_public(self.owner_keys().signing_key.public_key())
+        public = receipts.raw_public(self.keyring.owner_keys().signing_key.public_key())
         dec = conn.execute(select(Decision).where(Decision.request_id == request_id)).first()
         if dec is None:
             return "it has no decision"
         try:
-            entry = parse_canonical(self.audit.entry(dec.audit_index))
+            entry = parse_canonical(self.ctx.audit.entry(dec.audit_index))
         except (NotFound, IntegrityError):
             return f"its audit entry {dec.audit_index} is missing or malformed"
         details = entry.get("details") if isinstance(entry, dict) else None
@@ -828,7 +838,7 @@ class RequestOps(VaultBase):
             signed = decision.verify(details.get("signed"), public)
         except IntegrityError as exc:
             return exc.message
-        later = self.audit.about(subject=request_id, types=("request.decided", "request.reopened"),
+        later = self.ctx.audit.about(subject=request_id, types=("request.decided", "request.reopened"),
                                  conn=conn, complete=True, since=dec.audit_index + 1)
         if later:
             # An old signed approval put back behind a reopening or a newer decision.
@@ -854,9 +864,9 @@ class RequestOps(VaultBase):
         again. A refusal stays final: it releases nothing either way.
         """
         text = _text(reason, "--reason", required=True)
-        self.owner_keys()
+        self.keyring.owner_keys()
         self.lapse_due()
-        with self.engine.begin() as conn:
+        with self.ctx.engine.begin() as conn:
             status = conn.execute(select(Request.status).where(Request.id == request_id)).scalar()
             if status is None:
                 raise NotFound(f"no request {request_id!r}")
@@ -874,29 +884,22 @@ class RequestOps(VaultBase):
             conn.execute(
                 update(Request)
                 .where(Request.id == request_id)
-                .values(status=new.value, updated_at=self.clock())
+                .values(status=new.value, updated_at=self.ctx.clock())
             )
-            self.audit.append(
+            self.ctx.audit.append(
                 "request.reopened",
                 actor="owner",
                 subject=request_id,
                 details={"was": status, "decision": dec.id, "why": problem, "reason": text},
                 conn=conn,
             )
-        self.checkpoint()
+        self.keyring.checkpoint()
 
-    def checkpoint_with_owner(self) -> str:
-        """A checkpoint the owner signed, covering everything logged so far."""
-        self.owner_keys()
-        note = self.checkpoint()
-        latest = self.audit.latest_checkpoint()
-        if note is None:
-            assert latest is not None
-            note = latest.note
-        return note
+    def receipt_source(self) -> ReceiptSource:
+        return ReceiptSource(self.ctx, self)
 
     def decision_receipt(self, request_id: str) -> dict[str, Any]:
-        with self.reader.connect() as conn:
+        with self.ctx.reader.connect() as conn:
             text = conn.execute(
                 select(Decision.receipt).where(Decision.request_id == request_id)
             ).scalar()
@@ -905,3 +908,19 @@ class RequestOps(VaultBase):
         from vault.canonical import parse_canonical
 
         return parse_canonical(text.encode())  # type: ignore[no-any-return]
+
+
+class ReceiptSource:
+    """What building a receipt reads: a request, the catalog, the log, the clock
+    and the configuration (vault.service.receipts_build)."""
+
+    def __init__(self, ctx: VaultContext, requests: RequestService) -> None:
+        self._ctx = ctx
+        self._requests = requests
+        self.reader = ctx.reader
+        self.config = ctx.config
+        self.audit = ctx.audit
+        self.clock = ctx.clock
+
+    def request(self, request_id: str) -> RequestInfo:
+        return self._requests.get(request_id)

@@ -40,7 +40,6 @@ from vault.catalog.models import (
     DeletionRecord,
 )
 from vault.errors import IntegrityError, NotFound, PolicyError, StorageError
-from vault.ids import new_id
 from vault.retention import (
     DISK_PRESSURE,
     OWNER,
@@ -54,8 +53,11 @@ from vault.retention import (
     pressure_victims,
     sign_record,
 )
-from vault.service.holds import HoldOps, reason_text
-from vault.service.status import StatusOps
+from vault.service.context import VaultContext
+from vault.service.holds import HoldService, reason_text
+from vault.service.keyring import Keyring
+from vault.service.requests import RequestService
+from vault.service.status import StatusService
 from vault.timeutil import iso
 
 log = logging.getLogger("ringfence.retention")
@@ -143,7 +145,21 @@ def _clip_json(v: Verdict, **extra: Any) -> dict[str, Any]:
     }
 
 
-class RetentionOps(HoldOps, StatusOps):
+class RetentionService:
+    """Retention runs, the owner's shredding, and the disk-pressure policy.
+
+    *holds* says what holds clips; *requests* lapses what is due first;
+    *status* reports the free space.
+    """
+
+    def __init__(self, ctx: VaultContext, keyring: Keyring, holds: HoldService,
+                 requests: RequestService, status: StatusService) -> None:
+        self.ctx = ctx
+        self.keyring = keyring
+        self.holds = holds
+        self.requests = requests
+        self.status = status
+
     # --- what holds what --------------------------------------------------------
 
     def _facts(self, conn: Connection, where: Any) -> list[ClipFacts]:
@@ -218,15 +234,15 @@ class RetentionOps(HoldOps, StatusOps):
         recorded like every deletion (docs/retention.md explains the choice).
         """
         text = reason_text(reason)
-        now = self.clock()
-        with self.engine.begin() as conn:
+        now = self.ctx.clock()
+        with self.ctx.engine.begin() as conn:
             facts = self._facts(conn, Clip.id == clip_id)
             if not facts:
                 raise NotFound(f"no clip {clip_id!r}")
             if facts[0].shredded:
                 raise PolicyError(f"clip {clip_id} was already shredded")
-            holds, requests = self._policy(conn)
-            [verdict] = judge(facts, holds, requests, now, self.grace)
+            holds, requests = self.holds.policy(conn)
+            [verdict] = judge(facts, holds, requests, now, self.holds.grace)
             if verdict.held_by:
                 raise PolicyError(
                     f"clip {clip_id} is held by "
@@ -252,7 +268,7 @@ class RetentionOps(HoldOps, StatusOps):
         for i in range(0, len(ids), BATCH):
             for r in conn.execute(select(Clip).where(Clip.id.in_(ids[i : i + BATCH]))):  # type: ignore[attr-defined]
                 rows[r.id] = r
-        record_id = new_id("deletion")
+        record_id = self.ctx.new_id("deletion")
         clips = []
         for v, rule, why in chosen:
             r = rows[v.clip.id]
@@ -274,15 +290,15 @@ class RetentionOps(HoldOps, StatusOps):
             {
                 "version": RECORD_VERSION,
                 "id": record_id,
-                "vault": self.config.origin,
+                "vault": self.ctx.config.origin,
                 "created_at": iso(now),
                 "actor": actor,
                 "trigger": trigger,
                 "reason": reason,
-                "grace_days": self.config.retention_grace_days,
+                "grace_days": self.ctx.config.retention_grace_days,
                 "clips": clips,
             },
-            self.device_signer(),
+            self.keyring.device_signer(),
         )
         text = canonical_json(record)
         digest = hashlib.sha256(text).hexdigest()
@@ -318,7 +334,7 @@ class RetentionOps(HoldOps, StatusOps):
                     },
                 )
             )
-        self.audit.append_many(events, conn=conn)
+        self.ctx.audit.append_many(events, conn=conn)
         conn.execute(
             insert(DeletionRecord).values(
                 id=record_id, created_at=now, reason=reason, record=text.decode()
@@ -335,10 +351,10 @@ class RetentionOps(HoldOps, StatusOps):
         failed = []
         for cid in clip_ids:
             try:
-                self.store.delete(cid)
+                self.ctx.store.delete(cid)
             except StorageError as exc:
                 failed.append(f"{cid}: {exc.message}")
-        self.checkpoint()
+        self.keyring.checkpoint()
         scrub = self._scrub(keys)
         if failed:
             raise StorageError(
@@ -350,7 +366,7 @@ class RetentionOps(HoldOps, StatusOps):
     # --- scrubbing the catalog files ---------------------------------------------------
 
     def _catalog_files(self) -> list[Path]:
-        base = self.layout.catalog
+        base = self.ctx.layout.catalog
         return [
             p
             for p in (base, base.with_name(base.name + "-wal"), base.with_name(base.name + "-shm"))
@@ -358,7 +374,7 @@ class RetentionOps(HoldOps, StatusOps):
         ]
 
     def _pragma(self, sql: str) -> Any:
-        raw = self.engine.raw_connection()
+        raw = self.ctx.engine.raw_connection()
         try:
             cur = raw.cursor()
             cur.execute(sql)  # outside any transaction: the driver runs in autocommit
@@ -415,10 +431,10 @@ class RetentionOps(HoldOps, StatusOps):
 
     def disk_pressure(self) -> DiskPressure:
         return DiskPressure(
-            self.free_bytes(), self.config.min_free_bytes, self.config.shred_on_pressure
+            self.status.free_bytes(), self.ctx.config.min_free_bytes, self.ctx.config.shred_on_pressure
         )
 
-    def retention_run(self, dry_run: bool = False) -> RetentionReport:
+    def run(self, dry_run: bool = False) -> RetentionReport:
         """Shred every clip past its camera's retention that nothing holds.
 
         With ``shred_on_pressure`` and free space below ``min_free_bytes``, the
@@ -426,13 +442,13 @@ class RetentionOps(HoldOps, StatusOps):
         deletion record covers everything a run shreds. A dry run changes nothing.
         """
         if not dry_run:
-            self.lapse_due()  # so a request past its deadline starts its grace now
-        now = self.clock()
-        report = RetentionReport(now, dry_run, self.config.retention_grace_days)
+            self.requests.lapse_due()  # so a request past its deadline starts its grace now
+        now = self.ctx.clock()
+        report = RetentionReport(now, dry_run, self.ctx.config.retention_grace_days)
         disk = self.disk_pressure()
-        with self.reader.connect() if dry_run else self.engine.begin() as conn:
-            holds, requests = self._policy(conn)
-            verdicts = judge(self._due(conn, now), holds, requests, now, self.grace)
+        with self.ctx.reader.connect() if dry_run else self.ctx.engine.begin() as conn:
+            holds, requests = self.holds.policy(conn)
+            verdicts = judge(self._due(conn, now), holds, requests, now, self.holds.grace)
             chosen = [(v, RETENTION, v.why()) for v in verdicts if v.deletable]
             report.held = [
                 _clip_json(v, held_by=[h.as_json() for h in v.held_by])
@@ -454,13 +470,13 @@ class RetentionOps(HoldOps, StatusOps):
                 rules = {r for _v, r, _w in chosen}
                 trigger = RETENTION if rules == {RETENTION} else DISK_PRESSURE
                 record, keys = self._shred_rows(
-                    conn, chosen, trigger, "retention run", now, self.actor
+                    conn, chosen, trigger, "retention run", now, self.ctx.actor
                 )
                 report.record = record["id"]
                 digest = hashlib.sha256(canonical_json(record)).hexdigest()
-                self.audit.append(
+                self.ctx.audit.append(
                     "retention.run",
-                    actor=self.actor,
+                    actor=self.ctx.actor,
                     subject=record["id"],
                     details={
                         "record": record["id"],
@@ -468,7 +484,7 @@ class RetentionOps(HoldOps, StatusOps):
                         "trigger": trigger,
                         "shredded": len(report.shredded),
                         "held": len(report.held),
-                        "grace_days": self.config.retention_grace_days,
+                        "grace_days": self.ctx.config.retention_grace_days,
                     },
                     conn=conn,
                 )
@@ -523,7 +539,7 @@ class RetentionOps(HoldOps, StatusOps):
         why: str,
         out: list[tuple[Verdict, str, str]],
     ) -> int:
-        picked = pressure_victims(judge(batch, holds, requests, now, self.grace), need)
+        picked = pressure_victims(judge(batch, holds, requests, now, self.holds.grace), need)
         out += [(v, DISK_PRESSURE, why) for v in picked]
         return need - sum(v.clip.payload_size for v in picked)
 
@@ -531,16 +547,16 @@ class RetentionOps(HoldOps, StatusOps):
         """Remove payloads of recently shredded clips a crash left behind (they are noise)."""
         since = now - timedelta(days=days)
         recent = select(Clip.id).where(Clip.shredded_at >= since)  # type: ignore[operator]
-        with self.reader.connect() as conn:
+        with self.ctx.reader.connect() as conn:
             ids = [r[0] for r in conn.execute(recent)]
         for cid in ids:
             with contextlib.suppress(StorageError):
-                if self.store.delete(cid):
+                if self.ctx.store.delete(cid):
                     log.info("removed the leftover payload of shredded clip %s", cid)
 
     def deletion_records(self) -> list[dict[str, Any]]:
         """Every signed deletion record, oldest first."""
-        with self.reader.connect() as conn:
+        with self.ctx.reader.connect() as conn:
             texts = [
                 r[0]
                 for r in conn.execute(

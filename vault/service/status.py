@@ -14,20 +14,27 @@ from vault.catalog.models import Camera, Clip
 from vault.ingest.folders import FolderStatus, folder_status
 from vault.ingest.scan import candidates
 from vault.lock import is_held, read_heartbeat
-from vault.service.base import VaultBase
+from vault.service.clips import ClipService
+from vault.service.context import VaultContext
 from vault.timeutil import iso
 
 
-class StatusOps(VaultBase):
+class StatusService:
+    """What the vault is doing, read without any key."""
+
+    def __init__(self, ctx: VaultContext, clips: ClipService) -> None:
+        self.ctx = ctx
+        self.clips = clips
+
     def daemon_running(self) -> bool:
-        return is_held(self.layout.lock)
+        return is_held(self.ctx.layout.lock)
 
     def _drop_folders(self) -> list[tuple[str, Path, str | None]]:
         from sqlmodel import Session
 
         from vault.catalog.models import CameraFolder
 
-        with Session(self.reader) as s:
+        with Session(self.ctx.reader) as s:
             rows = s.exec(
                 select(Camera.name, CameraFolder.path, CameraFolder.identity)
                 .join(CameraFolder, CameraFolder.camera_id == Camera.id)
@@ -50,7 +57,7 @@ class StatusOps(VaultBase):
         shredded clip), from its last run, running or not; a file that was
         removed or changed since is no longer listed."""
         out = []
-        for item in read_heartbeat(self.layout.daemon_state).get("held_back", []):
+        for item in read_heartbeat(self.ctx.layout.daemon_state).get("held_back", []):
             try:
                 st = os.lstat(item["path"])
                 same = (st.st_size, st.st_mtime_ns) == (int(item["size"]), int(item["mtime_ns"]))
@@ -65,7 +72,7 @@ class StatusOps(VaultBase):
         """Bytes of sealed payloads, from the catalog (no walk over the store)."""
         from vault.catalog.models import Attachment
 
-        with self.reader.connect() as conn:
+        with self.ctx.reader.connect() as conn:
             clips = conn.execute(
                 select(func.coalesce(func.sum(Clip.payload_size), 0)).where(
                     Clip.shredded_at.is_(None)  # type: ignore[union-attr]
@@ -79,14 +86,12 @@ class StatusOps(VaultBase):
         return int(clips or 0) + int(atts or 0)
 
     def free_bytes(self) -> int:
-        return shutil.disk_usage(self.root).free
+        return shutil.disk_usage(self.ctx.root).free
 
-    def status(self) -> dict[str, Any]:
-        from vault.service.clips import ClipOps
-
-        beat = read_heartbeat(self.layout.daemon_state)
+    def report(self) -> dict[str, Any]:
+        beat = read_heartbeat(self.ctx.layout.daemon_state)
         running = self.daemon_running()
-        with self.reader.connect() as conn:
+        with self.ctx.reader.connect() as conn:
             rows = conn.execute(
                 select(
                     Camera.name,
@@ -101,9 +106,9 @@ class StatusOps(VaultBase):
             ).all()
         last = max((r[2] for r in rows if r[2] is not None), default=None)
         free = self.free_bytes()
-        census = ClipOps.store_census(self)  # type: ignore[arg-type]
+        census = self.clips.store_census()
         return {
-            "vault": str(self.root),
+            "vault": str(self.ctx.root),
             "daemon": {
                 "running": running,
                 "pid": beat.get("pid") if running else None,
@@ -124,6 +129,6 @@ class StatusOps(VaultBase):
             "unknown_payloads": census.unknown,
             "store_bytes": self.stored_bytes(),
             "free_bytes": free,
-            "low_disk": free < self.config.min_free_bytes,
-            "audit_size": self.audit.size(),
+            "low_disk": free < self.ctx.config.min_free_bytes,
+            "audit_size": self.ctx.audit.size(),
         }

@@ -1,0 +1,248 @@
+"""One export of a request's approved clips: staged, recorded, signed, moved into place.
+
+The guard (vault.service.guard) has allowed the clips before the job starts;
+it is asked again before each clip and inside the transaction that records
+the release, so a withdrawal or an expiry during a long export stops it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, BinaryIO, cast
+
+from sqlalchemy import insert, select, update
+
+from vault import receipts
+from vault.canonical import canonical_json
+from vault.catalog.models import Camera, Export, Request
+from vault.fsutil import ensure_private_dir, fsync_dir, storage_error
+from vault.hashio import HashingWriter
+from vault.service.context import VaultContext
+from vault.service.guard import ReleaseGuard
+from vault.service.keyring import Keyring
+from vault.service.receipts_build import export_receipt
+from vault.service.requests import RequestService
+from vault.timeutil import iso
+
+Progress = Callable[[int, int, str], None]  # (done bytes, total bytes, clip id)
+
+
+def _safe_ext(name: str) -> str:
+    ext = os.path.splitext(name)[1].lower()
+    return ext if re.fullmatch(r"\.[a-z0-9]{1,8}", ext) else ".bin"
+
+
+class ExportJob:
+    """Exactly the approved *clips* of *request_id*, written to *out* through
+    the *staging* folder (already marked in flight and logged as started).
+
+    With *fmt* ``age`` each clip is re-encrypted for *recipient*; with
+    ``plain`` it is decrypted. The owner's keys are taken once, at the start.
+    """
+
+    def __init__(self, ctx: VaultContext, keyring: Keyring, guard: ReleaseGuard,
+                 requests: RequestService, *, request_id: str, recipient: str | None,
+                 clips: list[Any], fmt: str, out: Path, staging: Path,
+                 export_id: str) -> None:
+        self.ctx = ctx
+        self.keyring = keyring
+        self.guard = guard
+        self.requests = requests
+        self.keys = keyring.owner_keys()
+        self.request_id = request_id
+        self.recipient = recipient
+        self.clips = clips
+        self.fmt = fmt
+        self.out = out
+        self.staging = staging
+        self.export_id = export_id
+
+    def run(self, progress: Progress | None = None) -> dict[str, Any]:
+        """Write the clips into the staging folder, record the release, sign the
+        receipt, then move it all to *out*. Returns the export id, the folder
+        and the receipt."""
+        request_id, clips, fmt = self.request_id, self.clips, self.fmt
+        out, staging, export_id, keys = self.out, self.staging, self.export_id, self.keys
+        total = sum(c.size for c in clips)
+        done = 0
+        delivered: dict[str, dict[str, Any]] = {}
+        try:
+            ensure_private_dir(staging, share=False)
+            ensure_private_dir(staging / "clips", share=False)
+            for clip in clips:
+                self.guard.still_releasable(request_id)
+                stamp = clip.captured_at.strftime("%Y%m%dT%H%M%SZ")
+                cam_dir = ensure_private_dir(staging / "clips" / str(clip.camera_id),
+                                             share=False)
+                name = f"{stamp}_{clip.id}{_safe_ext(clip.original_name)}"
+                if fmt == "age":
+                    name += ".age"
+                target = cam_dir / name
+                with os.fdopen(
+                    os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb"
+                ) as f:
+                    if fmt == "plain":
+                        size, digest = self.guard.plaintext_to(clip, f)
+                    else:
+                        sink = HashingWriter(f)
+                        sink.write(self.guard.rewrap(clip, self.recipient))
+                        with self.ctx.store.open(clip.id) as payload:
+                            # Neither the header nor the payload is under the owner's
+                            # signature; the plaintext hash is. Every payload byte is
+                            # delivered as it is decrypted and checked, so what leaves
+                            # is exactly what was checked.
+                            self.guard.plaintext_to(clip, cast(BinaryIO, _Discard()),
+                                               cast(BinaryIO, _Tee(payload, sink)))
+                        size, digest = sink.count, sink.sha256.hexdigest()
+                    f.flush()
+                    os.fsync(f.fileno())
+                delivered[clip.id] = {
+                    "file": f"clips/{clip.camera_id}/{name}",
+                    "format": fmt,
+                    "size": size,
+                    "sha256": digest,
+                }
+                done += clip.size
+                if progress:
+                    progress(done, total, clip.id)
+        except OSError as exc:
+            raise storage_error(exc, f"cannot write the export to {out}") from exc
+        # Camera ids are catalog internals: give folders the camera names.
+        delivered = self._name_camera_folders(delivered)
+
+        now = self.ctx.clock()
+        with self.ctx.engine.begin() as conn:
+            # Withdrawn or expired while the files were written: nothing leaves.
+            self.guard.releasable(conn, request_id)
+            for clip in clips:
+                d = delivered[clip.id]
+                self.ctx.audit.append(
+                    "clip.released",
+                    actor="owner",
+                    subject=clip.id,
+                    details={
+                        "request": request_id,
+                        "export": export_id,
+                        "sha256": clip.sha256,
+                        "delivered_sha256": d["sha256"],
+                        "format": fmt,
+                    },
+                    conn=conn,
+                )
+            index = self.ctx.audit.append(
+                "export.created",
+                actor="owner",
+                subject=export_id,
+                details={
+                    "request": request_id,
+                    "format": fmt,
+                    "recipient": self.recipient if fmt == "age" else None,
+                    "files": [
+                        {
+                            "clip": c.id,
+                            "file": delivered[c.id]["file"],
+                            "sha256": delivered[c.id]["sha256"],
+                        }
+                        for c in clips
+                    ],
+                },
+                conn=conn,
+            )
+            conn.execute(
+                insert(Export).values(
+                    id=export_id,
+                    request_id=request_id,
+                    created_at=now,
+                    format=fmt,
+                    out_dir=str(out),
+                    audit_index=index,
+                )
+            )
+            conn.execute(update(Request).where(Request.id == request_id).values(updated_at=now))
+        note = self.keyring.checkpoint_with_owner()
+        receipt = export_receipt(
+            self.requests.receipt_source(),
+            request_id,
+            {
+                "id": export_id,
+                "format": fmt,
+                "created_at": iso(now),
+                "recipient": self.recipient if fmt == "age" else None,
+            },
+            delivered,
+            index,
+            note,
+            keys,
+        )
+        try:
+            write_receipt_files(staging, receipt)
+            os.replace(staging, out) if not out.exists() else _move_into(staging, out)
+            fsync_dir(out.parent)
+        except OSError as exc:
+            raise storage_error(exc, f"cannot finish the export in {out}") from exc
+        return {"export": export_id, "out": str(out), "receipt": receipt}
+
+    def _name_camera_folders(
+        self, delivered: dict[str, dict[str, Any]]
+    ) -> dict[str, dict[str, Any]]:
+        """Camera ids are catalog internals: give the folders the camera names."""
+        staging, clips = self.staging, self.clips
+        with self.ctx.reader.connect() as conn:
+            names: dict[int, str] = dict(conn.execute(select(Camera.id, Camera.name)).all())
+        for cam_id in {c.camera_id for c in clips}:
+            os.rename(staging / "clips" / str(cam_id), staging / "clips" / names[cam_id])
+        for clip in clips:
+            d = delivered[clip.id]
+            d["file"] = d["file"].replace(
+                f"clips/{clip.camera_id}/", f"clips/{names[clip.camera_id]}/", 1
+            )
+        return delivered
+
+
+class _Discard:
+    """A sink that keeps nothing: for checking a payload's plaintext hash."""
+
+    def write(self, data: bytes) -> int:
+        return len(data)
+
+
+class _Tee:
+    """Reads from *src*, writing every byte read to *copy* as well."""
+
+    def __init__(self, src: Any, copy: Any) -> None:
+        self.src = src
+        self.copy = copy
+
+    def read(self, n: int = -1) -> bytes:
+        data: bytes = self.src.read(n)
+        if data:
+            self.copy.write(data)
+        return data
+
+    def readinto(self, buf: Any) -> int:
+        data = self.read(len(buf))
+        buf[: len(data)] = data
+        return len(data)
+
+
+def _move_into(staging: Path, out: Path) -> None:
+    """*out* exists and is empty: move the staged content into it."""
+    for child in staging.iterdir():
+        os.replace(child, out / child.name)
+    staging.rmdir()
+
+
+def write_receipt_files(folder: Path, receipt: dict[str, Any]) -> None:
+    for name, data in (
+        (receipts.RECEIPT_JSON, canonical_json(receipt)),
+        (receipts.RECEIPT_TXT, receipts.render_text(receipt).encode()),
+        (receipts.PROOF_TXT, receipt["audit"]["entries"][-1]["proof"].encode()),
+    ):
+        fd = os.open(folder / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
