@@ -25,8 +25,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from vault import age
-from vault.daemon import Daemon, DaemonOptions
 from vault.hardening import child_env
+from vault.ingest.daemon import Daemon, DaemonOptions
 from vault.service import Vault
 from vault.synth import write_clip
 from vault.timeutil import utc_now
