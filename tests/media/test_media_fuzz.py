@@ -11,7 +11,7 @@ import time
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from vault import synth
+from demo import synth
 from vault.media import MediaFacts, probe_stream
 from vault.media.common import Facts, Source
 from vault.media.sniff import HEAD, recognise
