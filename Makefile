@@ -41,7 +41,7 @@ bench: $(VENV)/.installed-dev
 	$(BIN)/python -m bench
 
 lint: $(VENV)/.installed-dev
-	$(BIN)/ruff check vault tui tests bench
+	$(BIN)/ruff check vault tui demo tests bench
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 

@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def test_core_modules_load_without_textual_or_watchdog() -> None:
     code = (
-        "import sys, vault.cli, vault.service, vault.daemon, vault.receipts, vault.age;"
+        "import sys, vault.cli, vault.service, vault.ingest.daemon, vault.receipts, vault.age;"
         "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('textual', 'tui', 'watchdog'));"
         "print(','.join(bad))"
     )

@@ -1,4 +1,4 @@
-"""The front-end commands `tui` and `demo`, plugged into the `ringfence` CLI.
+"""The front-end command `tui`, plugged into the `ringfence` CLI.
 
 The core CLI finds this module through the ``ringfence.commands`` entry point,
 so ``vault`` never imports the terminal app.
@@ -25,19 +25,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                    help="where export folders are suggested (default ~/ringfence-exports)")
     p.set_defaults(func=cmd_tui)
 
-    p = sub.add_parser("demo", help="a throwaway vault with a synthetic camera, sample requests "
-                                    "and the terminal app")
-    p.add_argument("--dir", type=Path, metavar="DIR",
-                   help="create the demo in DIR (default: a new temporary folder)")
-    p.add_argument("--every", type=float, default=8.0, metavar="SECONDS",
-                   help="how often the synthetic camera records a clip (default 8)")
-    p.add_argument("--clean", action="store_true",
-                   help="remove the demo folder when the app exits")
-    p.set_defaults(func=cmd_demo)
-
 
 @contextmanager
-def _logging_to_app() -> Iterator[None]:
+def logging_to_app() -> Iterator[None]:
     """While the app owns the terminal, log records go to Textual's log, not stderr."""
     from textual.logging import TextualHandler
 
@@ -62,16 +52,10 @@ def cmd_tui(args: argparse.Namespace) -> int:
         source.interactive = False
         provider = source.get
     try:
-        with _logging_to_app():
+        with logging_to_app():
             tune_gc()
             RingfenceApp(vault, export_dir=args.exports, passphrase=provider).run()
     finally:
         vault.close()
     return 0
 
-
-def cmd_demo(args: argparse.Namespace) -> int:
-    from tui import demo
-
-    with _logging_to_app():
-        return demo.run(args)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.tools import require_tool
-from vault.daemon import Daemon, DaemonOptions
+from vault.ingest.daemon import Daemon, DaemonOptions
 from vault.service import Vault
 
 

@@ -14,9 +14,9 @@ import pytest
 
 from tests.conftest import FAST_LOG_N
 from tests.tools import PASSPHRASE, run_cli
-from vault.daemon import Daemon, DaemonOptions
 from vault.errors import VaultError
 from vault.fsutil import ensure_private_dir
+from vault.ingest.daemon import Daemon, DaemonOptions
 from vault.ingest.policy import capture_time
 from vault.service import Vault
 

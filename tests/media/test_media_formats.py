@@ -8,7 +8,7 @@ import struct
 
 import pytest
 
-from vault import synth
+from demo import synth
 from vault.media import MediaFacts, probe_stream
 
 

@@ -11,8 +11,10 @@ import time
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from vault import media, synth
+from demo import synth
 from vault.media import MediaFacts, probe_stream
+from vault.media.common import Facts, Source
+from vault.media.sniff import HEAD, recognise
 
 FAST = 1.0  # seconds one probe may take, with lots of slack for slow CI machines
 
@@ -114,11 +116,11 @@ def strict_probe(data: bytes) -> None:
     The catch-all keeps ingest alive, but a parser that leans on it loses the
     facts it had not yet recorded; these tests hold the parsers to not raising.
     """
-    src = media._Source(io.BytesIO(data), len(data))
-    head = src.read(0, media._HEAD)
-    found = media._sniff(head)
+    src = Source(io.BytesIO(data), len(data))
+    head = src.read(0, HEAD)
+    found = recognise(head)
     if found is not None and found[1] is not None:
-        found[1](src, head, media._Facts())
+        found[1](src, head, Facts())
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])

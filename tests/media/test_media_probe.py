@@ -1,4 +1,4 @@
-"""probe() on clips from vault.synth, and on paths and streams that are not clips at all."""
+"""probe() on clips from demo.synth, and on paths and streams that are not clips at all."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from vault import synth
+from demo import synth
 from vault.media import MediaFacts, probe, probe_stream
 
 CODECS = synth.available_codecs()

@@ -16,7 +16,7 @@ import pytest
 
 from tests.requests.test_service import REQ, ingest
 from tests.tools import PASSPHRASE
-from vault.daemon import Daemon, DaemonOptions
+from vault.ingest.daemon import Daemon, DaemonOptions
 from vault.service import Vault
 
 KILLER = """

@@ -20,8 +20,8 @@ from tests.tools import run_cli
 from vault import receipts
 from vault.canonical import parse_canonical
 from vault.config import Config
-from vault.daemon import Daemon, DaemonOptions
 from vault.errors import UsageError, VaultError
+from vault.ingest.daemon import Daemon, DaemonOptions
 from vault.service import Vault
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]

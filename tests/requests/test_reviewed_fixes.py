@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from vault.daemon import Daemon, DaemonOptions
 from vault.errors import PolicyError, UsageError
+from vault.ingest.daemon import Daemon, DaemonOptions
 from vault.service import Vault
 
 

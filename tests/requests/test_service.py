@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from tests.tools import cli_env, run_cli
-from vault.daemon import Daemon, DaemonOptions
 from vault.errors import IllegalTransition, NotFound, PolicyError, UsageError
+from vault.ingest.daemon import Daemon, DaemonOptions
 from vault.service import Vault
 
 REQ = {

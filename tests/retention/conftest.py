@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from vault.daemon import Daemon, DaemonOptions
+from vault.ingest.daemon import Daemon, DaemonOptions
 from vault.service import Vault
 
 PATTERN = "front_%Y%m%d_%H%M%S%z"

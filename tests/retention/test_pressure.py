@@ -10,7 +10,7 @@ import pytest
 
 from tests.retention.conftest import at, ingest
 from tests.tools import run_cli
-from vault.daemon import Daemon
+from vault.ingest.daemon import Daemon
 from vault.retention import verify_record
 from vault.service import Vault
 from vault.timeutil import utc_now

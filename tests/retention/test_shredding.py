@@ -49,7 +49,7 @@ def test_many_clips_and_rounds_leave_nothing(vault: Vault, drop: Path) -> None:
         for t in times:
             (drop / f"front_{t:%Y%m%d_%H%M%S}+0000{'_' * rnd.randint(0, 120)}.mp4").write_bytes(
                 rnd.randbytes(rnd.randint(1, 4000)))
-        from vault.daemon import Daemon, DaemonOptions
+        from vault.ingest.daemon import Daemon, DaemonOptions
 
         Daemon(vault, DaemonOptions(once=True, settle_seconds=0)).run()
         live = headers(vault)

@@ -23,8 +23,8 @@ from sqlalchemy import event
 
 from tests.conftest import FAST_LOG_N
 from tests.tools import PASSPHRASE, run_cli
-from vault.daemon import Daemon, DaemonOptions
 from vault.errors import IntegrityError, StorageError, UsageError, VaultError
+from vault.ingest.daemon import Daemon, DaemonOptions
 from vault.service import Vault
 
 

@@ -23,7 +23,7 @@ from vault import receipts
 from vault.audit.note import Checkpoint, NoteSigner, open_checkpoint, sign_note, split_note
 from vault.audit.proof import format_inclusion_proof, parse_inclusion_proof
 from vault.canonical import canonical_json, parse_canonical
-from vault.daemon import Daemon, DaemonOptions
+from vault.ingest.daemon import Daemon, DaemonOptions
 from vault.service import Vault
 from vault.service.release import write_receipt_files
 

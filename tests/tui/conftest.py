@@ -19,8 +19,8 @@ from typing import Any
 
 import pytest
 
+from demo.sample import PASSPHRASE, Demo, build
 from tests.tui.helpers import NOW, fixed_clock
-from tui.demo import PASSPHRASE, Demo, build
 from vault.service import Vault
 from vault.service.context import IdMaker
 

@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
+from demo import sample as demo_module
+from demo.sample import SyntheticCamera, start_daemon, stop_daemon
 from tests.tui.conftest import DemoCopy
-from tui import demo as demo_module
-from tui.demo import SyntheticCamera, start_daemon, stop_daemon
 
 
 def test_the_demo_vault_has_the_sample_requests(demo: DemoCopy) -> None:

@@ -13,9 +13,9 @@ from rich.console import Console
 from rich.text import Text
 from textual.widgets import Input, ProgressBar, Static
 
+from demo.sample import PASSPHRASE
 from tests.tui.conftest import DemoCopy
 from tests.tui.helpers import STATUS_DOWN, STATUS_UP, make_app, settle, wait_for
-from tui.demo import PASSPHRASE
 from tui.screens.approve import ApproveScreen
 from tui.screens.export import ExportProgress, ExportScreen
 from tui.screens.help import HelpScreen

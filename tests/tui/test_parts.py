@@ -117,7 +117,7 @@ def test_vault_never_imports_the_tui() -> None:
     import subprocess
     import sys
 
-    code = ("import sys, vault.service, vault.cli, vault.daemon; "
+    code = ("import sys, vault.service, vault.cli, vault.ingest.daemon; "
             "bad = [m for m in sys.modules if m == 'textual' or m.startswith(('textual.', 'tui'))];"
             "print(bad); sys.exit(1 if bad else 0)")
     env = {k: v for k, v in os.environ.items() if k != "PYTHONSTARTUP"}

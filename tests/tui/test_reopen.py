@@ -7,10 +7,10 @@ from pathlib import Path
 
 from textual.widgets import Input
 
+from demo.sample import PASSPHRASE
 from tests.tui.conftest import DemoCopy
 from tests.tui.helpers import make_app, settle, wait_for
 from tests.tui.test_flows import open_request, text_of, type_text
-from tui.demo import PASSPHRASE
 from tui.screens.ask import AskScreen
 from tui.screens.export import ExportScreen
 from tui.screens.request import RequestScreen

@@ -9,10 +9,10 @@ from rich.console import Console
 from textual.widgets import DataTable, RadioButton
 from textual.widgets._toast import ToastRack
 
+from demo.sample import PASSPHRASE
 from tests.tui.conftest import DemoCopy
 from tests.tui.helpers import make_app, settle, wait_for
 from tests.tui.test_flows import open_request
-from tui.demo import PASSPHRASE
 from tui.format import in_words
 from tui.screens.ask import AskScreen
 from tui.screens.clips import ClipsScreen

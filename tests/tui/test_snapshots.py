@@ -13,9 +13,9 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from demo.sample import PASSPHRASE
 from tests.tui.conftest import DemoCopy
 from tests.tui.helpers import STATUS_DOWN, make_app, settle, wait_for
-from tui.demo import PASSPHRASE
 from tui.screens.approve import ApproveScreen
 from tui.screens.export import ExportScreen
 from tui.screens.passphrase import PassphraseScreen
@@ -126,7 +126,7 @@ def test_preview(snap_compare: Any, demo: DemoCopy) -> None:
     clip = demo.vault.requests.scope_clips(demo.ids["police"])[0]
     demo.vault.unlock(PASSPHRASE)
     data = demo.vault.releases.view(clip.id, "snapshot")
-    from vault.synth import still_frame
+    from tui.widgets.frame import still_frame
 
     async def run_before(pilot: Any) -> None:
         await settle(pilot)

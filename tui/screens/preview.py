@@ -35,7 +35,7 @@ def start_preview(app: RingfenceApp, clip: ClipInfo, default_reason: str) -> Non
     from tui.screens.ask import AskScreen
 
     def decrypt(reason: str) -> tuple[bytes, Image | None]:
-        from vault.synth import still_frame
+        from tui.widgets.frame import still_frame
 
         data = app.vault.releases.view(clip.id, reason)
         return data, still_frame(data)

@@ -14,7 +14,7 @@ from vault.config import Layout, default_drop_dir, default_vault_dir
 from vault.errors import NotFound
 
 if TYPE_CHECKING:
-    from vault.daemon import DaemonOptions
+    from vault.ingest.daemon import DaemonOptions
 
 log = logging.getLogger("ringfence.daemon")
 
@@ -56,14 +56,14 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def _options(args: argparse.Namespace) -> DaemonOptions:
-    from vault.daemon import DaemonOptions
+    from vault.ingest.daemon import DaemonOptions
 
     settle = args.settle if args.settle is not None else (0.0 if args.once else 5.0)
     return DaemonOptions(settle_seconds=settle, rescan_seconds=args.rescan, once=args.once)
 
 
 def cmd_daemon(args: argparse.Namespace) -> int:
-    from vault.daemon import Daemon, install_stop_signals
+    from vault.ingest.daemon import Daemon, install_stop_signals
 
     # Stop signals are caught before the catalog is even opened: SIGTERM at
     # any moment of start-up ends the daemon after its current step, exit 0.
@@ -75,7 +75,7 @@ def cmd_daemon(args: argparse.Namespace) -> int:
 
 
 def cmd_quickstart(args: argparse.Namespace) -> int:
-    from vault.daemon import Daemon, install_stop_signals
+    from vault.ingest.daemon import Daemon, install_stop_signals
     from vault.service import Vault
 
     root = vault_root(args) or default_vault_dir()

@@ -14,6 +14,7 @@ from vault.catalog.models import Camera, CameraFolder, Clip
 from vault.errors import NotFound, UsageError
 from vault.fsutil import ensure_private_dir
 from vault.ingest.folders import check_drop_folder
+from vault.ingest.pipeline import CameraRef, DropFolder
 from vault.service.context import VaultContext
 from vault.service.keyring import Keyring
 
@@ -244,6 +245,18 @@ class CameraService:
             if info.name == name:
                 return info
         raise NotFound(f"no camera named {name!r}")
+
+    def drop_folders(self) -> list[DropFolder]:
+        """Every camera's drop folders, in the order they were added, each with its camera
+        and the identity recorded at ``camera add``: what the daemon watches."""
+        with Session(self.ctx.reader) as s:
+            rows = s.exec(
+                select(CameraFolder, Camera).join(Camera).order_by(CameraFolder.id)
+            ).all()
+        return [
+            DropFolder(Path(f.path), CameraRef(c.id, c.name, c.pattern), f.identity)
+            for f, c in rows
+        ]
 
     def all(self) -> list[CameraInfo]:
         with Session(self.ctx.reader) as s:

@@ -24,11 +24,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from demo.synth import write_clip
 from vault import age
-from vault.daemon import Daemon, DaemonOptions
 from vault.hardening import child_env
+from vault.ingest.daemon import Daemon, DaemonOptions
 from vault.service import Vault
-from vault.synth import write_clip
 from vault.timeutil import utc_now
 
 PASSPHRASE = "demo"  # noqa: S105 - the throwaway demo vault shows it on screen

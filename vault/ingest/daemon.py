@@ -29,14 +29,12 @@ from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import SQLAlchemyError
-from sqlmodel import Session
 
 from vault.catalog.db import catalog_write_error
-from vault.catalog.models import Camera, CameraFolder, Clip
+from vault.catalog.models import CameraFolder, Clip
 from vault.errors import RingfenceError, StorageError
 from vault.ingest.folders import MISSING, REPLACED, FolderProblem, check_drop_folder
 from vault.ingest.pipeline import (
-    CameraRef,
     DropFolder,
     FileChanged,
     NotRegularFile,
@@ -121,13 +119,8 @@ class Daemon:
     # --- cameras and their folders -----------------------------------------
 
     def _load_cameras(self) -> None:
-        """Reload the cameras' drop folders from the catalog, then check them."""
-        with Session(self.vault.engine) as s:
-            rows = s.exec(select(CameraFolder, Camera).join(Camera)).all()  # type: ignore[call-overload]
-        self._folders = {
-            Path(f.path): DropFolder(Path(f.path), CameraRef(c.id, c.name, c.pattern), f.identity)
-            for f, c in rows  # type: ignore[misc]
-        }
+        """Reload the cameras' drop folders from the cameras service, then check them."""
+        self._folders = {folder.path: folder for folder in self.vault.cameras.drop_folders()}
         self._check_folders()
 
     def _check_folders(self) -> None:

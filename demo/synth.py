@@ -28,15 +28,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
-
-if TYPE_CHECKING:
-    from PIL import Image
+from typing import BinaryIO
 
 __all__ = [
     "available_codecs",
     "clip_bytes",
-    "still_frame",
     "write_clip",
     "write_clip_slowly",
 ]
@@ -128,22 +124,6 @@ def write_clip_slowly(
             out.write(data[len(data) * i // chunks : len(data) * (i + 1) // chunks])
             out.flush()
             sleep(pause)
-
-
-def still_frame(data: bytes) -> Image.Image | None:
-    """The first video frame of an in-memory clip, or None if it cannot be decoded.
-
-    Needs PyAV and Pillow; returns None without them. Never raises.
-    """
-    try:
-        import av
-
-        with av.open(io.BytesIO(data), mode="r") as container:
-            for frame in container.decode(video=0):
-                return frame.to_image()
-    except Exception:  # noqa: BLE001 - a preview is optional; any failure means "none"
-        return None
-    return None
 
 
 def available_codecs() -> list[str]:

@@ -1,4 +1,4 @@
-"""vault.synth: real playable clips, atomic and slow writers, still frames, fallbacks."""
+"""demo.synth: real playable clips, atomic and slow writers, fallbacks."""
 
 from __future__ import annotations
 
@@ -7,11 +7,12 @@ import sys
 import time
 from datetime import datetime
 from pathlib import Path
-from typing import BinaryIO, cast
+from typing import BinaryIO
 
 import pytest
 
-from vault import synth
+from demo import synth
+from tui.widgets.frame import still_frame
 from vault.media import probe, probe_stream
 
 CODECS = synth.available_codecs()
@@ -117,7 +118,7 @@ def test_odd_row_padding_and_tiny_frames() -> None:
     if "h264" not in CODECS and "mpeg4" not in CODECS:
         pytest.skip("needs a PyAV encoder")
     # 3 * 34 bytes per row is not a multiple of FFmpeg's alignment: rows get padded.
-    image = synth.still_frame(synth.clip_bytes(seconds=0.1, width=34, height=16))
+    image = still_frame(synth.clip_bytes(seconds=0.1, width=34, height=16))
     assert image is not None
     assert image.size == (34, 16)
 
@@ -157,31 +158,6 @@ def test_a_failing_h264_encoder_falls_back_to_the_next(monkeypatch: pytest.Monke
     data = synth.clip_bytes(seconds=0.5)
     assert data.startswith(b"\0\0\0") and b"garbage" not in data
     assert probe_stream(io.BytesIO(data), len(data)).codec == "mpeg4"
-
-
-# --- still_frame ---------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("codec", CODECS)
-def test_still_frame_has_the_clip_size(codec: str) -> None:
-    pytest.importorskip("av")
-    image = synth.still_frame(synth.clip_bytes(width=160, height=96, seconds=0.5, codec=codec))
-    assert image is not None
-    assert image.size == (160, 96)
-    # The overlay is burnt in: the top-left band is dark with light text on it.
-    darkest, lightest = cast(tuple[int, int], image.crop((0, 0, 100, 12)).convert("L").getextrema())
-    assert darkest < 60 and lightest > 180
-
-
-@pytest.mark.parametrize("data", [b"", b"not a clip", b"\0\0\0\x18ftypisom" + bytes(100)])
-def test_still_frame_of_garbage_is_none(data: bytes) -> None:
-    assert synth.still_frame(data) is None
-
-
-@needs_encoder
-def test_still_frame_without_pyav_is_none(no_pyav: None) -> None:
-    pytest.importorskip("PIL.Image")
-    assert synth.still_frame(synth.clip_bytes(codec="mjpeg", seconds=0.2)) is None
 
 
 # --- write_clip_slowly ---------------------------------------------------------------------
