@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from vault.catalog.snapshot import NotAtHead, read_snapshot
-from vault.daemon import Daemon, DaemonOptions
+from vault.ingest.daemon import Daemon, DaemonOptions
 from vault.errors import CatalogDamaged, VaultError
 from vault.service import Vault
 
@@ -25,14 +25,14 @@ def test_the_snapshot_counts_what_the_catalog_holds(vault: Vault, camera: Path,
                                                     tmp_path: Path) -> None:
     empty = tmp_path / "drop" / "back"
     empty.mkdir()
-    vault.add_camera("back", empty)
+    vault.cameras.add("back", empty)
     side = tmp_path / "drop" / "side"
     side.mkdir()
-    vault.add_camera("side", side, pattern="%Y%m%d-%H%M%S")
+    vault.cameras.add("side", side, pattern="%Y%m%d-%H%M%S")
     _ingest(vault, side, "20260101-120000.mp4", "no-time-here.mp4")
     _ingest(vault, camera, "a.mp4", "b.mp4", "c.mp4")
-    clips = vault.clips(camera="front")
-    vault.shred(clips[0].id, "not needed")
+    clips = vault.clips.all(camera="front")
+    vault.retention.shred(clips[0].id, "not needed")
     with read_snapshot(vault.layout.catalog) as snap:
         counts = {c.name: c for c in snap.cameras()}
         folders = snap.drop_folders()
@@ -44,12 +44,12 @@ def test_the_snapshot_counts_what_the_catalog_holds(vault: Vault, camera: Path,
     assert counts["front"].last_ingest is not None
     assert counts["front"].last_ingest.utcoffset() is not None
     assert abs((counts["front"].last_ingest - last).total_seconds()) < 1e-3
-    engine = {c["name"]: c["time_from_mtime"] for c in vault.status()["cameras"]}
+    engine = {c["name"]: c["time_from_mtime"] for c in vault.status.report()["cameras"]}
     assert {n: c.time_from_mtime for n, c in counts.items()} == engine
     assert counts["side"].time_from_mtime == 1 and counts["side"].clips == 2
     assert [(name, path) for name, path, _ in folders] == [
         ("back", empty), ("front", camera), ("side", side)]
-    every = vault.clips(include_shredded=True)
+    every = vault.clips.all(include_shredded=True)
     assert stored == sum(c.payload_size for c in every if c.id != clips[0].id)
     assert ids == {c.id for c in every}
 

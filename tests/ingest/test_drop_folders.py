@@ -14,11 +14,11 @@ from vault.service import Vault
 
 
 def test_drop_folders_lists_every_folder_in_the_order_added(vault: Vault, tmp_path: Path) -> None:
-    vault.add_camera("porch", tmp_path / "porch-a", pattern="porch_%Y%m%d-%H%M%S")
-    vault.add_camera("garage", tmp_path / "garage")
-    vault.add_camera("porch", tmp_path / "porch-b")
+    vault.cameras.add("porch", tmp_path / "porch-a", pattern="porch_%Y%m%d-%H%M%S")
+    vault.cameras.add("garage", tmp_path / "garage")
+    vault.cameras.add("porch", tmp_path / "porch-b")
 
-    folders = vault.drop_folders()
+    folders = vault.cameras.drop_folders()
 
     assert [f.path for f in folders] == [
         (tmp_path / "porch-a").resolve(), (tmp_path / "garage").resolve(),
@@ -35,22 +35,22 @@ def test_drop_folders_lists_every_folder_in_the_order_added(vault: Vault, tmp_pa
 def test_the_daemon_watches_what_the_service_lists(
     vault: Vault, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    vault.add_camera("listed", tmp_path / "listed")
-    vault.add_camera("unlisted", tmp_path / "unlisted")
+    vault.cameras.add("listed", tmp_path / "listed")
+    vault.cameras.add("unlisted", tmp_path / "unlisted")
     (tmp_path / "listed" / "a.mp4").write_bytes(b"listed clip")
     (tmp_path / "unlisted" / "b.mp4").write_bytes(b"unlisted clip")
     calls: list[None] = []
-    real = vault.drop_folders
+    real = vault.cameras.drop_folders
 
     def only_listed() -> list[DropFolder]:
         calls.append(None)
         return [f for f in real() if f.camera.name == "listed"]
 
-    monkeypatch.setattr(vault, "drop_folders", only_listed)
+    monkeypatch.setattr(vault.cameras, "drop_folders", only_listed)
 
     assert Daemon(vault, DaemonOptions(once=True, settle_seconds=0)).run() == 0
 
     assert calls
-    assert [c.camera for c in vault.clips()] == ["listed"]
+    assert [c.camera for c in vault.clips.all()] == ["listed"]
     assert (tmp_path / "unlisted" / "b.mp4").exists()
     assert not (tmp_path / "listed" / "a.mp4").exists()
