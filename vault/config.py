@@ -60,6 +60,29 @@ def default_drop_dir() -> Path:
     return Path(user_data_dir("ringfence")) / "drop"
 
 
+#: The names of a vault's files and folders, relative to its root (or, for
+#: the store's and the keys' own, to their folder). Layout is the one place
+#: that joins them; modules that get only a folder (the blob store) use these.
+CATALOG_NAME = "catalog.db"
+CHECKPOINT_COPY_NAME = "checkpoint.note"
+KEYS_DIR = "keys"
+OWNER_IDENTITY_NAME = "owner.age"
+OWNER_SIGNING_NAME = "signing.age"
+DEVICE_KEY_NAME = "device.ed25519"
+#: Held (flock) by `key passwd` and every unlock (vault.keys).
+PASSWD_LOCK_NAME = ".passwd.lock"  # noqa: S105 - a lock file name
+#: A key file sealed under a new passphrase, before it is renamed into place.
+NEXT_SUFFIX = ".next"
+STORE_DIR = "store"
+STORE_TMP_DIR = "tmp"
+STORE_INTENT_DIR = "intent"
+#: Notes of exports in flight (vault.service.release), so a killed export's
+#: staging folder is found and removed.
+EXPORTS_DIR = "exports"
+DAEMON_LOCK_NAME = "daemon.lock"
+DAEMON_STATE_NAME = "daemon.json"
+
+
 @dataclass(frozen=True)
 class Layout:
     """Where each part of a vault lives, relative to its root folder."""
@@ -72,42 +95,61 @@ class Layout:
 
     @property
     def keys(self) -> Path:
-        return self.root / "keys"
+        return self.root / KEYS_DIR
 
     @property
     def owner_identity(self) -> Path:
-        return self.keys / "owner.age"
+        return self.keys / OWNER_IDENTITY_NAME
 
     @property
     def owner_signing(self) -> Path:
-        return self.keys / "signing.age"
+        return self.keys / OWNER_SIGNING_NAME
 
     @property
     def device_key(self) -> Path:
-        return self.keys / "device.ed25519"
+        return self.keys / DEVICE_KEY_NAME
+
+    @property
+    def passwd_lock(self) -> Path:
+        return self.keys / PASSWD_LOCK_NAME
+
+    @staticmethod
+    def pending_key(final: Path) -> Path:
+        """Where `key passwd` stages the new version of key file *final*."""
+        return final.with_name(final.name + NEXT_SUFFIX)
 
     @property
     def catalog(self) -> Path:
-        return self.root / "catalog.db"
+        return self.root / CATALOG_NAME
 
     @property
     def checkpoint_copy(self) -> Path:
         """A copy of the latest signed audit checkpoint, outside the catalog."""
-        from vault.audit.verify import COPY_NAME
-
-        return self.root / COPY_NAME
+        return self.root / CHECKPOINT_COPY_NAME
 
     @property
     def store(self) -> Path:
-        return self.root / "store"
+        return self.root / STORE_DIR
+
+    @property
+    def store_tmp(self) -> Path:
+        return self.store / STORE_TMP_DIR
+
+    @property
+    def store_intents(self) -> Path:
+        return self.store / STORE_INTENT_DIR
+
+    @property
+    def exports_in_flight(self) -> Path:
+        return self.root / EXPORTS_DIR
 
     @property
     def lock(self) -> Path:
-        return self.root / "daemon.lock"
+        return self.root / DAEMON_LOCK_NAME
 
     @property
     def daemon_state(self) -> Path:
-        return self.root / "daemon.json"
+        return self.root / DAEMON_STATE_NAME
 
 
 @dataclass

@@ -1,4 +1,17 @@
-"""Durable file writes: temp file, fsync, rename, fsync the folder."""
+"""The vault's filesystem mechanisms, each in one place.
+
+* Durable writes (:class:`AtomicFile`, :func:`atomic_writer`,
+  :func:`write_atomic`): a temp file, fsynced, renamed into place, the
+  folder fsynced; readers see the old file or the whole new one.
+* Durable renames and removals (:func:`replace_durably`,
+  :func:`unlink_durably`): the folder is fsynced so the change survives a
+  power cut.
+* Opening outside files (:func:`open_regular`, :func:`read_regular`): a
+  regular file only, never through a symlink, never blocking on a FIFO, a
+  bounded read.
+* The modes of a vault's files and folders (private, or shared with the
+  daemon's group in the two-user deployment).
+"""
 
 from __future__ import annotations
 
@@ -100,31 +113,77 @@ def storage_error(exc: OSError, what: str) -> StorageError:
     return StorageError(f"{what}: {reason}")
 
 
+class AtomicFile:
+    """A file being written durably: :meth:`commit` puts it in place whole.
+
+    The temp file lives in *tmp_dir* (by default the target's folder; it must
+    be on the same filesystem, so the rename is atomic), is fsynced before
+    the rename, and the target's folder is fsynced after it so the new name
+    survives a power cut. :meth:`abort` (or a commit that fails) removes it.
+    """
+
+    def __init__(self, path: Path, *, mode: int = 0o600, readonly: bool = False,
+                 share: bool = True, group_write: bool = True, tmp_dir: Path | None = None,
+                 buffering: int = -1) -> None:
+        self.path = path
+        folder = path.parent if tmp_dir is None else tmp_dir
+        self.tmp_path = folder / f".{path.name}.{secrets.token_hex(6)}.tmp"
+        self._mode = private_mode(mode, share=share, group_write=group_write)
+        self._readonly = readonly
+        fd = os.open(self.tmp_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, self._mode)
+        self.file: BinaryIO = os.fdopen(fd, "wb", buffering=buffering)
+        self.committed = False
+
+    def commit(self) -> Path:
+        """Make the written bytes durable under the target name; OSError if that fails."""
+        try:
+            self.file.flush()
+            os.fsync(self.file.fileno())
+            self.file.close()
+            if self._readonly:
+                os.chmod(self.tmp_path, self._mode & 0o444)
+            replace_durably(self.tmp_path, self.path)
+        except BaseException:
+            self.abort()
+            raise
+        self.committed = True
+        return self.path
+
+    def abort(self) -> None:
+        with contextlib.suppress(OSError):
+            self.file.close()
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.tmp_path)
+
+
 @contextlib.contextmanager
 def atomic_writer(path: Path, *, mode: int = 0o600, readonly: bool = False,
                   share: bool = True, group_write: bool = True) -> Iterator[BinaryIO]:
-    """Write *path* atomically: readers see the old file or the whole new one.
-
-    The temp file lives in the same folder (so the rename is atomic), is
-    fsynced before the rename, and the folder is fsynced after it so the new
-    name survives a power cut.
-    """
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
-    mode = private_mode(mode, share=share, group_write=group_write)
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    """Write *path* atomically (see :class:`AtomicFile`): yields the file to write to."""
+    pending = AtomicFile(path, mode=mode, readonly=readonly, share=share,
+                         group_write=group_write)
     try:
-        with os.fdopen(fd, "wb") as f:
-            yield f
-            f.flush()
-            os.fsync(f.fileno())
-        if readonly:
-            os.chmod(tmp, mode & 0o444)
-        os.replace(tmp, path)
-        fsync_dir(path.parent)
+        yield pending.file
     except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
+        pending.abort()
         raise
+    pending.commit()
+
+
+def replace_durably(source: Path, target: Path) -> None:
+    """Rename *source* over *target* and fsync the folder, so the rename survives."""
+    os.replace(source, target)
+    fsync_dir(target.parent)
+
+
+def unlink_durably(path: Path) -> bool:
+    """Remove *path* and fsync its folder; False if it was not there."""
+    try:
+        path.unlink()
+    except FileNotFoundError:
+        return False
+    fsync_dir(path.parent)
+    return True
 
 
 def write_atomic(path: Path, data: bytes, *, mode: int = 0o600, share: bool = True,
@@ -136,18 +195,20 @@ def write_atomic(path: Path, data: bytes, *, mode: int = 0o600, share: bool = Tr
         raise storage_error(exc, f"cannot write {path}") from exc
 
 
-def open_regular(path: Path, *, follow_symlinks: bool = False) -> BinaryIO:
+def open_regular(path: Path | str, *, follow_symlinks: bool = False,
+                 dir_fd: int | None = None) -> BinaryIO:
     """*path* opened for reading, if it is a regular file.
 
     Outside files are opened this way: a FIFO would block the reader forever
     and a device (``/dev/zero``) never ends, so both are refused before a byte
     is read (``O_NONBLOCK`` makes opening a FIFO return at once). Unless
-    *follow_symlinks*, a symlink is refused too (ELOOP).
+    *follow_symlinks*, a symlink is refused too (ELOOP). With *dir_fd*,
+    *path* is a name in that open folder.
     """
     flags = os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC
     if not follow_symlinks:
         flags |= os.O_NOFOLLOW
-    f = os.fdopen(os.open(path, flags), "rb")
+    f = os.fdopen(os.open(path, flags, dir_fd=dir_fd), "rb")
     if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
         f.close()
         raise OSError(errno.EINVAL, "not a regular file")

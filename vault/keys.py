@@ -26,13 +26,27 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from vault import age
 from vault.audit.note import NoteSigner
-from vault.config import Layout
+from vault.config import (
+    DEVICE_KEY_NAME,
+    NEXT_SUFFIX,
+    OWNER_IDENTITY_NAME,
+    OWNER_SIGNING_NAME,
+    PASSWD_LOCK_NAME,
+    Layout,
+)
 from vault.errors import NoMatchingIdentity, PassphraseError, StorageError, VaultError
-from vault.fsutil import ensure_private_dir, fsync_dir, storage_error, write_atomic
+from vault.fsutil import (
+    ensure_private_dir,
+    fsync_dir,
+    replace_durably,
+    storage_error,
+    unlink_durably,
+    write_atomic,
+)
 from vault.hardening import forbid_core_dumps
 from vault.safetext import shown
+from vault.signed import public_b64
 
-NEXT_SUFFIX = ".next"
 log = logging.getLogger(__name__)
 
 
@@ -56,8 +70,8 @@ def device_key_name(origin: str) -> str:
 
 
 def public_key_b64(key: Ed25519PublicKey) -> str:
-    raw = key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-    return base64.b64encode(raw).decode()
+    """The owner's public key as config.toml and receipts name it."""
+    return public_b64(key)
 
 
 def load_public_key_b64(text: str) -> Ed25519PublicKey:
@@ -143,10 +157,12 @@ def _opens(path: Path, passphrase: str) -> bool:
 
 #: Held (flock) by `key passwd` from its first write to its last rename, and
 #: by every unlock: a kill releases it, so a sweep never races a live change.
-PASSWD_LOCK = ".passwd.lock"  # noqa: S105 - a lock file name
+PASSWD_LOCK = PASSWD_LOCK_NAME
 #: The temporary names vault.fsutil.atomic_writer gives the key files.
 _KEY_TEMP = re.compile(
-    r"^\.(?:owner\.age|signing\.age|device\.ed25519)(?:\.next)?\.[0-9a-f]{12}\.tmp$")
+    r"^\.(?:" + "|".join(re.escape(n) for n in (OWNER_IDENTITY_NAME, OWNER_SIGNING_NAME,
+                                                DEVICE_KEY_NAME))
+    + ")(?:" + re.escape(NEXT_SUFFIX) + r")?\.[0-9a-f]{12}\.tmp$")
 
 
 @contextlib.contextmanager
@@ -155,7 +171,7 @@ def _keys_lock(layout: Layout, *, wait: bool) -> Iterator[bool]:
     or when this user cannot create the lock file (a read-only keys folder:
     nothing there can be changed or swept then)."""
     try:
-        fd = os.open(layout.keys / PASSWD_LOCK, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        fd = os.open(layout.passwd_lock, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
     except OSError:
         yield False
         return
@@ -213,7 +229,7 @@ def _finish_interrupted_passwd(layout: Layout, passphrase: str) -> None:
     ``.next`` files (sealed with a passphrase never put in place) go.
     """
     finals = (layout.owner_identity, layout.owner_signing)
-    pendings = [f.with_name(f.name + NEXT_SUFFIX) for f in finals]
+    pendings = [layout.pending_key(f) for f in finals]
     if not any(p.exists() for p in pendings):
         return
     chosen: list[Path | None] = []
@@ -229,10 +245,9 @@ def _finish_interrupted_passwd(layout: Layout, passphrase: str) -> None:
     try:
         for final, pending, pick in zip(finals, pendings, chosen, strict=True):
             if pick == pending:
-                os.replace(pending, final)
+                replace_durably(pending, final)
             else:
-                pending.unlink(missing_ok=True)
-        fsync_dir(layout.keys)
+                unlink_durably(pending)
     except OSError as exc:
         raise storage_error(exc, "cannot finish the interrupted passphrase change") from exc
 
@@ -283,12 +298,11 @@ def _change_locked(layout: Layout, old: str, new: str, log_n: int) -> None:
             (layout.owner_identity, _identity_file(keys.identity)),
             (layout.owner_signing, _signing_file(keys.signing_key)),
         ):
-            pending = final.with_name(final.name + NEXT_SUFFIX)
+            pending = layout.pending_key(final)
             write_atomic(pending, _seal(plain, new, log_n), share=False)
             staged.append((pending, final))
         for pending, final in staged:
-            os.replace(pending, final)
-        fsync_dir(layout.keys)
+            replace_durably(pending, final)
     except OSError as exc:
         for pending, _ in staged:
             with contextlib.suppress(FileNotFoundError):

@@ -24,15 +24,13 @@ two halves of that.
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from vault import signed
 from vault.audit.note import NoteError, NoteSigner, parse_verifier_key
-from vault.canonical import canonical_json
 from vault.errors import IntegrityError
 from vault.requests import FINAL, Status
 from vault.timeutil import iso
@@ -222,18 +220,12 @@ def pressure_victims(verdicts: Iterable[Verdict], need_bytes: int) -> list[Verdi
 
 
 def sign_record(body: dict[str, Any], signer: NoteSigner) -> dict[str, Any]:
-    """*body* with a ``signature`` over ``RECORD_CONTEXT ‖ canonical JSON``."""
+    """*body* with a ``signature`` over ``RECORD_CONTEXT ‖ canonical JSON`` (vault.signed),
+    naming the device's verifier key."""
     if "signature" in body:
         raise ValueError("the record is already signed")
-    value = signer.sign(RECORD_CONTEXT + canonical_json(body))
-    return {
-        **body,
-        "signature": {
-            "alg": "Ed25519",
-            "key": signer.verifier_key(),
-            "value": base64.b64encode(value).decode(),
-        },
-    }
+    return signed.sign(body, signer.private_key, context=RECORD_CONTEXT,
+                       note_key=signer.verifier_key())
 
 
 def verify_record(record: dict[str, Any], verifier_key: str) -> None:
@@ -241,16 +233,10 @@ def verify_record(record: dict[str, Any], verifier_key: str) -> None:
 
     IntegrityError when the record is not signed by that key or was altered.
     """
-    sig = record.get("signature")
-    if not isinstance(sig, dict) or sig.get("alg") != "Ed25519":
-        raise IntegrityError("the deletion record has no Ed25519 signature")
+    what = "the deletion record"
     try:
         key = parse_verifier_key(verifier_key)
-        value = base64.b64decode(str(sig["value"]), validate=True)
-    except (NoteError, KeyError, binascii.Error):
-        raise IntegrityError("the deletion record's signature block is malformed") from None
-    if sig.get("key") != key.encode():
-        raise IntegrityError("the deletion record is signed by another key")
-    body = {k: v for k, v in record.items() if k != "signature"}
-    if not key.verify(RECORD_CONTEXT + canonical_json(body), value):
-        raise IntegrityError("the deletion record's signature does not verify")
+    except NoteError:
+        raise IntegrityError(f"{what}'s signature block is malformed") from None
+    signed.verify(record, context=RECORD_CONTEXT, what=what, public_key=key.public_key,
+                  note_key=key.encode())

@@ -15,13 +15,20 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import secrets
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
+from vault.config import STORE_INTENT_DIR, STORE_TMP_DIR
 from vault.errors import NotFound, StorageError
-from vault.fsutil import ensure_private_dir, fsync_dir, private_mode, storage_error, write_atomic
+from vault.fsutil import (
+    AtomicFile,
+    ensure_private_dir,
+    open_regular,
+    storage_error,
+    unlink_durably,
+    write_atomic,
+)
 
 _ID = re.compile(r"^[a-z0-9_]{4,64}$")
 #: An intent note is a few dozen bytes; anything larger is not one of ours.
@@ -29,15 +36,24 @@ MAX_INTENT = 4096
 
 
 class BlobWriter:
-    """A blob being written; ``commit()`` makes it durable under its id."""
+    """A blob being written; ``commit()`` makes it durable under its id.
+
+    A :class:`vault.fsutil.AtomicFile` whose temp file lives in the store's
+    ``tmp`` folder (same filesystem, swept by :meth:`BlobStore.clean_tmp`)
+    and whose final file is read-only.
+    """
 
     def __init__(self, store: BlobStore, blob_id: str) -> None:
         self._store = store
         self.blob_id = blob_id
-        self.tmp_path = store.tmp_dir / f"{blob_id}.{secrets.token_hex(4)}.tmp"
-        fd = os.open(self.tmp_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, private_mode(0o600))
-        self.file: BinaryIO = os.fdopen(fd, "wb", buffering=0)
-        self.committed = False
+        self._file = AtomicFile(store.path(blob_id), readonly=True, tmp_dir=store.tmp_dir,
+                                buffering=0)
+        self.tmp_path = self._file.tmp_path
+        self.file: BinaryIO = self._file.file
+
+    @property
+    def committed(self) -> bool:
+        return self._file.committed
 
     def write(self, data: bytes | memoryview) -> int:
         try:
@@ -46,26 +62,15 @@ class BlobWriter:
             raise storage_error(exc, "cannot write to the store") from exc
 
     def commit(self) -> Path:
-        final = self._store.path(self.blob_id)
         try:
-            self.file.flush()
-            os.fsync(self.file.fileno())
-            self.file.close()
-            os.chmod(self.tmp_path, private_mode(0o400))
-            ensure_private_dir(final.parent)
-            os.replace(self.tmp_path, final)
-            fsync_dir(final.parent)
+            ensure_private_dir(self._file.path.parent)
+            return self._file.commit()
         except OSError as exc:
             self.abort()
             raise storage_error(exc, "cannot store the sealed clip") from exc
-        self.committed = True
-        return final
 
     def abort(self) -> None:
-        with contextlib.suppress(OSError):
-            self.file.close()
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(self.tmp_path)
+        self._file.abort()
 
     def __enter__(self) -> BlobWriter:
         return self
@@ -78,8 +83,8 @@ class BlobWriter:
 class BlobStore:
     def __init__(self, root: Path) -> None:
         self.root = root
-        self.tmp_dir = root / "tmp"
-        self.intent_dir = root / "intent"
+        self.tmp_dir = root / STORE_TMP_DIR
+        self.intent_dir = root / STORE_INTENT_DIR
         ensure_private_dir(self.tmp_dir)
 
     def path(self, blob_id: str) -> Path:
@@ -106,15 +111,10 @@ class BlobStore:
         return self.path(blob_id).exists()
 
     def delete(self, blob_id: str) -> bool:
-        path = self.path(blob_id)
         try:
-            path.unlink()
-        except FileNotFoundError:
-            return False
+            return unlink_durably(self.path(blob_id))
         except OSError as exc:
             raise storage_error(exc, f"cannot delete {blob_id}") from exc
-        fsync_dir(path.parent)
-        return True
 
     def ids(self) -> Iterator[str]:
         for first in sorted(self.root.iterdir()):
@@ -136,14 +136,10 @@ class BlobStore:
         write_atomic(self._intent_path(blob_id), data)
 
     def clear_intent(self, blob_id: str) -> None:
-        path = self._intent_path(blob_id)
         try:
-            path.unlink()
-        except FileNotFoundError:
-            return
+            unlink_durably(self._intent_path(blob_id))
         except OSError as exc:
             raise storage_error(exc, f"cannot remove the intent of {blob_id}") from exc
-        fsync_dir(path.parent)
 
     def intents(self) -> dict[str, bytes]:
         """Every intent note: blob id -> its bytes (at most MAX_INTENT each)."""
@@ -156,10 +152,10 @@ class BlobStore:
             if not _ID.match(name):
                 continue
             try:
-                fd = os.open(self.intent_dir / name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+                f = open_regular(self.intent_dir / name)
             except OSError:
-                continue
-            with os.fdopen(fd, "rb") as f:
+                continue  # a symlink, a FIFO, a device: not an intent of ours
+            with f:
                 out[name] = f.read(MAX_INTENT + 1)
         return out
 

@@ -47,7 +47,7 @@ def clock() -> StepClock:
 
 @pytest.fixture
 def log(engine: Engine, clock: StepClock) -> AuditLog:
-    return AuditLog(engine, ORIGIN, clock=clock)
+    return AuditLog(engine, ORIGIN, clock=clock, events=None)
 
 
 def _signer(name: str, seed: int) -> NoteSigner:

@@ -32,7 +32,7 @@ def copy_path(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def log(engine: Engine, clock: StepClock, copy_path: Path) -> AuditLog:
-    return AuditLog(engine, ORIGIN, clock=clock, copy_path=copy_path)
+    return AuditLog(engine, ORIGIN, clock=clock, copy_path=copy_path, events=None)
 
 
 @pytest.fixture

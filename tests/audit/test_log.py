@@ -251,7 +251,7 @@ def test_two_processes_appending_at_once_never_collide(db_path: Path, log: Audit
         from pathlib import Path
         from vault.catalog.db import open_catalog
         from vault.audit.log import AuditLog
-        log = AuditLog(open_catalog(Path({str(db_path)!r})), {ORIGIN!r})
+        log = AuditLog(open_catalog(Path({str(db_path)!r})), {ORIGIN!r}, events=None)
         for i in range(60):
             log.append("clip.viewed", actor=sys.argv[1], details={{"i": i}})
     """)

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from vault.catalog.snapshot import NotAtHead, read_snapshot
-from vault.ingest.daemon import Daemon, DaemonOptions
 from vault.errors import CatalogDamaged, VaultError
+from vault.ingest.daemon import Daemon, DaemonOptions
 from vault.service import Vault
 
 

@@ -17,9 +17,8 @@ folder holding it), whose ``audit.checkpoint`` is such a note.
 
 from __future__ import annotations
 
+import errno
 import json
-import os
-import stat
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,13 +28,15 @@ from vault.audit import merkle
 from vault.audit.note import VerifierKey, open_checkpoint, parse_checkpoint, split_note
 from vault.audit.verify import verify_checkpoint_consistency
 from vault.errors import IntegrityError, NotFound, UsageError
+from vault.fsutil import read_regular
+from vault.receipts.format import RECEIPT_JSON
 
 if TYPE_CHECKING:
     from vault.audit.log import AuditLog
 
 #: A receipt with thousands of clips is a few MiB; nothing larger is read.
 MAX_FILE_BYTES = 64 << 20
-RECEIPT_NAME = "receipt.json"
+RECEIPT_NAME = RECEIPT_JSON
 
 
 @dataclass(frozen=True)
@@ -50,18 +51,15 @@ class ConsistencyReport:
 
 def _read_bounded(path: Path) -> bytes:
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_NONBLOCK", 0))
+        return read_regular(path, MAX_FILE_BYTES)
     except FileNotFoundError:
         raise NotFound(f"{path}: no such file") from None
     except OSError as exc:
+        if exc.errno == errno.EINVAL:
+            raise UsageError(f"{path} is not a regular file") from None
+        if exc.errno == errno.EFBIG:
+            raise UsageError(f"{path} is too large to be a checkpoint or a receipt") from None
         raise UsageError(f"cannot read {path}: {exc.strerror}") from None
-    with os.fdopen(fd, "rb") as f:
-        if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
-            raise UsageError(f"{path} is not a regular file")
-        data = f.read(MAX_FILE_BYTES + 1)
-    if len(data) > MAX_FILE_BYTES:
-        raise UsageError(f"{path} is too large to be a checkpoint or a receipt")
-    return data
 
 
 def _normalise(text: str) -> str:

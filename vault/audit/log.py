@@ -22,12 +22,9 @@ and never block a writer, which matters for a verify that reads a million rows.
 
 from __future__ import annotations
 
-import json
+import errno
 import os
 import sqlite3
-import subprocess
-import sys
-import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -38,6 +35,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.exc import SQLAlchemyError
 
 from vault.audit import merkle
+from vault.audit.auditor import COPY_NAME, EntryRun, LogAuditor, LogProblem, check_entry_rows
+from vault.audit.events import EVENTS, EventRegistry, check_event
 from vault.audit.note import (
     Checkpoint as CheckpointBody,
 )
@@ -52,12 +51,11 @@ from vault.audit.note import (
     split_note,
 )
 from vault.audit.proof import format_inclusion_proof
-from vault.audit.verify import COPY_NAME, EntryRun, LogAuditor, LogProblem, check_entry_rows
+from vault.audit.workers import SPAN, Workers
 from vault.canonical import canonical_json, parse_canonical
 from vault.catalog.expressions import ENTRY_SUBJECT, ENTRY_TYPE
 from vault.errors import IntegrityError, NotFound, StorageError
-from vault.fsutil import ensure_private_dir, write_atomic
-from vault.hardening import child_env
+from vault.fsutil import ensure_private_dir, read_regular, write_atomic
 from vault.timeutil import utc_now
 
 if TYPE_CHECKING:
@@ -69,6 +67,8 @@ if TYPE_CHECKING:
 CHUNK = 1 << 16
 #: Below this many entries, verification runs in this process only.
 PARALLEL_FROM = 200_000
+#: The most a kept checkpoint note (the copy, the owner's head) may be.
+MAX_NOTE = 64 * 1024
 
 _INSERT_ENTRY = "INSERT INTO audit_entry (idx, at, type, entry, leaf_hash) VALUES (?, ?, ?, ?, ?)"
 _INSERT_NODE = "INSERT INTO audit_node (level, pos, hash) VALUES (?, ?, ?)"
@@ -139,7 +139,8 @@ class AuditLog:
                  clock: Callable[[], datetime] = utc_now, *,
                  copy_path: Path | None = None,
                  head_path: Path | None = None, head_key: str | None = None,
-                 head_paths: Sequence[Path] = ()) -> None:
+                 head_paths: Sequence[Path] = (),
+                 events: EventRegistry | None = EVENTS) -> None:
         """*copy_path*: where a copy of the latest signed checkpoint is kept,
         outside the catalog (see :meth:`checkpoint` and :meth:`verify`).
 
@@ -160,6 +161,7 @@ class AuditLog:
         self.head_paths = ([p for p in (head_path, *head_paths) if p is not None]
                            if head_key is not None else [])
         self.head_key = head_key
+        self.events = events
 
     # --- the checkpoint copy beside the catalog --------------------------------
 
@@ -310,6 +312,8 @@ class AuditLog:
             raise ValueError("audit entry: the subject must be a string or None")
         if details is not None and not isinstance(details, dict):
             raise ValueError("audit entry: details must be a dict")
+        if self.events is not None:
+            check_event(self.events, type, details)
         return canonical_json({"index": index, "time": time, "type": type, "actor": actor,
                                "subject": subject, "details": details or {}})
 
@@ -690,7 +694,7 @@ class AuditLog:
             workers = min(os.cpu_count() or 1, 4) if size >= PARALLEL_FROM else 1
         runs: Iterator[EntryRun]
         if workers > 1 and len(spans) > 1 and database and database != ":memory:":
-            pool = _Workers(database, min(workers, len(spans)), spans)
+            pool = Workers(database, min(workers, len(spans)), spans)
         else:
             pool = None
         try:
@@ -711,13 +715,14 @@ def _read_note(path: Path | None) -> str | None:
     if path is None:
         return None
     try:
-        data = path.read_bytes()
+        # Bounded, and never blocking on a FIFO put in its place (vault.fsutil).
+        data = read_regular(path, MAX_NOTE, follow_symlinks=True)
     except FileNotFoundError:
         return None
     except OSError as exc:
+        if exc.errno == errno.EFBIG:
+            raise IntegrityError(f"{path} is not a checkpoint note (too large)") from None
         raise StorageError(f"cannot read {path}: {exc.strerror}") from None
-    if len(data) > 64 * 1024:
-        raise IntegrityError(f"{path} is not a checkpoint note (too large)")
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
@@ -728,8 +733,6 @@ _ABOUT = "SELECT idx, entry FROM audit_entry WHERE idx >= ?"
 #: The table itself, never an index: for lookups whose empty answer allows something.
 _ABOUT_TABLE = "SELECT idx, entry FROM audit_entry NOT INDEXED WHERE idx >= ?"
 
-_SPAN = ("SELECT idx, at, type, entry, leaf_hash FROM audit_entry WHERE idx >= ? AND idx < ? "
-         "ORDER BY idx")
 
 
 def _node_rows(raw: Any, level: int) -> Iterator[tuple[int, bytes]]:
@@ -738,84 +741,4 @@ def _node_rows(raw: Any, level: int) -> Iterator[tuple[int, bytes]]:
 
 
 def _scan_rows(raw: Any, start: int, end: int) -> EntryRun:
-    return check_entry_rows(raw.cursor().execute(_SPAN, (start, end)), start, end)
-
-
-class _Workers:
-    """Child processes that check spans of entries while this one rebuilds the tree.
-
-    Plain subprocesses speaking a line-and-bytes protocol over pipes, rather
-    than multiprocessing: no fork of a process holding SQLite connections, and
-    no re-import of the caller's __main__. Span k goes to worker k mod n; the
-    results are read back in span order, the pipes pacing the workers.
-    """
-
-    def __init__(self, database: str, count: int, spans: list[tuple[int, int]]) -> None:
-        root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-        env = child_env()
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
-        cmd = [sys.executable, "-c", "from vault.audit.log import _worker_main; _worker_main()",
-               database]
-        self.spans = spans
-        self.procs = [subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                       env=env) for _ in range(count)]
-        for k, proc in enumerate(self.procs):
-            # From a thread: a long task list must not fill the pipe while the
-            # worker waits for us to read its first results.
-            tasks = "".join(f"{a} {b}\n" for a, b in spans[k::count]).encode()
-            threading.Thread(target=self._send, args=(proc, tasks), daemon=True).start()
-
-    @staticmethod
-    def _send(proc: subprocess.Popen[bytes], tasks: bytes) -> None:
-        assert proc.stdin is not None
-        try:
-            proc.stdin.write(tasks)
-            proc.stdin.close()
-        except OSError:  # the worker died or was stopped; results() reports it
-            pass
-
-    def results(self) -> Iterator[EntryRun]:
-        for k, (a, _end) in enumerate(self.spans):
-            proc = self.procs[k % len(self.procs)]
-            assert proc.stdout is not None
-            header = proc.stdout.readline()
-            if not header:
-                raise StorageError("audit verification: a worker process died")
-            meta = json.loads(header)
-            if "error" in meta or meta.get("start") != a:
-                raise StorageError(f"audit verification worker failed: {meta.get('error')}")
-            hashes = proc.stdout.read(meta["bytes"])
-            problem = meta["problem"]
-            yield EntryRun(a, hashes, meta["first_time"], meta["last_time"],
-                           None if problem is None else (problem[0], problem[1]))
-
-    def close(self) -> None:
-        for proc in self.procs:
-            if proc.poll() is None:
-                proc.kill()
-            proc.wait()
-            if proc.stdout is not None:
-                proc.stdout.close()
-
-
-def _worker_main() -> None:
-    """Entry point of a verification worker: ``start end`` lines in, results out."""
-    database = sys.argv[1]
-    out = sys.stdout.buffer
-    conn = sqlite3.connect(database, timeout=30)
-    try:
-        for line in sys.stdin:
-            start, end = (int(x) for x in line.split())
-            try:
-                run = check_entry_rows(conn.execute(_SPAN, (start, end)), start, end)
-            except Exception as exc:  # reported to the parent, which stops
-                out.write(json.dumps({"error": f"{type(exc).__name__}: {exc}"}).encode() + b"\n")
-                out.flush()
-                return
-            meta = {"start": start, "bytes": len(run.leaf_hashes), "first_time": run.first_time,
-                    "last_time": run.last_time, "problem": run.problem}
-            out.write(json.dumps(meta).encode() + b"\n")
-            out.write(run.leaf_hashes)
-            out.flush()
-    finally:
-        conn.close()
+    return check_entry_rows(raw.cursor().execute(SPAN, (start, end)), start, end)

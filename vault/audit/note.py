@@ -24,10 +24,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from vault.errors import IntegrityError
+from vault.signed import raw_public
 
 ALG_ED25519 = 0x01
 EM_DASH = "\u2014"
@@ -136,8 +136,7 @@ class NoteSigner:
         check_key_name(name)
         self.name = name
         self._key = private_key
-        self.public_key = private_key.public_key().public_bytes(
-            serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+        self.public_key = raw_public(private_key)
         self.key_id = key_id(name, self.public_key)
 
     def verifier(self) -> VerifierKey:
@@ -149,6 +148,11 @@ class NoteSigner:
 
     def sign(self, message: bytes) -> bytes:
         return self._key.sign(message)
+
+    @property
+    def private_key(self) -> Ed25519PrivateKey:
+        """The key itself, for a JSON document signed as this signer (vault.signed)."""
+        return self._key
 
     def __repr__(self) -> str:
         return f"NoteSigner({self.verifier_key()!r})"

@@ -156,7 +156,7 @@ class ArmorReader(io.RawIOBase):
         ok = (
             bytes(region[COLUMNS::_FULL_LINE]) == b"\n" * k
             and region.tobytes().count(b"\n") == k
-            and self._buf[k * _FULL_LINE : k * _FULL_LINE + 1] not in (b"-", b"\n", b"\r")
+            and bytes(self._buf[k * _FULL_LINE : k * _FULL_LINE + 1]) not in (b"-", b"\n", b"\r")
         )
         if not ok:
             region.release()

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 
 from vault.audit.note import parse_checkpoint, split_note
+from vault.config import CATALOG_NAME
 from vault.errors import IntegrityError, VaultError
 from vault.service import Vault
 from vault.service.clips import StoreCensus
@@ -20,7 +21,7 @@ from vault.service.clips import StoreCensus
 log = logging.getLogger("ringfence.daemon")
 
 RECOVER_HOW = (
-    "Nothing was deleted. Restore the newest backup of catalog.db (with the daemon "
+    f"Nothing was deleted. Restore the newest backup of {CATALOG_NAME} (with the daemon "
     "stopped); if there is none, see 'A catalog behind the store' in docs/daemon.md."
 )
 
@@ -43,14 +44,14 @@ def check_catalog_current(vault: Vault, census: StoreCensus) -> None:
             raise VaultError(
                 f"the catalog is behind this vault: {vault.layout.checkpoint_copy.name} "
                 f"covers {copied} audit entries, the catalog's log has {census.log_size} (was "
-                f"catalog.db restored from an older backup?). {RECOVER_HOW}"
+                f"{vault.layout.catalog.name} restored from an older backup?). {RECOVER_HOW}"
             )
     ahead = [n for n in census.intent_log_sizes.values() if n > census.log_size]
     if ahead:
         raise VaultError(
             f"the catalog is behind this vault: a sealing began when the log had "
             f"{max(ahead)} entries, the catalog's log has {census.log_size} (was "
-            f"catalog.db restored from an older backup?). {RECOVER_HOW}"
+            f"{vault.layout.catalog.name} restored from an older backup?). {RECOVER_HOW}"
         )
 
 

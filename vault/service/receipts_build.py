@@ -1,4 +1,10 @@
-"""Building a request's receipts from the catalog and the audit log."""
+"""Building a request's receipts from the catalog and the audit log.
+
+The receipt's body is made by vault.receipts.build from plain facts; this
+adapter only reads those facts from the service (the request, the decision
+row, the decided clips, the audit entries and their proofs). It stays here
+because it reads the catalog and the log through the service.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +14,10 @@ from sqlalchemy import select
 
 from vault import receipts
 from vault.audit.note import parse_checkpoint, split_note
-from vault.audit.proof import format_inclusion_proof
 from vault.catalog.models import Decision
 from vault.ids import new_id
 from vault.keys import OwnerKeys
-from vault.timeutil import iso
+from vault.receipts import build
 
 if TYPE_CHECKING:
     from vault.service.requests import ReceiptSource as RequestOps
@@ -22,12 +27,7 @@ def audit_entry_with_proof(vault: RequestOps, index: int, role: str, note: str) 
     """An audit entry and its tlog-proof against the checkpoint *note*."""
     size = parse_checkpoint(split_note(note)[0]).size
     hashes = vault.audit.inclusion_proof(index, size)
-    return {
-        "role": role,
-        "index": index,
-        "entry": vault.audit.entry(index).decode("utf-8"),
-        "proof": format_inclusion_proof(index, hashes, note),
-    }
+    return build.audit_entry(index, role, vault.audit.entry(index), hashes, note)
 
 
 def _base(vault: RequestOps, request_id: str) -> tuple[dict[str, Any], Any]:
@@ -35,63 +35,14 @@ def _base(vault: RequestOps, request_id: str) -> tuple[dict[str, Any], Any]:
     with vault.reader.connect() as conn:
         dec = conn.execute(select(Decision).where(Decision.request_id == request_id)).first()
     assert dec is not None
-    body: dict[str, Any] = {
-        "version": receipts.VERSION,
-        "receipt_id": new_id("decision").replace("dec_", "rcp_"),
-        "issued_at": iso(vault.clock()),
-        "jurisdiction": None,
-        "controller": {
-            "role": "vault owner",
-            "vault_origin": vault.config.origin,
-            "signing_public_key": vault.config.signing_public_key,
-        },
-        "request": {
-            "id": info.id,
-            "requester": info.requester,
-            "organisation": info.organisation,
-            "kind": info.kind,
-            "contact": info.contact,
-            "basis": info.basis,
-            "reference": info.reference,
-            "reason": info.reason,
-            "scope": {
-                "cameras": info.cameras,
-                "from": iso(info.scope_from),
-                "to": iso(info.scope_to),
-            },
-            "deadline": iso(info.deadline),
-            "created_at": iso(info.created_at),
-            "attachments": [{"name": a["name"], "sha256": a["sha256"]} for a in info.attachments],
-        },
-        "decision": {
-            "id": dec.id,
-            "outcome": dec.outcome,
-            "reason": dec.reason,
-            "decided_at": iso(dec.decided_at),
-            "terms": dec.terms,
-            "expires_at": iso(dec.expires_at),
-        },
-    }
-    body.update(consent_record_fields(vault, dec))
+    body = build.base_body(receipt_id=new_id("decision").replace("dec_", "rcp_"),
+                           issued_at=vault.clock(), controller=vault.config, info=info, dec=dec)
     return body, dec
 
 
 def consent_record_fields(vault: RequestOps, dec: Any) -> dict[str, Any]:
-    """The receipt members that complete it as an ISO/IEC TS 27560 consent
-    record (docs/receipts.md): the jurisdiction and the owner's contact from
-    ``[receipt]`` in config.toml, and the record block. Receipts without them
-    (older ones) still verify: the verifier does not require them."""
-    released = dec.outcome in ("approved", "partly_approved")
-    return {
-        "jurisdiction": vault.config.receipt_jurisdiction,
-        "record": {
-            "language": "en",
-            "notice": dec.terms,
-            "storage_location": "the requester's copy" if released else None,
-            "retention_until": iso(dec.expires_at) if released else None,
-            "owner_contact": vault.config.receipt_contact,
-        },
-    }
+    """The consent-record members of a receipt (vault.receipts.build)."""
+    return build.consent_record_fields(vault.config, dec)
 
 
 def decided_clips(vault: RequestOps, decision_id: str) -> list[dict[str, Any]]:
@@ -105,12 +56,8 @@ def decision_receipt(
     vault: RequestOps, request_id: str, note: str, keys: OwnerKeys
 ) -> dict[str, Any]:
     body, dec = _base(vault, request_id)
-    body["clips"] = decided_clips(vault, dec.id)
-    body["export"] = None
-    body["audit"] = {
-        "checkpoint": note,
-        "entries": [audit_entry_with_proof(vault, dec.audit_index, "decision", note)],
-    }
+    build.complete(body, clips=decided_clips(vault, dec.id), export=None, note=note,
+                   entries=[audit_entry_with_proof(vault, dec.audit_index, "decision", note)])
     return receipts.sign(body, keys.signing_key)
 
 
@@ -127,13 +74,8 @@ def export_receipt(
     clips = decided_clips(vault, dec.id)
     for c in clips:
         c["delivered"] = delivered.get(c["id"])
-    body["clips"] = clips
-    body["export"] = export
-    body["audit"] = {
-        "checkpoint": note,
-        "entries": [
-            audit_entry_with_proof(vault, dec.audit_index, "decision", note),
-            audit_entry_with_proof(vault, export_index, "export", note),
-        ],
-    }
+    build.complete(body, clips=clips, export=export, note=note, entries=[
+        audit_entry_with_proof(vault, dec.audit_index, "decision", note),
+        audit_entry_with_proof(vault, export_index, "export", note),
+    ])
     return receipts.sign(body, keys.signing_key)
