@@ -20,7 +20,7 @@ import pytest
 
 from tests.crypto.conftest import require_tool
 from vault import age
-from vault.errors import StorageError
+from vault.errors import AgeError, StorageError
 from vault.ingest.ftp import (
     ClipUpload,
     FtpEvent,
@@ -394,3 +394,70 @@ def test_no_plaintext_anywhere(world: World) -> None:
              "all three uploads")
     assert world.opened(world.sealed()[0]) == data
     assert _files_with(marker, [world.tmp, Path(tempfile.gettempdir())]) == []
+
+
+def test_each_camera_uploads_as_itself(world: World) -> None:
+    assert world.book is not None
+    _, back_password = world.book.add("back")
+    address = world.serve()
+    front, back = connect(address), connect(address)
+    front.login("front", world.password)
+    back.login("back", back_password)
+    with pytest.raises(ftplib.error_perm, match="530"):
+        connect(address).login("back", world.password)  # one camera's password is not another's
+    c1, c2 = front.transfercmd("STOR f.mp4"), back.transfercmd("STOR b.mp4")
+    c1.sendall(b"front " * 1000)
+    c2.sendall(b"back " * 1000)
+    c1.sendall(b"end")
+    c1.close()
+    c2.close()
+    front.voidresp()
+    back.voidresp()
+    assert front.nlst() == back.nlst() == []
+    front.quit()
+    back.quit()
+    wait_for(lambda: len(world.sealed()) == 2, "both uploads")
+    by_camera = {s.camera: s for s in world.sealed()}
+    assert world.opened(by_camera["front"]) == b"front " * 1000 + b"end"
+    assert world.opened(by_camera["back"]) == b"back " * 1000
+    assert all(world.password not in repr(e) and back_password not in repr(e) for e in world.events)
+
+
+def test_empty_upload_is_a_clip(world: World) -> None:
+    address = world.serve()
+    ftp = connect(address)
+    ftp.login("front", world.password)
+    ftp.storbinary("STOR empty.mp4", io.BytesIO(b""))
+    ftp.quit()
+    wait_for(lambda: world.sealed(), "the sealed event")
+    assert world.opened(world.sealed()[0]) == b""
+
+
+def test_stopping_the_receiver_aborts_uploads_in_progress(world: World) -> None:
+    address = world.serve()
+    ftp = connect(address)
+    ftp.login("front", world.password)
+    conn = ftp.transfercmd("STOR half.mp4")
+    conn.sendall(os.urandom(300_000))
+    world.receivers[0].stop()
+    wait_for(lambda: "upload.incomplete" in world.kinds(), "the aborted upload")
+    conn.close()
+    ftp.close()
+    _nothing_left(world)
+
+
+def test_store_sink_intent_notes(world: World) -> None:
+    sink = StoreSink(world.store, [str(world.identity.recipient)], intent=lambda blob: b"{}")
+    upload = sink.begin("front", "a.mp4")
+    upload.write(b"abc")
+    upload.abort()
+    upload.abort()  # twice is harmless
+    assert world.store.intents() == {}
+    _nothing_left(world)
+    upload = sink.begin("front", "b.mp4")
+    upload.write(b"abc")
+    sealed = upload.commit()
+    assert world.store.intents() == {sealed.blob_id: b"{}"}  # until the catalog row is in
+    assert world.opened(sealed) == b"abc"
+    with pytest.raises(AgeError, match="closed"):  # one commit per upload
+        upload.commit()

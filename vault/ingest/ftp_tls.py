@@ -35,11 +35,16 @@ class TlsIdentity:
     fingerprint: str  # "SHA256:AB:CD:..." over the DER certificate
 
 
-def fingerprint(cert_pem: bytes) -> str:
+def _certificate(cert_pem: bytes) -> x509.Certificate:
     try:
-        cert = x509.load_pem_x509_certificate(cert_pem)
+        return x509.load_pem_x509_certificate(cert_pem)
     except ValueError:
         raise VaultError("FTPS: the certificate file is not a PEM certificate") from None
+
+
+def fingerprint(cert_pem: bytes) -> str:
+    """``SHA256:AB:CD:…``, the form certificate viewers show."""
+    cert = _certificate(cert_pem)
     digest = hashlib.sha256(cert.public_bytes(serialization.Encoding.DER)).hexdigest().upper()
     return "SHA256:" + ":".join(digest[i : i + 2] for i in range(0, len(digest), 2))
 
@@ -54,11 +59,11 @@ def _read(path: Path) -> bytes:
 def supplied(cert_path: Path, key_path: Path) -> TlsIdentity:
     """The owner's own certificate and key (checked to be readable and to match)."""
     cert_pem = _read(cert_path)
+    cert = _certificate(cert_pem)
     try:
         key = serialization.load_pem_private_key(_read(key_path), password=None)
     except (ValueError, TypeError):
         raise VaultError("FTPS: the key file is not an unencrypted PEM private key") from None
-    cert = x509.load_pem_x509_certificate(cert_pem)
     public = serialization.PublicFormat.SubjectPublicKeyInfo
     enc = serialization.Encoding.DER
     if cert.public_key().public_bytes(enc, public) != key.public_key().public_bytes(enc, public):
