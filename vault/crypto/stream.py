@@ -104,11 +104,10 @@ class PayloadWriter:
 
     Nothing is written to *dst* before the first chunk is sealed (so a caller
     can write a header first); then the nonce, then only chunks sealed as "not
-    last". Until
-    ``close()`` succeeds the output therefore never decrypts as a whole file:
-    a stream that fails or is ``abort()``-ed midway reads as truncated. After
-    a failed write to *dst*, an ``abort()`` or a ``close()``, any further
-    ``write`` or ``close`` raises AgeError.
+    last". Until ``close()`` succeeds the output therefore never decrypts as a
+    whole file: a stream that fails or is ``abort()``-ed midway reads as
+    truncated. After a failed write to *dst*, an ``abort()`` or a ``close()``,
+    any further ``write`` or ``close`` raises AgeError.
     """
 
     __slots__ = ("_aead", "_counter", "_dst", "_filled", "_nonce", "_out", "_pending", "_state")
