@@ -27,12 +27,12 @@ from typing import BinaryIO, TypeAlias, cast
 from cryptography.exceptions import InvalidTag
 
 from vault.crypto import armor as _armor
+from vault.crypto import stream as _stream
 from vault.crypto.format import Header, Stanza, encode_header, parse_header, read_header_from
 from vault.crypto.primitives import FILE_KEY_SIZE, constant_time_equal, hkdf_sha256, hmac_sha256
 from vault.crypto.scrypt import STANZA_TYPE as SCRYPT_TYPE
 from vault.crypto.scrypt import ScryptIdentity, ScryptRecipient
 from vault.crypto.stream import decrypt_payload as _decrypt_payload
-from vault.crypto.stream import encrypt_payload as _encrypt_payload
 from vault.crypto.x25519 import X25519Identity, X25519Recipient
 from vault.errors import (
     AgeError,
@@ -55,6 +55,7 @@ __all__ = [
     "PayloadError",
     "Recipient",
     "ScryptIdentity",
+    "Sealer",
     "ScryptRecipient",
     "X25519Identity",
     "X25519Recipient",
@@ -64,12 +65,14 @@ __all__ = [
     "encrypt",
     "encrypt_bytes",
     "encrypt_split",
+    "encrypt_writer",
     "generate_identity",
     "parse_identities_file",
     "parse_identity",
     "parse_recipient",
     "read_header",
     "rewrap",
+    "seal_writer",
     "unwrap_file_key",
 ]
 
@@ -275,6 +278,87 @@ def rewrap(
 # -- whole files -----------------------------------------------------------------
 
 
+class Sealer:
+    """Push-mode sealing: the header is known at once, plaintext is written as it arrives.
+
+    ``header`` holds the header bytes from the start; the payload goes to
+    *payload_dst* one block at a time (see :class:`vault.crypto.stream.PayloadWriter`).
+    ``header + payload`` is a valid age file once ``close()`` returned, and
+    never before: until then the payload ends on a chunk sealed as not final,
+    so a stream cut short by ``abort()`` or an exception does not open as a
+    whole file. Use as a context manager: an exception inside aborts it.
+    """
+
+    __slots__ = ("_after", "_writer", "header")
+
+    def __init__(
+        self,
+        payload_dst: _stream.Sink,
+        recipients: Iterable[Recipient | str],
+        *,
+        after: Callable[[], None] | None = None,
+    ) -> None:
+        rs = _recipients(recipients)
+        file_key = os.urandom(FILE_KEY_SIZE)
+        self.header: bytes = _seal_header(file_key, rs)
+        self._writer = _stream.PayloadWriter(file_key, payload_dst)
+        self._after = after
+
+    @property
+    def closed(self) -> bool:
+        return self._writer.closed
+
+    def write(self, data: bytes | bytearray | memoryview) -> int:
+        return self._writer.write(data)
+
+    def write_from(self, src: BinaryIO) -> int:
+        """Write all of *src* (read to its end); the number of bytes read."""
+        return self._writer.write_from(src)
+
+    def close(self) -> None:
+        """Seal the final chunk. AgeError if already closed or aborted."""
+        self._writer.close()
+        if self._after is not None:
+            self._after()
+
+    def abort(self) -> None:
+        self._writer.abort()
+
+    def __enter__(self) -> Sealer:
+        return self
+
+    def __exit__(self, etype: type[BaseException] | None, *rest: object) -> None:
+        if etype is not None:
+            self.abort()
+        elif not self.closed:
+            self.close()
+
+
+def seal_writer(payload_dst: _stream.Sink, recipients: Iterable[Recipient | str]) -> Sealer:
+    """A push-mode :func:`encrypt_split`: write to it, close it, take ``.header``."""
+    return Sealer(payload_dst, recipients)
+
+
+def encrypt_writer(
+    dst: BinaryIO, recipients: Iterable[Recipient | str], *, armor: bool = False
+) -> Sealer:
+    """A push-mode :func:`encrypt`: the header is written to *dst* now, the payload as it comes."""
+    if not armor:
+        sealer = Sealer(dst, recipients)
+        dst.write(sealer.header)
+        return sealer
+    rs = _recipients(recipients)  # checked before the armor's BEGIN line is written
+    writer = _armor.ArmorWriter(dst)
+    sealer = Sealer(writer, rs, after=writer.close)  # type: ignore[arg-type]
+    writer.write(sealer.header)
+    return sealer
+
+
+def _pump(src: BinaryIO, sealer: Sealer) -> None:
+    with sealer:
+        sealer.write_from(src)
+
+
 def encrypt(
     src: BinaryIO,
     dst: BinaryIO,
@@ -283,17 +367,7 @@ def encrypt(
     armor: bool = False,
 ) -> None:
     """Encrypt all of *src* to *dst* for *recipients*, in constant memory."""
-    rs = _recipients(recipients)
-    file_key = os.urandom(FILE_KEY_SIZE)
-    header = _seal_header(file_key, rs)
-    if armor:
-        writer = _armor.ArmorWriter(dst)
-        writer.write(header)
-        _encrypt_payload(file_key, src, writer)  # type: ignore[arg-type]
-        writer.close()
-    else:
-        dst.write(header)
-        _encrypt_payload(file_key, src, dst)
+    _pump(src, encrypt_writer(dst, recipients, armor=armor))
 
 
 def encrypt_split(
@@ -303,11 +377,9 @@ def encrypt_split(
 
     ``header + payload`` is a valid binary age file.
     """
-    rs = _recipients(recipients)
-    file_key = os.urandom(FILE_KEY_SIZE)
-    header = _seal_header(file_key, rs)
-    _encrypt_payload(file_key, src, payload_dst)
-    return header
+    sealer = seal_writer(payload_dst, recipients)
+    _pump(src, sealer)
+    return sealer.header
 
 
 class _Prefixed(io.RawIOBase):

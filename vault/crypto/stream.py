@@ -6,9 +6,11 @@ last``, where *last* is 0x01 only for the final chunk. The flag is what makes
 truncation detectable: a file cut at a chunk boundary ends on a chunk that was
 sealed as "not last", which then fails to open as the final one.
 
-Both directions run in constant memory: two input blocks of 16 chunks (one
-read ahead) and one output block, reused for the whole stream;
-``cryptography``'s ``*_into`` methods write straight into them.
+Both directions run in constant memory, a few blocks of 16 chunks reused for
+the whole stream; ``cryptography``'s ``*_into`` methods write straight into
+them. Encryption is push-mode (:class:`PayloadWriter`: bytes are written as
+they arrive, e.g. from a network upload) and the pull-mode
+:func:`encrypt_payload` is a loop over it, so the chunking lives in one place.
 
 Decryption releases exactly what age releases: every chunk whose tag
 verifies is written to the destination before the error about a later chunk
@@ -32,7 +34,7 @@ staging place and discard it on error.
 from __future__ import annotations
 
 import os
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
@@ -85,43 +87,152 @@ _BLOCK_CHUNKS = 16
 interpreter overhead per byte low. Memory stays constant (about 3 MiB)."""
 
 
-def encrypt_payload(file_key: bytes, src: BinaryIO, dst: BinaryIO) -> None:
-    """Write the nonce and every encrypted chunk of *src* to *dst*."""
-    nonce = os.urandom(NONCE_SIZE)
-    aead = ChaCha20Poly1305(payload_key(file_key, nonce))
-    dst.write(nonce)
-    block = _BLOCK_CHUNKS * CHUNK_SIZE
-    views = [memoryview(bytearray(block)), memoryview(bytearray(block))]
-    out = memoryview(bytearray(_BLOCK_CHUNKS * ENC_CHUNK_SIZE))
-    cur, nxt = views
-    n = _read_full(src, cur)
-    counter = 0
-    while True:
-        # Read ahead one block: the final chunk is the last one of the last
-        # block, and it may be full-size (the spec allows it) or empty (only
-        # when the whole plaintext is).
-        if n == block:
-            m = _read_full(src, nxt)
-            final = m == 0
-        else:
-            m, final = 0, True
+class Sink(Protocol):
+    """Where a payload goes: anything with a binary ``write``."""
+
+    def write(self, data: memoryview, /) -> object: ...
+
+
+class PayloadWriter:
+    """Push-mode STREAM encryption: ``write()`` plaintext as it arrives, then ``close()``.
+
+    The final chunk carries the last-chunk flag, so a chunk can be sealed only
+    once it is known whether another byte follows. The writer holds one block
+    (16 chunks) of plaintext; a full block is sealed "not last" when the next
+    byte arrives, and whatever it holds at ``close()`` is sealed with the flag
+    on its final chunk. Memory is constant whatever is written.
+
+    Nothing is written to *dst* before the first chunk is sealed (so a caller
+    can write a header first); then the nonce, then only chunks sealed as "not
+    last". Until ``close()`` succeeds the output therefore never decrypts as a
+    whole file: a stream that fails or is ``abort()``-ed midway reads as
+    truncated. After a failed write to *dst*, an ``abort()`` or a ``close()``,
+    any further ``write`` or ``close`` raises AgeError.
+    """
+
+    __slots__ = ("_aead", "_counter", "_dst", "_filled", "_nonce", "_out", "_pending", "_state")
+
+    def __init__(self, file_key: bytes, dst: Sink) -> None:
+        nonce = os.urandom(NONCE_SIZE)
+        self._aead = ChaCha20Poly1305(payload_key(file_key, nonce))
+        self._dst = dst
+        self._pending = memoryview(bytearray(_BLOCK_CHUNKS * CHUNK_SIZE))
+        self._out = memoryview(bytearray(_BLOCK_CHUNKS * ENC_CHUNK_SIZE))
+        self._nonce: bytes | None = nonce  # written with the first chunk
+        self._filled = 0
+        self._counter = 0
+        self._state = "open"
+
+    @property
+    def closed(self) -> bool:
+        return self._state != "open"
+
+    def write(self, data: bytes | bytearray | memoryview) -> int:
+        """Take *data* (any length); seal every block that is known not to be the last."""
+        self._check_open("write to")
+        view = memoryview(data).cast("B")
+        size = len(view)
+        block = len(self._pending)
+        while view:
+            if self._filled == block:  # more bytes follow a full block
+                self._seal(self._pending, final=False)
+                self._filled = 0
+            if self._filled == 0 and len(view) > block:
+                # Whole blocks that are surely not last go straight from *data*.
+                self._seal(view[:block], final=False)
+                view = view[block:]
+                continue
+            n = min(block - self._filled, len(view))
+            self._pending[self._filled : self._filled + n] = view[:n]
+            self._filled += n
+            view = view[n:]
+        return size
+
+    def write_from(self, src: BinaryIO) -> int:
+        """Read *src* to its end straight into the writer's block; the number of bytes read.
+
+        Pull mode without an extra copy: a spare block takes the read-ahead
+        that tells whether a full block is the last one.
+        """
+        self._check_open("write to")
+        block = len(self._pending)
+        spare = memoryview(bytearray(block))
+        total = 0
+        try:
+            while True:
+                n = _read_full(src, self._pending[self._filled :])
+                self._filled += n
+                total += n
+                if self._filled < block:  # the end of *src*
+                    return total
+                m = _read_full(src, spare)
+                if m == 0:
+                    return total
+                self._seal(self._pending, final=False)
+                self._pending, spare = spare, self._pending
+                self._filled = m
+                total += m
+        finally:
+            spare[:] = bytes(block)
+
+    def close(self) -> None:
+        """Seal what is held, its final chunk flagged last; the payload is then complete."""
+        self._check_open("close")
+        # An empty plaintext is one empty final chunk; otherwise what is held
+        # is never empty (a full block is sealed only once a byte follows it).
+        self._seal(self._pending[: self._filled], final=True)
+        self._state = "closed"
+
+    def abort(self) -> None:
+        """Stop without sealing a final chunk: what was written reads as truncated."""
+        if self._state == "open":
+            self._state = "aborted"
+        self._pending[:] = bytes(len(self._pending))  # drop the plaintext held
+
+    def __enter__(self) -> PayloadWriter:
+        return self
+
+    def __exit__(self, etype: type[BaseException] | None, *rest: object) -> None:
+        if etype is not None:
+            self.abort()
+        elif self._state == "open":
+            self.close()
+
+    def _check_open(self, what: str) -> None:
+        if self._state != "open":
+            reason = {"closed": "it was closed", "aborted": "it was aborted",
+                      "failed": "an earlier write failed"}[self._state]
+            raise AgeError(f"payload writer: cannot {what} it, {reason}")
+
+    def _seal(self, plain: memoryview, *, final: bool) -> None:
+        if self._nonce is not None:
+            self._emit(memoryview(self._nonce))
+            self._nonce = None
+        n = len(plain)
         count = max(1, -(-n // CHUNK_SIZE))
         written = 0
         for i in range(count):
             lo = i * CHUNK_SIZE
             hi = min(lo + CHUNK_SIZE, n)
             size = hi - lo + TAG_SIZE
-            last = final and i == count - 1
-            aead.encrypt_into(
-                _chunk_nonce(counter, last), cur[lo:hi], None, out[written : written + size]
-            )
+            nonce = _chunk_nonce(self._counter, final and i == count - 1)
+            self._aead.encrypt_into(nonce, plain[lo:hi], None, self._out[written : written + size])
             written += size
-            counter += 1
-        dst.write(out[:written])
-        if final:
-            return
-        cur, nxt = nxt, cur
-        n = m
+            self._counter += 1
+        self._emit(self._out[:written])
+
+    def _emit(self, data: memoryview) -> None:
+        try:
+            self._dst.write(data)
+        except BaseException:
+            self._state = "failed"
+            raise
+
+
+def encrypt_payload(file_key: bytes, src: BinaryIO, dst: Sink) -> None:
+    """Write the nonce and every encrypted chunk of *src* to *dst* (through PayloadWriter)."""
+    with PayloadWriter(file_key, dst) as writer:
+        writer.write_from(src)
 
 
 def decrypt_payload(file_key: bytes, src: BinaryIO, dst: BinaryIO) -> None:
