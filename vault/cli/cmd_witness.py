@@ -125,8 +125,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_trust(args: argparse.Namespace) -> int:
+    from vault.audit.note import parse_verifier_key
+    from vault.errors import IntegrityError, UsageError
     from vault.timeutil import utc_now
+    from vault.witness.state import check_origin
 
+    check_origin(args.origin)  # both checked before a new witness folder is made
+    try:
+        parse_verifier_key(args.key.strip())
+    except IntegrityError as exc:
+        raise UsageError(exc.message) from None
     state = _state(args)
     key = state.trust(args.origin, args.key, utc_now())
     print(f"trusting {key.name} for the log {args.origin}")
