@@ -103,3 +103,14 @@ def server(witness: Witness) -> Iterator[WitnessServer]:
 @pytest.fixture
 def client(server: WitnessServer) -> Client:
     return Client(server)
+
+
+def run_main(capsys: pytest.CaptureFixture[str], root: Path, *args: str) -> tuple[int, str, str]:
+    """``ringfence --vault ROOT ARGS`` in this process (the real parser and error
+    mapping, no interpreter start-up): exit code, stdout, stderr."""
+    from vault.cli import main
+
+    capsys.readouterr()
+    code = main(["--vault", str(root), *args])
+    out, err = capsys.readouterr()
+    return code, out, err

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.tools import cli_env, run_cli
+from tests.witness.conftest import run_main
 from tests.witness.spec_check import check_cosignature
 from vault.witness.protocol import Conflict, Cosigned, add_checkpoint_body, read_offline_reply
 
@@ -154,29 +155,30 @@ def test_offline_refusals_write_nothing(vault_root: Path, tmp_path: Path) -> Non
     assert b"Traceback" not in res.stderr
 
 
-def test_trust_show_and_distrust(vault_root: Path, tmp_path: Path) -> None:
+def test_trust_show_and_distrust(vault_root: Path, tmp_path: Path,
+                                 capsys: pytest.CaptureFixture[str]) -> None:
     state = tmp_path / "witness"
     keys = _keys(vault_root)
-    res = run_cli(vault_root, "witness", "trust", keys["origin"], "garbage",
-                  "--state", str(state), check=False)
-    assert res.returncode == 2 and "Traceback" not in res.stderr
+    st = ["--state", str(state)]
+    rc, _, err = run_main(capsys, vault_root, "witness", "trust", keys["origin"], "garbage", *st)
+    assert rc == 2 and "verifier key" in err
     assert not state.exists()  # a refused key makes no witness
-    _trust(vault_root, state)
-    run_cli(vault_root, "witness", "trust", keys["origin"], keys["owner_verifier"],
-            "--state", str(state))
-    text = run_cli(vault_root, "witness", "show", "--state", str(state)).stdout
+    for key in (keys["device_verifier"], keys["owner_verifier"]):
+        assert run_main(capsys, vault_root, "witness", "trust", keys["origin"], key, *st)[0] == 0
+    rc, text, _ = run_main(capsys, vault_root, "witness", "show", *st)
     assert f"log {keys['origin']}: never cosigned" in text
     assert keys["owner_verifier"] in text and keys["device_verifier"] in text
-    res = run_cli(vault_root, "witness", "distrust", keys["origin"], keys["owner_verifier"],
-                  "--state", str(state))
-    assert "removed 1 key " in res.stdout
-    res = run_cli(vault_root, "witness", "distrust", keys["origin"], keys["owner_verifier"],
-                  "--state", str(state), check=False)
-    assert res.returncode == 3
+    rc, out, _ = run_main(capsys, vault_root, "witness", "distrust", keys["origin"],
+                          keys["owner_verifier"], *st)
+    assert (rc, "removed 1 key " in out) == (0, True)
+    rc, _, _ = run_main(capsys, vault_root, "witness", "distrust", keys["origin"],
+                        keys["owner_verifier"], *st)
+    assert rc == 3
 
 
-def test_serve_refuses_a_bad_listen_address(vault_root: Path, tmp_path: Path) -> None:
+def test_serve_refuses_a_bad_listen_address(vault_root: Path, tmp_path: Path,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
     for bad in ("7380", "localhost:", "host:99999"):
-        res = run_cli(vault_root, "witness", "serve", "--listen", bad,
-                      "--state", str(tmp_path / "w"), check=False)
-        assert res.returncode == 2, (bad, res.stderr)
+        rc, _, err = run_main(capsys, vault_root, "witness", "serve", "--listen", bad,
+                              "--state", str(tmp_path / "w"))
+        assert rc == 2, (bad, err)

@@ -224,7 +224,10 @@ class WitnessState:
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
-            conn.execute("COMMIT")
+            try:
+                conn.execute("COMMIT")
+            except sqlite3.OperationalError as exc:  # e.g. the disk is full: nothing is cosigned
+                raise StorageError(f"cannot record the cosigned size: {exc}") from None
 
     def keep_evidence(self, origin: str, reason: str, request: bytes, at: datetime) -> None:
         """Keep a request that a trusted key signed but that does not extend what
