@@ -182,3 +182,17 @@ def test_serve_refuses_a_bad_listen_address(vault_root: Path, tmp_path: Path,
         rc, _, err = run_main(capsys, vault_root, "witness", "serve", "--listen", bad,
                               "--state", str(tmp_path / "w"))
         assert rc == 2, (bad, err)
+
+
+def test_serve_on_a_port_in_use_is_a_storage_error(vault_root: Path, tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        rc, _, err = run_main(capsys, vault_root, "witness", "serve", "--listen",
+                              f"127.0.0.1:{port}", "--state", str(tmp_path / "w"))
+    assert rc == 10, err
+    assert "cannot listen" in err

@@ -186,3 +186,21 @@ def test_an_unexpected_failure_is_a_bare_500(client: Client, log: Log,
     monkeypatch.setattr(Witness, "add_checkpoint", boom)
     status, _, body = client.post(log.request(0))
     assert (status, body) == (500, b"internal error\n")
+
+
+def test_a_submission_prefix(witness, log: Log) -> None:  # type: ignore[no-untyped-def]
+    import threading
+
+    from vault.witness.server import WitnessServer
+
+    srv = WitnessServer(("127.0.0.1", 0), witness, prefix="/w1/")
+    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread.start()
+    try:
+        assert srv.url.endswith("/w1")
+        c = Client(srv)
+        assert c.post(log.request(0))[0] == 404
+        assert c.post(log.request(0), path="/w1/add-checkpoint")[0] == 200
+    finally:
+        srv.shutdown()
+        srv.server_close()
