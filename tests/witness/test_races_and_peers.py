@@ -132,3 +132,17 @@ def test_connections_beyond_the_limit_are_closed(witness: Witness, log: Log,
     finally:
         srv.shutdown()
         srv.server_close()
+
+
+def test_the_peers_request_line_is_logged_escaped(client: Client, caplog) -> None:  # type: ignore[no-untyped-def]
+    import logging
+
+    caplog.set_level(logging.INFO, logger="ringfence.witness")
+    with socket.create_connection((client.host, client.port), timeout=60) as sock:
+        sock.sendall(b"GET /\x1b]0;owned\x07 HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert sock.recv(4096).startswith(b"HTTP/1.1 404")
+    deadline = time.monotonic() + 60
+    while "owned" not in caplog.text and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert "owned" in caplog.text
+    assert "\x1b" not in caplog.text and "\x07" not in caplog.text

@@ -26,6 +26,7 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from vault.safetext import shown
 from vault.witness.errors import REFUSALS, SizeConflict
 from vault.witness.protocol import (
     MAX_REQUEST_BYTES,
@@ -72,7 +73,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.connection.shutdown(socket.SHUT_RDWR)
 
     def log_message(self, format: str, *args: Any) -> None:
-        log.info("%s %s", self.client_address[0], format % args)
+        # The request line is the peer's: escape what could drive a terminal.
+        log.info("%s %s", self.client_address[0], shown(format % args))
 
     def _reply(self, status: int, body: bytes, content_type: str = "text/plain; charset=utf-8",
                *, close: bool = False) -> None:
@@ -127,14 +129,14 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             done = self.server.witness.add_checkpoint(body)
         except SizeConflict as exc:
-            log.info("add-checkpoint 409: %s", exc.message)
+            log.info("add-checkpoint 409: %s", shown(exc.message))
             self._reply(409, size_line(exc.size), SIZE_CONTENT_TYPE)
             return
         except REFUSALS as exc:
-            log.info("add-checkpoint %d: %s", exc.http_status, exc.message)
+            log.info("add-checkpoint %d: %s", exc.http_status, shown(exc.message))
             self._text(exc.http_status, exc.message)
             return
-        log.info("cosigned %s at size %d", done.origin, done.size)
+        log.info("cosigned %s at size %d", shown(done.origin), done.size)
         self._reply(200, cosignature_lines([done.cosignature]))
 
     def _body(self) -> bytes | None:
