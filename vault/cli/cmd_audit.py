@@ -24,14 +24,20 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     add_json(p)
     p.set_defaults(func=cmd_verify)
     p = asub.add_parser("checkpoint", help="print the latest signed checkpoint")
+    p.add_argument("--qr", action="store_true", help="also draw it as a QR code")
+    p.add_argument("--qr-png", type=Path, metavar="FILE", help="write it as a QR code PNG")
     p.set_defaults(func=cmd_checkpoint)
     p = asub.add_parser("prove", help="print an inclusion proof (C2SP tlog-proof) of an entry")
     p.add_argument("index", type=int)
     p.set_defaults(func=cmd_prove)
     p = asub.add_parser("consistency", help="prove today's log extends an older checkpoint")
-    p.add_argument("file", type=Path,
+    p.add_argument("file", type=Path, nargs="?",
                    help="the older signed checkpoint: a checkpoint file, a receipt.json "
                         "or an export folder")
+    p.add_argument("--size", type=int, metavar="N", help="instead of FILE: a checkpoint "
+                   "typed from paper, its size (with --root, and --origin if not this vault)")
+    p.add_argument("--root", metavar="B64", help="the paper checkpoint's root hash")
+    p.add_argument("--origin", metavar="ORIGIN", help="the paper checkpoint's origin line")
     add_json(p)
     p.set_defaults(func=cmd_consistency)
 
@@ -88,6 +94,10 @@ def cmd_checkpoint(args: argparse.Namespace) -> int:
     if latest is None:
         raise NotFound("the audit log has no checkpoint yet")
     sys.stdout.write(latest.note)
+    if args.qr or args.qr_png:
+        from vault.witness.paper import print_qr
+
+        print_qr(latest.note, sys.stdout if args.qr else None, args.qr_png)
     return 0
 
 
@@ -100,14 +110,20 @@ def cmd_prove(args: argparse.Namespace) -> int:
 
 def cmd_consistency(args: argparse.Namespace) -> int:
     from vault.audit.consistency import check_extends, read_older_checkpoint
+    from vault.witness.paper import check_extends_paper, is_typed, paper_checkpoint
 
-    old_note = read_older_checkpoint(args.file)  # NotFound (3) or UsageError (2)
+    typed = is_typed(args.file, args.size, args.root, args.origin)  # UsageError when mixed
+    old_note = "" if typed else read_older_checkpoint(args.file)  # NotFound or UsageError
     vault = open_vault(args)
     vault.checkpoint()
     latest = vault.audit.latest_checkpoint()
     if latest is None:
         raise NotFound("the audit log has no checkpoint yet")
-    report = check_extends(vault.audit, old_note, latest.note, vault.verifier_keys())
+    if typed:
+        paper = paper_checkpoint(args.origin or vault.config.origin, args.size, args.root)
+        report = check_extends_paper(vault.audit, paper, latest.note, vault.verifier_keys())
+    else:
+        report = check_extends(vault.audit, old_note, latest.note, vault.verifier_keys())
     if args.json:
         emit_json({"ok": report.ok, "old_size": report.old_size, "size": report.size,
                    "reason": report.reason})

@@ -349,7 +349,7 @@ def encrypt_writer(
         return sealer
     rs = _recipients(recipients)  # checked before the armor's BEGIN line is written
     writer = _armor.ArmorWriter(dst)
-    sealer = Sealer(writer, rs, after=writer.close)  # type: ignore[arg-type]
+    sealer = Sealer(writer, rs, after=writer.close)
     writer.write(sealer.header)
     return sealer
 
