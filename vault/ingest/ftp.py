@@ -25,14 +25,13 @@ event callbacks run in that thread, one at a time.
 from __future__ import annotations
 
 import errno
-import hashlib
 import logging
 import posixpath
 import threading
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from OpenSSL import SSL
 from pyftpdlib.authorizers import AuthenticationFailed
@@ -41,134 +40,27 @@ from pyftpdlib.handlers import DTPHandler, FTPHandler, TLS_DTPHandler, TLS_FTPHa
 from pyftpdlib.ioloop import IOLoop
 from pyftpdlib.servers import FTPServer
 
-from vault import age
 from vault.errors import RingfenceError, StorageError, UsageError
-from vault.hashio import HashingWriter
-from vault.ids import new_id
 from vault.ingest.ftp_accounts import AccountBook, LoginThrottle
+from vault.ingest.ftp_sink import ClipSink, ClipUpload, SealedUpload, StoreSink
 from vault.ingest.ftp_tls import TlsIdentity
-from vault.store import BlobStore, BlobWriter
+
+__all__ = [
+    "ClipSink",
+    "ClipUpload",
+    "FtpEvent",
+    "FtpReceiver",
+    "FtpSettings",
+    "SealedUpload",
+    "StoreSink",
+    "safe_filename",
+]
 
 log = logging.getLogger("ringfence.ftp")
 
 #: Default upload limit: 4 GiB, far above any motion clip.
 DEFAULT_MAX_UPLOAD = 4 << 30
 MAX_FILENAME = 255
-
-
-# -- the sink: where uploads go --------------------------------------------------
-
-
-@dataclass(frozen=True)
-class SealedUpload:
-    """A committed upload: its blob in the store, its age header and both hashes.
-
-    ``header + store.open(blob_id).read()`` is an age file for the sink's
-    recipients. ``size``/``sha256`` are the plaintext's, ``payload_size``/
-    ``payload_sha256`` the stored blob's (as :class:`vault.hashio.Sealing`).
-    """
-
-    camera: str
-    filename: str
-    blob_id: str
-    header: bytes
-    size: int
-    sha256: str
-    payload_size: int
-    payload_sha256: str
-
-
-class ClipUpload(Protocol):
-    """One upload in progress. Exactly one of ``commit()`` or ``abort()`` ends it."""
-
-    def write(self, data: bytes) -> None:
-        """The next bytes of the clip, in order."""
-
-    def commit(self) -> SealedUpload:
-        """The upload finished: make it durable; raising here refuses the upload."""
-
-    def abort(self) -> None:
-        """The upload did not finish: leave nothing behind. Never raises."""
-
-
-class ClipSink(Protocol):
-    def begin(self, camera: str, filename: str) -> ClipUpload:
-        """Start an upload of *filename* (a safe base name) from *camera*."""
-
-
-class StoreSink:
-    """Seals uploads into *store* for *recipients* (the vault's public keys).
-
-    With *intent*, ``begin`` writes the store's intent note for the new blob
-    (its bytes from ``intent(blob_id)``) before any payload byte, and ``abort``
-    clears it; after ``commit`` the note stays until the caller has recorded
-    the clip in the catalog and calls ``store.clear_intent(blob_id)``, so a
-    crash in between leaves a blob that recovery knows to delete.
-    """
-
-    def __init__(self, store: BlobStore, recipients: list[str], *,
-                 intent: Callable[[str], bytes] | None = None) -> None:
-        if not recipients:
-            raise UsageError("the FTP receiver needs at least one recipient")
-        self._store = store
-        self._recipients: list[age.Recipient] = [age.parse_recipient(r) for r in recipients]
-        self._intent = intent
-
-    def begin(self, camera: str, filename: str) -> _StoreUpload:
-        blob_id = new_id("clip")
-        if self._intent is not None:
-            self._store.write_intent(blob_id, self._intent(blob_id))
-        try:
-            blob = self._store.writer(blob_id)
-        except BaseException:
-            if self._intent is not None:
-                self._store.clear_intent(blob_id)
-            raise
-        return _StoreUpload(self._store, blob, self._recipients, camera, filename,
-                            self._intent is not None)
-
-
-class _StoreUpload:
-    def __init__(self, store: BlobStore, blob: BlobWriter, recipients: list[age.Recipient],
-                 camera: str, filename: str, has_intent: bool) -> None:
-        self._store, self._blob, self._has_intent = store, blob, has_intent
-        self._camera, self._filename = camera, filename
-        self._payload = HashingWriter(blob)
-        self._plain = hashlib.sha256()
-        self._size = 0
-        self._sealer = age.seal_writer(self._payload, recipients)
-        self._done = False
-
-    def write(self, data: bytes) -> None:
-        self._sealer.write(data)
-        self._plain.update(data)
-        self._size += len(data)
-
-    def commit(self) -> SealedUpload:
-        try:
-            self._sealer.close()
-            self._blob.commit()
-        except BaseException:
-            self.abort()
-            raise
-        self._done = True
-        return SealedUpload(
-            camera=self._camera, filename=self._filename, blob_id=self._blob.blob_id,
-            header=self._sealer.header, size=self._size, sha256=self._plain.hexdigest(),
-            payload_size=self._payload.count, payload_sha256=self._payload.sha256.hexdigest(),
-        )
-
-    def abort(self) -> None:
-        if self._done:
-            return
-        self._done = True
-        self._sealer.abort()
-        self._blob.abort()
-        if self._has_intent:
-            try:
-                self._store.clear_intent(self._blob.blob_id)
-            except RingfenceError as exc:
-                log.warning("ftp: cannot clear the intent of %s: %s", self._blob.blob_id, exc)
 
 
 # -- what the receiver reports ----------------------------------------------------
