@@ -25,7 +25,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from vault.audit import merkle
-from vault.audit.note import VerifierKey, open_checkpoint, parse_checkpoint, split_note
+from vault.audit.note import (
+    Checkpoint,
+    VerifierKey,
+    open_checkpoint,
+    parse_checkpoint,
+    split_note,
+)
 from vault.audit.verify import verify_checkpoint_consistency
 from vault.errors import IntegrityError, NotFound, UsageError
 from vault.fsutil import read_regular
@@ -106,32 +112,46 @@ def _leaves(hashes: bytes) -> Iterator[bytes]:
         yield hashes[i:i + merkle.HASH_SIZE]
 
 
-def check_extends(log: AuditLog, old_note: str, new_note: str,
+def check_extends(log: AuditLog, old_note: str | Checkpoint, new_note: str,
                   verifier_keys: Sequence[str | VerifierKey]) -> ConsistencyReport:
     """Does the log, as its entries stand, extend *old_note* up to *new_note*?
 
-    Both notes must verify against *verifier_keys*. No cached hash is trusted:
-    entries [0, new size) are re-hashed from their bytes.
+    *old_note* is a signed checkpoint note, which must verify against
+    *verifier_keys* like *new_note*, or a :class:`Checkpoint` typed from paper
+    (origin, size, root: unsigned, so only its root is compared, and the empty
+    log proves nothing). No cached hash is trusted: entries [0, new size) are
+    re-hashed from their bytes.
     """
+    typed = isinstance(old_note, Checkpoint)
+    what = "the paper checkpoint" if typed else "the older checkpoint"
+    if isinstance(old_note, Checkpoint):
+        old = old_note
+    else:
+        try:
+            old, _ = open_checkpoint(old_note, verifier_keys)
+        except IntegrityError as exc:
+            return ConsistencyReport(False, 0, log.size(), f"{what}: {exc.message}")
     try:
-        old, _ = open_checkpoint(old_note, verifier_keys)
+        new, _ = open_checkpoint(new_note, verifier_keys)
     except IntegrityError as exc:
-        return ConsistencyReport(False, 0, log.size(), f"the older checkpoint: {exc.message}")
-    new, _ = open_checkpoint(new_note, verifier_keys)
+        return ConsistencyReport(False, old.size, log.size(),
+                                 f"the newest checkpoint: {exc.message}")
+
+    def fail(reason: str) -> ConsistencyReport:
+        return ConsistencyReport(False, old.size, new.size, reason)
+
     if old.origin != new.origin:
-        return ConsistencyReport(False, old.size, new.size,
-                                 f"the checkpoint is of another log ({old.origin!r}, "
-                                 f"not {new.origin!r})")
+        return fail(f"{what} is of another log ({old.origin!r}, not {new.origin!r})")
+    if typed and old.size == 0:
+        return fail(f"{what} is of the empty log: that proves nothing")
     if old.size > new.size:
-        return ConsistencyReport(False, old.size, new.size,
-                                 f"the log has {new.size} entries but the older checkpoint "
-                                 f"covers {old.size}: entries were removed")
+        return fail(f"the log has {new.size} entries but {what} covers {old.size}: "
+                    "entries were removed")
     run = log.rehash(new.size)
     if run.problem is not None:
         index, why = run.problem
         where = "before" if index < old.size else "after"
-        return ConsistencyReport(False, old.size, new.size,
-                                 f"{why} ({where} the older checkpoint's size {old.size})")
+        return fail(f"{why} ({where} {what}'s size {old.size})")
     leaves = run.leaf_hashes
     rng = merkle.CompactRange()
     old_root = merkle.EMPTY_ROOT
@@ -142,15 +162,19 @@ def check_extends(log: AuditLog, old_note: str, new_note: str,
     if old.size == new.size:
         old_root = rng.root()
     if old_root != old.root:
-        return ConsistencyReport(False, old.size, new.size,
-                                 f"the first {old.size} entries do not hash to the older "
-                                 "checkpoint's root: history was rewritten")
+        return fail(f"the first {old.size} entries do not hash to {what}'s root: history "
+                    "was rewritten" + (" (or the root was mistyped)" if typed else ""))
     if rng.root() != new.root:
-        return ConsistencyReport(False, old.size, new.size,
-                                 f"the entries do not hash to the newest checkpoint's root "
-                                 f"(size {new.size}): the log was changed")
+        return fail(f"the entries do not hash to the newest checkpoint's root "
+                    f"(size {new.size}): the log was changed")
     width = merkle.HASH_SIZE
     proof = [merkle.root_from_leaves(_leaves(leaves[a * width:b * width]))
              for a, b in merkle.consistency_ranges(old.size, new.size)]
+    if typed:
+        if not merkle.verify_consistency(old.size, new.size, old.root, new.root, proof):
+            return fail(f"the log at size {new.size} does not extend {what}")
+        return ConsistencyReport(True, old.size, new.size,
+                                 f"size {new.size} extends {what} at size {old.size}")
+    assert isinstance(old_note, str)
     result = verify_checkpoint_consistency(old_note, new_note, proof, verifier_keys)
     return ConsistencyReport(result.ok, old.size, new.size, result.reason)

@@ -110,7 +110,7 @@ def cmd_prove(args: argparse.Namespace) -> int:
 
 def cmd_consistency(args: argparse.Namespace) -> int:
     from vault.audit.consistency import check_extends, read_older_checkpoint
-    from vault.witness.paper import check_extends_paper, is_typed, paper_checkpoint
+    from vault.witness.paper import is_typed, paper_checkpoint
 
     typed = is_typed(args.file, args.size, args.root, args.origin)  # UsageError when mixed
     old_note = "" if typed else read_older_checkpoint(args.file)  # NotFound or UsageError
@@ -121,7 +121,7 @@ def cmd_consistency(args: argparse.Namespace) -> int:
         raise NotFound("the audit log has no checkpoint yet")
     if typed:
         paper = paper_checkpoint(args.origin or vault.config.origin, args.size, args.root)
-        report = check_extends_paper(vault.audit, paper, latest.note, vault.verifier_keys())
+        report = check_extends(vault.audit, paper, latest.note, vault.verifier_keys())
     else:
         report = check_extends(vault.audit, old_note, latest.note, vault.verifier_keys())
     if args.json:

@@ -17,19 +17,13 @@ from __future__ import annotations
 
 import io
 import sys
-from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import Any, TextIO
 
-from vault.audit import merkle
-from vault.audit.consistency import ConsistencyReport
-from vault.audit.note import Checkpoint, NoteError, VerifierKey, b64decode_strict, open_checkpoint
-from vault.errors import IntegrityError, UsageError
+from vault.audit.note import Checkpoint, NoteError, b64decode_strict
+from vault.errors import UsageError
 from vault.fsutil import write_atomic
 from vault.safetext import shown
-
-if TYPE_CHECKING:
-    from vault.audit.log import AuditLog
 
 
 def _qr(note: str) -> Any:
@@ -85,49 +79,3 @@ def paper_checkpoint(origin: str, size: int, root_text: str) -> Checkpoint:
         return Checkpoint(origin, size, root)
     except NoteError as exc:
         raise UsageError(exc.message) from None
-
-
-def _leaves(hashes: bytes) -> list[bytes]:
-    return [hashes[i:i + merkle.HASH_SIZE] for i in range(0, len(hashes), merkle.HASH_SIZE)]
-
-
-def check_extends_paper(log: AuditLog, paper: Checkpoint, new_note: str,
-                        verifier_keys: Sequence[str | VerifierKey]) -> ConsistencyReport:
-    """Does the log, re-hashed from its entries, extend the typed checkpoint *paper*
-    up to the signed *new_note*? No cached hash is trusted."""
-    try:
-        new, _ = open_checkpoint(new_note, verifier_keys)
-    except IntegrityError as exc:
-        return ConsistencyReport(False, paper.size, log.size(), f"the newest checkpoint: "
-                                 f"{exc.message}")
-
-    def fail(reason: str) -> ConsistencyReport:
-        return ConsistencyReport(False, paper.size, new.size, reason)
-
-    if paper.origin != new.origin:
-        return fail(f"the paper checkpoint is of another log ({paper.origin!r}, "
-                    f"not {new.origin!r})")
-    if paper.size == 0:
-        return fail("the paper checkpoint is of the empty log: that proves nothing")
-    if paper.size > new.size:
-        return fail(f"the log has {new.size} entries but the paper checkpoint covers "
-                    f"{paper.size}: entries were removed")
-    run = log.rehash(new.size)
-    if run.problem is not None:
-        index, why = run.problem
-        where = "before" if index < paper.size else "after"
-        return fail(f"{why} ({where} the paper checkpoint's size {paper.size})")
-    leaves = _leaves(run.leaf_hashes)
-    old_root = merkle.root_from_leaves(leaves[:paper.size])
-    if old_root != paper.root:
-        return fail(f"the first {paper.size} entries do not hash to the paper checkpoint's "
-                    "root: history was rewritten (or the root was mistyped)")
-    if merkle.root_from_leaves(leaves) != new.root:
-        return fail(f"the entries do not hash to the newest checkpoint's root "
-                    f"(size {new.size}): the log was changed")
-    proof = [merkle.root_from_leaves(leaves[a:b])
-             for a, b in merkle.consistency_ranges(paper.size, new.size)]
-    if not merkle.verify_consistency(paper.size, new.size, paper.root, new.root, proof):
-        return fail(f"the log at size {new.size} does not extend the paper checkpoint")
-    return ConsistencyReport(True, paper.size, new.size,
-                             f"size {new.size} extends the paper checkpoint at size {paper.size}")
