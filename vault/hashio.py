@@ -40,10 +40,20 @@ class HashingWriter:
         self.count = 0
 
     def write(self, data: Any) -> int:
-        self._sink.write(data)
-        self.sha256.update(data)
-        self.count += len(data)
-        return len(data)
+        """Write all of *data*: a sink that takes part of it (an unbuffered
+        file may) is called again with the rest, never left short."""
+        view = memoryview(data).cast("B")
+        done = 0
+        while done < len(view):
+            n = self._sink.write(view[done:])
+            if n is None:  # a buffered sink takes everything or raises
+                n = len(view) - done
+            if n <= 0:
+                raise OSError(f"the sink took no bytes of {len(view) - done}")
+            done += n
+        self.sha256.update(view)
+        self.count += len(view)
+        return len(view)
 
     def flush(self) -> None:
         flush = getattr(self._sink, "flush", None)

@@ -13,6 +13,7 @@ once, whatever a restored catalog says.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import re
 from collections.abc import Iterator
@@ -56,8 +57,16 @@ class BlobWriter:
         return self._file.committed
 
     def write(self, data: bytes | memoryview) -> int:
+        """Write all of *data* (the file is unbuffered: one call may take part)."""
+        view = memoryview(data).cast("B")
+        done = 0
         try:
-            return self.file.write(data) or 0
+            while done < len(view):
+                n = self.file.write(view[done:])
+                if not n:
+                    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+                done += n
+            return done
         except OSError as exc:
             raise storage_error(exc, "cannot write to the store") from exc
 
