@@ -7,6 +7,7 @@ from pathlib import Path
 
 from vault.cli.common import CommandError, add_json, emit_json, human_size, open_vault, table
 from vault.errors import IntegrityError
+from vault.jsonout import to_json
 from vault.timeutil import iso, parse_end_time, parse_time
 
 
@@ -73,7 +74,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 def _print_camera(info: object, as_json: bool) -> None:
     if as_json:
-        emit_json(info.as_json())  # type: ignore[attr-defined]
+        emit_json(to_json(info))
     else:
         days = info.retention_days  # type: ignore[attr-defined]
         keeps = f"keeps clips {days} day(s)" if days else "keeps clips forever"
@@ -99,7 +100,7 @@ def cmd_camera_set(args: argparse.Namespace) -> int:
 def cmd_camera_list(args: argparse.Namespace) -> int:
     cams = open_vault(args).cameras.all()
     if args.json:
-        emit_json([c.as_json() for c in cams])
+        emit_json(to_json(cams))
         return 0
     rows = [
         [
@@ -124,7 +125,7 @@ def cmd_clips_list(args: argparse.Namespace) -> int:
         limit=args.limit,
     )
     if args.json:
-        emit_json([c.as_json() for c in clips])
+        emit_json(to_json(clips))
         return 0
     rows = [
         [c.id, c.camera, iso(c.captured_at) or "", human_size(c.size), c.original_name]
@@ -137,9 +138,9 @@ def cmd_clips_list(args: argparse.Namespace) -> int:
 def cmd_clips_show(args: argparse.Namespace) -> int:
     info = open_vault(args).clips.get(args.id)
     if args.json:
-        emit_json(info.as_json())
+        emit_json(to_json(info))
         return 0
-    data = info.as_json()
+    data = to_json(info)
     media = data.pop("media")
     for k, v in data.items():
         print(f"{k + ':':16} {v if v is not None else '-'}")

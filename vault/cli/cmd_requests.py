@@ -19,6 +19,7 @@ from vault.cli.common import (
     unlocked_vault,
 )
 from vault.errors import IntegrityError, UsageError
+from vault.jsonout import to_json
 from vault.requests import Status
 from vault.safetext import shown
 from vault.timeutil import iso, parse_time
@@ -187,7 +188,7 @@ def cmd_request_show(args: argparse.Namespace) -> int:
     clips = vault.requests.scope_clips(args.id)
     if args.json:
         out = info.as_json(vault.clock())
-        out["clips_in_scope"] = [c.as_json() for c in clips]
+        out["clips_in_scope"] = to_json(clips)
         emit_json(out)
         return 0
     data = info.as_json(vault.clock())

@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from vault.cli.common import add_json, emit_json, open_vault, table, unlocked_vault
+from vault.jsonout import to_json
 from vault.timeutil import iso, parse_end_time, parse_time
 
 
@@ -57,7 +58,7 @@ def cmd_hold_add(args: argparse.Namespace) -> int:
         hold_until=parse_end_time(args.until, "--until", inclusive=False) if args.until else None,
     )
     if args.json:
-        emit_json(next(h for h in vault.holds.all() if h.id == hold_id).as_json())
+        emit_json(to_json(next(h for h in vault.holds.all() if h.id == hold_id)))
     else:
         print(hold_id)
     return 0
@@ -66,7 +67,7 @@ def cmd_hold_add(args: argparse.Namespace) -> int:
 def cmd_hold_list(args: argparse.Namespace) -> int:
     holds = open_vault(args).holds.all(include_released=args.all)
     if args.json:
-        emit_json([h.as_json() for h in holds])
+        emit_json(to_json(holds))
         return 0
     rows = [
         [
@@ -87,7 +88,7 @@ def cmd_hold_list(args: argparse.Namespace) -> int:
 def cmd_hold_release(args: argparse.Namespace) -> int:
     info = unlocked_vault(args).holds.release(args.id, args.reason)
     if args.json:
-        emit_json(info.as_json())
+        emit_json(to_json(info))
     else:
         print(f"released {info.id}")
     return 0

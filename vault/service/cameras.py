@@ -29,15 +29,6 @@ class CameraInfo:
     retention_days: int
     clips: int
 
-    def as_json(self) -> dict[str, object]:
-        return {
-            "name": self.name,
-            "folders": self.folders,
-            "pattern": self.pattern,
-            "retention_days": self.retention_days,
-            "clips": self.clips,
-        }
-
 
 def _check_pattern(pattern: str | None) -> None:
     if pattern is None:

@@ -6,7 +6,7 @@ import hashlib
 import json
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -19,6 +19,7 @@ from vault.canonical import parse_canonical
 from vault.catalog.models import Camera, Clip
 from vault.errors import IntegrityError, NotFound, PolicyError, UsageError
 from vault.fsutil import atomic_writer, storage_error
+from vault.jsonout import json_name
 from vault.service.context import VaultContext
 from vault.service.keyring import Keyring
 from vault.service.places import check_out_folder
@@ -38,37 +39,16 @@ class ClipInfo:
     payload_size: int
     payload_sha256: str
     original_name: str
-    container: str | None
-    duration_s: float | None
-    width: int | None
-    height: int | None
-    codec: str | None
+    container: str | None = field(metadata=json_name("container", "media"))
+    duration_s: float | None = field(metadata=json_name("duration_s", "media"))
+    width: int | None = field(metadata=json_name("width", "media"))
+    height: int | None = field(metadata=json_name("height", "media"))
+    codec: str | None = field(metadata=json_name("codec", "media"))
     shredded_at: datetime | None
 
     @property
     def shredded(self) -> bool:
         return self.shredded_at is not None
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "camera": self.camera,
-            "captured_at": iso(self.captured_at),
-            "ingested_at": iso(self.ingested_at),
-            "size": self.size,
-            "sha256": self.sha256,
-            "payload_size": self.payload_size,
-            "payload_sha256": self.payload_sha256,
-            "original_name": self.original_name,
-            "media": {
-                "container": self.container,
-                "duration_s": self.duration_s,
-                "width": self.width,
-                "height": self.height,
-                "codec": self.codec,
-            },
-            "shredded_at": iso(self.shredded_at),
-        }
 
 
 CLIP_COLUMNS = (

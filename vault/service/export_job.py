@@ -88,7 +88,7 @@ class ExportJob:
                         size, digest = self.guard.plaintext_to(clip, f)
                     else:
                         sink = HashingWriter(f)
-                        sink.write(self.guard.rewrap(clip, self.recipient))
+                        sink.write(self.guard.rewrapped_header(clip, self.recipient))
                         with self.ctx.store.open(clip.id) as payload:
                             # Neither the header nor the payload is under the owner's
                             # signature; the plaintext hash is. Every payload byte is

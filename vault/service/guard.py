@@ -6,7 +6,7 @@ which checks that a recorded decision approved exactly that clip for exactly
 that request, that the owner's signature over the decision verifies, that the
 log still has the request open, and that the approval has not lapsed. This is
 the only module of the service that calls the age functions that open a clip
-(:meth:`ReleaseGuard.plaintext_to`, :meth:`ReleaseGuard.rewrap`), and a test
+(:meth:`ReleaseGuard.plaintext_to`, :meth:`ReleaseGuard.rewrapped_header`), and a test
 keeps it so.
 """
 
@@ -165,7 +165,7 @@ class ReleaseGuard:
             raise IntegrityError(f"clip {clip.id} decrypted to bytes that differ from its hash")
         return sink.count, digest
 
-    def rewrap(self, clip: Any, recipient: str) -> bytes:
+    def rewrapped_header(self, clip: Any, recipient: str) -> bytes:
         """The header of one approved clip, rewrapped to *recipient*; its payload
         still has to be checked against the signed plaintext hash as it leaves."""
         return age.rewrap(bytes(clip.header), self.keyring.owner_keys().identity, [recipient])

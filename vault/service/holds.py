@@ -9,7 +9,7 @@ from these facts; this module reads and writes them.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -19,6 +19,7 @@ from sqlalchemy.engine import Connection
 from vault import receipts
 from vault.catalog.models import Camera, Export, Hold, Request, RequestCamera
 from vault.errors import IntegrityError, NotFound, PolicyError, UsageError
+from vault.jsonout import json_name
 from vault.requests import Status
 from vault.retention import ManualHold, RequestScope
 from vault.service.context import VaultContext
@@ -75,28 +76,13 @@ class HoldInfo:
     id: str
     state: str  # active | released | lapsed | ended
     cameras: list[str]
-    scope_from: datetime
-    scope_to: datetime
+    scope_from: datetime = field(metadata=json_name("from"))
+    scope_to: datetime = field(metadata=json_name("to"))
     reason: str
     until: datetime | None  # when holding ends; None: until released / decided
     created_at: datetime
     released_at: datetime | None = None
     release_reason: str | None = None
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "kind": self.kind,
-            "id": self.id,
-            "state": self.state,
-            "cameras": self.cameras,
-            "from": iso(self.scope_from),
-            "to": iso(self.scope_to),
-            "reason": self.reason,
-            "until": iso(self.until),
-            "created_at": iso(self.created_at),
-            "released_at": iso(self.released_at),
-            "release_reason": self.release_reason,
-        }
 
 
 class HoldService:

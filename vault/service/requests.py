@@ -14,7 +14,7 @@ import tomllib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.engine import Connection
@@ -43,6 +43,7 @@ from vault.errors import (
 from vault.fsutil import read_regular
 from vault.hashio import seal_stream
 from vault.ingest.policy import display_name
+from vault.jsonout import json_name, to_json
 from vault.requests import (
     OUTCOME,
     RELEASABLE,
@@ -94,9 +95,9 @@ class RequestInfo:
     kind: str
     basis: str
     reason: str
-    cameras: list[str]
-    scope_from: datetime
-    scope_to: datetime
+    cameras: list[str] = field(metadata=json_name("cameras", "scope"))
+    scope_from: datetime = field(metadata=json_name("from", "scope"))
+    scope_to: datetime = field(metadata=json_name("to", "scope"))
     contact: str | None = None
     reference: str | None = None
     deadline: datetime | None = None
@@ -116,30 +117,11 @@ class RequestInfo:
             and self.deadline - now <= NEAR_DEADLINE
         )
 
+    JSON_PROPERTIES: ClassVar[tuple[str, ...]] = ("urgent",)
+
     def as_json(self, now: datetime | None = None) -> dict[str, Any]:
-        out = {
-            "id": self.id,
-            "status": self.status,
-            "created_at": iso(self.created_at),
-            "requester": self.requester,
-            "organisation": self.organisation,
-            "kind": self.kind,
-            "basis": self.basis,
-            "urgent": self.urgent,
-            "reason": self.reason,
-            "reference": self.reference,
-            "contact": self.contact,
-            "scope": {
-                "cameras": self.cameras,
-                "from": iso(self.scope_from),
-                "to": iso(self.scope_to),
-            },
-            "deadline": iso(self.deadline),
-            "recipient": self.recipient,
-            "attachments": self.attachments,
-            "decision": self.decision,
-            "exports": self.exports,
-        }
+        """to_json(self), and with *now*, whether the deadline is near."""
+        out: dict[str, Any] = to_json(self)
         if now is not None:
             out["near_deadline"] = self.near_deadline(now)
         return out

@@ -7,6 +7,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from vault.jsonout import json_name, to_json
+
+__all__ = ["RefusalResult", "json_name", "to_json"]
+
 
 @dataclass(frozen=True)
 class RefusalResult:
