@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from vault.daemon import Daemon, DaemonOptions
+from vault.ingest.daemon import Daemon, DaemonOptions
 
 from tests.conftest import FAST_LOG_N
 from tests.tools import PASSPHRASE

@@ -22,6 +22,7 @@ import contextlib
 import logging
 import socket
 import threading
+import time
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -41,6 +42,9 @@ log = logging.getLogger("ringfence.witness")
 READ_TIMEOUT_S = 10.0
 REQUEST_DEADLINE_S = 30.0
 MAX_CONNECTIONS = 32
+#: After refusing a body unread: how long and how much of it is read and dropped.
+LINGER_S = 2.0
+LINGER_BYTES = 2 << 20
 ADD_CHECKPOINT = "/add-checkpoint"
 
 
@@ -87,6 +91,28 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(body)
+
+    def _refuse_unread(self, status: int, message: str) -> None:
+        """Refuse a request whose body is not read, so that the peer sees the answer.
+
+        Closing a socket with unread bytes makes the kernel reset the
+        connection, and a peer still sending its body then gets a broken pipe
+        instead of this reply. So the answer is sent, the sending side shut,
+        and what the peer still sends is read and dropped, bounded by bytes
+        and by time, before the connection closes.
+        """
+        self._text(status, message, close=True)
+        with contextlib.suppress(OSError):
+            self.wfile.flush()
+            self.connection.shutdown(socket.SHUT_WR)
+            self.connection.settimeout(LINGER_S)
+            end = time.monotonic() + LINGER_S
+            dropped = 0
+            while dropped <= LINGER_BYTES and time.monotonic() < end:
+                chunk = self.connection.recv(64 << 10)
+                if not chunk:
+                    break
+                dropped += len(chunk)
 
     def _text(self, status: int, message: str, *, close: bool = False) -> None:
         self._reply(status, (message.replace("\n", " ") + "\n").encode("utf-8"), close=close)
@@ -141,19 +167,19 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _body(self) -> bytes | None:
         if self.headers.get("Transfer-Encoding") is not None:
-            self._text(411, "send a Content-Length, not a chunked body", close=True)
+            self._refuse_unread(411, "send a Content-Length, not a chunked body")
             return None
         lengths = self.headers.get_all("Content-Length") or []
         if len(lengths) != 1:
-            self._text(411, "a Content-Length is required", close=True)
+            self._refuse_unread(411, "a Content-Length is required")
             return None
         text = lengths[0].strip()
         if not text.isdigit() or len(text) > 10:
-            self._text(400, "the Content-Length is not a number", close=True)
+            self._refuse_unread(400, "the Content-Length is not a number")
             return None
         length = int(text)
         if length > MAX_REQUEST_BYTES:
-            self._text(413, f"the body is larger than {MAX_REQUEST_BYTES} bytes", close=True)
+            self._refuse_unread(413, f"the body is larger than {MAX_REQUEST_BYTES} bytes")
             return None
         body = self.rfile.read(length)
         if len(body) != length:
