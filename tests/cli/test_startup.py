@@ -124,3 +124,44 @@ def test_ctrl_c_anywhere_in_start_up_is_one_line(tmp_path: Path) -> None:
         assert "Traceback" not in res.stderr, (n, res.stderr)
         assert res.returncode == 130, (n, res.returncode, res.stderr)
         assert res.stderr.splitlines() == ["ringfence: interrupted"], (n, res.stderr)
+
+
+def test_status_reads_the_catalog_without_the_database_library(tmp_path: Path) -> None:
+    # status answers from a plain sqlite3 snapshot: SQLAlchemy and SQLModel
+    # cost many times the interpreter's start-up and are not loaded.
+    root = tmp_path / "vault"
+    run_cli(root, "init", "--kdf-log-n", "10")
+    run_cli(root, "camera", "add", "front", str(tmp_path / "drop"))
+    code = ("import sys, json; from vault.cli import main;"
+            f"rc = main(['--vault', {str(root)!r}, 'status', '--json']);"
+            "print(json.dumps([rc, sorted({m.split('.')[0] for m in sys.modules}"
+            " & {'sqlalchemy', 'sqlmodel', 'alembic', 'pydantic', 'textual'})]),"
+            " file=sys.stderr)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env=cli_env(root), check=True, timeout=120)
+    rc, heavy = json.loads(out.stderr.strip().splitlines()[-1])
+    report = json.loads(out.stdout)
+    assert rc == 0 and heavy == []
+    assert [c["name"] for c in report["cameras"]] == ["front"]
+    assert report["audit_size"] >= 2
+
+
+def test_status_on_a_catalog_at_an_older_schema_migrates_it_first(tmp_path: Path) -> None:
+    import sqlite3
+
+    from vault.catalog.sqlite import HEAD_REVISION
+
+    root = tmp_path / "vault"
+    run_cli(root, "init", "--kdf-log-n", "10")
+    conn = sqlite3.connect(root / "catalog.db")
+    # The catalog as migration 0002 left it (0003 added these two columns).
+    conn.execute("ALTER TABLE camera_folder DROP COLUMN identity")
+    conn.execute("ALTER TABLE clip DROP COLUMN captured_from_mtime")
+    conn.execute("UPDATE alembic_version SET version_num = '0002'")
+    conn.commit()
+    conn.close()
+    report = json.loads(run_cli(root, "status", "--json").stdout)
+    assert report["audit_size"] >= 1
+    conn = sqlite3.connect(root / "catalog.db")
+    assert conn.execute("SELECT version_num FROM alembic_version").fetchone()[0] == HEAD_REVISION
+    conn.close()

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from vault.audit import merkle
+from vault.audit import merkle, reads
 from vault.audit.auditor import COPY_NAME, EntryRun, LogAuditor, LogProblem, check_entry_rows
 from vault.audit.events import EVENTS, EventRegistry, check_event
 from vault.audit.note import (
@@ -130,6 +130,13 @@ class _Nodes:
             raise IntegrityError(f"audit log: cached node ({level}, {pos}) is missing; "
                                  "run the audit verification")
         return bytes(row[0])
+
+
+def _driver(conn: Connection) -> sqlite3.Connection:
+    """The sqlite3 connection under *conn*, inside *conn*'s transaction."""
+    raw = conn.connection.driver_connection
+    assert isinstance(raw, sqlite3.Connection)
+    return raw
 
 
 class AuditLog:
@@ -482,17 +489,13 @@ class AuditLog:
 
     def size_on(self, conn: Connection) -> int:
         """The log's size as *conn* (the caller's snapshot) sees it."""
-        row = conn.exec_driver_sql("SELECT MAX(idx) FROM audit_entry").first()
-        return 0 if row is None or row[0] is None else int(row[0]) + 1
+        return reads.log_size(_driver(conn))
 
     def raw_of_types(self, types: Sequence[str], conn: Connection) -> list[bytes]:
         """The bytes of every entry whose ``type`` column is one of *types*, in
         log order, on *conn*; unparsed, so one malformed entry hides no other
         (for reports such as ``clips verify``, never for a check that allows)."""
-        marks = ", ".join("?" * len(types))  # placeholders only: the types are bound
-        sql = f"SELECT entry FROM audit_entry WHERE type IN ({marks}) ORDER BY idx"  # noqa: S608
-        rows = conn.exec_driver_sql(sql, tuple(types))
-        return [bytes(data) for (data,) in rows]
+        return reads.entries_of_types(_driver(conn), types)
 
     def about(self, *, subject: str | None = None, types: Sequence[str] = (),
               conn: Connection | None = None, complete: bool = False,

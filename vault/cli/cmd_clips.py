@@ -4,8 +4,17 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
-from vault.cli.common import CommandError, add_json, emit_json, human_size, open_vault, table
+from vault.cli.common import (
+    CommandError,
+    add_json,
+    emit_json,
+    human_size,
+    open_vault,
+    table,
+    vault_root,
+)
 from vault.errors import IntegrityError
 from vault.jsonout import to_json
 from vault.timeutil import iso, parse_end_time, parse_time
@@ -188,8 +197,28 @@ def cmd_clips_verify(args: argparse.Namespace) -> int:
     return 0
 
 
+def status_report(args: argparse.Namespace) -> dict[str, Any]:
+    """The status report, read without opening the whole vault: no key, no
+    engine, no migration (a catalog at an older schema is opened the
+    ordinary way, which migrates it)."""
+    from vault.catalog.snapshot import NotAtHead
+    from vault.config import Config, Layout, default_vault_dir
+    from vault.fsutil import is_shared_folder, share_with_group
+    from vault.service.status import StatusService
+    from vault.store import BlobStore
+
+    layout = Layout(vault_root(args) or default_vault_dir())
+    if is_shared_folder(layout.root):
+        share_with_group()  # as Vault.open: files for the daemon's group too
+    config = Config.load(layout)
+    try:
+        return StatusService(layout, config, BlobStore(layout.store)).report()
+    except NotAtHead:
+        return open_vault(args).status.report()
+
+
 def cmd_status(args: argparse.Namespace) -> int:
-    st = open_vault(args).status.report()
+    st = status_report(args)
     if args.json:
         emit_json(st)
         return 0

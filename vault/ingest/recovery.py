@@ -16,7 +16,7 @@ from vault.audit.note import parse_checkpoint, split_note
 from vault.config import CATALOG_NAME
 from vault.errors import IntegrityError, VaultError
 from vault.service import Vault
-from vault.service.clips import StoreCensus
+from vault.service.census import StoreCensus
 
 log = logging.getLogger("ringfence.daemon")
 

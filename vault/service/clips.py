@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -14,12 +13,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlmodel import Session
 
-from vault.audit.log import AuditLog
-from vault.canonical import parse_canonical
 from vault.catalog.models import Camera, Clip
 from vault.errors import IntegrityError, NotFound, PolicyError, UsageError
 from vault.fsutil import atomic_writer, storage_error
 from vault.jsonout import json_name
+from vault.service.census import StoreCensus, logged_clips, store_census
 from vault.service.context import VaultContext
 from vault.service.keyring import Keyring
 from vault.service.places import check_out_folder
@@ -93,58 +91,6 @@ class ClipCheck:
     checked: int
     problems: list[VerifyProblem]
     notes: list[VerifyProblem]
-
-
-@dataclass(frozen=True)
-class StoreCensus:
-    """Clip payloads in the store the catalog does not know, read with the
-    catalog and its log in one snapshot.
-
-    *logged*: the log recorded their sealing, so their catalog rows were lost
-    (a restored or edited catalog); *pending*: an intent note says a sealing
-    never committed (recovery removes them); *stray*: neither.
-    """
-
-    logged: list[str]
-    pending: list[str]
-    stray: list[str]
-    log_size: int
-    intent_log_sizes: dict[str, int]
-
-    @property
-    def unknown(self) -> list[str]:
-        return sorted(self.logged + self.pending + self.stray)
-
-
-def intent_log_size(data: bytes) -> int | None:
-    """The log size an intent note recorded, or None if it is not one of ours."""
-    try:
-        value = json.loads(data)["log_size"]
-    except (ValueError, KeyError, TypeError):
-        return None
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def logged_clips(audit: AuditLog, conn: Any) -> tuple[dict[str, dict[str, Any]], set[str]]:
-    """From the audit log, on *conn* (inside the caller's snapshot): what each
-    ``clip.sealed`` entry recorded, by clip id, and the ids with a
-    ``clip.shredded`` entry. Entries are parsed, not trusted for their bytes:
-    ``audit verify`` proves those."""
-    sealed: dict[str, dict[str, Any]] = {}
-    shredded: set[str] = set()
-    for data in audit.raw_of_types(("clip.sealed", "clip.shredded"), conn):
-        try:
-            entry = parse_canonical(data)
-            kind, subject, details = entry["type"], entry["subject"], entry["details"]
-        except (IntegrityError, ValueError, KeyError, TypeError):
-            continue  # `audit verify` names a malformed entry
-        if not isinstance(subject, str) or not isinstance(details, dict):
-            continue
-        if kind == "clip.sealed":
-            sealed[subject] = details
-        elif kind == "clip.shredded":
-            shredded.add(subject)
-    return sealed, shredded
 
 
 #: The clip row's facts a ``clip.sealed`` entry records, as (log key, how to
@@ -268,35 +214,9 @@ class ClipService:
         return out
 
     def store_census(self) -> StoreCensus:
-        """Which clip payloads in the store the catalog does not know.
-
-        The store is listed first, its intents second and the catalog read
-        last, in one snapshot: a payload listed was in the store before that
-        snapshot, so if its row was not yet committed its intent was still
-        there when the intents were listed. A sealing in flight is therefore
-        *pending*, never *stray*.
-        """
-        blobs = [b for b in self.ctx.store.ids() if b.startswith("clp_")]
-        intents = {
-            blob_id: size
-            for blob_id, data in self.ctx.store.intents().items()
-            if (size := intent_log_size(data)) is not None
-        }
-        with self.ctx.reader.connect() as conn:
-            known = {r[0] for r in conn.execute(select(Clip.id))}
-            sealed, _shredded = logged_clips(self.ctx.audit, conn)
-            log_size = self.ctx.audit.size_on(conn)
-        census = StoreCensus([], [], [], log_size, intents)
-        for blob_id in blobs:
-            if blob_id in known:
-                continue
-            if blob_id in sealed:
-                census.logged.append(blob_id)
-            elif blob_id in intents:
-                census.pending.append(blob_id)
-            else:
-                census.stray.append(blob_id)
-        return census
+        """Which clip payloads in the store the catalog does not know
+        (:func:`vault.service.census.store_census`)."""
+        return store_census(self.ctx.store, self.ctx.layout.catalog)
 
     def verify(self) -> ClipCheck:
         """Check every clip against what the audit log recorded, and every
@@ -320,7 +240,7 @@ class ClipService:
                     Clip.payload_sha256, Clip.original_name, Clip.header, Clip.shredded_at,
                 ).outerjoin(Camera, Camera.id == Clip.camera_id).order_by(Clip.id)
             ).all()
-            sealed, shredded = logged_clips(self.ctx.audit, conn)
+            sealed, shredded = logged_clips(conn.connection.driver_connection)
         catalog_ids = {r.id for r in rows}
         to_hash: list[tuple[str, str, int]] = []
         for row in rows:
