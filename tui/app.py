@@ -148,6 +148,7 @@ class RingfenceApp(VaultCalls, App[None]):
             self.notify(
                 f"config.toml [tui] keys: unknown binding id {', '.join(unknown)}",
                 severity="warning",
+                timeout=60,  # a mistake in the owner's config: long enough to read and fix
             )
         self.set_keymap({k: v for k, v in keys.items() if k in known})
 

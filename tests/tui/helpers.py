@@ -45,7 +45,7 @@ def make_app(vault: Vault, *, status: dict[str, Any] | None = STATUS_UP,
     return RingfenceApp(vault, export_dir=export_dir, **kwargs)
 
 
-async def wait_for(pilot: Any, predicate: Callable[[], bool], timeout: float = 10.0,
+async def wait_for(pilot: Any, predicate: Callable[[], bool], timeout: float = 60.0,
                    what: str = "condition") -> None:
     """Let the app run (workers included) until *predicate* holds."""
     deadline = time.monotonic() + timeout

@@ -507,13 +507,14 @@ async def test_keys_are_remapped_from_the_config(demo: DemoCopy) -> None:
     demo.vault.config.keys = {"request.approve": "y", "not.a.binding": "z"}
     app = make_app(demo.vault)
     async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        await wait_for(pilot, lambda: any("not.a.binding" in n.message
+                                          for n in app._notifications), what="the warning")
         await open_request(pilot, demo.ids["police"], 6)
         await pilot.press("a")
         await pilot.pause()
         assert isinstance(app.screen, RequestScreen)
         await pilot.press("y")
         await wait_for(pilot, lambda: isinstance(app.screen, ApproveScreen), what="approve")
-        assert any("not.a.binding" in n.message for n in app._notifications)
 
 
 async def test_idle_lock_forgets_the_keys(demo: DemoCopy) -> None:
