@@ -32,6 +32,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from vault import media
+from vault.audit import events
 from vault.audit.log import AuditLog
 from vault.catalog.db import catalog_write_error
 from vault.catalog.models import Clip
@@ -217,7 +218,7 @@ def _seal_beneath(
             if existing is None:
                 conn.execute(insert(Clip).values(**row))
                 audit.append(
-                    "clip.sealed",
+                    events.CLIP_SEALED,
                     actor="daemon",
                     subject=clip_id,
                     details=sealed_details(row, camera.name),

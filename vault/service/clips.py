@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlmodel import Session
 
+from vault.audit import events
 from vault.audit.log import AuditLog
 from vault.canonical import parse_canonical
 from vault.catalog.models import Camera, Clip
@@ -132,7 +133,7 @@ def logged_clips(audit: AuditLog, conn: Any) -> tuple[dict[str, dict[str, Any]],
     ``audit verify`` proves those."""
     sealed: dict[str, dict[str, Any]] = {}
     shredded: set[str] = set()
-    for data in audit.raw_of_types(("clip.sealed", "clip.shredded"), conn):
+    for data in audit.raw_of_types((events.CLIP_SEALED, events.CLIP_SHREDDED), conn):
         try:
             entry = parse_canonical(data)
             kind, subject, details = entry["type"], entry["subject"], entry["details"]
@@ -140,9 +141,9 @@ def logged_clips(audit: AuditLog, conn: Any) -> tuple[dict[str, dict[str, Any]],
             continue  # `audit verify` names a malformed entry
         if not isinstance(subject, str) or not isinstance(details, dict):
             continue
-        if kind == "clip.sealed":
+        if kind == events.CLIP_SEALED:
             sealed[subject] = details
-        elif kind == "clip.shredded":
+        elif kind == events.CLIP_SHREDDED:
             shredded.add(subject)
     return sealed, shredded
 
@@ -259,7 +260,7 @@ class ClipService:
         except OSError as exc:
             raise storage_error(exc, f"cannot write {out}") from exc
         self.ctx.audit.append(
-            "clip.exported_age",
+            events.CLIP_EXPORTED_AGE,
             actor=self.ctx.actor,
             subject=clip_id,
             details={"camera": info.camera, "sha256": info.sha256, "path": os.fspath(out)},
@@ -387,7 +388,7 @@ class ClipService:
                 problems.append(VerifyProblem(clip_id, "payload hash mismatch"))
         for p in problems:
             self.ctx.audit.append(
-                "clip.check_failed",
+                events.CLIP_CHECK_FAILED,
                 actor=self.ctx.actor,
                 subject=p.clip_id,
                 details={"problem": p.problem},

@@ -16,6 +16,7 @@ from typing import Any, BinaryIO, cast
 from sqlalchemy import insert, select, update
 
 from vault import receipts
+from vault.audit import events
 from vault.canonical import canonical_json
 from vault.catalog.models import Camera, Export, Request
 from vault.fsutil import ensure_private_dir, fsync_dir, storage_error
@@ -120,7 +121,7 @@ class ExportJob:
             for clip in clips:
                 d = delivered[clip.id]
                 self.ctx.audit.append(
-                    "clip.released",
+                    events.CLIP_RELEASED,
                     actor="owner",
                     subject=clip.id,
                     details={
@@ -133,7 +134,7 @@ class ExportJob:
                     conn=conn,
                 )
             index = self.ctx.audit.append(
-                "export.created",
+                events.EXPORT_CREATED,
                 actor="owner",
                 subject=export_id,
                 details={
