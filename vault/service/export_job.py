@@ -19,7 +19,7 @@ from vault import receipts
 from vault.audit import events
 from vault.canonical import canonical_json
 from vault.catalog.models import Camera, Export, Request
-from vault.fsutil import ensure_private_dir, fsync_dir, storage_error
+from vault.fsutil import ensure_private_dir, fsync_dir, replace_durably, storage_error
 from vault.hashio import HashingWriter
 from vault.service.context import VaultContext
 from vault.service.guard import ReleaseGuard
@@ -180,8 +180,11 @@ class ExportJob:
         )
         try:
             write_receipt_files(staging, receipt)
-            os.replace(staging, out) if not out.exists() else _move_into(staging, out)
-            fsync_dir(out.parent)
+            if out.exists():
+                _move_into(staging, out)
+                fsync_dir(out.parent)
+            else:
+                replace_durably(staging, out)
         except OSError as exc:
             raise storage_error(exc, f"cannot finish the export in {out}") from exc
         return {"export": export_id, "out": str(out), "receipt": receipt}
