@@ -895,8 +895,8 @@ class RequestService:
 
 
 class ReceiptSource:
-    """What building a receipt reads: a request, the catalog, the log, the clock
-    and the configuration (vault.service.receipts_build)."""
+    """What building a receipt reads: a request, the catalog, the log, the clock,
+    the id generator and the configuration (vault.service.receipts_build)."""
 
     def __init__(self, ctx: VaultContext, requests: RequestService) -> None:
         self._ctx = ctx
@@ -905,6 +905,7 @@ class ReceiptSource:
         self.config = ctx.config
         self.audit = ctx.audit
         self.clock = ctx.clock
+        self.new_id = ctx.new_id
 
     def request(self, request_id: str) -> RequestInfo:
         return self._requests.get(request_id)
