@@ -162,7 +162,7 @@ class Daemon:
         with self.vault.engine.begin() as conn:
             conn.execute(
                 update(CameraFolder)
-                .where(CameraFolder.path == str(folder.path))  # type: ignore[arg-type]
+                .where(CameraFolder.path == str(folder.path))
                 .values(identity=identity)
             )
             self.vault.audit.append(

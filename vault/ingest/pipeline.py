@@ -211,7 +211,7 @@ def _seal_beneath(
     try:
         with engine.begin() as conn:
             existing = conn.execute(
-                select(Clip.id, Clip.shredded_at).where(  # type: ignore[call-overload]
+                select(Clip.id, Clip.shredded_at).where(
                     Clip.camera_id == camera.id, Clip.sha256 == sha
                 )
             ).first()

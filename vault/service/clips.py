@@ -72,7 +72,7 @@ CLIP_COLUMNS = (
 
 
 def clip_query() -> Any:
-    return select(*CLIP_COLUMNS).join(Camera, Camera.id == Clip.camera_id)  # type: ignore[arg-type]
+    return select(*CLIP_COLUMNS).join(Camera, Camera.id == Clip.camera_id)
 
 
 def row_to_info(row: Any) -> ClipInfo:
@@ -315,7 +315,7 @@ class ClipService:
         notes: list[VerifyProblem] = []
         with self.ctx.reader.connect() as conn:
             rows = conn.execute(
-                select(  # type: ignore[call-overload]
+                select(
                     Clip.id, Camera.name.label("camera"), Clip.captured_at,  # type: ignore[attr-defined]
                     Clip.captured_from_mtime, Clip.size, Clip.sha256, Clip.payload_size,
                     Clip.payload_sha256, Clip.original_name, Clip.header, Clip.shredded_at,

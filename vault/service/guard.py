@@ -74,7 +74,7 @@ class ReleaseGuard:
         with Session(self.ctx.reader) as session:
             rows = session.execute(
                 select(Clip, DecisionClip.sha256)
-                .join(DecisionClip, DecisionClip.clip_id == Clip.id)  # type: ignore[arg-type]
+                .join(DecisionClip, DecisionClip.clip_id == Clip.id)
                 .where(DecisionClip.decision_id == dec.id)
                 .order_by(Clip.captured_at, Clip.id)
             ).all()

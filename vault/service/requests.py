@@ -423,7 +423,7 @@ class RequestService:
 
         return (
             select(Request.id, Request.status, Request.deadline, Decision.expires_at)
-            .outerjoin(Decision, Decision.request_id == Request.id)  # type: ignore[arg-type]
+            .outerjoin(Decision, Decision.request_id == Request.id)
             .where(
                 or_(
                     and_(Request.status == Status.PENDING.value, col(Request.deadline) <= now),
@@ -496,7 +496,7 @@ class RequestService:
             if ids:
                 for rid, name in conn.execute(
                     select(RequestCamera.request_id, Camera.name)
-                    .join(Camera, Camera.id == RequestCamera.camera_id)  # type: ignore[arg-type]
+                    .join(Camera, Camera.id == RequestCamera.camera_id)
                     .where(RequestCamera.request_id.in_(ids))  # type: ignore[attr-defined]
                     .order_by(Camera.name)
                 ):
@@ -537,7 +537,7 @@ class RequestService:
             n
             for (n,) in conn.execute(
                 select(Camera.name)
-                .join(RequestCamera, RequestCamera.camera_id == Camera.id)  # type: ignore[arg-type]
+                .join(RequestCamera, RequestCamera.camera_id == Camera.id)
                 .where(RequestCamera.request_id == request_id)
                 .order_by(Camera.name)
             )
@@ -891,7 +891,7 @@ class RequestService:
             raise NotFound(f"request {request_id} has no decision")
         from vault.canonical import parse_canonical
 
-        return parse_canonical(text.encode())  # type: ignore[no-any-return]
+        return parse_canonical(text.encode())
 
 
 class ReceiptSource:
