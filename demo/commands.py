@@ -10,7 +10,7 @@ import argparse
 from pathlib import Path
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("demo", help="a throwaway vault with a synthetic camera, sample requests "
                                     "and the terminal app")
     p.add_argument("--dir", type=Path, metavar="DIR",

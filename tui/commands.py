@@ -19,7 +19,7 @@ PASSPHRASE_VARIABLES = ("RINGFENCE_PASSPHRASE_FILE", "RINGFENCE_PASSPHRASE_COMMA
                         "RINGFENCE_PASSPHRASE")
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("tui", help="the owner's terminal app: decide on requests, preview, export")
     p.add_argument("--exports", type=Path, metavar="DIR",
                    help="where export folders are suggested (default ~/ringfence-exports)")

@@ -10,12 +10,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from vault.ingest.daemon import Daemon, DaemonOptions
 
 from tests.conftest import FAST_LOG_N
 from tests.tools import PASSPHRASE
 from vault import ids
 from vault.errors import UsageError
+from vault.ingest.daemon import Daemon, DaemonOptions
 from vault.service import RELEASABLE, Status, Vault
 from vault.service.results import RefusalResult
 

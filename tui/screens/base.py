@@ -21,7 +21,7 @@ class _VaultAccess:
 
     @property
     def rf(self) -> RingfenceApp:
-        return self.app  # type: ignore[no-any-return]
+        return self.app
 
     @property
     def vault(self) -> AppVault:

@@ -293,7 +293,7 @@ class RequestScreen(VaultScreen):
             args = self.selection.decide_args()
             job = self.rf.key_job(lambda: self.vault.requests.decide(
                 self.request_id, approve=True, reason=form.reason, expires=form.expires,
-                terms=form.terms, **args))  # type: ignore[arg-type]
+                terms=form.terms, **args))
             self.rf.with_key(lambda: self.call_vault(job, self._approved, name="decide"))
 
         self.with_all_clips(show)

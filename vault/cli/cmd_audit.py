@@ -11,7 +11,7 @@ from vault.cli.common import CommandError, add_json, emit_json, open_vault
 from vault.errors import IntegrityError, NotFound
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     audit = sub.add_parser("audit", help="the tamper-evident audit log")
     asub = audit.add_subparsers(dest="audit_command", metavar="ACTION")
     asub.required = True

@@ -20,7 +20,7 @@ from vault.jsonout import to_json
 from vault.timeutil import iso, parse_end_time, parse_time
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     cam = sub.add_parser("camera", help="cameras and their drop folders")
     csub = cam.add_subparsers(dest="camera_command", metavar="ACTION")
     csub.required = True

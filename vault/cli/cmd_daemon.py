@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("ringfence.daemon")
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("daemon", help="watch the drop folders and seal every clip")
     p.add_argument(
         "--once", action="store_true", help="seal everything that is ready now, then exit"

@@ -10,7 +10,7 @@ from vault.cli.common import add_json, emit_json, open_vault, passphrase_source,
 from vault.passphrase import PassphraseSource
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("init", help="create a vault: owner keys, config, catalog")
     p.add_argument(
         "--kdf-log-n",

@@ -25,7 +25,7 @@ from vault.safetext import shown
 from vault.timeutil import iso, parse_time
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     req = sub.add_parser("request", help="requests for footage")
     rsub = req.add_subparsers(dest="request_command", metavar="ACTION")
     rsub.required = True

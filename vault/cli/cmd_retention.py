@@ -10,7 +10,7 @@ from vault.jsonout import to_json
 from vault.timeutil import iso, parse_end_time, parse_time
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     hold = sub.add_parser("hold", help="legal holds: keep clips from retention and shredding")
     hsub = hold.add_subparsers(dest="hold_command", metavar="ACTION")
     hsub.required = True

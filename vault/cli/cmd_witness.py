@@ -29,7 +29,7 @@ def _name_option(p: argparse.ArgumentParser) -> None:
                         "(default: ringfence.witness/<random id>)")
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     witness = sub.add_parser("witness", help="vouch for other vaults' logs (a C2SP tlog witness)")
     wsub = witness.add_subparsers(dest="witness_command", metavar="ACTION")
     wsub.required = True

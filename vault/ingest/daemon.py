@@ -30,6 +30,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.exc import SQLAlchemyError
 
+from vault.audit import events
 from vault.catalog.db import catalog_write_error
 from vault.catalog.models import CameraFolder, Clip
 from vault.errors import RingfenceError, StorageError
@@ -161,11 +162,11 @@ class Daemon:
         with self.vault.engine.begin() as conn:
             conn.execute(
                 update(CameraFolder)
-                .where(CameraFolder.path == str(folder.path))  # type: ignore[arg-type]
+                .where(CameraFolder.path == str(folder.path))
                 .values(identity=identity)
             )
             self.vault.audit.append(
-                "camera.folder_recorded",
+                events.CAMERA_FOLDER_RECORDED,
                 actor="daemon",
                 subject=folder.camera.name,
                 details={"folder": str(folder.path), "identity": identity,
@@ -499,7 +500,7 @@ class Daemon:
         if not self._step("the start entry"):
             return 0
         self.vault.audit.append(
-            "daemon.started",
+            events.DAEMON_STARTED,
             actor="daemon",
             details={
                 "pid": os.getpid(),
@@ -575,7 +576,7 @@ class Daemon:
 
     def _stop(self) -> None:
         self.vault.audit.append(
-            "daemon.stopped",
+            events.DAEMON_STOPPED,
             actor="daemon",
             details={"sealed": self.stats.sealed, "duplicates": self.stats.duplicates},
         )

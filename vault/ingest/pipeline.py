@@ -32,6 +32,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from vault import media
+from vault.audit import events
 from vault.audit.log import AuditLog
 from vault.catalog.db import catalog_write_error
 from vault.catalog.models import Clip
@@ -210,14 +211,14 @@ def _seal_beneath(
     try:
         with engine.begin() as conn:
             existing = conn.execute(
-                select(Clip.id, Clip.shredded_at).where(  # type: ignore[call-overload]
+                select(Clip.id, Clip.shredded_at).where(
                     Clip.camera_id == camera.id, Clip.sha256 == sha
                 )
             ).first()
             if existing is None:
                 conn.execute(insert(Clip).values(**row))
                 audit.append(
-                    "clip.sealed",
+                    events.CLIP_SEALED,
                     actor="daemon",
                     subject=clip_id,
                     details=sealed_details(row, camera.name),

@@ -15,10 +15,8 @@ from typing import Any, Protocol
 
 from vault.audit.proof import format_inclusion_proof
 from vault.receipts.format import VERSION
+from vault.requests import RELEASABLE
 from vault.timeutil import iso
-
-#: The outcomes that release clips (the others are refusals or no decision).
-RELEASING = ("approved", "partly_approved")
 
 
 class RequestFacts(Protocol):
@@ -100,7 +98,7 @@ def consent_record_fields(controller: Controller, dec: DecisionFacts) -> dict[st
     record (docs/receipts.md): the jurisdiction and the owner's contact from
     ``[receipt]`` in config.toml, and the record block. Receipts without them
     (older ones) still verify: the verifier does not require them."""
-    released = dec.outcome in RELEASING
+    released = dec.outcome in RELEASABLE
     return {
         "jurisdiction": controller.receipt_jurisdiction,
         "record": {

@@ -11,6 +11,7 @@ from typing import Any
 
 from vault.errors import IntegrityError, UsageError
 from vault.receipts.format import OPT, check_fields
+from vault.requests import RELEASABLE, Outcome
 from vault.safetext import shown, shown_lines
 
 #: Where a field's value starts in receipt.txt, and how a multi-line value's
@@ -142,9 +143,9 @@ def to_kantara(receipt: dict[str, Any]) -> dict[str, Any]:
     receipts could take for consent.
     """
     req, dec = receipt["request"], receipt["decision"]
-    if dec["outcome"] not in ("approved", "partly_approved"):
+    if dec["outcome"] not in RELEASABLE:
         # The outcome is receipt text: it is not echoed to the terminal.
-        what = "a refusal" if dec["outcome"] == "refused" else "no consent"
+        what = "a refusal" if dec["outcome"] == Outcome.REFUSED else "no consent"
         raise UsageError(
             f"this receipt records {what}: Kantara Consent Receipt v1.1 has no form for a "
             "refusal (every Kantara receipt records a consent); use `ringfence receipt show` "

@@ -10,6 +10,7 @@ from pathlib import Path
 from sqlalchemy import func
 from sqlmodel import Session, select
 
+from vault.audit import events
 from vault.catalog.models import Camera, CameraFolder, Clip
 from vault.errors import NotFound, UsageError
 from vault.fsutil import ensure_private_dir
@@ -124,7 +125,7 @@ class CameraService:
             assert cam.id is not None
             s.add(CameraFolder(camera_id=cam.id, path=str(path), identity=identity))
             self.ctx.audit.append(
-                "camera.added" if created else "camera.changed",
+                events.CAMERA_ADDED if created else events.CAMERA_CHANGED,
                 actor=self.ctx.actor,
                 subject=name,
                 details={
@@ -152,7 +153,7 @@ class CameraService:
             folder.identity = identity
             s.add(folder)
             self.ctx.audit.append(
-                "camera.folder_recorded",
+                events.CAMERA_FOLDER_RECORDED,
                 actor=self.ctx.actor,
                 subject=name,
                 details={"folder": folder.path, "identity": identity, "was": was},
@@ -180,7 +181,7 @@ class CameraService:
                 raise UsageError("nothing to change: give --pattern or --retention-days")
             s.add(cam)
             self.ctx.audit.append(
-                "camera.changed",
+                events.CAMERA_CHANGED,
                 actor=self.ctx.actor,
                 subject=name,
                 details=changes,
@@ -214,7 +215,7 @@ class CameraService:
             assert cam.id is not None
             s.add(CameraFolder(camera_id=cam.id, path=str(path)))
             self.ctx.audit.append(
-                "camera.changed",
+                events.CAMERA_CHANGED,
                 actor=self.ctx.actor,
                 subject=name,
                 details={"folders": [str(path)], "previous_folders": old},

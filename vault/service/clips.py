@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlmodel import Session
 
+from vault.audit import events
 from vault.catalog.models import Camera, Clip
 from vault.errors import IntegrityError, NotFound, PolicyError, UsageError
 from vault.fsutil import atomic_writer, storage_error
@@ -69,7 +70,7 @@ CLIP_COLUMNS = (
 
 
 def clip_query() -> Any:
-    return select(*CLIP_COLUMNS).join(Camera, Camera.id == Clip.camera_id)  # type: ignore[arg-type]
+    return select(*CLIP_COLUMNS).join(Camera, Camera.id == Clip.camera_id)
 
 
 def row_to_info(row: Any) -> ClipInfo:
@@ -205,7 +206,7 @@ class ClipService:
         except OSError as exc:
             raise storage_error(exc, f"cannot write {out}") from exc
         self.ctx.audit.append(
-            "clip.exported_age",
+            events.CLIP_EXPORTED_AGE,
             actor=self.ctx.actor,
             subject=clip_id,
             details={"camera": info.camera, "sha256": info.sha256, "path": os.fspath(out)},
@@ -234,7 +235,7 @@ class ClipService:
         notes: list[VerifyProblem] = []
         with self.ctx.reader.connect() as conn:
             rows = conn.execute(
-                select(  # type: ignore[call-overload]
+                select(
                     Clip.id, Camera.name.label("camera"), Clip.captured_at,  # type: ignore[attr-defined]
                     Clip.captured_from_mtime, Clip.size, Clip.sha256, Clip.payload_size,
                     Clip.payload_sha256, Clip.original_name, Clip.header, Clip.shredded_at,
@@ -307,7 +308,7 @@ class ClipService:
                 problems.append(VerifyProblem(clip_id, "payload hash mismatch"))
         for p in problems:
             self.ctx.audit.append(
-                "clip.check_failed",
+                events.CLIP_CHECK_FAILED,
                 actor=self.ctx.actor,
                 subject=p.clip_id,
                 details={"problem": p.problem},

@@ -16,9 +16,10 @@ from typing import Any, BinaryIO, cast
 from sqlalchemy import insert, select, update
 
 from vault import receipts
+from vault.audit import events
 from vault.canonical import canonical_json
 from vault.catalog.models import Camera, Export, Request
-from vault.fsutil import ensure_private_dir, fsync_dir, storage_error
+from vault.fsutil import ensure_private_dir, fsync_dir, replace_durably, storage_error
 from vault.hashio import HashingWriter
 from vault.service.context import VaultContext
 from vault.service.guard import ReleaseGuard
@@ -120,7 +121,7 @@ class ExportJob:
             for clip in clips:
                 d = delivered[clip.id]
                 self.ctx.audit.append(
-                    "clip.released",
+                    events.CLIP_RELEASED,
                     actor="owner",
                     subject=clip.id,
                     details={
@@ -133,7 +134,7 @@ class ExportJob:
                     conn=conn,
                 )
             index = self.ctx.audit.append(
-                "export.created",
+                events.EXPORT_CREATED,
                 actor="owner",
                 subject=export_id,
                 details={
@@ -179,8 +180,11 @@ class ExportJob:
         )
         try:
             write_receipt_files(staging, receipt)
-            os.replace(staging, out) if not out.exists() else _move_into(staging, out)
-            fsync_dir(out.parent)
+            if out.exists():
+                _move_into(staging, out)
+                fsync_dir(out.parent)
+            else:
+                replace_durably(staging, out)
         except OSError as exc:
             raise storage_error(exc, f"cannot finish the export in {out}") from exc
         return {"export": export_id, "out": str(out), "receipt": receipt}

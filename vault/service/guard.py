@@ -18,6 +18,7 @@ from sqlalchemy import select, update
 from sqlmodel import Session
 
 from vault import age, decision
+from vault.audit import events
 from vault.canonical import canonical_json
 from vault.catalog.models import Clip, Decision, DecisionClip, Request
 from vault.errors import IntegrityError, NotFound, PolicyError
@@ -73,7 +74,7 @@ class ReleaseGuard:
         with Session(self.ctx.reader) as session:
             rows = session.execute(
                 select(Clip, DecisionClip.sha256)
-                .join(DecisionClip, DecisionClip.clip_id == Clip.id)  # type: ignore[arg-type]
+                .join(DecisionClip, DecisionClip.clip_id == Clip.id)
                 .where(DecisionClip.decision_id == dec.id)
                 .order_by(Clip.captured_at, Clip.id)
             ).all()
@@ -126,7 +127,8 @@ class ReleaseGuard:
         renamed ``type`` column: the entries are found and read by their bytes.
         """
         for idx, entry in self.ctx.audit.about(
-            subject=request_id, types=("request.withdrawn", "request.expired"), complete=True
+            subject=request_id, types=(events.REQUEST_WITHDRAWN, events.REQUEST_EXPIRED),
+            complete=True,
         ):
             raise IntegrityError(
                 f"audit entry {idx} records request {request_id} as {entry['type']}, "

@@ -17,6 +17,7 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import Connection
 
 from vault import receipts
+from vault.audit import events
 from vault.catalog.models import Camera, Export, Hold, Request, RequestCamera
 from vault.errors import IntegrityError, NotFound, PolicyError, UsageError
 from vault.jsonout import json_name
@@ -31,9 +32,6 @@ HOLD_RELEASE = "ringfence-hold-release/1"
 HOLD_RELEASE_CONTEXT = b"ringfence-hold-release/1\n"
 log = logging.getLogger("ringfence.holds")
 
-_POLICY_EVENTS = ("hold.added", "hold.released", "request.created", "request.decided",
-                  "request.withdrawn", "request.expired", "request.reopened", "export.created")
-
 
 def parse_entry_time(text: str) -> datetime:
     """An RFC 3339 UTC time as the audit log and the receipts write it."""
@@ -45,14 +43,14 @@ def parse_entry_time(text: str) -> datetime:
 def _moved(requests: dict[str, RequestScope], kind: Any, subject: str, d: dict[str, Any],
            at: datetime) -> dict[str, RequestScope]:
     """A request's scope after one logged event about it."""
-    if kind == "export.created":
+    if kind == events.EXPORT_CREATED:
         rid = d["request"]
         return {rid: replace(requests[rid], exported_at=at)}
     status = {
-        "request.decided": d.get("outcome"),
-        "request.withdrawn": Status.WITHDRAWN.value,
-        "request.expired": Status.EXPIRED.value,
-        "request.reopened": Status.PENDING.value,
+        events.REQUEST_DECIDED: d.get("outcome"),
+        events.REQUEST_WITHDRAWN: Status.WITHDRAWN.value,
+        events.REQUEST_EXPIRED: Status.EXPIRED.value,
+        events.REQUEST_REOPENED: Status.PENDING.value,
     }.get(kind)
     if not isinstance(status, str):
         return {}
@@ -168,22 +166,22 @@ class HoldService:
         # Entry times are to the microsecond, hold bounds to the second: a bound
         # read back from the log is widened by that second, never narrowed.
         second = timedelta(seconds=1)
-        for _idx, e in self.ctx.audit.about(types=_POLICY_EVENTS, conn=conn, complete=True):
+        for _idx, e in self.ctx.audit.about(types=events.POLICY_EVENTS, conn=conn, complete=True):
             kind, subject, d = e.get("type"), e.get("subject"), e.get("details")
             if not isinstance(subject, str) or not isinstance(d, dict):
                 continue
             try:
                 at = parse_entry_time(e["time"])
-                if kind == "hold.added":
+                if kind == events.HOLD_ADDED:
                     until = d.get("until")
                     holds[subject] = ManualHold(
                         subject, d["camera"], parse_entry_time(d["from"]),
                         parse_entry_time(d["to"]) + second, d["reason"],
                         None if until is None else parse_entry_time(until) + second)
-                elif kind == "hold.released" and subject in holds and self._signed_release(
+                elif kind == events.HOLD_RELEASED and subject in holds and self._signed_release(
                         subject, d):
                     holds[subject] = replace(holds[subject], released_at=at)
-                elif kind == "request.created":
+                elif kind == events.REQUEST_CREATED:
                     requests[subject] = RequestScope(
                         subject, Status.PENDING.value, frozenset(d["cameras"]),
                         parse_entry_time(d["from"]), parse_entry_time(d["to"]) + second, at,
@@ -228,7 +226,7 @@ class HoldService:
                 )
             )
             self.ctx.audit.append(
-                "hold.added",
+                events.HOLD_ADDED,
                 actor=self.ctx.actor,
                 subject=hold_id,
                 details={
@@ -319,7 +317,7 @@ class HoldService:
                  "reason": text, "released_at": iso(now)},
                 keys.signing_key, context=HOLD_RELEASE_CONTEXT)
             self.ctx.audit.append(
-                "hold.released",
+                events.HOLD_RELEASED,
                 actor=self.ctx.actor,
                 subject=hold_id,
                 details={"reason": text, "signed": signed},

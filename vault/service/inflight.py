@@ -7,10 +7,15 @@ import contextlib
 import fcntl
 import os
 import re
-import stat
 from pathlib import Path
 
-from vault.fsutil import ensure_private_dir, fsync_dir, private_mode, storage_error
+from vault.fsutil import (
+    ensure_private_dir,
+    fsync_dir,
+    open_regular,
+    private_mode,
+    storage_error,
+)
 
 #: A staging folder's name: ``.<out>.<8 hex>.partial`` beside the export's folder.
 _PARTIAL = re.compile(r"\..+\.[0-9a-f]{8}\.partial")
@@ -56,13 +61,12 @@ class InFlight:
         found = []
         for name in names:
             try:
-                fd = os.open(folder / name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+                # Only ever a marker file: a symlink or anything not regular is not ours.
+                marker = open_regular(folder / name)
             except OSError:
                 continue
+            fd = marker.fileno()
             try:
-                st = os.fstat(fd)
-                if not stat.S_ISREG(st.st_mode):
-                    continue  # only ever a marker file; anything else is not ours
                 try:
                     fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 except BlockingIOError:
@@ -73,7 +77,7 @@ class InFlight:
             except OSError:
                 continue
             finally:
-                os.close(fd)
+                marker.close()
             if _PARTIAL.fullmatch(staging.name):  # never anything but a staging folder
                 found.append((name, staging))
         return found

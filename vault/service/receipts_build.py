@@ -15,7 +15,6 @@ from sqlalchemy import select
 from vault import receipts
 from vault.audit.note import parse_checkpoint, split_note
 from vault.catalog.models import Decision
-from vault.ids import new_id
 from vault.keys import OwnerKeys
 from vault.receipts import build
 
@@ -35,7 +34,7 @@ def _base(vault: RequestOps, request_id: str) -> tuple[dict[str, Any], Any]:
     with vault.reader.connect() as conn:
         dec = conn.execute(select(Decision).where(Decision.request_id == request_id)).first()
     assert dec is not None
-    body = build.base_body(receipt_id=new_id("decision").replace("dec_", "rcp_"),
+    body = build.base_body(receipt_id=vault.new_id("decision").replace("dec_", "rcp_"),
                            issued_at=vault.clock(), controller=vault.config, info=info, dec=dec)
     return body, dec
 

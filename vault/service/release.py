@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy.exc import SQLAlchemyError
 
 from vault import receipts
+from vault.audit import events
 from vault.errors import PolicyError, RingfenceError, UsageError
 from vault.fsutil import ensure_private_dir, storage_error
 from vault.service.clips import ClipService
@@ -81,7 +82,7 @@ class ReleaseService:
             # Logged before any plaintext is written: a killed export leaves an
             # entry saying where, and the next export or daemon start sweeps it.
             self.ctx.audit.append(
-                "export.started",
+                events.EXPORT_STARTED,
                 actor="owner",
                 subject=export_id,
                 details={"request": request_id, "format": fmt, "folder": os.fspath(staging),
@@ -105,7 +106,7 @@ class ReleaseService:
     def _log_abandoned(self, export_id: str, staging: Path, why: str) -> None:
         with contextlib.suppress(RingfenceError, SQLAlchemyError):
             self.ctx.audit.append(
-                "export.abandoned",
+                events.EXPORT_ABANDONED,
                 actor=self.ctx.actor,
                 subject=export_id,
                 details={"folder": os.fspath(staging), "why": why},
@@ -196,7 +197,7 @@ class ReleaseService:
         _req, clips = self.guard.released(request_id)
         # Logged before anything is decrypted, like every release.
         self.ctx.audit.append(
-            "clip.viewed",
+            events.CLIP_VIEWED,
             actor="owner",
             subject=clip_id,
             details={"request": request_id, "reason": reason, "sha256": info.sha256},

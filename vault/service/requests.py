@@ -21,6 +21,7 @@ from sqlalchemy.engine import Connection
 from sqlmodel import col
 
 from vault import age, decision, receipts
+from vault.audit import events
 from vault.canonical import parse_canonical
 from vault.catalog.models import (
     Attachment,
@@ -352,7 +353,7 @@ class RequestService:
                         insert(Attachment).values(request_id=request_id, added_at=now, **att)
                     )
                 self.ctx.audit.append(
-                    "request.created",
+                    events.REQUEST_CREATED,
                     actor=self.ctx.actor,
                     subject=request_id,
                     details=filed_facts(self._request_info(conn, request_id)),
@@ -422,7 +423,7 @@ class RequestService:
 
         return (
             select(Request.id, Request.status, Request.deadline, Decision.expires_at)
-            .outerjoin(Decision, Decision.request_id == Request.id)  # type: ignore[arg-type]
+            .outerjoin(Decision, Decision.request_id == Request.id)
             .where(
                 or_(
                     and_(Request.status == Status.PENDING.value, col(Request.deadline) <= now),
@@ -456,7 +457,7 @@ class RequestService:
                     .values(status=new.value, updated_at=now)
                 )
                 self.ctx.audit.append(
-                    "request.expired",
+                    events.REQUEST_EXPIRED,
                     actor="vault",
                     subject=rid,
                     details={"was": status, "due": iso(due)},
@@ -495,7 +496,7 @@ class RequestService:
             if ids:
                 for rid, name in conn.execute(
                     select(RequestCamera.request_id, Camera.name)
-                    .join(Camera, Camera.id == RequestCamera.camera_id)  # type: ignore[arg-type]
+                    .join(Camera, Camera.id == RequestCamera.camera_id)
                     .where(RequestCamera.request_id.in_(ids))  # type: ignore[attr-defined]
                     .order_by(Camera.name)
                 ):
@@ -536,7 +537,7 @@ class RequestService:
             n
             for (n,) in conn.execute(
                 select(Camera.name)
-                .join(RequestCamera, RequestCamera.camera_id == Camera.id)  # type: ignore[arg-type]
+                .join(RequestCamera, RequestCamera.camera_id == Camera.id)
                 .where(RequestCamera.request_id == request_id)
                 .order_by(Camera.name)
             )
@@ -610,7 +611,7 @@ class RequestService:
         return [row_to_info(r) for r in conn.execute(q)]
 
     def withdraw(self, request_id: str, reason: str | None = None) -> None:
-        self._move(request_id, Action.WITHDRAW, "request.withdrawn", {"reason": reason})
+        self._move(request_id, Action.WITHDRAW, events.REQUEST_WITHDRAWN, {"reason": reason})
 
     def _move(self, request_id: str, action: Action, event: str, details: dict[str, Any]) -> Status:
         self.lapse_due()
@@ -722,7 +723,7 @@ class RequestService:
             # there is no moment at which an unsigned decision exists.
             signed = decision.sign(self._decision_facts(conn, request_id), keys.signing_key)
             index = self.ctx.audit.append(
-                "request.decided",
+                events.REQUEST_DECIDED,
                 actor="owner",
                 subject=request_id,
                 details={
@@ -778,8 +779,8 @@ class RequestService:
         The owner signs what the catalog shows; a requester, recipient or scope
         changed in the catalog after filing must not slip under that signature.
         """
-        filed = [e for _i, e in self.ctx.audit.about(subject=request_id, types=("request.created",),
-                                                  conn=conn)]
+        filed = [e for _i, e in self.ctx.audit.about(subject=request_id,
+                                                  types=(events.REQUEST_CREATED,), conn=conn)]
         if len(filed) != 1 or not isinstance(filed[0].get("details"), dict):
             raise IntegrityError(
                 f"request {request_id} has no single `request.created` entry in the audit "
@@ -812,7 +813,7 @@ class RequestService:
         except (NotFound, IntegrityError):
             return f"its audit entry {dec.audit_index} is missing or malformed"
         details = entry.get("details") if isinstance(entry, dict) else None
-        if (entry.get("type"), entry.get("subject")) != ("request.decided", request_id) or (
+        if (entry.get("type"), entry.get("subject")) != (events.REQUEST_DECIDED, request_id) or (
             not isinstance(details, dict)
         ):
             return f"audit entry {dec.audit_index} is not a decision on this request"
@@ -820,7 +821,8 @@ class RequestService:
             signed = decision.verify(details.get("signed"), public)
         except IntegrityError as exc:
             return exc.message
-        later = self.ctx.audit.about(subject=request_id, types=("request.decided", "request.reopened"),
+        later = self.ctx.audit.about(subject=request_id,
+                                 types=(events.REQUEST_DECIDED, events.REQUEST_REOPENED),
                                  conn=conn, complete=True, since=dec.audit_index + 1)
         if later:
             # An old signed approval put back behind a reopening or a newer decision.
@@ -869,7 +871,7 @@ class RequestService:
                 .values(status=new.value, updated_at=self.ctx.clock())
             )
             self.ctx.audit.append(
-                "request.reopened",
+                events.REQUEST_REOPENED,
                 actor="owner",
                 subject=request_id,
                 details={"was": status, "decision": dec.id, "why": problem, "reason": text},
@@ -889,12 +891,12 @@ class RequestService:
             raise NotFound(f"request {request_id} has no decision")
         from vault.canonical import parse_canonical
 
-        return parse_canonical(text.encode())  # type: ignore[no-any-return]
+        return parse_canonical(text.encode())
 
 
 class ReceiptSource:
-    """What building a receipt reads: a request, the catalog, the log, the clock
-    and the configuration (vault.service.receipts_build)."""
+    """What building a receipt reads: a request, the catalog, the log, the clock,
+    the id generator and the configuration (vault.service.receipts_build)."""
 
     def __init__(self, ctx: VaultContext, requests: RequestService) -> None:
         self._ctx = ctx
@@ -903,6 +905,7 @@ class ReceiptSource:
         self.config = ctx.config
         self.audit = ctx.audit
         self.clock = ctx.clock
+        self.new_id = ctx.new_id
 
     def request(self, request_id: str) -> RequestInfo:
         return self._requests.get(request_id)

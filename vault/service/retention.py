@@ -32,6 +32,7 @@ from typing import Any
 from sqlalchemy import and_, insert, or_, select, update
 from sqlalchemy.engine import Connection
 
+from vault.audit import events
 from vault.canonical import canonical_json, parse_canonical
 from vault.catalog.db import TRUNCATE_WAL
 from vault.catalog.models import (
@@ -303,7 +304,7 @@ class RetentionService:
         text = canonical_json(record)
         digest = hashlib.sha256(text).hexdigest()
         keys: set[bytes] = set()
-        events: list[tuple[str, dict[str, Any]]] = []
+        entries: list[tuple[str, dict[str, Any]]] = []
         for c in clips:
             header = rows[c["id"]].header
             if header is not None:
@@ -315,9 +316,9 @@ class RetentionService:
             )
             if done.rowcount != 1:
                 raise PolicyError(f"clip {c['id']} was shredded meanwhile; run again")
-            events.append(
+            entries.append(
                 (
-                    "clip.shredded",
+                    events.CLIP_SHREDDED,
                     {
                         "actor": actor,
                         "subject": c["id"],
@@ -334,7 +335,7 @@ class RetentionService:
                     },
                 )
             )
-        self.ctx.audit.append_many(events, conn=conn)
+        self.ctx.audit.append_many(entries, conn=conn)
         conn.execute(
             insert(DeletionRecord).values(
                 id=record_id, created_at=now, reason=reason, record=text.decode()
@@ -475,7 +476,7 @@ class RetentionService:
                 report.record = record["id"]
                 digest = hashlib.sha256(canonical_json(record)).hexdigest()
                 self.ctx.audit.append(
-                    "retention.run",
+                    events.RETENTION_RUN,
                     actor=self.ctx.actor,
                     subject=record["id"],
                     details={

@@ -16,6 +16,7 @@ from pathlib import Path
 from sqlalchemy.engine import Engine
 
 from vault import age, ids
+from vault.audit import events
 from vault.audit.log import AuditLog
 from vault.audit.note import NoteSigner
 from vault.catalog.db import open_catalog, reader
@@ -168,7 +169,7 @@ class Vault:
         ctx = cls._context(layout, config, engine, clock=clock, new_id=new_id, actor="owner")
         vault = cls(ctx, Keyring(ctx, keys))
         ctx.audit.append(
-            "key.created",
+            events.KEY_CREATED,
             actor="owner",
             subject=owner_key_name(origin),
             details={
@@ -252,7 +253,7 @@ class Vault:
         change_passphrase(self.layout, old, new, self.config.kdf_log_n)
         self.unlock(new)
         self.audit.append(
-            "key.passphrase_changed",
+            events.KEY_PASSPHRASE_CHANGED,
             actor=self.actor,
             subject=owner_key_name(self.config.origin),
             details={},
