@@ -204,3 +204,23 @@ def test_a_submission_prefix(witness, log: Log) -> None:  # type: ignore[no-unty
     finally:
         srv.shutdown()
         srv.server_close()
+
+
+@pytest.mark.parametrize("length", ["\u00b2", "\u0663", "1\u00b9", "+5", " 5 5", "-1", "0x10"])
+def test_a_content_length_that_is_not_ascii_digits_is_a_400(
+        client: Client, length: str, caplog: pytest.LogCaptureFixture) -> None:
+    # "²" and "٣" pass str.isdigit(); int() refuses the first: a 500 with a
+    # traceback in the witness's log, for anyone on the network, before this.
+    import socket
+
+    # Header bytes are read as Latin-1; a character beyond it arrives as UTF-8.
+    value = length.encode("latin-1") if max(map(ord, length)) < 256 else length.encode()
+    raw = (b"POST /add-checkpoint HTTP/1.1\r\nHost: w\r\nContent-Length: " + value
+           + b"\r\nConnection: close\r\n\r\n")
+    with socket.create_connection((client.host, client.port), timeout=60) as sock:
+        sock.sendall(raw)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.1 400") or answer.startswith(b"HTTP/1.0 400"), answer[:80]
+    assert "Traceback" not in caplog.text

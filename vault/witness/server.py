@@ -174,7 +174,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._refuse_unread(411, "a Content-Length is required")
             return None
         text = lengths[0].strip()
-        if not text.isdigit() or len(text) > 10:
+        # ASCII digits only: str.isdigit() also takes "²" or "٣", which int() refuses.
+        if not (text.isascii() and text.isdigit()) or len(text) > 10:
             self._refuse_unread(400, "the Content-Length is not a number")
             return None
         length = int(text)
