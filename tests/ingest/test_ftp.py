@@ -5,6 +5,7 @@ from __future__ import annotations
 import ftplib
 import hashlib
 import io
+import logging
 import os
 import secrets
 import socket
@@ -461,3 +462,20 @@ def test_store_sink_intent_notes(world: World) -> None:
     assert world.opened(sealed) == b"abc"
     with pytest.raises(AgeError, match="closed"):  # one commit per upload
         upload.commit()
+
+
+def test_what_a_peer_sends_reaches_the_logs_escaped(world: World,
+                                                    caplog: pytest.LogCaptureFixture) -> None:
+    # The receiver's library logs the user name and paths a peer sends; a
+    # terminal escape in them must not reach the daemon's log as it is.
+    caplog.set_level(logging.DEBUG)
+    address = world.serve()
+    ftp = connect(address)
+    with pytest.raises(ftplib.error_perm, match="530"):
+        ftp.login("front\x1b[2J\x1b]0;owned\x07", "not-the-password")
+    ftp.close()
+    wait_for(lambda: world.kinds().count("login.failed") == 1, "the failed login")
+    wait_for(lambda: any("front" in r.getMessage() for r in caplog.records
+                         if r.name.startswith("pyftpdlib")), "the library's log line")
+    lines = [r.getMessage() for r in caplog.records]
+    assert not any("\x1b" in line or "\x07" in line for line in lines), lines

@@ -44,6 +44,7 @@ from vault.errors import RingfenceError, StorageError, UsageError
 from vault.ingest.ftp_accounts import AccountBook, LoginThrottle
 from vault.ingest.ftp_sink import ClipSink, ClipUpload, SealedUpload, StoreSink
 from vault.ingest.ftp_tls import TlsIdentity
+from vault.safetext import shown
 
 __all__ = [
     "ClipSink",
@@ -408,6 +409,15 @@ def _tls_context(tls: TlsIdentity) -> SSL.Context:
     return ctx
 
 
+class _EscapedRecords(logging.Filter):
+    """Makes a record's message safe to print (vault.safetext.shown)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = shown(record.getMessage())
+        record.args = None
+        return True
+
+
 @dataclass
 class FtpReceiver:
     """An upload-only FTP/FTPS server for *accounts*, sealing into *sink*.
@@ -476,6 +486,10 @@ class FtpReceiver:
         pyftpdlib_log = logging.getLogger("pyftpdlib")
         if not pyftpdlib_log.handlers:
             pyftpdlib_log.addHandler(logging.NullHandler())
+        # Its lines quote what a peer sent (user names, paths): escaped before
+        # any handler sees them, so no peer writes terminal escapes into a log.
+        if not any(isinstance(f, _EscapedRecords) for f in pyftpdlib_log.filters):
+            pyftpdlib_log.addFilter(_EscapedRecords())
         try:
             server = FTPServer((self.settings.host, self.settings.port), handler, ioloop=IOLoop())
         except OSError as exc:
