@@ -83,3 +83,21 @@ def test_a_catalog_at_another_revision_is_not_read_here(vault: Vault) -> None:
     raw.close()
     with pytest.raises(NotAtHead), read_snapshot(vault.layout.catalog):
         pass
+
+
+def test_the_snapshot_changes_nothing_in_the_file(tmp_path: Path) -> None:
+    # Not even the journal mode: a catalog in another mode stays in it.
+    path = tmp_path / "catalog.db"
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA journal_mode=DELETE")
+    conn.execute("CREATE TABLE alembic_version (version_num TEXT)")
+    from vault.catalog.sqlite import HEAD_REVISION
+
+    conn.execute("INSERT INTO alembic_version VALUES (?)", (HEAD_REVISION,))
+    conn.commit()
+    conn.close()
+    before = path.read_bytes()
+    with read_snapshot(path):
+        pass
+    assert path.read_bytes() == before
+    assert not (tmp_path / "catalog.db-wal").exists()

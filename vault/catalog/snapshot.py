@@ -8,6 +8,10 @@ transaction (so every answer is from one moment, and the daemon's writes never
 wait for it), and no writes at all (``query_only``). A catalog that is not at
 the newest schema is not read here: the caller opens the vault the ordinary
 way, which migrates it.
+
+Reading changes nothing, so the housekeeping that opening the vault does
+(truncating the write-ahead log, sweeping a killed ``key passwd``'s temporary
+files) is left to the next command that opens it, or to the daemon.
 """
 
 from __future__ import annotations
@@ -119,8 +123,8 @@ def read_snapshot(path: Path) -> Iterator[CatalogSnapshot]:
     conn: sqlite3.Connection | None = None
     try:
         conn = sqlite3.connect(path, timeout=30)
-        configure(conn)
-        conn.execute("PRAGMA query_only=ON")
+        conn.execute("PRAGMA query_only=ON")  # first: nothing below may write
+        configure(conn, writing=False)
         if _revision(conn) != HEAD_REVISION:
             raise NotAtHead(str(path))
         conn.execute("BEGIN")

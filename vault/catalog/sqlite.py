@@ -21,13 +21,16 @@ SQLITE_CORRUPT, SQLITE_FULL, SQLITE_NOTADB = 11, 13, 26
 TRUNCATE_WAL = "PRAGMA wal_checkpoint(TRUNCATE)"
 
 
-def configure(conn: sqlite3.Connection) -> None:
-    """The settings every connection to the catalog runs with."""
+def configure(conn: sqlite3.Connection, *, writing: bool = True) -> None:
+    """The settings every connection to the catalog runs with. A reading
+    connection (``writing=False``) leaves the journal mode as it is: setting
+    it is a write."""
     # pysqlite's own transaction handling would defer BEGIN and break
     # BEGIN IMMEDIATE; transactions are begun explicitly.
     conn.isolation_level = None
     cur = conn.cursor()
-    cur.execute("PRAGMA journal_mode=WAL")
+    if writing:
+        cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA foreign_keys=ON")
     # Deleted content (a clip's age header) is overwritten with zeros, not
     # left in free pages: this is what makes shredding real.
