@@ -56,6 +56,10 @@ def _wait_for(what: str, ok: Callable[[], bool], deadline: float = 120) -> None:
         time.sleep(0.05)
 
 
+def _ctrl_c_as_at_a_terminal() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _children(pid: int) -> list[str]:
     try:
         return Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
@@ -109,8 +113,12 @@ def test_every_documented_exit_code(world: dict[str, object]) -> None:
 
     # 130: Ctrl-C while the passphrase command is still running.
     env = cli_env(root, passphrase=None, RINGFENCE_PASSPHRASE_COMMAND="sleep 600")
+    # As at a terminal, SIGINT is not ignored: a test run started in the
+    # background by a shell inherits SIGINT ignored, and Python then never
+    # turns it into KeyboardInterrupt.
     proc = subprocess.Popen([sys.executable, "-m", "vault", "approve", rid, "--reason", "x"],
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=_ctrl_c_as_at_a_terminal)
     _wait_for("the passphrase command to start", lambda: bool(_children(proc.pid)))
     proc.send_signal(signal.SIGINT)
     _out, err = proc.communicate(timeout=120)
