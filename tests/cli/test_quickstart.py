@@ -81,7 +81,8 @@ def test_a_new_drop_folder_on_an_existing_vault_is_watched(tmp_path: Path,
                             f"{second}") == 1
     (second / "clip.mp4").write_bytes(b"a clip" * 1000)
     wait_for("the clip in the new folder to be sealed", lambda: len(_clips(env)) == 1)
-    assert not (second / "clip.mp4").exists()
+    # The catalog row commits before the plaintext is removed: wait for both.
+    wait_for("the plaintext to be removed", lambda: not (second / "clip.mp4").exists())
     assert run_cli(vault, "camera", "list", "--json").stdout.count(str(second)) == 1
     assert str(first) not in run_cli(vault, "camera", "list", "--json").stdout
     changed = [e for e in json.loads(run_cli(vault, "audit", "show", "--json").stdout)

@@ -88,7 +88,8 @@ def test_a_running_daemon_picks_up_a_folder_once_it_exists(
         back.mkdir(parents=True)
         (back / "b.mp4").write_bytes(os.urandom(1200))
         assert read_until(lambda: sorted(_clips(vault_dir)) == ["back", "front"]), log.decode()
-        assert not (back / "b.mp4").exists()
+        # The catalog row commits before the plaintext is removed: wait for both.
+        assert read_until(lambda: not (back / "b.mp4").exists()), log.decode()
         # Events work there too, not only the rescan.
         assert read_until(lambda: b"now also watching" in log), log.decode()
         proc.terminate()
