@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import shlex
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -13,9 +15,10 @@ from vault.cli.common import (
     human_size,
     open_vault,
     table,
+    unlocked_vault,
     vault_root,
 )
-from vault.errors import IntegrityError
+from vault.errors import IntegrityError, UsageError
 from vault.jsonout import to_json
 from vault.timeutil import iso, parse_end_time, parse_time
 
@@ -59,6 +62,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("id")
     add_json(p)
     p.set_defaults(func=cmd_clips_show)
+    p = ssub.add_parser(
+        "view", help="watch a clip: decrypted through a pipe into a player, never a file")
+    p.add_argument("id")
+    p.add_argument("--player", metavar="CMD",
+                   help="the command line that gets the clip on its standard input "
+                        "(default: $RINGFENCE_PLAYER, else the first of mpv -, ffplay -, vlc -)")
+    p.add_argument("--reason", metavar="TEXT", default=VIEW_REASON,
+                   help="why you are looking (written to the audit log)")
+    add_json(p)
+    p.set_defaults(func=cmd_clips_view)
     p = ssub.add_parser(
         "export-age", help="write a clip as a standard age file (nothing decrypted)"
     )
@@ -161,6 +174,44 @@ def cmd_clips_show(args: argparse.Namespace) -> int:
 def cmd_clips_export_age(args: argparse.Namespace) -> int:
     out = open_vault(args).clips.export_age(args.id, args.output)
     print(out)
+    return 0
+
+
+VIEW_REASON = "the owner watching it (clips view)"
+
+
+def cmd_clips_view(args: argparse.Namespace) -> int:
+    import sys
+
+    from vault.viewer import PLAYERS, PlayerProcess, find_player, parse_command
+
+    command = parse_command(args.player) if args.player else find_player()
+    if command is None:
+        raise UsageError("no video player found: install mpv, ffplay or vlc, or name one "
+                         "with --player CMD (it reads the clip on its standard input), "
+                         "e.g. --player \"ssh laptop mpv -\"; tried "
+                         + ", ".join(" ".join(c) for c in PLAYERS))
+    if shutil.which(command[0]) is None:
+        raise UsageError(f"no such player: {command[0]}")
+    if not args.reason.strip():
+        raise UsageError("--reason is empty")
+    vault = unlocked_vault(args)
+    viewing = vault.releases.viewing([args.id], args.reason, via="pipe")
+    print(f"ringfence: playing {args.id} with {shlex.join(command)} (on its standard input; "
+          "this view is in the audit log)", file=sys.stderr, flush=True)
+    # With --json, standard output is this command's: the player's goes to stderr.
+    player = PlayerProcess(command, stdout=sys.stderr if args.json else None)
+    played = player.feed(lambda sink: viewing.write_to(args.id, sink))
+    if args.json:
+        emit_json({"clip": args.id, "request": viewing.request_id, "player": command,
+                   "exit_code": played.exit_code, "bytes_sent": played.bytes_sent,
+                   "complete": played.complete, "sha256": played.sha256})
+    elif not played.complete:
+        print(f"ringfence: the player stopped reading after {played.bytes_sent} bytes",
+              file=sys.stderr)
+    if played.exit_code != 0:
+        print(f"ringfence: the player exited with status {played.exit_code}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from vault.service.context import VaultContext
     from vault.service.holds import HoldInfo
     from vault.service.keyring import Keyring
+    from vault.service.release import Viewing
     from vault.service.requests import RequestInfo
     from vault.service.results import RefusalResult
     from vault.service.vault import Vault
@@ -41,6 +42,7 @@ _HOMES = {
     "RequestInfo": "vault.service.requests",
     "RefusalResult": "vault.service.results",
     "Vault": "vault.service.vault",
+    "Viewing": "vault.service.release",
 }
 
 __all__ = [
@@ -55,6 +57,7 @@ __all__ = [
     "Status",
     "Vault",
     "VaultContext",
+    "Viewing",
 ]
 
 

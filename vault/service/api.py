@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
 
 from vault.audit.log import AuditLog
 from vault.config import Config
@@ -20,6 +20,9 @@ from vault.service.clips import ClipInfo
 from vault.service.export_job import Progress
 from vault.service.requests import RequestInfo
 from vault.service.results import RefusalResult
+
+if TYPE_CHECKING:
+    from vault.service.release import Viewing
 
 
 class CamerasAPI(Protocol):
@@ -52,7 +55,13 @@ class ReleasesAPI(Protocol):
     def export(self, request_id: str, out: Path, *, fmt: str = "plain",
                progress: Progress | None = None) -> dict[str, Any]: ...
 
-    def view(self, clip_id: str, reason: str, *, max_bytes: int = ...) -> bytes: ...
+    def view(self, clip_id: str, reason: str, *, max_bytes: int = ...,
+             via: str = ...) -> bytes: ...
+
+    def view_to(self, clip_id: str, reason: str, dst: BinaryIO, *,
+                via: str = ...) -> tuple[int, str]: ...
+
+    def viewing(self, clip_ids: Sequence[str], reason: str, *, via: str = ...) -> Viewing: ...
 
     def refuse(self, request_id: str, reason: str,
                receipt_dir: Path | None = None) -> RefusalResult: ...

@@ -15,9 +15,10 @@ import logging
 import os
 import secrets
 import shutil
+from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -36,7 +37,12 @@ from vault.service.requests import RequestService
 from vault.service.results import RefusalResult
 from vault.timeutil import iso
 
-__all__ = ["InFlight", "ReleaseService", "write_receipt_files"]
+__all__ = ["InFlight", "ReleaseService", "Viewing", "write_receipt_files"]
+
+MAX_VIEW_BYTES = 512 << 20
+"""The largest clip the owner may view in memory (the preview, the strip)."""
+VIEW_APPROVAL = timedelta(minutes=10)
+"""How long the owner's approval of their own view lasts."""
 
 log = logging.getLogger("ringfence.export")
 
@@ -164,17 +170,36 @@ class ReleaseService:
 
     # --- the owner's own viewing ------------------------------------------------------
 
-    def view(self, clip_id: str, reason: str, *, max_bytes: int = 512 << 20) -> bytes:
+    def view(self, clip_id: str, reason: str, *, max_bytes: int = MAX_VIEW_BYTES,
+             via: str = "preview") -> bytes:
         """Decrypt one clip in memory for the owner to look at.
 
         Viewing is a release like any other: it files an ``owner`` request for
         exactly this clip, records the owner's approval, and logs the view.
         """
-        info = self.clips.get(clip_id)
-        if info.shredded:
-            raise PolicyError(f"clip {clip_id} was shredded: it can no longer be opened")
-        if info.size > max_bytes:
-            raise UsageError(f"clip {clip_id} is too large to preview in memory")
+        return self.viewing([clip_id], reason, via=via).read(clip_id, max_bytes=max_bytes)
+
+    def view_to(self, clip_id: str, reason: str, dst: BinaryIO, *,
+                via: str = "pipe") -> tuple[int, str]:
+        """Decrypt one clip into *dst* (a player's standard input), as :meth:`view`
+        does into memory: the same request, approval and log entry. Returns the
+        size and SHA-256 written; *dst* gets the plaintext as it is decrypted."""
+        return self.viewing([clip_id], reason, via=via).write_to(clip_id, dst)
+
+    def viewing(self, clip_ids: Sequence[str], reason: str, *, via: str = "preview") -> Viewing:
+        """The owner's view of *clip_ids*: one ``owner`` request for exactly those
+        clips, approved (for ten minutes) and signed now; each clip is logged and
+        decrypted only when :meth:`Viewing.read` or :meth:`Viewing.write_to` opens it.
+
+        The request screen's strip of frames looks at many clips this way with one
+        request and one signature, instead of one of each per clip.
+        """
+        if not clip_ids:
+            raise UsageError("no clip to view")
+        infos = [self.clips.get(c) for c in dict.fromkeys(clip_ids)]
+        for info in infos:
+            if info.shredded:
+                raise PolicyError(f"clip {info.id} was shredded: it can no longer be opened")
         request_id = self.requests.add(
             {
                 "requester": "vault owner",
@@ -182,29 +207,71 @@ class ReleaseService:
                 "kind": "owner",
                 "basis": "owner",
                 "reason": reason,
-                "cameras": [info.camera],
-                "from": iso(info.captured_at),
-                "to": iso(info.captured_at + timedelta(seconds=1)),
+                "cameras": sorted({i.camera for i in infos}),
+                "from": iso(min(i.captured_at for i in infos)),
+                "to": iso(max(i.captured_at for i in infos) + timedelta(seconds=1)),
             }
         )
         self.requests.decide(
             request_id,
             approve=True,
             reason=reason,
-            clips=[clip_id],
-            expires=self.ctx.clock() + timedelta(minutes=10),
+            clips=[i.id for i in infos],
+            expires=self.ctx.clock() + VIEW_APPROVAL,
         )
         _req, clips = self.guard.released(request_id)
+        return Viewing(self, request_id, reason, via, {c.id: c for c in clips})
+
+
+class Viewing:
+    """Clips the owner approved for their own eyes: each one logged, then decrypted.
+
+    Made by :meth:`ReleaseService.viewing`. Before each clip is opened the
+    guard is asked again whether the approval still stands (it lapses after
+    ten minutes, or when the log no longer has it open).
+    """
+
+    def __init__(self, releases: ReleaseService, request_id: str, reason: str, via: str,
+                 clips: dict[str, Any]) -> None:
+        self._releases = releases
+        self.request_id = request_id
+        self.reason = reason
+        self.via = via
+        self._clips = clips
+
+    @property
+    def clip_ids(self) -> list[str]:
+        return list(self._clips)
+
+    def read(self, clip_id: str, *, max_bytes: int = MAX_VIEW_BYTES) -> bytes:
+        """The clip's plaintext, decrypted in memory."""
+        clip = self._clip(clip_id)
+        if clip.size > max_bytes:
+            raise UsageError(f"clip {clip_id} is too large to preview in memory")
+        buf = io.BytesIO()
+        self.write_to(clip_id, buf)
+        return buf.getvalue()
+
+    def write_to(self, clip_id: str, dst: BinaryIO) -> tuple[int, str]:
+        """Log the view, then decrypt the clip into *dst*; its size and SHA-256."""
+        clip = self._clip(clip_id)
+        releases = self._releases
+        releases.guard.still_releasable(self.request_id)
         # Logged before anything is decrypted, like every release.
-        self.ctx.audit.append(
+        releases.ctx.audit.append(
             events.CLIP_VIEWED,
             actor="owner",
             subject=clip_id,
-            details={"request": request_id, "reason": reason, "sha256": info.sha256},
+            details={"request": self.request_id, "reason": self.reason,
+                     "sha256": clip.sha256, "via": self.via},
         )
-        buf = io.BytesIO()
         try:
-            self.guard.plaintext_to(clips[0], buf)
+            return releases.guard.plaintext_to(clip, dst)
         finally:
-            self.keyring.checkpoint()
-        return buf.getvalue()
+            releases.keyring.checkpoint()
+
+    def _clip(self, clip_id: str) -> Any:
+        clip = self._clips.get(clip_id)
+        if clip is None:
+            raise PolicyError(f"clip {clip_id} is not part of this view")
+        return clip

@@ -1,0 +1,143 @@
+"""Handing a decrypted clip to a video player through a pipe, never a file.
+
+``clips view`` and the terminal app's "play in player" key both run the
+player with the plaintext on its standard input (``mpv -``, ``ffplay -``,
+``vlc -``, or any command line the owner gives), so no decrypted byte is
+written to disk, not even to a temporary folder. The player receives the
+environment without any passphrase variable (vault.hardening.child_env).
+A player that stops reading (the owner quit it) ends the view quietly.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shlex
+import shutil
+import subprocess
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import IO, Any, BinaryIO
+
+from vault.errors import UsageError
+from vault.hardening import child_env
+
+PLAYERS: tuple[tuple[str, ...], ...] = (("mpv", "-"), ("ffplay", "-"), ("vlc", "-"))
+"""The players tried in turn when none is named, each reading the clip from stdin."""
+PLAYER_VARIABLE = "RINGFENCE_PLAYER"
+
+
+def parse_command(text: str, what: str = "--player") -> list[str]:
+    """*text* split as a shell would (no shell runs it), or UsageError."""
+    try:
+        command = shlex.split(text)
+    except ValueError as exc:
+        raise UsageError(f"{what}: {exc}") from None
+    if not command:
+        raise UsageError(f"{what} is empty")
+    return command
+
+
+def find_player(env: Mapping[str, str] | None = None) -> list[str] | None:
+    """The player to use when none is named: ``$RINGFENCE_PLAYER`` if set, else the
+    first of :data:`PLAYERS` on the PATH, else None."""
+    env = os.environ if env is None else env
+    custom = env.get(PLAYER_VARIABLE)
+    if custom:
+        return parse_command(custom, PLAYER_VARIABLE)
+    for cmd in PLAYERS:
+        if shutil.which(cmd[0], path=env.get("PATH")):
+            return list(cmd)
+    return None
+
+
+@dataclass(frozen=True)
+class Played:
+    """How a view through a player ended."""
+
+    command: list[str]
+    exit_code: int
+    bytes_sent: int
+    complete: bool
+    """False when the player stopped reading before the clip's end."""
+    sha256: str | None
+    """The SHA-256 of what was sent, when the whole clip was (it equals the clip's)."""
+
+
+class _Counting:
+    """The player's stdin, counting what is written to it."""
+
+    def __init__(self, pipe: IO[bytes]) -> None:
+        self._pipe = pipe
+        self.count = 0
+
+    def write(self, data: bytes) -> int:
+        self._pipe.write(data)
+        self.count += len(data)
+        return len(data)
+
+    def flush(self) -> None:
+        self._pipe.flush()
+
+
+class PlayerProcess:
+    """A running player with the clip on its standard input.
+
+    :meth:`stop` ends it (the terminal app calls it when the preview closes or
+    the vault locks: the player holds plaintext in its memory).
+    """
+
+    def __init__(self, command: list[str], *, stdout: Any = None, stderr: Any = None) -> None:
+        self.command = command
+        try:
+            self._proc = subprocess.Popen(
+                command, stdin=subprocess.PIPE, stdout=stdout, stderr=stderr,
+                env=child_env(),  # no passphrase variable: the player has no business with one
+                start_new_session=stdout is subprocess.DEVNULL,
+            )
+        except FileNotFoundError:
+            raise UsageError(f"no such player: {command[0]}") from None
+        except PermissionError:
+            raise UsageError(f"cannot run the player {command[0]}: permission denied") from None
+
+    def feed(self, write: Callable[[BinaryIO], tuple[int, str] | None]) -> Played:
+        """Run *write* on the player's stdin, close it and wait for the player.
+
+        *write* returns the size and SHA-256 it wrote, or None. A player that
+        closes its input early (BrokenPipeError) is not an error.
+        """
+        assert self._proc.stdin is not None
+        sink = _Counting(self._proc.stdin)
+        complete, digest = True, None
+        try:
+            try:
+                written = write(sink)  # type: ignore[arg-type]
+                digest = written[1] if written else None
+                self._proc.stdin.flush()
+            except BrokenPipeError:
+                complete = False
+            finally:
+                with contextlib.suppress(BrokenPipeError, OSError):
+                    self._proc.stdin.close()
+            code = self._proc.wait()
+        except BaseException:
+            self.stop()
+            raise
+        return Played(self.command, code, sink.count, complete, digest if complete else None)
+
+    def stop(self) -> None:
+        """End the player now (terminate, then kill) and reap it."""
+        if self._proc.poll() is not None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            self._proc.terminate()
+        try:
+            self._proc.wait(timeout=3)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                self._proc.kill()
+            self._proc.wait()
+
+    @property
+    def running(self) -> bool:
+        return self._proc.poll() is None
