@@ -20,21 +20,35 @@ def json_name(name: str, group: str | None = None) -> dict[str, str]:
     return {"json": name, **({"group": group} if group else {})}
 
 
+#: Field metadata: the field is not part of the JSON form (what a caller uses
+#: but ``--json`` does not print, e.g. the whole receipt behind an export).
+JSON_OMIT: dict[str, bool] = {"omit": True}
+
+#: Field metadata: the field is left out of the JSON form while it is None.
+JSON_OMIT_NONE: dict[str, bool] = {"omit_none": True}
+
+
 def to_json(value: Any) -> Any:
     """The JSON form of a result or read model: the one place it is made.
 
     A dataclass becomes an object of its fields (a field's metadata may
-    rename it or nest it in a group, see :func:`json_name`) and of the
-    properties it names in ``JSON_PROPERTIES``; times become RFC 3339 UTC
-    text to the second, enums their values, paths text.
+    rename it or nest it in a group, see :func:`json_name`, or leave it out,
+    see :data:`JSON_OMIT`) and of the properties it names in
+    ``JSON_PROPERTIES``; times become RFC 3339 UTC text to the second, enums
+    their values, paths text.
     """
     if is_dataclass(value) and not isinstance(value, type):
         out: dict[str, Any] = {}
         for f in fields(value):
+            if f.metadata.get("omit"):
+                continue
+            item = getattr(value, f.name)
+            if item is None and f.metadata.get("omit_none"):
+                continue
             key = f.metadata.get("json", f.name)
             group = f.metadata.get("group")
             target = out.setdefault(group, {}) if group else out
-            target[key] = to_json(getattr(value, f.name))
+            target[key] = to_json(item)
         for name in getattr(value, "JSON_PROPERTIES", ()):
             out[name] = to_json(getattr(value, name))
         return out

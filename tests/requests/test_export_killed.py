@@ -79,7 +79,7 @@ def test_a_killed_export_is_logged_and_swept(vault: Vault, camera: Path, tmp_pat
     assert [e["subject"] for e in abandoned] == [started[0]["subject"]]
     assert "removed" in abandoned[0]["details"]["why"]
     assert len(list((exports / "second").rglob("*.mp4"))) == 3
-    assert result["receipt"]["export"]["id"] != started[0]["subject"]
+    assert result.receipt["export"]["id"] != started[0]["subject"]
     assert vault.audit.verify(vault.verifier_keys()).ok
     assert list((vault.root / "exports").iterdir()) == []
 

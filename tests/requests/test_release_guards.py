@@ -125,7 +125,7 @@ def test_a_decision_whose_receipt_was_never_stored_is_proven_from_the_log_and_he
     rid, scope = _partly_approved(vault, camera, clips=2, approve=1)
     _blank_receipt(vault)
     result = vault.releases.export(rid, tmp_path / "out")
-    assert [c["id"] for c in result["receipt"]["clips"]] == scope[:1]
+    assert [c["id"] for c in result.receipt["clips"]] == scope[:1]
     # The receipt was signed and stored again, so the signed check is back.
     healed = vault.requests.decision_receipt(rid)
     assert healed["decision"]["outcome"] == "partly_approved"

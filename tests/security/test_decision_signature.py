@@ -108,7 +108,7 @@ def test_a_forged_approval_can_be_reopened_and_decided_by_the_owner(
     assert vault.requests.get(rid).status == "pending"
     vault.requests.decide(rid, approve=True, reason="looked at it", clips=scope[:1])
     result = vault.releases.export(rid, tmp_path / "out")
-    assert [c["id"] for c in result["receipt"]["clips"]] == scope[:1]
+    assert [c["id"] for c in result.receipt["clips"]] == scope[:1]
     assert "request.reopened" in _types(vault)
 
 
@@ -226,7 +226,7 @@ def test_a_crash_before_the_receipt_was_stored_heals_only_a_signed_decision(
     before = _owner_signed_sizes(vault)
     _sql(vault, "UPDATE decision SET receipt = ''")  # as if the vault stopped right there
     result = vault.releases.export(rid, tmp_path / "out")
-    assert [c["id"] for c in result["receipt"]["clips"]] == scope[:1]
+    assert [c["id"] for c in result.receipt["clips"]] == scope[:1]
     assert vault.requests.decision_receipt(rid)["decision"]["outcome"] == "partly_approved"
     assert len(_owner_signed_sizes(vault)) > len(before)
 

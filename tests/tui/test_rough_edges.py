@@ -18,6 +18,7 @@ from tui.screens.ask import AskScreen
 from tui.screens.clips import ClipsScreen
 from tui.screens.export import ExportScreen, result_text
 from tui.widgets.tables import ClipTable, RequestTable
+from vault.service import ExportResult
 
 
 def test_spans_are_said_in_words() -> None:
@@ -105,7 +106,7 @@ def test_the_verify_command_is_never_cut_inside_a_word() -> None:
     receipt = {"clips": [], "receipt_id": "rcp_1", "decision": {"outcome": "refused"},
                "request": {"requester": "DC Smith", "organisation": "Met Police"}}
     console = Console(width=74, record=True, color_system=None, file=io.StringIO())
-    console.print(result_text({"receipt": receipt, "out": str(out)}))
+    console.print(result_text(ExportResult("exp_1", out, receipt)))
     lines = console.export_text().splitlines()
     assert "  ringfence receipt verify \\" in lines
     command = lines.index("  ringfence receipt verify \\")

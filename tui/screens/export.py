@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shlex
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from rich.console import Group
 from rich.text import Text
@@ -20,7 +20,7 @@ from tui.format import human_size, outcome_label
 from tui.screens.base import VaultModal
 from tui.widgets.choice import ChoiceButton
 from vault import receipts
-from vault.service import RequestInfo
+from vault.service import ExportResult, RequestInfo
 
 
 class ExportProgress(Message, bubble=False):
@@ -31,16 +31,16 @@ class ExportProgress(Message, bubble=False):
         self.clip_id = clip_id
 
 
-def result_text(result: dict[str, Any]) -> Group:
+def result_text(result: ExportResult) -> Group:
     """The end of an export: what was written where, and how to check it.
 
     Each path is on a line of its own and the prose wraps between words, so
     a path is only ever folded when it alone is wider than the terminal; the
     verify command is split after its last word with a shell continuation.
     """
-    receipt = result["receipt"]
-    out = Path(result["out"])
-    clips = receipt.get("clips") or []
+    receipt = result.receipt
+    out = result.out
+    clips = result.clips
     size = sum(int(c["delivered"]["size"]) for c in clips if c.get("delivered"))
 
     def path(p: Path | str, style: str = "") -> Text:
@@ -73,7 +73,7 @@ class ExportScreen(VaultModal[None]):
         self.request = request
         self.out = out
         self.running = False
-        self.result: dict[str, Any] | None = None
+        self.result: ExportResult | None = None
 
     def compose(self) -> ComposeResult:
         r = self.request
@@ -117,7 +117,7 @@ class ExportScreen(VaultModal[None]):
         def progress(done: int, total: int, clip_id: str) -> None:
             self.post_message(ExportProgress(done, total, clip_id))
 
-        def run() -> dict[str, Any]:
+        def run() -> ExportResult:
             return self.vault.releases.export(request_id, out, fmt=fmt, progress=progress)
 
         def go() -> None:
@@ -137,7 +137,7 @@ class ExportScreen(VaultModal[None]):
         self.query_one("#state", Static).update(
             f"{human_size(message.done)} of {human_size(message.total)} written")
 
-    def _done(self, result: dict[str, Any]) -> None:
+    def _done(self, result: ExportResult) -> None:
         self.running = False
         self.result = result
         bar = self.query_one(ProgressBar)

@@ -289,18 +289,12 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     result = vault.releases.export(args.id, args.out, fmt=args.format, progress=progress)
     if args.json:
-        emit_json(
-            {
-                "export": result["export"],
-                "out": result["out"],
-                "files": len(result["receipt"]["clips"]),
-            }
-        )
+        emit_json(to_json(result))
     else:
         from vault import receipts
 
-        print(f"exported {len(result['receipt']['clips'])} clip(s) to {result['out']}")
-        print(f"receipt: {Path(result['out']) / receipts.RECEIPT_TXT}")
+        print(f"exported {result.files} clip(s) to {result.out}")
+        print(f"receipt: {result.out / receipts.RECEIPT_TXT}")
     return 0
 
 

@@ -26,7 +26,13 @@ if TYPE_CHECKING:
     from vault.service.keyring import Keyring
     from vault.service.release import Viewing
     from vault.service.requests import RequestInfo
-    from vault.service.results import RefusalResult
+    from vault.service.results import (
+        DecisionResult,
+        ExportResult,
+        RefusalResult,
+        ScrubResult,
+        ShredResult,
+    )
     from vault.service.vault import Vault
 
 #: Each public name and the module that defines it.
@@ -40,7 +46,11 @@ _HOMES = {
     "HoldInfo": "vault.service.holds",
     "Keyring": "vault.service.keyring",
     "RequestInfo": "vault.service.requests",
+    "DecisionResult": "vault.service.results",
+    "ExportResult": "vault.service.results",
     "RefusalResult": "vault.service.results",
+    "ScrubResult": "vault.service.results",
+    "ShredResult": "vault.service.results",
     "Vault": "vault.service.vault",
     "Viewing": "vault.service.release",
 }
@@ -50,10 +60,14 @@ __all__ = [
     "AppVault",
     "CameraInfo",
     "ClipInfo",
+    "DecisionResult",
+    "ExportResult",
     "HoldInfo",
     "Keyring",
     "RefusalResult",
     "RequestInfo",
+    "ScrubResult",
+    "ShredResult",
     "Status",
     "Vault",
     "VaultContext",

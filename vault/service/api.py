@@ -19,7 +19,7 @@ from vault.service.cameras import CameraInfo
 from vault.service.clips import ClipInfo
 from vault.service.export_job import Progress
 from vault.service.requests import RequestInfo
-from vault.service.results import RefusalResult
+from vault.service.results import ExportResult, RefusalResult
 
 if TYPE_CHECKING:
     from vault.service.release import Viewing
@@ -53,7 +53,7 @@ class RequestsAPI(Protocol):
 
 class ReleasesAPI(Protocol):
     def export(self, request_id: str, out: Path, *, fmt: str = "plain",
-               progress: Progress | None = None) -> dict[str, Any]: ...
+               progress: Progress | None = None) -> ExportResult: ...
 
     def view(self, clip_id: str, reason: str, *, max_bytes: int = ...,
              via: str = ...) -> bytes: ...

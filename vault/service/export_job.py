@@ -26,6 +26,7 @@ from vault.service.guard import ReleaseGuard
 from vault.service.keyring import Keyring
 from vault.service.receipts_build import export_receipt
 from vault.service.requests import RequestService
+from vault.service.results import ExportResult
 from vault.timeutil import iso
 
 Progress = Callable[[int, int, str], None]  # (done bytes, total bytes, clip id)
@@ -61,10 +62,9 @@ class ExportJob:
         self.staging = staging
         self.export_id = export_id
 
-    def run(self, progress: Progress | None = None) -> dict[str, Any]:
+    def run(self, progress: Progress | None = None) -> ExportResult:
         """Write the clips into the staging folder, record the release, sign the
-        receipt, then move it all to *out*. Returns the export id, the folder
-        and the receipt."""
+        receipt, then move it all to *out*."""
         request_id, clips, fmt = self.request_id, self.clips, self.fmt
         out, staging, export_id, keys = self.out, self.staging, self.export_id, self.keys
         total = sum(c.size for c in clips)
@@ -187,7 +187,7 @@ class ExportJob:
                 replace_durably(staging, out)
         except OSError as exc:
             raise storage_error(exc, f"cannot finish the export in {out}") from exc
-        return {"export": export_id, "out": str(out), "receipt": receipt}
+        return ExportResult(export_id, out, receipt)
 
     def _name_camera_folders(
         self, delivered: dict[str, dict[str, Any]]

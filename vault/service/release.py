@@ -34,7 +34,7 @@ from vault.service.inflight import InFlight
 from vault.service.keyring import Keyring
 from vault.service.places import check_out_folder, check_receipt_destination
 from vault.service.requests import RequestService
-from vault.service.results import RefusalResult
+from vault.service.results import ExportResult, RefusalResult
 from vault.timeutil import iso
 
 __all__ = ["InFlight", "ReleaseService", "Viewing", "write_receipt_files"]
@@ -69,7 +69,7 @@ class ReleaseService:
         *,
         fmt: str = "plain",
         progress: Progress | None = None,
-    ) -> dict[str, Any]:
+    ) -> ExportResult:
         """Write exactly the approved clips, the signed receipt and the audit proof to *out*."""
         if fmt not in ("plain", "age"):
             raise UsageError("--format must be plain or age")
