@@ -17,7 +17,7 @@ from vault import ids
 from vault.errors import UsageError
 from vault.ingest.daemon import Daemon, DaemonOptions
 from vault.service import RELEASABLE, Status, Vault
-from vault.service.results import RefusalResult
+from vault.service.results import DecisionResult
 
 REQ = {
     "requester": "DC Smith",
@@ -60,7 +60,7 @@ def test_refuse_signs_the_refusal_and_writes_its_receipt(vault: Vault, camera: P
                                                          tmp_path: Path) -> None:
     rid = vault.requests.add(REQ)
     result = vault.releases.refuse(rid, "no warrant", tmp_path / "receipt")
-    assert isinstance(result, RefusalResult)
+    assert isinstance(result, DecisionResult)
     assert result.receipt["decision"]["outcome"] == "refused"
     assert result.receipt_path == tmp_path / "receipt" / "receipt.json"
     assert json.loads(result.receipt_path.read_text())["decision"]["outcome"] == "refused"

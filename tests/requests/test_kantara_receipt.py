@@ -220,7 +220,7 @@ def test_the_owner_contact_and_jurisdiction_come_from_config(tmp_path: Path) -> 
         (drop / "c.mp4").write_bytes(os.urandom(5_000))
         Daemon(vault, DaemonOptions(once=True, settle_seconds=0)).run()
         rid = vault.requests.add(REQ)
-        receipt = vault.requests.decide(rid, approve=True, reason="ok")
+        receipt = vault.requests.decide(rid, approve=True, reason="ok").receipt
     finally:
         vault.close()
     assert receipt["jurisdiction"] == "GB"

@@ -28,7 +28,7 @@ from tui.selection import Selection
 from tui.summary import ReleaseSummary
 from tui.widgets.status_bar import StatusBar
 from tui.widgets.tables import ClipTable, LazyTable
-from vault.service import RELEASABLE, ClipInfo, RequestInfo, Status
+from vault.service import RELEASABLE, ClipInfo, DecisionResult, RequestInfo, Status
 
 PAGE = 200
 AUTO_LOAD = 5000  # clips read without scrolling; beyond this, pages follow the scroll
@@ -298,10 +298,9 @@ class RequestScreen(VaultScreen):
 
         self.with_all_clips(show)
 
-    def _approved(self, receipt: dict[str, object]) -> None:
-        clips = receipt.get("clips") or []
-        outcome = outcome_label(str(receipt["decision"]["outcome"]))  # type: ignore[index]
-        self.notify(f"{outcome.capitalize()}: {len(clips)} clip(s). "  # type: ignore[arg-type]
+    def _approved(self, result: DecisionResult) -> None:
+        outcome = outcome_label(result.outcome)
+        self.notify(f"{outcome.capitalize()}: {len(result.clips)} clip(s). "
                     "The signed receipt is stored; now export them.", title="Decision signed")
         self.load()
         self.action_export(force=True)

@@ -7,7 +7,7 @@ import base64
 import binascii
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from vault.cli.common import (
     CommandError,
@@ -23,6 +23,9 @@ from vault.jsonout import to_json
 from vault.requests import Status
 from vault.safetext import shown
 from vault.timeutil import iso, parse_time
+
+if TYPE_CHECKING:
+    from vault.service.results import DecisionResult
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -237,22 +240,19 @@ def cmd_request_reopen(args: argparse.Namespace) -> int:
     return 0
 
 
-def _decision_summary(receipt: dict[str, Any], as_json: bool, extra: dict[str, Any]) -> None:
+def _decision_summary(result: DecisionResult, as_json: bool) -> None:
     if as_json:
-        emit_json({"receipt": receipt, **extra})
+        emit_json(to_json(result))
         return
-    d = receipt["decision"]
-    print(
-        f"{receipt['request']['id']}: {d['outcome'].replace('_', ' ')}, "
-        f"{len(receipt.get('clips', []))} clip(s)"
-    )
-    for k, v in extra.items():
-        print(f"{k}: {v}")
+    print(f"{result.request_id}: {result.outcome.replace('_', ' ')}, "
+          f"{len(result.clips)} clip(s)")
+    if result.receipt_path is not None:
+        print(f"receipt_path: {result.receipt_path}")
 
 
 def cmd_approve(args: argparse.Namespace) -> int:
     vault = unlocked_vault(args)
-    receipt = vault.requests.decide(
+    result = vault.requests.decide(
         args.id,
         approve=True,
         reason=args.reason,
@@ -261,7 +261,7 @@ def cmd_approve(args: argparse.Namespace) -> int:
         expires=parse_time(args.expires, "--expires") if args.expires else None,
         terms=args.terms,
     )
-    _decision_summary(receipt, args.json, {})
+    _decision_summary(result, args.json)
     return 0
 
 
@@ -273,10 +273,7 @@ def cmd_refuse(args: argparse.Namespace) -> int:
         # signed only for its receipt to have nowhere to go.
         check_receipt_folder(args.out)
     result = unlocked_vault(args).releases.refuse(args.id, args.reason, args.out or None)
-    extra: dict[str, Any] = {}
-    if result.receipt_path is not None:
-        extra["receipt_path"] = str(result.receipt_path)
-    _decision_summary(result.receipt, args.json, extra)
+    _decision_summary(result, args.json)
     return 0
 
 

@@ -29,7 +29,6 @@ if TYPE_CHECKING:
     from vault.service.results import (
         DecisionResult,
         ExportResult,
-        RefusalResult,
         ScrubResult,
         ShredResult,
     )
@@ -48,7 +47,6 @@ _HOMES = {
     "RequestInfo": "vault.service.requests",
     "DecisionResult": "vault.service.results",
     "ExportResult": "vault.service.results",
-    "RefusalResult": "vault.service.results",
     "ScrubResult": "vault.service.results",
     "ShredResult": "vault.service.results",
     "Vault": "vault.service.vault",
@@ -64,7 +62,6 @@ __all__ = [
     "ExportResult",
     "HoldInfo",
     "Keyring",
-    "RefusalResult",
     "RequestInfo",
     "ScrubResult",
     "ShredResult",

@@ -19,7 +19,7 @@ from vault.service.cameras import CameraInfo
 from vault.service.clips import ClipInfo
 from vault.service.export_job import Progress
 from vault.service.requests import RequestInfo
-from vault.service.results import ExportResult, RefusalResult
+from vault.service.results import DecisionResult, ExportResult
 
 if TYPE_CHECKING:
     from vault.service.release import Viewing
@@ -46,7 +46,7 @@ class RequestsAPI(Protocol):
 
     def decide(self, request_id: str, *, approve: bool, reason: str,
                clips: list[str] | None = None, exclude: list[str] | None = None,
-               expires: datetime | None = None, terms: str | None = None) -> dict[str, Any]: ...
+               expires: datetime | None = None, terms: str | None = None) -> DecisionResult: ...
 
     def reopen(self, request_id: str, reason: str) -> None: ...
 
@@ -64,7 +64,7 @@ class ReleasesAPI(Protocol):
     def viewing(self, clip_ids: Sequence[str], reason: str, *, via: str = ...) -> Viewing: ...
 
     def refuse(self, request_id: str, reason: str,
-               receipt_dir: Path | None = None) -> RefusalResult: ...
+               receipt_dir: Path | None = None) -> DecisionResult: ...
 
 
 class StatusAPI(Protocol):

@@ -16,6 +16,7 @@ import os
 import secrets
 import shutil
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -34,7 +35,7 @@ from vault.service.inflight import InFlight
 from vault.service.keyring import Keyring
 from vault.service.places import check_out_folder, check_receipt_destination
 from vault.service.requests import RequestService
-from vault.service.results import ExportResult, RefusalResult
+from vault.service.results import DecisionResult, ExportResult
 from vault.timeutil import iso
 
 __all__ = ["InFlight", "ReleaseService", "Viewing", "write_receipt_files"]
@@ -143,7 +144,7 @@ class ReleaseService:
     # --- refusals and their receipts ---------------------------------------------
 
     def refuse(self, request_id: str, reason: str,
-               receipt_dir: Path | None = None) -> RefusalResult:
+               receipt_dir: Path | None = None) -> DecisionResult:
         """Refuse *request_id* (signed by the owner) and, with *receipt_dir*,
         write the refusal's receipt there: what the CLI and the TUI both do.
 
@@ -152,10 +153,11 @@ class ReleaseService:
         """
         if receipt_dir is not None:
             self.check_receipt_destination(receipt_dir)
-        receipt = self.requests.decide(request_id, approve=False, reason=reason)
-        path = (None if receipt_dir is None
-                else self.write_decision_receipt(request_id, receipt_dir))
-        return RefusalResult(receipt, path)
+        refusal = self.requests.decide(request_id, approve=False, reason=reason)
+        if receipt_dir is None:
+            return refusal
+        return replace(refusal,
+                       receipt_path=self.write_decision_receipt(request_id, receipt_dir))
 
     def write_decision_receipt(self, request_id: str, out: Path) -> Path:
         """Write a decision's signed receipt (e.g. a refusal) into the folder *out*."""

@@ -60,6 +60,7 @@ from vault.safetext import shown, text_problem
 from vault.service.clips import ClipInfo, clip_query, row_to_info
 from vault.service.context import VaultContext
 from vault.service.keyring import Keyring
+from vault.service.results import DecisionResult
 from vault.timeutil import as_utc, iso, parse_end_time, parse_time
 
 NEAR_DEADLINE = timedelta(hours=48)
@@ -647,7 +648,7 @@ class RequestService:
         exclude: list[str] | None = None,
         expires: datetime | None = None,
         terms: str | None = None,
-    ) -> dict[str, Any]:
+    ) -> DecisionResult:
         """Approve (all, or the given subset) or refuse; returns the signed receipt."""
         from vault.service.receipts_build import decision_receipt
 
@@ -751,7 +752,7 @@ class RequestService:
                 .where(Decision.id == decision_id)
                 .values(receipt=canonical_json(receipt).decode())
             )
-        return receipt
+        return DecisionResult(receipt)
 
     def _decision_facts(self, conn: Connection, request_id: str) -> dict[str, Any]:
         """What the owner signs when deciding, read from the catalog through *conn*."""

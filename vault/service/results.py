@@ -19,7 +19,6 @@ from vault.jsonout import JSON_OMIT, JSON_OMIT_NONE, json_name, to_json
 __all__ = [
     "DecisionResult",
     "ExportResult",
-    "RefusalResult",
     "ScrubResult",
     "ShredResult",
     "json_name",
@@ -50,10 +49,6 @@ class DecisionResult:
     def clips(self) -> list[dict[str, Any]]:
         """The receipt's clips: what the decision releases (none for a refusal)."""
         return list(self.receipt.get("clips") or [])
-
-
-#: A refusal is a decision; the name the refuse step was first given.
-RefusalResult = DecisionResult
 
 
 @dataclass(frozen=True)
