@@ -92,6 +92,7 @@ Targets from the issues, and where each figure is:
 | audit verify < 10 s, proof < 5 ms, append < 1 ms at 1,000,000 | audit |
 | TUI first screen and a 1,000-clip request open without stalls | tui |
 | `ringfence --help` within 6x of `python -c pass`, `status --json` within 15x | command start-up: `help_ratio`, `status_ratio` |
+| mask re-encode and face-blur speed at 720p (fps), C2PA signing time per file | redaction: `mask_fps`, `blur_faces_fps`, `c2pa.sign_ms` |
 """
 
 
@@ -149,6 +150,7 @@ def main() -> int:
         "bench_audit": "audit log",
         "bench_tui": "terminal app",
         "bench_startup": "command start-up",
+        "bench_redact": "redaction and content credentials",
     }
     kept = _earlier_sections(titles, set(results)) if args.only else {}
     for name in sorted(set(results) | set(kept)):  # the order of a full run
