@@ -81,6 +81,9 @@ STORE_INTENT_DIR = "intent"
 EXPORTS_DIR = "exports"
 DAEMON_LOCK_NAME = "daemon.lock"
 DAEMON_STATE_NAME = "daemon.json"
+#: Where `ringfence backup` builds the catalog copy it sends (vault.service.backup);
+#: held (flock) by a running backup, removed by the next backup or shred.
+BACKUP_STAGING_DIR = "backup.tmp"
 
 
 @dataclass(frozen=True)
@@ -150,6 +153,10 @@ class Layout:
     @property
     def daemon_state(self) -> Path:
         return self.root / DAEMON_STATE_NAME
+
+    @property
+    def backup_staging(self) -> Path:
+        return self.root / BACKUP_STAGING_DIR
 
 
 @dataclass

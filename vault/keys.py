@@ -318,3 +318,34 @@ def _change_locked(layout: Layout, old: str, new: str, log_n: int) -> None:
 def verify_identity_matches(keys: OwnerKeys, recipients: list[str]) -> None:
     if str(keys.identity.recipient) != recipients[0]:
         raise VaultError("the owner identity does not match the recipient in config.toml")
+
+
+def sealed_device_key(layout: Layout, recipients: list[str]) -> bytes:
+    """The device key as an age file sealed to *recipients* (the owner's), for a
+    backup: it signs checkpoints and deletion records, so a backup keeps it
+    only in a form that the owner's identity (or the stock ``age -d``) opens."""
+    try:
+        data = layout.device_key.read_bytes()
+    except OSError as exc:
+        raise VaultError(f"cannot read the device key {shown(layout.device_key)}: "
+                         f"{exc.strerror}") from None
+    load_device_key(layout)  # refuse to back up something that is not one
+    return age.encrypt_bytes(data, recipients)
+
+
+def restore_device_key(layout: Layout, identity: age.X25519Identity, sealed: bytes) -> None:
+    """Open a backup's sealed device key with the owner's *identity* and put it
+    in place (0600), checked to be an Ed25519 key."""
+    try:
+        data = age.decrypt_bytes(sealed, [identity])
+    except age.AgeError:
+        raise VaultError("the backup's device key does not open with the owner's "
+                         "identity") from None
+    try:
+        key = serialization.load_pem_private_key(data, password=None)
+    except ValueError:
+        raise VaultError("the backup's device key is not a key") from None
+    if not isinstance(key, Ed25519PrivateKey):
+        raise VaultError("the backup's device key is not an Ed25519 key")
+    ensure_private_dir(layout.keys, group_write=False)
+    write_atomic(layout.device_key, data, mode=0o600, group_write=False)

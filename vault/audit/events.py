@@ -159,6 +159,17 @@ CAMERA_FOLDER_RECORDED = _define("camera.folder_recorded", {
     "folder": _STR, "identity": _OPT, "was": _OPT,
 })
 
+# --- backups ---------------------------------------------------------------------------
+
+#: A backup run finished: where to, the log size its catalog copy holds, and
+#: what changed there (payloads added and removed, shredded headers removed).
+BACKUP_TAKEN = _define("backup.taken", {
+    "destination": _STR, "log_size": _INT, "clips": _INT, "payloads_added": _INT,
+    "payloads_removed": _INT, "shredded_removed": _LIST, "catalog_sha256": _STR,
+})
+#: This vault was made by `ringfence restore` from a backup.
+VAULT_RESTORED = _define("vault.restored", {"source": _STR, "log_size": _INT, "taken_at": _STR})
+
 # --- the daemon -------------------------------------------------------------------------
 
 DAEMON_STARTED = _define("daemon.started", {"pid": _INT, "once": _BOOL, "folders": _LIST})

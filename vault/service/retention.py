@@ -54,6 +54,7 @@ from vault.retention import (
     pressure_victims,
     sign_record,
 )
+from vault.service.backup_log import latest_backups, sweep_staging
 from vault.service.context import VaultContext
 from vault.service.holds import HoldService, reason_text
 from vault.service.keyring import Keyring
@@ -75,6 +76,28 @@ _SEARCH = re.compile(rb"\n([A-Za-z0-9+/]{43})")
 def key_lines(header: bytes) -> set[bytes]:
     """The wrapped file keys of an age header (one per recipient stanza)."""
     return set(_KEY_LINE.findall(header))
+
+
+def holds_any_key(path: Path, keys: set[bytes]) -> bool:
+    """Whether the file at *path* holds any of the wrapped keys *keys*, whole
+    or as the start of a fragment: one pass over the file."""
+    if not keys or path.stat().st_size == 0:
+        return False
+    with open(path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as data:
+        return any(m.group(1) in keys for m in _SEARCH.finditer(data))
+
+
+def residual_risk(backups: Sequence[dict[str, str]]) -> str:
+    """What a deletion record says of the copies shredding cannot reach at once."""
+    if backups:
+        where = "; ".join(f"{b['destination']} (last updated {b['updated_at']})"
+                          for b in backups)
+        first = ("Backups taken before this deletion keep these clips' headers until "
+                 f"their next `ringfence backup` run, which removes them: {where}.")
+    else:
+        first = "This vault has no record of any backup."
+    return (first + " Copies made by other means (file copies, disk images, file-system "
+            "snapshots, a remote's own versions or trash) are outside the vault's reach.")
 
 
 @dataclass(frozen=True)
@@ -287,6 +310,7 @@ class RetentionService:
                     "why": why,
                 }
             )
+        backups = latest_backups(self.ctx.audit.raw_of_types([events.BACKUP_TAKEN], conn))
         record = sign_record(
             {
                 "version": RECORD_VERSION,
@@ -298,6 +322,8 @@ class RetentionService:
                 "reason": reason,
                 "grace_days": self.ctx.config.retention_grace_days,
                 "clips": clips,
+                "backups": backups,
+                "residual_risk": residual_risk(backups),
             },
             self.keyring.device_signer(),
         )
@@ -357,6 +383,8 @@ class RetentionService:
                 failed.append(f"{cid}: {exc.message}")
         self.keyring.checkpoint()
         scrub = self._scrub(keys)
+        if not sweep_staging(self.ctx.layout):
+            log.info("a backup is running: it removes the shredded headers from its own copy")
         if failed:
             raise StorageError(
                 "shredded (the keys are gone), but payloads could not be "
@@ -396,14 +424,7 @@ class RetentionService:
         )
 
     def _copies_left(self, keys: set[bytes]) -> list[str]:
-        found = []
-        for path in self._catalog_files():
-            if path.stat().st_size == 0:
-                continue
-            with open(path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as data:
-                if any(m.group(1) in keys for m in _SEARCH.finditer(data)):
-                    found.append(path.name)
-        return found
+        return [path.name for path in self._catalog_files() if holds_any_key(path, keys)]
 
     def _scrub(self, keys: set[bytes]) -> dict[str, Any]:
         """Make sure no catalog file still holds a shredded wrapped key.

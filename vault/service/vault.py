@@ -45,6 +45,7 @@ from vault.keys import (
     public_key_b64,
     sweep_key_temps,
 )
+from vault.service.backup import BackupService
 from vault.service.cameras import CameraService
 from vault.service.clips import ClipService
 from vault.service.context import IdMaker, VaultContext
@@ -63,7 +64,8 @@ class Vault:
     """An open vault. Create one with :meth:`open` or :meth:`init`.
 
     Its services: ``cameras``, ``clips``, ``requests``, ``holds``,
-    ``releases``, ``retention`` and ``status``; the keys are on ``keyring``.
+    ``releases``, ``retention``, ``status`` and ``backups``; the keys are on
+    ``keyring``.
     """
 
     def __init__(self, ctx: VaultContext, keyring: Keyring | None = None) -> None:
@@ -78,6 +80,7 @@ class Vault:
                                           self.status)
         self.guard = ReleaseGuard(ctx, self.keyring, self.requests)
         self.releases = ReleaseService(ctx, self.keyring, self.requests, self.clips, self.guard)
+        self.backups = BackupService(ctx, self.keyring)
 
     @staticmethod
     def _context(layout: Layout, config: Config, engine: Engine, *,
