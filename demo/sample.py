@@ -221,6 +221,7 @@ def stop_daemon(proc: subprocess.Popen[bytes]) -> None:
 def run(args: argparse.Namespace) -> int:
     """The `demo` command."""
     from tui.app import RingfenceApp, tune_gc
+    from tui.graphics import detect
 
     if args.dir:
         root = Path(args.dir).expanduser().absolute()
@@ -245,7 +246,7 @@ def run(args: argparse.Namespace) -> int:
               f"a clip every {args.every:g} s; the daemon seals it.")
     app = RingfenceApp(vault, export_dir=demo.exports, notice=notice,
                        passphrase_hint=f"This is the demo vault: its passphrase is "
-                                       f"“{PASSPHRASE}”.")
+                                       f"“{PASSPHRASE}”.", graphics=detect())
     try:
         tune_gc()
         app.run()

@@ -16,7 +16,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import events
 from textual.app import App
@@ -27,9 +27,11 @@ from textual.timer import Timer
 from textual.worker import Worker
 
 from tui.calls import VaultCalls
-from tui.player import TempClips
 from vault.errors import RingfenceError
 from vault.service import AppVault
+
+if TYPE_CHECKING:
+    from vault.viewer import PlayerProcess
 
 log = logging.getLogger("ringfence.tui")
 
@@ -76,13 +78,16 @@ class RingfenceApp(VaultCalls, App[None]):
         idle_lock_seconds: float | None = None,
         status_seconds: float = 3.0,
         monotonic: Callable[[], float] = time.monotonic,
+        graphics: str = "halfblock",
     ) -> None:
         """*vault* is the open vault the app works on (injected, never created here).
 
         *export_dir* is where export folders are suggested; *notice* a line shown
         above the inbox (the demo explains itself there); *passphrase_hint* is
         shown in the passphrase dialog; *passphrase* supplies a passphrase
-        without asking (``--passphrase-file`` and friends), used once at start.
+        without asking (``--passphrase-file`` and friends), used once at start;
+        *graphics* is how pictures are drawn (``tui.graphics.detect()``, asked
+        before the app starts; half-blocks by default).
         """
         super().__init__()
         self.vault = vault
@@ -98,7 +103,8 @@ class RingfenceApp(VaultCalls, App[None]):
         self._last_activity = monotonic()
         self._key_users = 0
         self._key_users_lock = threading.Lock()
-        self.temp_clips = TempClips()
+        self.graphics = graphics
+        self.players: set[PlayerProcess] = set()  # players fed from a preview, still running
         self.errors: list[str] = []  # every message shown by show_error, for tests and logs
         self._warned_daemon = False
         self._last_error_at = 0.0
@@ -136,7 +142,13 @@ class RingfenceApp(VaultCalls, App[None]):
             self.note_unlocked()
 
     def on_unmount(self) -> None:
-        self.temp_clips.remove_all()
+        self.stop_players()
+
+    def stop_players(self) -> None:
+        """End every player a preview started: each holds a clip's plaintext."""
+        for player in list(self.players):
+            player.stop()
+        self.players.clear()
 
     def apply_keymap(self, keys: dict[str, str]) -> None:
         """Remap keys from config.toml ``[tui] keys`` (binding id -> key)."""
@@ -250,14 +262,15 @@ class RingfenceApp(VaultCalls, App[None]):
             self.notify(message, title="Vault locked")
 
     def _close_previews(self) -> None:
-        """Locking also closes open previews: their plaintext (in memory and in
-        any copy handed to a player) goes with the keys."""
+        """Locking also closes open previews: their plaintext and decoded frames
+        go with the keys, and players fed from them are stopped."""
         from tui.screens.preview import PreviewScreen
 
         while len(self.screen_stack) > 1 and any(
             isinstance(screen, PreviewScreen) for screen in self.screen_stack
         ):
             self.pop_screen()
+        self.stop_players()
 
     def check_idle_lock(self) -> None:
         if not self.vault.unlocked:

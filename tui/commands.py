@@ -42,6 +42,7 @@ def logging_to_app() -> Iterator[None]:
 
 def cmd_tui(args: argparse.Namespace) -> int:
     from tui.app import RingfenceApp, tune_gc
+    from tui.graphics import detect
 
     vault = open_vault(args)
     provider = None
@@ -54,7 +55,9 @@ def cmd_tui(args: argparse.Namespace) -> int:
     try:
         with logging_to_app():
             tune_gc()
-            RingfenceApp(vault, export_dir=args.exports, passphrase=provider).run()
+            graphics = detect()  # before the app owns the terminal
+            RingfenceApp(vault, export_dir=args.exports, passphrase=provider,
+                         graphics=graphics).run()
     finally:
         vault.close()
     return 0

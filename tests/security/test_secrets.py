@@ -13,7 +13,6 @@ import json
 import os
 import shutil
 import signal
-import stat
 import subprocess
 import sys
 import textwrap
@@ -25,12 +24,12 @@ from tests.conftest import FAST_LOG_N
 from tests.requests.test_service import ingest
 from tests.retention.conftest import files_containing, headers
 from tests.tools import PASSPHRASE, cli_env, run_cli
-from tui.player import TempClips, play, view_root
 from vault.config import Layout
 from vault.errors import PassphraseError
 from vault.hardening import child_env
 from vault.keys import PASSWD_LOCK, unlock
 from vault.service import Vault
+from vault.viewer import PlayerProcess
 
 DEADLINE = 120
 NEW = "a different, longer passphrase"
@@ -57,6 +56,7 @@ UNLOCKED = """
 import ctypes, json, resource, sys
 from pathlib import Path
 from vault.service import Vault
+from vault.viewer import PlayerProcess
 
 def state():
     return {"core": list(resource.getrlimit(resource.RLIMIT_CORE)),
@@ -105,6 +105,7 @@ from textual.widgets import Input
 from tui.app import RingfenceApp
 from tui.screens.passphrase import PassphraseScreen
 from vault.service import Vault
+from vault.viewer import PlayerProcess
 
 def dumpable():
     return [resource.getrlimit(resource.RLIMIT_CORE)[0] != 0,
@@ -170,7 +171,8 @@ def test_the_player_gets_no_passphrase_variable(tmp_path: Path,
     seen = tmp_path / "env.txt"
     player.write_text(f"#!/bin/sh\nenv > {seen}\n")
     player.chmod(0o700)
-    assert play([str(player)], tmp_path / "clip.mp4") == 0
+    played = PlayerProcess([str(player)]).feed(lambda sink: (sink.write(b"clip"), None)[1])
+    assert played.exit_code == 0
     dump = seen.read_text()
     assert "PATH=" in dump
     assert secret_names(dump) == []
@@ -197,52 +199,6 @@ def test_the_passphrase_command_gets_no_passphrase_variable(vault: Vault,
 def test_child_env_drops_every_passphrase_name() -> None:
     base = {"PATH": "/bin", "HOME": "/h", **SECRET_ENV, "XPASSPHRASEY": "x"}
     assert child_env(base) == {"PATH": "/bin", "HOME": "/h"}
-
-
-# --- preview copies live in RAM --------------------------------------------------------------
-
-
-def mount_type(path: Path) -> str:
-    """The filesystem type of the mount that holds *path* (longest mount point)."""
-    best, kind = "", ""
-    for line in Path("/proc/self/mounts").read_text().splitlines():
-        _dev, point, fstype, *_ = line.split()
-        point = point.replace("\\040", " ")
-        if (str(path) == point or str(path).startswith(point.rstrip("/") + "/")) \
-                and len(point) > len(best):
-            best, kind = point, fstype
-    return kind
-
-
-@pytest.mark.skipif(not Path("/dev/shm").is_dir(), reason="no /dev/shm here")
-def test_a_preview_copy_lives_in_ram(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("TMPDIR", str(tmp_path))  # the disk, where copies used to go
-    monkeypatch.delenv("XDG_RUNTIME_DIR", raising=False)
-    temps = TempClips()
-    path = temps.write(b"decrypted footage", ".mp4")
-    try:
-        assert path.parent.parent == Path("/dev/shm") and mount_type(path) == "tmpfs"
-        assert not str(path).startswith(str(tmp_path))
-        assert stat.S_IMODE(path.stat().st_mode) == 0o600
-        assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
-    finally:
-        temps.remove_all()
-    assert not path.parent.exists()
-
-
-def test_the_runtime_dir_is_used_only_when_it_is_private(tmp_path: Path) -> None:
-    private = tmp_path / "run-user"
-    private.mkdir(mode=0o700)
-    os.chmod(private, 0o700)
-    assert view_root({"XDG_RUNTIME_DIR": str(private)}) == private
-    shared = tmp_path / "shared"
-    shared.mkdir()
-    os.chmod(shared, 0o755)
-    assert view_root({"XDG_RUNTIME_DIR": str(shared)}) != shared
-    link = tmp_path / "link"
-    link.symlink_to(private)
-    assert view_root({"XDG_RUNTIME_DIR": str(link)}) != link
-    assert view_root({"XDG_RUNTIME_DIR": "relative"}) != Path("relative")
 
 
 # --- a killed `key passwd` ------------------------------------------------------------------------
@@ -338,6 +294,7 @@ KILLED_SHRED = """
 import os, signal, sys
 from pathlib import Path
 from vault.service import Vault
+from vault.viewer import PlayerProcess
 
 vault = Vault.open(Path(sys.argv[1]))
 def killed(*args, **kwargs):

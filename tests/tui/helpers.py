@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from demo import synth
+from demo.sample import PASSPHRASE
 from tui.app import RingfenceApp
+from vault.ingest.daemon import Daemon, DaemonOptions
 from vault.service import Vault
 
 NOW = datetime(2026, 11, 28, 12, 0, 0, tzinfo=UTC)
@@ -62,3 +65,29 @@ async def settle(pilot: Any) -> None:
     await pilot.app.workers.wait_for_complete()
     await pilot.pause()
 
+
+FIRST = NOW - timedelta(hours=2)
+
+
+def build_vault(root: Path, clips: int = 3, seconds: float = 4.0,
+                size: tuple[int, int] = (160, 96)) -> tuple[Vault, str, list[bytes]]:
+    """A vault with *clips* clips of camera `porch`, a minute apart, and a request for them."""
+    vault = Vault.init(root / "vault", PASSPHRASE, log_n=10, clock=fixed_clock)
+    drop = root / "drop"
+    drop.mkdir()
+    vault.cameras.add("porch", drop, pattern="porch_%Y%m%d_%H%M%S")
+    plaintexts = []
+    for i in range(clips):
+        at = FIRST + timedelta(minutes=i)
+        data = synth.clip_bytes(seconds=seconds, width=size[0], height=size[1], fps=10, codec="h264",
+                                label=f"CLIP {i + 1}", seed=i)
+        plaintexts.append(data)
+        (drop / f"porch_{at.astimezone():%Y%m%d_%H%M%S}.mp4").write_bytes(data)
+    Daemon(vault, DaemonOptions(once=True, settle_seconds=0)).run()
+    request = vault.requests.add({
+        "requester": "DC Sam Patel", "organisation": "Metropolitan Police", "kind": "police",
+        "basis": "warrant", "reason": "who rang the bell", "cameras": ["porch"],
+        "from": FIRST - timedelta(minutes=1), "to": FIRST + timedelta(minutes=clips + 1),
+    })
+    vault.lock()
+    return vault, request, plaintexts

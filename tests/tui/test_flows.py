@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import stat
 import sys
 from pathlib import Path
 from typing import Any
@@ -356,46 +355,50 @@ async def test_export_failure_is_shown_and_the_dialog_stays(demo: DemoCopy,
 # --- preview -------------------------------------------------------------------------------------
 
 PLAYER = """
-import hashlib, json, os, stat, sys
-path = sys.argv[-1]
-st = os.stat(path)
-record = {"path": path, "mode": stat.S_IMODE(st.st_mode),
-          "dir_mode": stat.S_IMODE(os.stat(os.path.dirname(path)).st_mode),
-          "sha256": hashlib.sha256(open(path, "rb").read()).hexdigest()}
+import hashlib, json, os, sys
+data = sys.stdin.buffer.read()
+record = {"sha256": hashlib.sha256(data).hexdigest(), "args": sys.argv[2:],
+          "secret_vars": sorted(k for k in os.environ if "PASSPHRASE" in k)}
 open(sys.argv[1], "w").write(json.dumps(record))
 """
 
+HANG = "import sys, time; sys.stdin.buffer.read(); open(sys.argv[1], 'w').write('reading'); time.sleep(600)"
 
-async def test_preview_decrypts_logs_and_plays_a_private_temp_copy(
+
+async def open_preview(pilot: Any, police: str) -> PreviewScreen:
+    """From the inbox: the police request, its first clip previewed and unlocked."""
+    app = pilot.app
+    await open_request(pilot, police, 6)
+    await pilot.press("p")
+    await wait_for(pilot, lambda: app.screen.query("#answer"), what="the reason dialog")
+    await pilot.press("enter")  # keep the suggested reason
+    await unlock(pilot)
+    await wait_for(pilot, lambda: isinstance(app.screen, PreviewScreen), what="preview")
+    return app.screen  # type: ignore[no-any-return]
+
+
+async def test_preview_decrypts_logs_and_pipes_to_the_player(
         demo: DemoCopy, tmp_path: Path, monkeypatch: Any) -> None:
     police = demo.ids["police"]
     clip = demo.vault.requests.scope_clips(police)[0]
     script = tmp_path / "player.py"
     script.write_text(PLAYER)
     record = tmp_path / "played.json"
-    monkeypatch.setenv("RINGFENCE_PLAYER", f"{sys.executable} {script} {record}")
+    monkeypatch.setenv("RINGFENCE_PLAYER", f"{sys.executable} {script} {record} -")
     audit_before = demo.vault.audit.size()
     app = make_app(demo.vault)
     async with app.run_test(size=(80, 24)) as pilot:
-        await open_request(pilot, police, 6)
-        await pilot.press("p")
-        await wait_for(pilot, lambda: app.screen.query("#answer"), what="the reason dialog")
-        await pilot.press("enter")  # keep the suggested reason
-        await unlock(pilot)
-        await wait_for(pilot, lambda: isinstance(app.screen, PreviewScreen), what="preview")
-        await settle(pilot)
-        preview = app.screen
+        preview = await open_preview(pilot, police)
+        await wait_for(pilot, lambda: preview.frames_drawn > 0, what="the first frame")
         facts = text_of(app, "#facts")
         assert "front-door" in facts and "160×120" in facts and "mp4" in facts
-        assert preview.image is not None  # a still frame was decoded
+        assert "Audio" in facts and "none" in facts
         await pilot.press("o")
         await wait_for(pilot, record.exists, what="the player")
-        await settle(pilot)
+        await wait_for(pilot, lambda: not app.players, what="the player to exit")
         played = json.loads(record.read_text())
-        assert played["mode"] == 0o600 and played["dir_mode"] == 0o700
-        assert played["sha256"] == clip.sha256
-        assert not Path(played["path"]).exists()  # removed when the player exited
-        assert len(app.temp_clips) == 0
+        assert played["sha256"] == clip.sha256 and played["args"] == ["-"]
+        assert played["secret_vars"] == []
         await pilot.press("escape")
         await wait_for(pilot, lambda: isinstance(app.screen, RequestScreen), what="back")
     viewed = [e for _i, e in demo.vault.audit.entries(audit_before) if e["type"] == "clip.viewed"]
@@ -406,46 +409,53 @@ async def test_preview_decrypts_logs_and_plays_a_private_temp_copy(
     assert len(own) == 1 and own[0].status == "approved"
 
 
-async def test_every_copy_handed_to_a_launcher_goes_when_the_vault_locks(
+async def test_a_player_still_running_is_stopped_when_the_vault_locks(
         demo: DemoCopy, tmp_path: Path, monkeypatch: Any) -> None:
     police = demo.ids["police"]
-    launcher = tmp_path / "xdg-open"  # a launcher returns at once; the copy must stay
-    played = tmp_path / "played.txt"
-    launcher.write_text(f"#!/bin/sh\necho \"$1\" >> {played}\n")
-    launcher.chmod(0o700)
-    monkeypatch.setenv("RINGFENCE_PLAYER", str(launcher))
+    script = tmp_path / "hang.py"
+    script.write_text(HANG)
+    mark = tmp_path / "reading"
+    monkeypatch.setenv("RINGFENCE_PLAYER", f"{sys.executable} {script} {mark}")
     app = make_app(demo.vault)
     async with app.run_test(size=(80, 24)) as pilot:
-        await open_request(pilot, police, 6)
-        await pilot.press("p")
-        await wait_for(pilot, lambda: app.screen.query("#answer"), what="the reason dialog")
-        await pilot.press("enter")
-        await unlock(pilot)
-        await wait_for(pilot, lambda: isinstance(app.screen, PreviewScreen), what="preview")
-        for times in (1, 2):
-            await pilot.press("o")
-            await wait_for(pilot, lambda n=times: played.exists()
-                           and len(played.read_text().split()) == n, what="the launcher")
-            await settle(pilot)
-        copies = [Path(p) for p in played.read_text().split()]
-        assert len(set(copies)) == 2 and all(p.exists() for p in copies)
+        preview = await open_preview(pilot, police)
+        await pilot.press("o")
+        await wait_for(pilot, mark.exists, what="the player to read the clip")
+        (player,) = list(app.players)
+        assert player.running
         await pilot.press("ctrl+l")
         await wait_for(pilot, lambda: isinstance(app.screen, RequestScreen), what="closed")
-        assert not any(p.exists() for p in copies)
-        assert len(app.temp_clips) == 0 and not demo.vault.unlocked
+        assert not player.running and not app.players and not demo.vault.unlocked
+        assert preview.opened is None and preview.playhead.times == []
 
 
-async def test_preview_temp_copy_is_removed_when_the_app_stops(demo: DemoCopy) -> None:
+async def test_quitting_stops_a_running_player(
+        demo: DemoCopy, tmp_path: Path, monkeypatch: Any) -> None:
+    police = demo.ids["police"]
+    script = tmp_path / "hang.py"
+    script.write_text(HANG)
+    mark = tmp_path / "reading"
+    monkeypatch.setenv("RINGFENCE_PLAYER", f"{sys.executable} {script} {mark}")
+    app = make_app(demo.vault)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_preview(pilot, police)
+        await pilot.press("o")
+        await wait_for(pilot, mark.exists, what="the player to read the clip")
+        (player,) = list(app.players)
+    assert not player.running
+
+
+async def test_preview_without_a_picture_says_why(demo: DemoCopy) -> None:
+    from tui.screens.preview import Opened
+
     clip = demo.vault.clips.all(limit=1)[0]
     app = make_app(demo.vault)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
-        path = app.temp_clips.write(b"plaintext", ".mp4")
-        assert stat.S_IMODE(path.stat().st_mode) == 0o600
-        app.push_screen(PreviewScreen(clip, b"data", None))
+        app.push_screen(PreviewScreen(Opened(clip, b"not a clip")))
         await settle(pilot)
-        assert "No still frame" in text_of(app, "#facts")
-    assert not path.exists()
+        assert "No picture" in text_of(app, "#facts")
+        assert "(no picture)" in str(app.screen.query_one("#video").render_line(10).text)
 
 
 async def test_clips_browser_by_camera_and_day(demo: DemoCopy) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import stat
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -13,9 +12,10 @@ import pytest
 from tests.tui.helpers import NOW, STATUS_DOWN, STATUS_UP
 from tui.format import duration, relative, short_time, truncate
 from tui.keymap import declared_bindings, known_binding_ids
-from tui.player import TempClips, find_player, is_launcher, play
 from tui.selection import Selection
 from tui.widgets.status_bar import status_line
+from vault.errors import UsageError
+from vault.viewer import PlayerProcess, find_player
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "tui.md"
 
@@ -69,29 +69,20 @@ def test_status_line_drops_the_least_important_parts_when_narrow() -> None:
     assert status_line(None, False, NOW).plain == "checking the vault… │ locked"
 
 
-def test_temp_clips_are_private_and_removed(tmp_path: Path) -> None:
-    temps = TempClips()
-    path = temps.write(b"secret", ".mp4")
-    assert stat.S_IMODE(path.stat().st_mode) == 0o600
-    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
-    other = temps.write(b"other", ".mp4")
-    assert len(temps) == 2
-    temps.remove(path)
-    assert not path.parent.exists() and other.exists()
-    temps.remove(path)  # twice is fine
-    temps.remove_all()
-    assert not other.exists() and len(temps) == 0
+def test_find_player_prefers_the_environment(tmp_path: Path) -> None:
+    assert find_player({"RINGFENCE_PLAYER": "mpv --loop -"}) == ["mpv", "--loop", "-"]
+    assert find_player({"PATH": str(tmp_path)}) is None
+    fake = tmp_path / "ffplay"
+    fake.write_text("#!/bin/sh\n")
+    fake.chmod(0o700)
+    assert find_player({"PATH": str(tmp_path)}) == ["ffplay", "-"]
+    with pytest.raises(UsageError):
+        find_player({"RINGFENCE_PLAYER": "'unbalanced"})
 
 
-def test_find_player_prefers_the_environment() -> None:
-    assert find_player({"RINGFENCE_PLAYER": "mpv --loop"}) == ["mpv", "--loop"]
-    found = find_player({})
-    assert found is None or found[0] in {"mpv", "vlc", "ffplay", "xdg-open", "open"}
-    assert is_launcher(["/usr/bin/xdg-open"]) and not is_launcher(["mpv"])
-
-
-def test_play_reports_a_missing_player(tmp_path: Path) -> None:
-    assert play([str(tmp_path / "no-such-player")], tmp_path / "x.mp4") == 127
+def test_a_missing_player_is_a_usage_error(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match="no such player"):
+        PlayerProcess([str(tmp_path / "no-such-player")])
 
 
 def test_every_binding_has_a_unique_id_and_is_documented() -> None:
@@ -145,31 +136,6 @@ def test_the_player_does_not_see_the_passphrase(tmp_path: Path,
     seen = tmp_path / "env.txt"
     player.write_text(f"#!/bin/sh\nenv > {seen}\n")
     player.chmod(0o700)
-    assert play([str(player)], tmp_path / "x.mp4") == 0
+    assert PlayerProcess([str(player)]).feed(lambda sink: None).exit_code == 0
     env = seen.read_text()
     assert "PATH=" in env and "hunter2-secret" not in env and "RINGFENCE_PASSPHRASE" not in env
-
-
-def test_view_folders_of_a_killed_app_are_swept(tmp_path: Path,
-                                                monkeypatch: pytest.MonkeyPatch) -> None:
-    import subprocess
-    import sys
-
-    from tui.player import sweep_stale
-
-    monkeypatch.setenv("TMPDIR", str(tmp_path))
-    import tempfile
-
-    monkeypatch.setattr(tempfile, "tempdir", None)
-    # A real app process writes a view file and is killed before it can clean up.
-    code = ("import os, signal; from tui.player import TempClips; "
-            "p = TempClips().write(b'plaintext', '.mp4'); print(p, flush=True); "
-            "os.kill(os.getpid(), signal.SIGKILL)")
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          env={**os.environ, "TMPDIR": str(tmp_path)}, timeout=60)
-    assert proc.returncode == -9
-    left = Path(proc.stdout.strip())
-    assert left.read_bytes() == b"plaintext"
-    mine = TempClips().write(b"in use", ".mp4")  # this process is alive: kept
-    assert not left.parent.exists()
-    assert sweep_stale(tmp_path) == 0 and mine.exists()

@@ -122,18 +122,31 @@ def _export_finished(snap_compare: Any, demo: DemoCopy) -> None:
         shutil.rmtree(FIXED_EXPORTS, ignore_errors=True)
 
 
-def test_preview(snap_compare: Any, demo: DemoCopy) -> None:
+def _preview(snap_compare: Any, demo: DemoCopy, size: tuple[int, int]) -> bool:
+    """The first clip of the police request, decoded in full, its first frame shown
+    in half-blocks (paused: a playing clip would differ from run to run)."""
+    from tui.screens.preview import Opened
+
     clip = demo.vault.requests.scope_clips(demo.ids["police"])[0]
     demo.vault.unlock(PASSPHRASE)
-    data = demo.vault.releases.view(clip.id, "snapshot")
-    from tui.widgets.frame import still_frame
+    opened = Opened(clip, demo.vault.releases.view(clip.id, "snapshot"))
 
     async def run_before(pilot: Any) -> None:
         await settle(pilot)
-        pilot.app.push_screen(PreviewScreen(clip, data, still_frame(data)))
+        screen = PreviewScreen(opened, "snapshot", autoplay=False)
+        pilot.app.push_screen(screen)
+        await wait_for(pilot, lambda: screen._decoded and screen.frames_drawn > 0)
         await settle(pilot)
 
-    assert snap_compare(make_app(demo.vault), terminal_size=SIZE, run_before=run_before)
+    return bool(snap_compare(make_app(demo.vault), terminal_size=size, run_before=run_before))
+
+
+def test_preview(snap_compare: Any, demo: DemoCopy) -> None:
+    assert _preview(snap_compare, demo, SIZE)
+
+
+def test_preview_100x30(snap_compare: Any, demo: DemoCopy) -> None:
+    assert _preview(snap_compare, demo, (100, 30))
 
 
 def test_clips_browser(snap_compare: Any, demo: DemoCopy) -> None:
@@ -153,3 +166,24 @@ def test_help(snap_compare: Any, demo: DemoCopy) -> None:
         await settle(pilot)
 
     assert snap_compare(make_app(demo.vault), terminal_size=SIZE, run_before=run_before)
+
+
+def test_request_with_strip_100x30(snap_compare: Any, demo: DemoCopy) -> None:
+    """The police request with its strip of frames, every clip's frames in."""
+    from tui.widgets.strip import FrameStrip
+
+    async def run_before(pilot: Any) -> None:
+        await _open(pilot, demo.ids["police"])
+        await pilot.press("f")
+        await wait_for(pilot, lambda: bool(pilot.app.screen.query("#answer")))
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, PassphraseScreen))
+        await pilot.press(*PASSPHRASE, "enter")
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, RequestScreen)
+                       and pilot.app.screen.strip_loader is not None)
+        screen = pilot.app.screen
+        strip = screen.query_one(FrameStrip)
+        await wait_for(pilot, lambda: all(strip.has_frames(c.id) for c in screen.clips))
+        await settle(pilot)
+
+    assert snap_compare(make_app(demo.vault), terminal_size=(100, 30), run_before=run_before)

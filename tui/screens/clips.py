@@ -148,7 +148,8 @@ class ClipsScreen(VaultScreen):
         table = self.query_one(ClipTable)
         if table.row_count == 0:
             return
-        start_preview(self.rf, self.clips[table.cursor_row], "browsing my own footage")
+        start_preview(self.rf, self.clips[table.cursor_row], "browsing my own footage",
+                      self.clips)
 
     def action_back(self) -> None:
         self.dismiss()

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.table import Table
 from rich.text import Text
@@ -25,10 +26,15 @@ from tui.format import (
 )
 from tui.screens.base import VaultScreen
 from tui.selection import Selection
+from tui.strip_loader import StripLoader
 from tui.summary import ReleaseSummary
 from tui.widgets.status_bar import StatusBar
+from tui.widgets.strip import FrameStrip
 from tui.widgets.tables import ClipTable, LazyTable
 from vault.service import RELEASABLE, ClipInfo, DecisionResult, RequestInfo, Status
+
+if TYPE_CHECKING:
+    from vault.service import Viewing
 
 PAGE = 200
 AUTO_LOAD = 5000  # clips read without scrolling; beyond this, pages follow the scroll
@@ -89,6 +95,7 @@ class RequestScreen(VaultScreen):
         Binding("space", "tick", "Tick", id="request.toggle"),
         Binding("t", "tick_all", "All/none", id="request.toggle_all", show=False),
         Binding("p", "preview", "Preview", id="request.preview"),
+        Binding("f", "strip", "Frames", id="request.strip"),
         Binding("a", "approve", "Approve", id="request.approve"),
         Binding("x", "refuse", "Refuse", id="request.refuse"),
         Binding("e", "export", "Export", id="request.export"),
@@ -102,11 +109,13 @@ class RequestScreen(VaultScreen):
         self.clips: list[ClipInfo] = []
         self.selection = Selection()
         self._released: set[str] = set()
+        self.strip_loader: StripLoader | None = None
 
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static("Loading the request…", id="detail")
         yield Static("", id="selection")
+        yield FrameStrip(id="strip")
         table = ClipTable(id="clips")
         # Fixed widths: no re-measuring as pages arrive, no jitter.
         table.add_column("", key="tick", width=3)
@@ -121,6 +130,7 @@ class RequestScreen(VaultScreen):
 
     def on_mount(self) -> None:
         self.sub_title = self.request_id
+        self.watch(self.app, "key_unlocked", self._lock_changed, init=False)
         self.load()
         self._load_clips()  # at the same time: the clips need not wait for the details
 
@@ -270,7 +280,90 @@ class RequestScreen(VaultScreen):
         org = self.info.organisation
         reason = (f"before deciding on the request from {org}" if self.pending else
                   f"reviewing the {self.info.status.replace('_', ' ')} request from {org}")
-        start_preview(self.rf, clip, reason)
+        start_preview(self.rf, clip, reason, self.clips)
+
+    # --- the strip of frames ------------------------------------------------------------
+
+    def action_strip(self) -> None:
+        """Show (or hide) a strip of frames across the clips in scope.
+
+        Showing decrypts each clip in memory, as the owner's own view (asked
+        why, logged per clip); hiding drops every frame.
+        """
+        strip = self.query_one(FrameStrip)
+        if strip.has_class("shown"):
+            self._drop_strip()
+            return
+        if self.info is None:
+            return
+        from tui.screens.ask import AskScreen
+
+        org = self.info.organisation
+
+        def asked(reason: str | None) -> None:
+            if reason:
+                self.with_all_clips(lambda: self._open_strip(reason))
+
+        self.app.push_screen(AskScreen(
+            "Frames of every clip",
+            "The strip decrypts each clip in scope in memory, keeps a few small frames of "
+            "it, and logs each as your own view. Why are you looking?",
+            f"looking along the clips of the request from {org}", ok="Decrypt and show"),
+            asked)
+
+    def _open_strip(self, reason: str) -> None:
+        clips = list(self.clips)
+        if not clips:
+            self.notify("No clips in scope.", severity="warning")
+            return
+        job = self.rf.key_job(lambda: self.vault.releases.viewing(
+            [c.id for c in clips], reason, via="strip"))
+        self.rf.with_key(lambda: self.call_vault(
+            job, lambda viewing: self._start_strip(viewing, clips), name="strip"))
+
+    def _start_strip(self, viewing: Viewing, clips: list[ClipInfo]) -> None:
+        strip = self.query_one(FrameStrip)
+        strip.add_class("shown")
+        strip.set_clips(clips)
+        highlighted = self._highlighted()
+        if highlighted is not None:
+            strip.focus_clip(highlighted.id)
+
+        def deliver(clip_id: str, frames: list[Any]) -> None:
+            with contextlib.suppress(RuntimeError):  # the app is stopping
+                self.app.call_from_thread(self._strip_frames, loader, clip_id, frames)
+
+        loader = StripLoader(viewing, clips, deliver)
+        self.strip_loader = loader
+        loader.prefer(strip.visible_clips())
+        self.call_vault(self.rf.key_job(loader.run), None, name="strip frames")
+
+    def _strip_frames(self, loader: StripLoader, clip_id: str, frames: list[Any]) -> None:
+        if loader is self.strip_loader and not loader.stopped:
+            self.query_one(FrameStrip).add_frames(clip_id, frames)
+
+    @on(DataTable.RowHighlighted, "#clips")
+    def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if self.strip_loader is None or event.row_key.value is None:
+            return
+        strip = self.query_one(FrameStrip)
+        strip.focus_clip(event.row_key.value)
+        self.strip_loader.prefer(strip.visible_clips())
+
+    def _drop_strip(self) -> None:
+        if self.strip_loader is not None:
+            self.strip_loader.stop()
+            self.strip_loader = None
+        for strip in self.query(FrameStrip):
+            strip.clear()
+            strip.remove_class("shown")
+
+    def _lock_changed(self, unlocked: bool) -> None:
+        if not unlocked:
+            self._drop_strip()  # the frames go with the keys
+
+    def on_unmount(self) -> None:
+        self._drop_strip()
 
     def action_approve(self) -> None:
         if not self.pending or self.info is None:
