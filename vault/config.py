@@ -69,6 +69,8 @@ KEYS_DIR = "keys"
 OWNER_IDENTITY_NAME = "owner.age"
 OWNER_SIGNING_NAME = "signing.age"
 DEVICE_KEY_NAME = "device.ed25519"
+#: The owner's keys sealed to the recovery identity (vault.keys, `key recover`).
+RECOVERY_KEYS_NAME = "recovery.age"
 #: Held (flock) by `key passwd` and every unlock (vault.keys).
 PASSWD_LOCK_NAME = ".passwd.lock"  # noqa: S105 - a lock file name
 #: A key file sealed under a new passphrase, before it is renamed into place.
@@ -111,6 +113,10 @@ class Layout:
     @property
     def device_key(self) -> Path:
         return self.keys / DEVICE_KEY_NAME
+
+    @property
+    def recovery_keys(self) -> Path:
+        return self.keys / RECOVERY_KEYS_NAME
 
     @property
     def passwd_lock(self) -> Path:

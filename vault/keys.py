@@ -349,3 +349,63 @@ def restore_device_key(layout: Layout, identity: age.X25519Identity, sealed: byt
         raise VaultError("the backup's device key is not an Ed25519 key")
     ensure_private_dir(layout.keys, group_write=False)
     write_atomic(layout.device_key, data, mode=0o600, group_write=False)
+
+
+# --- recovery: the owner's keys sealed to a recovery identity -----------------------------
+
+
+def recovery_identity(secret: bytes) -> age.X25519Identity:
+    """The age identity whose 32-byte secret is *secret* (vault.recovery)."""
+    return age.X25519Identity(secret)
+
+
+def seal_keys_for_recovery(layout: Layout, keys: OwnerKeys, recipient: str) -> None:
+    """Both owner keys, sealed to the recovery *recipient* only
+    (``keys/recovery.age``): what `key recover` opens to set a new passphrase."""
+    plain = _identity_file(keys.identity) + b"\n" + _signing_file(keys.signing_key)
+    write_atomic(layout.recovery_keys, age.encrypt_bytes(plain, [recipient]), share=False)
+
+
+def open_recovery_keys(layout: Layout, identity: age.X25519Identity) -> OwnerKeys:
+    """The owner's keys from ``keys/recovery.age``, opened with the recovery identity."""
+    try:
+        sealed = layout.recovery_keys.read_bytes()
+    except FileNotFoundError:
+        raise VaultError("this vault has no recovery key (`ringfence key recovery "
+                         "create`)") from None
+    try:
+        plain = age.decrypt_bytes(sealed, [identity])
+    except age.NoMatchingIdentity:
+        raise PassphraseError("the recovery shares rebuild a key that is not this vault's "
+                              "recovery key") from None
+    ident_text, sep, pem = plain.partition(b"\n-----BEGIN")
+    try:
+        [owner] = age.parse_identities_file(ident_text.decode("utf-8"))
+        key = serialization.load_pem_private_key(b"-----BEGIN" + pem, None)
+    except (ValueError, UnicodeDecodeError, age.AgeError):
+        raise VaultError("keys/recovery.age does not hold the owner's keys") from None
+    if not sep or not isinstance(key, Ed25519PrivateKey):
+        raise VaultError("keys/recovery.age does not hold the owner's signing key")
+    return OwnerKeys(owner, key)
+
+
+def reseal_owner_keys(layout: Layout, keys: OwnerKeys, passphrase: str, log_n: int) -> None:
+    """Seal *keys* under a new *passphrase* (after a recovery): staged, then renamed."""
+    forbid_core_dumps()
+    with _keys_lock(layout, wait=True):
+        staged = []
+        for final, plain in ((layout.owner_identity, _identity_file(keys.identity)),
+                             (layout.owner_signing, _signing_file(keys.signing_key))):
+            pending = layout.pending_key(final)
+            write_atomic(pending, _seal(plain, passphrase, log_n), share=False)
+            staged.append((pending, final))
+        for pending, final in staged:
+            replace_durably(pending, final)
+
+
+def readdressed_header(header: bytes, identity: age.X25519Identity,
+                       recipients: list[str]) -> bytes:
+    """A clip's header addressed to the vault's own new recipient list (a
+    recovery key added or revoked). The file key never leaves this call; the
+    payload is not touched, and nothing is released."""
+    return age.rewrap(header, identity, recipients)

@@ -149,6 +149,18 @@ KEY_CREATED = _define("key.created", {
     "device_verifier": _STR, "kdf_log_n": _INT,
 })
 KEY_PASSPHRASE_CHANGED = _define("key.passphrase_changed")
+#: A recovery identity was made (its recipient) and every header readdressed.
+KEY_RECOVERY_CREATED = _define("key.recovery_created", {
+    "recipient": _STR, "shares": _INT, "threshold": _INT, "headers": _INT,
+})
+KEY_RECOVERY_REVOKED = _define("key.recovery_revoked", {"recipient": _STR, "headers": _INT})
+#: The owner's keys were sealed under a new passphrase with the recovery shares.
+KEY_RECOVERED = _define("key.recovered", {"recipient": _STR})
+#: A batch of headers addressed to a new recipient list: clip or attachment
+#: id -> SHA-256 of its new header (what `clips verify` expects from then on).
+CLIPS_READDRESSED = _define("clips.readdressed", {
+    "why": _STR, "recipients": _LIST, "headers": _DICT,
+})
 CAMERA_ADDED = _define("camera.added", {
     "folder": _STR, "identity": _OPT, "pattern": _OPT, "retention_days": _INT,
 })

@@ -52,18 +52,29 @@ def intent_log_size(data: bytes) -> int | None:
 
 def logged_clips(conn: sqlite3.Connection) -> tuple[dict[str, dict[str, Any]], set[str]]:
     """From the audit log, on *conn* (inside the caller's snapshot): what each
-    ``clip.sealed`` entry recorded, by clip id, and the ids with a
+    ``clip.sealed`` entry recorded, by clip id (with the header hash of its
+    latest ``clips.readdressed`` entry, if any), and the ids with a
     ``clip.shredded`` entry. Entries are parsed, not trusted for their bytes:
     ``audit verify`` proves those."""
     sealed: dict[str, dict[str, Any]] = {}
     shredded: set[str] = set()
-    for data in reads.entries_of_types(conn, (events.CLIP_SEALED, events.CLIP_SHREDDED)):
+    for data in reads.entries_of_types(conn, (events.CLIP_SEALED, events.CLIP_SHREDDED,
+                                              events.CLIPS_READDRESSED)):
         try:
             entry = parse_canonical(data)
             kind, subject, details = entry["type"], entry["subject"], entry["details"]
         except (IntegrityError, ValueError, KeyError, TypeError):
             continue  # `audit verify` names a malformed entry
-        if not isinstance(subject, str) or not isinstance(details, dict):
+        if not isinstance(details, dict):
+            continue
+        if kind == events.CLIPS_READDRESSED:
+            # A recovery key added or revoked: the headers named have new hashes.
+            headers = details.get("headers")
+            for clip_id, digest in (headers.items() if isinstance(headers, dict) else ()):
+                if clip_id in sealed and isinstance(digest, str):
+                    sealed[clip_id] = {**sealed[clip_id], "header_sha256": digest}
+            continue
+        if not isinstance(subject, str):
             continue
         if kind == events.CLIP_SEALED:
             sealed[subject] = details

@@ -52,6 +52,7 @@ from vault.service.context import IdMaker, VaultContext
 from vault.service.guard import ReleaseGuard
 from vault.service.holds import HoldService
 from vault.service.keyring import Keyring
+from vault.service.recovery import RecoveryService
 from vault.service.release import ReleaseService
 from vault.service.requests import RequestService
 from vault.service.retention import RetentionService
@@ -64,8 +65,8 @@ class Vault:
     """An open vault. Create one with :meth:`open` or :meth:`init`.
 
     Its services: ``cameras``, ``clips``, ``requests``, ``holds``,
-    ``releases``, ``retention``, ``status`` and ``backups``; the keys are on
-    ``keyring``.
+    ``releases``, ``retention``, ``status``, ``backups`` and ``recovery``; the
+    keys are on ``keyring``.
     """
 
     def __init__(self, ctx: VaultContext, keyring: Keyring | None = None) -> None:
@@ -81,6 +82,7 @@ class Vault:
         self.guard = ReleaseGuard(ctx, self.keyring, self.requests)
         self.releases = ReleaseService(ctx, self.keyring, self.requests, self.clips, self.guard)
         self.backups = BackupService(ctx, self.keyring)
+        self.recovery = RecoveryService(ctx, self.keyring)
 
     @staticmethod
     def _context(layout: Layout, config: Config, engine: Engine, *,
