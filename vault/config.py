@@ -86,6 +86,10 @@ DAEMON_STATE_NAME = "daemon.json"
 #: Where `ringfence backup` builds the catalog copy it sends (vault.service.backup);
 #: held (flock) by a running backup, removed by the next backup or shred.
 BACKUP_STAGING_DIR = "backup.tmp"
+#: The cameras' FTP logins (scrypt verifiers only), vault.ingest.ftp_accounts.
+FTP_ACCOUNTS_NAME = "ftp-accounts.json"
+#: The FTPS certificate and its key, made on first use (vault.ingest.ftp_tls).
+FTPS_DIR = "ftps"
 
 
 @dataclass(frozen=True)
@@ -164,6 +168,98 @@ class Layout:
     def backup_staging(self) -> Path:
         return self.root / BACKUP_STAGING_DIR
 
+    @property
+    def ftp_accounts(self) -> Path:
+        return self.root / FTP_ACCOUNTS_NAME
+
+    @property
+    def ftps(self) -> Path:
+        return self.root / FTPS_DIR
+
+
+@dataclass(frozen=True)
+class FtpConfig:
+    """``[ftp]``: the FTP/FTPS receiver the daemon runs (docs/ftp.md). Off when absent.
+
+    ``listen = "HOST:PORT"``; ``passive_ports = "FIRST-LAST"``; ``tls`` is
+    ``true`` (a certificate made on first use), ``false``, or a table
+    ``{cert = "PATH", key = "PATH"}`` with the owner's own; ``max_upload``
+    in bytes.
+    """
+
+    host: str
+    port: int
+    passive_ports: tuple[int, int] | None = None
+    tls: bool = False
+    tls_cert: str | None = None
+    tls_key: str | None = None
+    max_upload: int | None = None
+
+    def to_table(self) -> dict[str, Any]:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        table: dict[str, Any] = {"listen": f"{host}:{self.port}"}
+        if self.passive_ports is not None:
+            table["passive_ports"] = f"{self.passive_ports[0]}-{self.passive_ports[1]}"
+        if self.tls_cert is not None and self.tls_key is not None:
+            table["tls"] = {"cert": self.tls_cert, "key": self.tls_key}
+        else:
+            table["tls"] = self.tls
+        if self.max_upload is not None:
+            table["max_upload"] = self.max_upload
+        return table
+
+    @classmethod
+    def from_table(cls, table: Any, where: str) -> FtpConfig:
+        if not isinstance(table, dict):
+            raise VaultError(f"{where}: [ftp] must be a table")
+        unknown = set(table) - {"listen", "passive_ports", "tls", "max_upload"}
+        if unknown:
+            raise VaultError(f"{where}: [ftp] has unknown setting(s) {', '.join(sorted(unknown))}")
+        if "listen" not in table:
+            raise VaultError(f"{where}: [ftp] needs listen = \"HOST:PORT\"")
+        host, port = parse_listen(table["listen"], f"{where}: [ftp] listen")
+        ports = table.get("passive_ports")
+        passive = None if ports is None else _port_range(ports, f"{where}: [ftp] passive_ports")
+        tls = table.get("tls", False)
+        cert = key = None
+        if isinstance(tls, dict):
+            if set(tls) != {"cert", "key"} or not all(isinstance(v, str) and v for v in
+                                                      tls.values()):
+                raise VaultError(f"{where}: [ftp] tls must be true, false or "
+                                 "{cert = \"PATH\", key = \"PATH\"}")
+            cert, key, tls = tls["cert"], tls["key"], True
+        elif not isinstance(tls, bool):
+            raise VaultError(f"{where}: [ftp] tls must be true, false or "
+                             "{cert = \"PATH\", key = \"PATH\"}")
+        limit = table.get("max_upload")
+        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int)
+                                  or limit <= 0):
+            raise VaultError(f"{where}: [ftp] max_upload must be a number of bytes above 0")
+        return cls(host, port, passive, tls, cert, key, limit)
+
+
+def parse_listen(text: Any, what: str) -> tuple[str, int]:
+    """``HOST:PORT`` (``[::1]:2121`` for IPv6) as (host, port); VaultError otherwise."""
+    if not isinstance(text, str) or ":" not in text:
+        raise VaultError(f"{what} must be \"HOST:PORT\", e.g. \"0.0.0.0:2121\"")
+    host, _, port_text = text.rpartition(":")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    if not host or not port_text.isascii() or not port_text.isdigit() or not (
+            0 <= int(port_text) <= 65535) or any(c.isspace() for c in host):
+        raise VaultError(f"{what} must be \"HOST:PORT\" with a port from 0 to 65535")
+    return host, int(port_text)
+
+
+def _port_range(text: Any, what: str) -> tuple[int, int]:
+    parts = text.split("-") if isinstance(text, str) else []
+    if len(parts) != 2 or not all(p.isascii() and p.isdigit() for p in parts):
+        raise VaultError(f"{what} must be \"FIRST-LAST\", e.g. \"60000-60099\"")
+    first, last = int(parts[0]), int(parts[1])
+    if not 1024 <= first <= last <= 65535:
+        raise VaultError(f"{what}: ports from 1024 to 65535, the first not above the last")
+    return first, last
+
 
 @dataclass
 class Config:
@@ -182,6 +278,7 @@ class Config:
     # [receipt]: what every consent receipt states about the owner (docs/receipts.md)
     receipt_jurisdiction: str | None = None  # e.g. "GB"; receipts say null when unset
     receipt_contact: str | None = None  # how a requester can reach the owner
+    ftp: FtpConfig | None = None  # [ftp]: the FTP/FTPS receiver; off when None
 
     def to_toml(self) -> bytes:
         doc: dict[str, Any] = {
@@ -205,6 +302,8 @@ class Config:
                                      ("contact", self.receipt_contact)) if v is not None}
         if receipt:
             doc["receipt"] = receipt
+        if self.ftp is not None:
+            doc["ftp"] = self.ftp.to_table()
         header = b"# ringfence vault configuration. Public keys only: no secret lives here.\n"
         return header + tomli_w.dumps(doc).encode()
 
@@ -234,6 +333,7 @@ class Config:
                 keys={str(k): str(v) for k, v in tui.get("keys", {}).items()},
                 receipt_jurisdiction=_receipt_text(doc, "jurisdiction", where),
                 receipt_contact=_receipt_text(doc, "contact", where),
+                ftp=(FtpConfig.from_table(doc["ftp"], str(where)) if "ftp" in doc else None),
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise VaultError(f"{where}: missing or invalid setting ({exc})") from None

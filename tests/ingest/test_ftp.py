@@ -271,16 +271,37 @@ def test_aborted_upload_leaves_nothing(world: World) -> None:
     abort(ftp)
     conn.close()
     wait_for(lambda: "upload.incomplete" in world.kinds(), "the incomplete upload")
-    # The control connection dropped mid-transfer is the same.
+    ftp.quit()
+    assert world.sealed() == []
+    assert [e.filename for e in world.events] == ["aborted.mp4"]
+    _nothing_left(world)
+
+
+def test_an_upload_whose_connection_drops_is_kept_as_cut_short(world: World) -> None:
+    """The camera lost midway (its control connection gone, the data never
+    finished): what arrived is kept, reported as cut short, never as whole."""
+    address = world.serve()
+    ftp = connect(address)
+    ftp.login("front", world.password)
     conn = ftp.transfercmd("STOR dropped.mp4")
-    conn.sendall(os.urandom(500_000))
+    sent = os.urandom(500_000)
+    conn.sendall(sent)
     ftp.sock.shutdown(socket.SHUT_RDWR)  # type: ignore[union-attr]
     ftp.close()
-    wait_for(lambda: world.kinds().count("upload.incomplete") == 2, "the dropped upload")
+    wait_for(lambda: "upload.cut_short" in world.kinds(), "the cut-short upload")
     conn.close()
-    assert world.sealed() == []
-    assert {e.filename for e in world.events} == {"aborted.mp4", "dropped.mp4"}
-    _nothing_left(world)
+    (event,) = [e for e in world.events if e.kind == "upload.cut_short"]
+    assert event.sealed is not None and event.size == len(sent)
+    assert world.opened(event.sealed) == sent
+    # Nothing arrived at all: nothing is kept.
+    ftp = connect(address)
+    ftp.login("front", world.password)
+    conn = ftp.transfercmd("STOR nothing.mp4")
+    ftp.sock.shutdown(socket.SHUT_RDWR)  # type: ignore[union-attr]
+    ftp.close()
+    wait_for(lambda: "upload.incomplete" in world.kinds(), "the empty drop")
+    conn.close()
+    assert len(world.sealed()) == 1
 
 
 def test_oversize_upload_is_cut_off(world: World) -> None:

@@ -139,3 +139,37 @@ def test_supplied_certificate_must_match_its_key(tmp_path: Path) -> None:
     (tmp_path / "a" / KEY_NAME).unlink()
     with pytest.raises(VaultError):
         ensure_identity(tmp_path / "a")
+
+
+def test_ipv6_failures_count_per_64() -> None:
+    from vault.ingest.ftp_accounts import address_key
+
+    now = [0.0]
+    throttle = LoginThrottle(limit=3, window=60, pause=300, clock=lambda: now[0])
+    # A guesser hopping across addresses of its own /64 is one address.
+    for host in ("2001:db8:1:2::1", "2001:db8:1:2::2", "2001:db8:1:2:ffff::3"):
+        throttle.failed(host)
+    assert throttle.blocked("2001:db8:1:2::99")
+    assert not throttle.blocked("2001:db8:1:3::1")  # the next /64 is someone else
+    # IPv4, and IPv4 mapped into IPv6, count per address.
+    assert address_key("::ffff:192.0.2.7") == "192.0.2.7" == address_key("192.0.2.7")
+    assert address_key("fe80::1%eth0") == "fe80::/64"
+    assert address_key("not an address") == "not an address"
+
+
+def test_the_account_file_is_read_again_when_it_changes(tmp_path: Path) -> None:
+    from vault.ingest.ftp_accounts import AccountFile
+
+    path = tmp_path / "ftp-accounts.json"
+    live = AccountFile(path, log_n=10)
+    assert live.get("front") is None  # no file yet: no logins
+    book = AccountBook(log_n=10)
+    _, first = book.add("front")
+    book.save(path)
+    assert live.check("front", first) is not None
+    _, second = book.add("front")
+    book.save(path)
+    assert live.check("front", first) is None and live.check("front", second) is not None
+    # A damaged file keeps the book last read, and says why.
+    path.write_bytes(b"{not json")
+    assert live.check("front", second) is not None and live.error

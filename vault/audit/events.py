@@ -101,6 +101,8 @@ CLIP_VIEWED = _define("clip.viewed", {"request": _OPT, "reason": _OPT, "sha256":
                       {"via": _STR})
 CLIP_EXPORTED_AGE = _define("clip.exported_age", {"camera": _STR, "sha256": _STR, "path": _STR})
 CLIP_CHECK_FAILED = _define("clip.check_failed", {"problem": _STR})
+#: Written with ``clip.sealed`` when the media check finds the clip cut short.
+CLIP_TRUNCATED = _define("clip.truncated", {"camera": _STR, "sha256": _STR, "why": _STR})
 
 # --- requests ---------------------------------------------------------------------------
 
@@ -161,12 +163,15 @@ KEY_RECOVERED = _define("key.recovered", {"recipient": _STR})
 CLIPS_READDRESSED = _define("clips.readdressed", {
     "why": _STR, "recipients": _LIST, "headers": _DICT,
 })
+#: A camera that only uploads over FTP has no ``folder``.
 CAMERA_ADDED = _define("camera.added", {
-    "folder": _STR, "identity": _OPT, "pattern": _OPT, "retention_days": _INT,
-})
+    "identity": _OPT, "pattern": _OPT, "retention_days": _INT,
+}, optional={"folder": _STR, "ftp": _STR})
 #: What changed: the pattern and/or retention, the folders, or (when an added
 #: camera already existed) what ``camera.added`` records. No key is always there.
 CAMERA_CHANGED = _define("camera.changed")
+#: A camera's FTP login made or its password replaced (the password is never logged).
+CAMERA_FTP_LOGIN = _define("camera.ftp_login", {"login": _STR, "replaced": _BOOL})
 CAMERA_FOLDER_RECORDED = _define("camera.folder_recorded", {
     "folder": _STR, "identity": _OPT, "was": _OPT,
 })

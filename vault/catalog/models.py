@@ -76,6 +76,9 @@ class Clip(SQLModel, table=True):
     captured_from_mtime: bool = Field(
         default=False, sa_column_kwargs={"server_default": sa_false()}
     )
+    # The media check found the clip cut short (an upload that ended early):
+    # its bytes are kept, and it is shown as truncated, never trusted as whole.
+    truncated: bool = Field(default=False, sa_column_kwargs={"server_default": sa_false()})
 
 
 class AuditEntry(SQLModel, table=True):

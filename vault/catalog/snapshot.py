@@ -41,6 +41,7 @@ class CameraCount:
     clips: int
     last_ingest: datetime | None
     time_from_mtime: int
+    truncated: int = 0  # clips the media check found cut short
 
 
 def stored_time(value: object) -> datetime | None:
@@ -60,13 +61,14 @@ class CatalogSnapshot:
     def cameras(self) -> list[CameraCount]:
         rows = self.connection.execute(
             "SELECT camera.name, count(clip.id), max(clip.ingested_at), "
-            "coalesce(sum(CASE WHEN clip.captured_from_mtime THEN 1 ELSE 0 END), 0) "
+            "coalesce(sum(CASE WHEN clip.captured_from_mtime THEN 1 ELSE 0 END), 0), "
+            "coalesce(sum(CASE WHEN clip.truncated THEN 1 ELSE 0 END), 0) "
             "FROM camera LEFT OUTER JOIN clip "
             "ON clip.camera_id = camera.id AND clip.shredded_at IS NULL "
             "GROUP BY camera.id ORDER BY camera.name"
         ).fetchall()
-        return [CameraCount(str(name), int(n), stored_time(last), int(mtime))
-                for name, n, last, mtime in rows]
+        return [CameraCount(str(name), int(n), stored_time(last), int(mtime), int(cut))
+                for name, n, last, mtime, cut in rows]
 
     def drop_folders(self) -> list[tuple[str, Path, str | None]]:
         """Every camera's drop folders: (camera, folder, "device:inode" or None)."""

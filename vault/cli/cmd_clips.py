@@ -27,9 +27,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     cam = sub.add_parser("camera", help="cameras and their drop folders")
     csub = cam.add_subparsers(dest="camera_command", metavar="ACTION")
     csub.required = True
-    p = csub.add_parser("add", help="add a camera (or another drop folder to one)")
+    p = csub.add_parser(
+        "add", help="add a camera (or another drop folder to one), or give it an FTP login"
+    )
     p.add_argument("name")
-    p.add_argument("dir", type=Path)
+    p.add_argument("dir", type=Path, nargs="?", help="its drop folder (optional with --ftp)")
+    p.add_argument(
+        "--ftp",
+        action="store_true",
+        help="make the camera's FTP login and print its password, once",
+    )
     p.add_argument(
         "--pattern",
         metavar="STRFTIME",
@@ -47,6 +54,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = csub.add_parser("list", help="list cameras")
     add_json(p)
     p.set_defaults(func=cmd_camera_list)
+    p = csub.add_parser(
+        "ftp-password", help="replace a camera's FTP password (printed once; the old one stops)"
+    )
+    p.add_argument("name")
+    add_json(p)
+    p.set_defaults(func=cmd_camera_ftp_password)
 
     clips = sub.add_parser("clips", help="sealed clips")
     ssub = clips.add_subparsers(dest="clips_command", metavar="ACTION")
@@ -94,21 +107,53 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_status)
 
 
-def _print_camera(info: object, as_json: bool) -> None:
+def _print_camera(info: Any, as_json: bool, login: Any = None) -> None:
     if as_json:
-        emit_json(to_json(info))
-    else:
-        days = info.retention_days  # type: ignore[attr-defined]
-        keeps = f"keeps clips {days} day(s)" if days else "keeps clips forever"
-        print(f"camera {info.name}: {', '.join(info.folders)}; {keeps}")  # type: ignore[attr-defined]
+        doc = to_json(info)
+        if login is not None:
+            doc["ftp"] = {"user": login.user, "password": login.password}
+        emit_json(doc)
+        return
+    days = info.retention_days
+    keeps = f"keeps clips {days} day(s)" if days else "keeps clips forever"
+    ways = [*info.folders] + ([f"FTP login {info.ftp}"] if info.ftp else [])
+    print(f"camera {info.name}: {', '.join(ways) or 'no drop folder'}; {keeps}")
+    if login is not None:
+        _print_login(login)
+
+
+def _print_login(login: Any) -> None:
+    print(f"FTP user:       {login.user}")
+    print(f"FTP password:   {login.password}")
+    print("Type these into the camera now: the password is shown only this once "
+          "(`ringfence camera ftp-password` makes a new one).")
 
 
 def cmd_camera_add(args: argparse.Namespace) -> int:
+    if args.dir is None and not args.ftp:
+        raise UsageError("give the camera's drop folder, or --ftp for an FTP login (or both)")
     vault = open_vault(args)
-    info = vault.cameras.add(
-        args.name, args.dir, pattern=args.pattern, retention_days=args.retention_days
-    )
-    _print_camera(info, args.json)
+    info = login = None
+    if args.dir is not None:
+        info = vault.cameras.add(
+            args.name, args.dir, pattern=args.pattern, retention_days=args.retention_days
+        )
+    if args.ftp:
+        info, login = vault.cameras.add_ftp(
+            args.name,
+            pattern=None if args.dir is not None else args.pattern,
+            retention_days=None if args.dir is not None else args.retention_days,
+        )
+    _print_camera(info, args.json, login)
+    return 0
+
+
+def cmd_camera_ftp_password(args: argparse.Namespace) -> int:
+    login = open_vault(args).cameras.ftp_password(args.name)
+    if args.json:
+        emit_json({"ftp": {"user": login.user, "password": login.password}})
+    else:
+        _print_login(login)
     return 0
 
 
@@ -130,11 +175,11 @@ def cmd_camera_list(args: argparse.Namespace) -> int:
             str(c.clips),
             f"{c.retention_days} d" if c.retention_days else "forever",
             c.pattern or "-",
-            ", ".join(c.folders),
+            ", ".join([*c.folders] + ([f"ftp:{c.ftp}"] if c.ftp else [])) or "-",
         ]
         for c in cams
     ]
-    print(table(rows, ["CAMERA", "CLIPS", "RETENTION", "PATTERN", "FOLDERS"]))
+    print(table(rows, ["CAMERA", "CLIPS", "RETENTION", "PATTERN", "SOURCES"]))
     return 0
 
 
@@ -150,7 +195,8 @@ def cmd_clips_list(args: argparse.Namespace) -> int:
         emit_json(to_json(clips))
         return 0
     rows = [
-        [c.id, c.camera, iso(c.captured_at) or "", human_size(c.size), c.original_name]
+        [c.id, c.camera, iso(c.captured_at) or "", human_size(c.size),
+         c.original_name + (" [truncated]" if c.truncated else "")]
         for c in clips
     ]
     print(table(rows, ["ID", "CAMERA", "CAPTURED", "SIZE", "NAME"]))
@@ -168,6 +214,9 @@ def cmd_clips_show(args: argparse.Namespace) -> int:
         print(f"{k + ':':16} {v if v is not None else '-'}")
     for k, v in media.items():
         print(f"{k + ':':16} {v if v is not None else '-'}")
+    if info.truncated:
+        print("TRUNCATED:       the clip was cut short (it arrived incomplete); its bytes are "
+              "kept as they arrived")
     return 0
 
 
@@ -277,9 +326,20 @@ def cmd_status(args: argparse.Namespace) -> int:
     print(f"vault:          {st['vault']}")
     daemon = f"running (pid {d['pid']})" if d["running"] else "not running"
     print(f"daemon:         {daemon}")
+    for name, r in sorted(st.get("receivers", {}).items()):
+        tls = f", FTPS certificate {r['tls']}" if r.get("tls") else ""
+        print(f"receiver {name + ':':6}  {r.get('listening') or 'running'}{tls}; "
+              f"{r.get('uploads', 0)} upload(s), {r.get('cut_short', 0)} cut short, "
+              f"{r.get('failed_logins', 0)} failed login(s), "
+              f"last upload {r.get('last_upload_at') or '-'}")
+        if r.get("last_error"):
+            print(f"  last error: {r['last_error']}")
     print(f"clips:          {st['clips']}")
     for c in st["cameras"]:
-        print(f"  {c['name']}: {c['clips']} clip(s), last ingest {c['last_ingest'] or '-'}")
+        cut = f", {c['truncated']} truncated" if c.get("truncated") else ""
+        ftp = " (FTP)" if c.get("ftp") else ""
+        print(f"  {c['name']}{ftp}: {c['clips']} clip(s){cut}, "
+              f"last ingest {c['last_ingest'] or '-'}")
     for f in st["folders"]:
         state = "ok" if f["problem"] is None else f["problem"]
         print(f"  folder {f['path']} ({f['camera']}): {state}")

@@ -39,6 +39,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=30.0,
         help="how often to rescan the folders (default 30)",
     )
+    p.add_argument(
+        "--ftp-listen",
+        metavar="HOST:PORT",
+        help="run the FTP/FTPS receiver on this address for this run ([ftp] in config.toml "
+        "otherwise; off unless one of them is given)",
+    )
     p.set_defaults(func=cmd_daemon)
 
     p = sub.add_parser(
@@ -59,7 +65,14 @@ def _options(args: argparse.Namespace) -> DaemonOptions:
     from vault.ingest.daemon import DaemonOptions
 
     settle = args.settle if args.settle is not None else (0.0 if args.once else 5.0)
-    return DaemonOptions(settle_seconds=settle, rescan_seconds=args.rescan, once=args.once)
+    overrides = {}
+    if getattr(args, "ftp_listen", None) is not None:
+        from vault.config import parse_listen
+
+        parse_listen(args.ftp_listen, "--ftp-listen")  # a typo fails before the vault opens
+        overrides["ftp_listen"] = args.ftp_listen
+    return DaemonOptions(settle_seconds=settle, rescan_seconds=args.rescan, once=args.once,
+                         receiver_overrides=overrides)
 
 
 def cmd_daemon(args: argparse.Namespace) -> int:

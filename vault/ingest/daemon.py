@@ -43,6 +43,8 @@ from vault.ingest.pipeline import (
     seal_file,
 )
 from vault.ingest.policy import Observation, display_name, is_settled
+from vault.ingest.receivers import Receiver, ReceiverSetup, configured
+from vault.ingest.recording import CatalogSink
 from vault.ingest.recovery import recover_store
 from vault.ingest.scan import candidates, owner_folder
 from vault.lock import InstanceLock, read_heartbeat, write_heartbeat
@@ -73,6 +75,9 @@ class DaemonOptions:
     heartbeat_seconds: float = 30.0
     retention_seconds: float = 3600.0
     once: bool = False
+    #: One-run settings of the receivers (vault.ingest.receivers), e.g.
+    #: {"ftp_listen": "0.0.0.0:2121"} from ``daemon --ftp-listen``.
+    receiver_overrides: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -116,6 +121,9 @@ class Daemon:
         self._left_alone: dict[tuple[Path, int, int], str] = {}
         self._fallback_said: set[int] = set()  # cameras whose mtime fallback was logged
         self._stopped_early = False
+        self._receivers: list[Receiver] = []
+        self._sink: CatalogSink | None = None
+        self._receivers_written: dict[str, Any] = {}
 
     # --- cameras and their folders -----------------------------------------
 
@@ -408,11 +416,64 @@ class Daemon:
             "errors": self.stats.errors,
             "held_back": self._held_back(),
             "skipped_folders": {str(p): e.message for p, e in sorted(self._problems.items())},
+            "receivers": self._receiver_status(),
         }
+        self._receivers_written = state["receivers"]
         try:
             write_heartbeat(self.vault.layout.daemon_state, state)
         except RingfenceError as exc:
             log.warning("cannot write the heartbeat: %s", exc.message)
+
+    # --- receivers (vault.ingest.receivers) -------------------------------------------
+
+    def _start_receivers(self) -> None:
+        """Start every receiver the vault configures; one that cannot run stops the daemon."""
+        v = self.vault
+        self._sink = CatalogSink(
+            engine=v.engine, reader=v.reader, store=v.store, audit=v.audit,
+            recipients=v.config.recipients, clock=v.clock, new_id=v.ctx.new_id,
+        )
+        setup = ReceiverSetup(v, self._sink, dict(self.opts.receiver_overrides))
+        for receiver in configured(setup):
+            receiver.start()
+            self._receivers.append(receiver)
+            log.info("receiver %s started: %s", receiver.name,
+                     receiver.status().get("listening", "running"))
+
+    def _receiver_status(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for receiver in self._receivers:
+            try:
+                out[receiver.name] = receiver.status()
+            except Exception as exc:  # a status fault must not stop the heartbeat
+                out[receiver.name] = {"last_error": f"status: {type(exc).__name__}"}
+        return out
+
+    def _receivers_changed(self) -> bool:
+        """Whether a receiver's status changed since daemon.json was written, so
+        that `status` shows an upload or a refused login within a second."""
+        if not self._receivers:
+            return False
+        return self._receiver_status() != self._receivers_written
+
+    def _collect_received(self) -> None:
+        """Clips the receivers recorded since the last look: a checkpoint is due."""
+        if self._sink is None:
+            return
+        n = self._sink.take_recorded()
+        if n:
+            self.stats.sealed += n
+            self.stats.last_ingest_at = iso(self.vault.clock())
+            self._dirty = True
+
+    def _stop_receivers(self) -> None:
+        while self._receivers:
+            receiver = self._receivers.pop()
+            try:
+                receiver.stop()
+            except Exception:  # stop() must not raise; if it does, the others still stop
+                log.exception("receiver %s did not stop cleanly", receiver.name)
+        self._collect_received()
 
     def _sweep_exports(self) -> None:
         try:
@@ -517,6 +578,7 @@ class Daemon:
 
         watcher = FolderWatcher(self.events)
         try:
+            self._start_receivers()
             watched = self._start_watching(watcher)
             # Announce the daemon only once it is watching: a clip closed after
             # daemon.json appears always gets its close event.
@@ -536,6 +598,7 @@ class Daemon:
                     if self.stop_requested.is_set():
                         break
                     self._seal(path)
+                self._collect_received()
                 if self.events.empty():
                     self._sign_if_dirty()
                 now = time.monotonic()
@@ -554,13 +617,14 @@ class Daemon:
                     # in its staging folder: do not wait for the next start.
                     self._sweep_exports()
                     last_rescan = now
-                if now - last_beat >= self.opts.heartbeat_seconds:
+                if now - last_beat >= self.opts.heartbeat_seconds or self._receivers_changed():
                     self.heartbeat()
                     last_beat = now
                 if now - last_periodic >= self.opts.retention_seconds:
                     self._periodic()
                     last_periodic = now
         finally:
+            self._stop_receivers()
             watcher.stop()
             self._stop()
         return 0

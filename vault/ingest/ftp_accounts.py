@@ -6,8 +6,14 @@ is kept: ``scrypt$<log2 N>$<r>$<p>$<salt>$<hash>`` (base64, unpadded). The
 receiver faces the network, so a stolen account list must not give the
 passwords back, and checking one must cost an attacker real work.
 
-:class:`LoginThrottle` limits failed logins per network address: a guesser
-gets a handful of tries, then a pause, whichever login it tries.
+:class:`LoginThrottle` limits failed logins per network address (an IPv6
+peer per /64, the block one subscriber holds): a guesser gets a handful of
+tries, then a pause, whichever login it tries.
+
+:class:`AccountFile` is what the daemon's receiver uses: the book in the
+vault's ``ftp-accounts.json``, read again when the file changes, so a
+camera added (or a password replaced) while the daemon runs can log in at
+once with the new password, and the old one stops working.
 """
 
 from __future__ import annotations
@@ -15,14 +21,18 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
+import ipaddress
 import json
+import os
 import re
 import secrets
+import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
@@ -209,6 +219,77 @@ class AccountBook:
         write_atomic(path, self.to_json(), mode=0o600, share=False)
 
 
+class Accounts(Protocol):
+    """What the receiver asks of the accounts (an :class:`AccountBook` or :class:`AccountFile`)."""
+
+    def check(self, login: str, password: str) -> FtpAccount | None: ...
+
+    def get(self, login: str) -> FtpAccount | None: ...
+
+
+class AccountFile:
+    """The book in *path*, read again whenever the file changes. Thread-safe.
+
+    A file that cannot be read keeps the book last read (and ``error`` says
+    why), so a bad edit does not lock every camera out; at first a missing
+    file is an empty book.
+    """
+
+    def __init__(self, path: Path, *, log_n: int = DEFAULT_LOG_N) -> None:
+        self._path, self._log_n = path, log_n
+        self._lock = threading.Lock()
+        self._seen: tuple[int, int, int] | None = None
+        self._book = AccountBook(log_n=log_n)
+        self.error: str | None = None
+        self._current()
+
+    def _current(self) -> AccountBook:
+        try:
+            st = os.stat(self._path)
+            version: tuple[int, int, int] | None = (st.st_ino, st.st_size, st.st_mtime_ns)
+        except FileNotFoundError:
+            version = None
+        except OSError as exc:
+            self.error = f"cannot read the FTP accounts: {exc.strerror}"
+            return self._book
+        with self._lock:
+            if version != self._seen:
+                try:
+                    self._book = AccountBook.load(self._path, log_n=self._log_n)
+                    self.error = None
+                except VaultError as exc:
+                    self.error = exc.message
+                self._seen = version
+            return self._book
+
+    def check(self, login: str, password: str) -> FtpAccount | None:
+        return self._current().check(login, password)
+
+    def get(self, login: str) -> FtpAccount | None:
+        return self._current().get(login)
+
+    def logins(self) -> list[str]:
+        return self._current().logins()
+
+
+def address_key(address: str) -> str:
+    """Whom a failure counts against: an IPv4 address, or an IPv6 address's /64.
+
+    One IPv6 subscriber holds a whole /64 (2**64 addresses): counted per
+    address, a guesser would change address at each try. An IPv4-mapped
+    IPv6 address counts as its IPv4 address.
+    """
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return address
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network((ip, 64), strict=False))
+    return str(ip)
+
+
 @dataclass
 class _Tries:
     failures: list[float]
@@ -217,6 +298,8 @@ class _Tries:
 
 class LoginThrottle:
     """Failed logins per address: *limit* failures within *window* seconds block it for *pause*.
+
+    An address is an IPv4 address or an IPv6 /64 (:func:`address_key`).
 
     A blocked address is refused before its password is checked, so even the
     right password does not get in until the pause ends. At most *max_addresses*
@@ -232,11 +315,13 @@ class LoginThrottle:
         self._seen: OrderedDict[str, _Tries] = OrderedDict()
 
     def blocked(self, address: str) -> bool:
+        address = address_key(address)
         tries = self._seen.get(address)
         return tries is not None and self._clock() < tries.blocked_until
 
     def failed(self, address: str) -> bool:
         """Count a failure; True if the address is now blocked."""
+        address = address_key(address)
         now = self._clock()
         tries = self._seen.pop(address, None) or _Tries([])
         self._seen[address] = tries  # most recent last
@@ -249,6 +334,7 @@ class LoginThrottle:
         return now < tries.blocked_until
 
     def succeeded(self, address: str) -> None:
+        address = address_key(address)
         tries = self._seen.get(address)
         if tries is not None and self._clock() >= tries.blocked_until:
             del self._seen[address]

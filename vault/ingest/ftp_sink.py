@@ -10,6 +10,7 @@ import hashlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
 from vault import age
@@ -38,6 +39,12 @@ class SealedUpload:
     sha256: str
     payload_size: int
     payload_sha256: str
+    #: Set by a sink that records the clip (vault.ingest.recording): the clip's
+    #: id (the blob's, or the existing clip's for the same bytes again), whether
+    #: the media check found it cut short, and whether it was already a clip.
+    clip_id: str | None = None
+    truncated: bool = False
+    duplicate: bool = False
 
 
 class ClipUpload(Protocol):
@@ -46,16 +53,27 @@ class ClipUpload(Protocol):
     def write(self, data: bytes) -> None:
         """The next bytes of the clip, in order."""
 
-    def commit(self) -> SealedUpload:
-        """The upload finished: make it durable; raising here refuses the upload."""
+    def commit(self, cut_short: str | None = None) -> SealedUpload:
+        """The upload ended: make it durable; raising here refuses the upload.
+
+        *cut_short* says how an upload that did not finish ended (the
+        connection lost midway): its bytes are kept, and a sink that records
+        clips marks it truncated.
+        """
 
     def abort(self) -> None:
         """The upload did not finish: leave nothing behind. Never raises."""
 
 
 class ClipSink(Protocol):
-    def begin(self, camera: str, filename: str) -> ClipUpload:
-        """Start an upload of *filename* (a safe base name) from *camera*."""
+    def begin(self, camera: str, filename: str, *, source: str = "ftp",
+              captured_at: datetime | None = None) -> ClipUpload:
+        """Start an upload of *filename* (a safe base name) from *camera*.
+
+        *source* names the receiver ("ftp", "stream"); *captured_at* is the
+        capture time when the source knows it (a recorder's first frame),
+        else the sink decides (the camera's name pattern, or the arrival time).
+        """
 
 
 class StoreSink:
@@ -69,15 +87,18 @@ class StoreSink:
     """
 
     def __init__(self, store: BlobStore, recipients: list[str], *,
-                 intent: Callable[[str], bytes] | None = None) -> None:
+                 intent: Callable[[str], bytes] | None = None,
+                 new_id: Callable[[str], str] = new_id) -> None:
         if not recipients:
             raise UsageError("the FTP receiver needs at least one recipient")
         self._store = store
         self._recipients: list[age.Recipient] = [age.parse_recipient(r) for r in recipients]
         self._intent = intent
+        self._new_id = new_id
 
-    def begin(self, camera: str, filename: str) -> _StoreUpload:
-        blob_id = new_id("clip")
+    def begin(self, camera: str, filename: str, *, source: str = "ftp",
+              captured_at: datetime | None = None) -> _StoreUpload:
+        blob_id = self._new_id("clip")
         if self._intent is not None:
             self._store.write_intent(blob_id, self._intent(blob_id))
         try:
@@ -106,7 +127,7 @@ class _StoreUpload:
         self._plain.update(data)
         self._size += len(data)
 
-    def commit(self) -> SealedUpload:
+    def commit(self, cut_short: str | None = None) -> SealedUpload:
         try:
             self._sealer.close()
             self._blob.commit()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -29,6 +29,22 @@ class CameraInfo:
     pattern: str | None
     retention_days: int
     clips: int
+    ftp: str | None = None  # its FTP login, if it has one
+
+
+@dataclass(frozen=True)
+class FtpLogin:
+    """A camera's FTP login and its password, shown once and never stored."""
+
+    user: str
+    password: str = field(repr=False)
+
+
+def _check_name(name: str) -> None:
+    if not _NAME.match(name):
+        raise UsageError(
+            f"camera name {name!r}: use letters, digits, '.', '_' or '-' (at most 64)"
+        )
 
 
 def _check_pattern(pattern: str | None) -> None:
@@ -76,6 +92,71 @@ class CameraService:
             raise UsageError(f"{folder} is not a folder")
         return resolved
 
+    def add_ftp(
+        self, name: str, *, pattern: str | None = None, retention_days: int | None = None
+    ) -> tuple[CameraInfo, FtpLogin]:
+        """Give camera *name* an FTP login (adding the camera if it is new, with no
+        drop folder); the password is returned to be shown once."""
+        _check_name(name)
+        _check_pattern(pattern)
+        _check_retention(retention_days)
+        with Session(self.ctx.engine) as s:
+            cam = s.exec(select(Camera).where(Camera.name == name)).first()
+            if cam is None:
+                cam = Camera(name=name, pattern=pattern, retention_days=retention_days or 0,
+                             created_at=self.ctx.clock())
+                s.add(cam)
+                s.flush()
+                self.ctx.audit.append(
+                    events.CAMERA_ADDED, actor=self.ctx.actor, subject=name,
+                    details={"identity": None, "pattern": cam.pattern,
+                             "retention_days": cam.retention_days, "ftp": name},
+                    conn=s.connection(),
+                )
+            elif pattern is not None or retention_days is not None:
+                raise UsageError(f"camera {name} exists: change its pattern or retention with "
+                                 "`ringfence camera set`")
+            login = self._new_ftp_password(s, name, replace=False)
+            s.commit()
+        self.keyring.checkpoint()
+        return self.get(name), login
+
+    def ftp_password(self, name: str) -> FtpLogin:
+        """Replace camera *name*'s FTP password; the old one stops working at once."""
+        with Session(self.ctx.engine) as s:
+            self._camera_row(s, name)
+            login = self._new_ftp_password(s, name, replace=True)
+            s.commit()
+        self.keyring.checkpoint()
+        return login
+
+    def _new_ftp_password(self, s: Session, name: str, *, replace: bool) -> FtpLogin:
+        """Write the new verifier inside the session's transaction: its write lock
+        (taken by the audit entry, first) keeps two commands from racing on the file."""
+        from vault.ingest.ftp_accounts import AccountBook
+
+        path = self.ctx.layout.ftp_accounts
+        book = AccountBook.load(path)
+        had = book.get(name) is not None
+        if had and not replace:
+            raise UsageError(f"camera {name} already has an FTP login; "
+                             f"replace its password with `ringfence camera ftp-password {name}`")
+        if replace and not had:
+            raise NotFound(f"camera {name} has no FTP login (add one with "
+                           f"`ringfence camera add {name} --ftp`)")
+        self.ctx.audit.append(
+            events.CAMERA_FTP_LOGIN, actor=self.ctx.actor, subject=name,
+            details={"login": name, "replaced": replace}, conn=s.connection(),
+        )
+        account, password = book.add(name)
+        book.save(path)
+        return FtpLogin(account.login, password)
+
+    def ftp_logins(self) -> set[str]:
+        from vault.ingest.ftp_accounts import AccountBook
+
+        return set(AccountBook.load(self.ctx.layout.ftp_accounts).logins())
+
     def add(
         self,
         name: str,
@@ -85,10 +166,7 @@ class CameraService:
         retention_days: int | None = None,
     ) -> CameraInfo:
         """Add a camera, or another drop folder to an existing camera."""
-        if not _NAME.match(name):
-            raise UsageError(
-                f"camera name {name!r}: use letters, digits, '.', '_' or '-' (at most 64)"
-            )
+        _check_name(name)
         _check_pattern(pattern)
         _check_retention(retention_days)
         path = self._folder_path(folder)
@@ -251,6 +329,7 @@ class CameraService:
         ]
 
     def all(self) -> list[CameraInfo]:
+        logins = self.ftp_logins() if self.ctx.layout.ftp_accounts.exists() else set()
         with Session(self.ctx.reader) as s:
             cams = s.exec(select(Camera).order_by(Camera.name)).all()
             folders: dict[int, list[str]] = {}
@@ -270,6 +349,7 @@ class CameraService:
                     pattern=c.pattern,
                     retention_days=c.retention_days,
                     clips=int(counts.get(c.id, 0)),
+                    ftp=c.name if c.name in logins else None,
                 )
                 for c in cams
             ]

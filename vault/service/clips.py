@@ -44,6 +44,8 @@ class ClipInfo:
     height: int | None = field(metadata=json_name("height", "media"))
     codec: str | None = field(metadata=json_name("codec", "media"))
     shredded_at: datetime | None
+    #: The media check found it cut short: its bytes are kept, never trusted as whole.
+    truncated: bool = False
 
     @property
     def shredded(self) -> bool:
@@ -66,6 +68,7 @@ CLIP_COLUMNS = (
     Clip.height,
     Clip.codec,
     Clip.shredded_at,
+    Clip.truncated,
 )
 
 

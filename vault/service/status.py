@@ -86,6 +86,7 @@ class StatusService:
         census = listing.census(snap)
         last = max((c.last_ingest for c in cameras if c.last_ingest is not None), default=None)
         free = self.free_bytes()
+        logins = _ftp_logins(self.layout)
         return {
             "vault": str(self.layout.root),
             "daemon": {
@@ -95,13 +96,18 @@ class StatusService:
                 "last_beat": beat.get("beat_at"),
                 "errors": beat.get("errors", []) if running else [],
             },
+            # Each receiver the daemon runs (vault.ingest.receivers): listening
+            # address, counts, last error; empty when no daemon runs.
+            "receivers": beat.get("receivers", {}) if running else {},
             "cameras": [
                 {"name": c.name, "clips": c.clips, "last_ingest": iso(c.last_ingest),
-                 "time_from_mtime": c.time_from_mtime}
+                 "time_from_mtime": c.time_from_mtime, "truncated": c.truncated,
+                 "ftp": c.name in logins}
                 for c in cameras
             ],
             "folders": [folder_status(n, p, i).as_json() for n, p, i in folders],
             "clips": sum(c.clips for c in cameras),
+            "truncated": sum(c.truncated for c in cameras),
             "last_ingest": iso(last),
             "files_waiting": _waiting(folders),
             "held_back": self.held_back(),
@@ -115,3 +121,17 @@ class StatusService:
 
 def _waiting(folders: list[tuple[str, Path, str | None]]) -> int:
     return sum(1 for _name, f, ident in folders for _ in candidates(f, ident))
+
+
+def _ftp_logins(layout: Layout) -> set[str]:
+    """The cameras with an FTP login, read from the account file as JSON (no
+    verifier is checked here, so status needs no crypto import)."""
+    import json
+
+    from vault.fsutil import read_regular
+
+    try:
+        doc = json.loads(read_regular(layout.ftp_accounts, 1 << 20))
+        return {str(row["login"]) for row in doc["accounts"]}
+    except (OSError, ValueError, KeyError, TypeError):
+        return set()
