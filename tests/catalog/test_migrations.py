@@ -55,7 +55,7 @@ def test_audit_lookups_by_their_bytes_use_the_expression_indexes(tmp_path: Path)
     db.close()
 
 
-def test_a_catalog_at_0001_keeps_its_rows_through_0003(tmp_path: Path) -> None:
+def test_a_catalog_at_0001_keeps_its_rows_through_head(tmp_path: Path) -> None:
     from vault.catalog.db import upgrade
 
     path = tmp_path / "c.db"
@@ -72,8 +72,9 @@ def test_a_catalog_at_0001_keeps_its_rows_through_0003(tmp_path: Path) -> None:
         "'old.mp4', x'2f')")
     db.close()
     upgrade(engine)
-    assert current_revision(engine) == HEAD_REVISION == "0003"
+    assert current_revision(engine) == HEAD_REVISION == "0004"
     db = sqlite3.connect(path)
     assert db.execute("SELECT identity FROM camera_folder").fetchall() == [(None,)]
-    assert db.execute("SELECT id, captured_from_mtime FROM clip").fetchall() == [("clp_old", 0)]
+    assert db.execute("SELECT id, captured_from_mtime, truncated FROM clip").fetchall() == [
+        ("clp_old", 0, 0)]
     db.close()

@@ -60,7 +60,8 @@ def test_a_capture_time_from_the_mtime_is_said_once_per_camera_and_counted(
     assert "camera front: IMG_000" in result.stderr
     status = json.loads(run_cli(vault_dir, "status", "--json").stdout)
     assert status["cameras"] == [
-        {"name": "front", "clips": 3, "last_ingest": status["last_ingest"], "time_from_mtime": 2}
+        {"name": "front", "clips": 3, "last_ingest": status["last_ingest"], "time_from_mtime": 2,
+         "truncated": 0, "ftp": False}
     ]
     text = run_cli(vault_dir, "status").stdout
     assert "capture time:   front: 2 clip(s) whose name did not match --pattern" in text
