@@ -647,3 +647,31 @@ async def test_dialogs_sit_in_the_middle_over_a_dimmed_screen(demo: DemoCopy) ->
         assert box.height < 30 and abs(top - bottom) <= 1, (top, bottom)
         # The stock modal style applies: the screen behind is seen through a tint.
         assert app.screen.styles.background.a < 1
+
+
+async def test_a_truncated_clip_is_shown_as_such(demo: DemoCopy) -> None:
+    """A clip the media check found cut short is marked in the day's list and the preview."""
+    import dataclasses
+    import sqlite3
+
+    from tui.screens.preview import Opened
+
+    clip = demo.vault.clips.all(camera="driveway")[-1]
+    db = sqlite3.connect(demo.vault.layout.catalog)
+    db.execute("UPDATE clip SET truncated = 1 WHERE id = ?", (clip.id,))
+    db.commit()
+    db.close()
+    app = make_app(demo.vault)
+    async with app.run_test(size=(120, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("c")
+        await wait_for(pilot, lambda: app.screen.query("#cameras"), what="clips")
+        await settle(pilot)
+        table = app.screen.query_one(ClipTable)
+        names = [str(table.get_row_at(i)[-1]) for i in range(table.row_count)]
+        assert sum("[truncated]" in n for n in names) == 1
+        app.push_screen(PreviewScreen(Opened(dataclasses.replace(clip, truncated=True),
+                                             b"not a clip")))
+        await settle(pilot)
+        assert "Truncated" in text_of(app, "#facts")
+

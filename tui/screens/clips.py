@@ -126,7 +126,9 @@ class ClipsScreen(VaultScreen):
         for c in page:
             picture = f"{c.width}×{c.height} {c.codec or ''}" if c.width else (c.codec or "-")
             table.add_row(local(c.captured_at).strftime("%H:%M:%S"), duration(c.duration_s),
-                          human_size(c.size), cell(picture), cell(c.original_name), key=c.id)
+                          human_size(c.size), cell(picture),
+                          cell(c.original_name + (" [truncated]" if c.truncated else "")),
+                          key=c.id)
         table.page_loaded(len(page), PAGE)
         more = "+" if not table.exhausted else ""
         self.query_one("#day", Static).update(

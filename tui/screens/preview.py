@@ -100,6 +100,9 @@ def facts_table(opened: Opened, shows: str | None) -> Table:
     grid.add_row("Size", f"{human_size(len(opened.data))}")
     grid.add_row("SHA-256", f"{clip.sha256[:16]}…")
     grid.add_row("File", clip.original_name)
+    if clip.truncated:
+        grid.add_row("", Text("Truncated: this clip arrived cut short; it is shown as received.",
+                              style="yellow"))
     grid.add_row("", "")
     grid.add_row("", Text("Decrypted in memory only. This view is in the audit log.",
                           style="dim"))
