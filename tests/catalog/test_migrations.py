@@ -72,9 +72,11 @@ def test_a_catalog_at_0001_keeps_its_rows_through_head(tmp_path: Path) -> None:
         "'old.mp4', x'2f')")
     db.close()
     upgrade(engine)
-    assert current_revision(engine) == HEAD_REVISION == "0004"
+    assert current_revision(engine) == HEAD_REVISION == "0005"
     db = sqlite3.connect(path)
     assert db.execute("SELECT identity FROM camera_folder").fetchall() == [(None,)]
     assert db.execute("SELECT id, captured_from_mtime, truncated FROM clip").fetchall() == [
         ("clp_old", 0, 0)]
+    # 0005: an existing camera keeps releasing sound until the owner says otherwise.
+    assert db.execute("SELECT name, export_audio FROM camera").fetchall() == [("front", 1)]
     db.close()

@@ -14,6 +14,7 @@ from datetime import datetime
 
 from sqlalchemy import Index, LargeBinary, UniqueConstraint, text
 from sqlalchemy import false as sa_false
+from sqlalchemy import true as sa_true
 from sqlmodel import Column, Field, SQLModel
 
 from vault.catalog.expressions import ENTRY_SUBJECT, ENTRY_TYPE
@@ -34,6 +35,8 @@ class Camera(SQLModel, table=True):
     pattern: str | None = None  # strftime pattern that reads capture time from file names
     retention_days: int = 0  # 0 keeps clips forever
     created_at: datetime
+    # False: every export of this camera's footage has its sound removed.
+    export_audio: bool = Field(default=True, sa_column_kwargs={"server_default": sa_true()})
 
 
 class CameraFolder(SQLModel, table=True):
@@ -163,6 +166,10 @@ class Decision(SQLModel, table=True):
     decided_at: datetime
     audit_index: int
     receipt: str  # canonical JSON of the signed receipt
+    # Canonical JSON of the release plan the owner signed (vault.transform.plan):
+    # the minimisations chosen and every clip's operations. None: whole clips
+    # (a refusal, or a decision from before plans existed).
+    release: str | None = None
 
 
 class DecisionClip(SQLModel, table=True):

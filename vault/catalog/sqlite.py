@@ -14,7 +14,7 @@ from vault.errors import CatalogDamaged, StorageError
 from vault.safetext import shown
 
 #: The newest migration; a catalog at another revision is migrated on open.
-HEAD_REVISION = "0004"
+HEAD_REVISION = "0005"
 BUSY_TIMEOUT_MS = 30000
 #: SQLite's primary result codes for a damaged file and a full disk.
 SQLITE_CORRUPT, SQLITE_FULL, SQLITE_NOTADB = 11, 13, 26
