@@ -105,6 +105,8 @@ class Kind(StrEnum):
     COURT = "court"
     NEIGHBOUR = "neighbour"
     OWNER = "owner"
+    #: Someone filmed asks for their own footage under data-protection law.
+    DATA_SUBJECT = "data-subject"
     OTHER = "other"
 
 
@@ -115,6 +117,7 @@ class Basis(StrEnum):
     COURT_ORDER = "court-order"
     EMERGENCY = "emergency"
     OWNER = "owner"
+    DATA_SUBJECT_ACCESS = "data-subject-access"
 
 
 def parse_choice(enum: type[StrEnum], value: str, field: str) -> str:

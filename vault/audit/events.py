@@ -96,7 +96,7 @@ CLIP_SHREDDED = _define("clip.shredded", {
 })
 CLIP_RELEASED = _define("clip.released", {
     "request": _STR, "export": _STR, "sha256": _STR, "delivered_sha256": _STR, "format": _STR,
-})
+}, optional={"operations": _LIST})
 CLIP_VIEWED = _define("clip.viewed", {"request": _OPT, "reason": _OPT, "sha256": _STR},
                       {"via": _STR})
 CLIP_EXPORTED_AGE = _define("clip.exported_age", {"camera": _STR, "sha256": _STR, "path": _STR})

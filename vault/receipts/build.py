@@ -157,9 +157,14 @@ def base_body(*, receipt_id: str, issued_at: datetime, controller: Controller,
 
 def complete(body: dict[str, Any], *, clips: list[dict[str, Any]],
              export: dict[str, Any] | None, note: str,
-             entries: list[dict[str, Any]]) -> dict[str, Any]:
-    """*body* with what was given, the export (None for a decision's receipt), and
-    the audit entries that prove both against the checkpoint *note*."""
+             entries: list[dict[str, Any]],
+             release: dict[str, Any] | None = None) -> dict[str, Any]:
+    """*body* with what was given, the export (None for a decision's receipt), the
+    release plan the owner signed (vault.transform.plan; absent for whole clips
+    decided before plans existed) and the audit entries that prove them against
+    the checkpoint *note*."""
+    if release is not None:
+        body["release"] = release
     body["clips"] = clips
     body["export"] = export
     body["audit"] = {"checkpoint": note, "entries": entries}

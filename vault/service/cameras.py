@@ -30,6 +30,8 @@ class CameraInfo:
     retention_days: int
     clips: int
     ftp: str | None = None  # its FTP login, if it has one
+    #: False: every export of this camera's footage has its sound removed.
+    export_audio: bool = True
 
 
 @dataclass(frozen=True)
@@ -242,7 +244,8 @@ class CameraService:
         return self.get(name)
 
     def change(
-        self, name: str, *, pattern: str | None = None, retention_days: int | None = None
+        self, name: str, *, pattern: str | None = None, retention_days: int | None = None,
+        export_audio: bool | None = None,
     ) -> CameraInfo:
         _check_pattern(pattern)
         _check_retention(retention_days)
@@ -255,8 +258,12 @@ class CameraService:
             if retention_days is not None:
                 cam.retention_days = retention_days
                 changes["retention_days"] = retention_days
+            if export_audio is not None:
+                cam.export_audio = export_audio
+                changes["export_audio"] = export_audio
             if not changes:
-                raise UsageError("nothing to change: give --pattern or --retention-days")
+                raise UsageError("nothing to change: give --pattern, --retention-days or "
+                                 "--export-audio")
             s.add(cam)
             self.ctx.audit.append(
                 events.CAMERA_CHANGED,
@@ -350,6 +357,7 @@ class CameraService:
                     retention_days=c.retention_days,
                     clips=int(counts.get(c.id, 0)),
                     ftp=c.name if c.name in logins else None,
+                    export_audio=c.export_audio,
                 )
                 for c in cams
             ]

@@ -12,14 +12,15 @@ keeps it so.
 
 from __future__ import annotations
 
+import io
 from typing import Any, BinaryIO, cast
 
 from sqlalchemy import select, update
 from sqlmodel import Session
 
-from vault import age, decision
+from vault import age, decision, receipts
 from vault.audit import events
-from vault.canonical import canonical_json
+from vault.canonical import canonical_json, parse_canonical
 from vault.catalog.models import Clip, Decision, DecisionClip, Request
 from vault.errors import IntegrityError, NotFound, PolicyError
 from vault.hashio import HashingWriter
@@ -28,6 +29,46 @@ from vault.service.context import VaultContext
 from vault.service.keyring import Keyring
 from vault.service.requests import RequestService, decided_clip_facts
 from vault.timeutil import iso
+from vault.transform import plan as transform_plan
+from vault.transform.plan import ReleasePlan
+
+
+class ClipOpener:
+    """Decrypts one clip with the owner's key in memory, checking its hash.
+
+    The guard releases through it; the release planner reads with it the
+    packet index of a clip it must cut, while the owner decides (nothing
+    leaves the vault there: only keyframe times reach the plan).
+    """
+
+    def __init__(self, ctx: VaultContext, keyring: Keyring) -> None:
+        self.ctx = ctx
+        self.keyring = keyring
+
+    def plaintext_to(self, clip: Any, dst: BinaryIO,
+                     payload: BinaryIO | None = None) -> tuple[int, str]:
+        """Decrypt *clip* into *dst*; the size and SHA-256 written (equal to the
+        clip's, or IntegrityError). *payload*: its stored payload, already open."""
+        keys = self.keyring.owner_keys()
+        sink = HashingWriter(dst)
+        file_key = age.unwrap_file_key(bytes(clip.header), [keys.identity])
+        if payload is None:
+            with self.ctx.store.open(clip.id) as own:
+                age.decrypt_payload(file_key, own, cast(BinaryIO, sink))
+        else:
+            age.decrypt_payload(file_key, payload, cast(BinaryIO, sink))
+        digest = sink.sha256.hexdigest()
+        if sink.count != clip.size or digest != clip.sha256:
+            raise IntegrityError(f"clip {clip.id} decrypted to bytes that differ from its hash")
+        return sink.count, digest
+
+    def in_memory(self, clip: Any, max_bytes: int) -> bytes:
+        """The plaintext of *clip* in memory (PolicyError above *max_bytes*)."""
+        if clip.size > max_bytes:
+            raise PolicyError(f"clip {clip.id} is too large to read in memory")
+        buf = io.BytesIO()
+        self.plaintext_to(clip, buf)
+        return buf.getvalue()
 
 
 class ReleaseGuard:
@@ -41,6 +82,7 @@ class ReleaseGuard:
         self.ctx = ctx
         self.keyring = keyring
         self.requests = requests
+        self.opener = ClipOpener(ctx, keyring)
 
     def releasable(self, conn: Any, request_id: str) -> tuple[Any, Any]:
         """The request and its approving decision, if it may release clips now.
@@ -66,8 +108,9 @@ class ReleaseGuard:
         with self.ctx.reader.connect() as conn:
             self.releasable(conn, request_id)
 
-    def released(self, request_id: str) -> tuple[Any, list[Any]]:
-        """The decision and clip rows a request may release now, or PolicyError."""
+    def released(self, request_id: str) -> tuple[Any, list[Any], ReleasePlan]:
+        """The request, the clip rows it may release now and the release plan
+        the owner signed for them; PolicyError (or IntegrityError) otherwise."""
         self.requests.lapse_due()
         with self.ctx.reader.connect() as conn:
             req, dec = self.releasable(conn, request_id)
@@ -87,7 +130,25 @@ class ReleaseGuard:
             if clip.sha256 != approved_sha:
                 raise IntegrityError(f"clip {clip.id} no longer matches the approved hash")
             clips.append(clip)
-        return req, clips
+        return req, clips, self._signed_plan(request_id, dec, [c.id for c in clips])
+
+    def _signed_plan(self, request_id: str, dec: Any, clip_ids: list[str]) -> ReleasePlan:
+        """The release plan under the owner's signature (checked with the key in
+        memory), never the catalog's copy: what an export applies is what was
+        signed. A decision signed before plans existed releases whole clips."""
+        public = receipts.raw_public(self.keyring.owner_keys().signing_key.public_key())
+        try:
+            entry = parse_canonical(self.ctx.audit.entry(dec.audit_index))
+            facts = decision.verify(entry["details"]["signed"], public)
+            raw = facts["decision"].get("release")
+        except (KeyError, TypeError, AttributeError):
+            raise IntegrityError(f"the decision on {request_id} has no readable signed "
+                                 "facts; nothing was released") from None
+        signed = transform_plan.whole(clip_ids) if raw is None else transform_plan.parse(raw)
+        if sorted(c.clip for c in signed.clips) != sorted(clip_ids):
+            raise IntegrityError(f"the signed release plan of {request_id} names other clips "
+                                 "than the decision; nothing was released")
+        return signed
 
     def _check_signed_decision(self, request_id: str, dec: Any, approved: dict[str, str]) -> None:
         """The decision carries the owner's valid signature over the catalog's facts,
@@ -154,18 +215,7 @@ class ReleaseGuard:
         Returns the size and SHA-256 written (equal to the clip's, or it raises).
         *payload*: the clip's stored payload, already open (read from its start).
         """
-        keys = self.keyring.owner_keys()
-        sink = HashingWriter(dst)
-        file_key = age.unwrap_file_key(bytes(clip.header), [keys.identity])
-        if payload is None:
-            with self.ctx.store.open(clip.id) as own:
-                age.decrypt_payload(file_key, own, cast(BinaryIO, sink))
-        else:
-            age.decrypt_payload(file_key, payload, cast(BinaryIO, sink))
-        digest = sink.sha256.hexdigest()
-        if sink.count != clip.size or digest != clip.sha256:
-            raise IntegrityError(f"clip {clip.id} decrypted to bytes that differ from its hash")
-        return sink.count, digest
+        return self.opener.plaintext_to(clip, dst, payload)
 
     def rewrapped_header(self, clip: Any, recipient: str) -> bytes:
         """The header of one approved clip, rewrapped to *recipient*; its payload

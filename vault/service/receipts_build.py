@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from vault import receipts
 from vault.audit.note import parse_checkpoint, split_note
+from vault.canonical import parse_canonical
 from vault.catalog.models import Decision
 from vault.keys import OwnerKeys
 from vault.receipts import build
@@ -39,6 +40,11 @@ def _base(vault: RequestOps, request_id: str) -> tuple[dict[str, Any], Any]:
     return body, dec
 
 
+def _release(dec: Any) -> dict[str, Any] | None:
+    """The release plan the decision signed (None: whole clips, an older decision)."""
+    return None if dec.release is None else parse_canonical(dec.release.encode())
+
+
 def consent_record_fields(vault: RequestOps, dec: Any) -> dict[str, Any]:
     """The consent-record members of a receipt (vault.receipts.build)."""
     return build.consent_record_fields(vault.config, dec)
@@ -56,6 +62,7 @@ def decision_receipt(
 ) -> dict[str, Any]:
     body, dec = _base(vault, request_id)
     build.complete(body, clips=decided_clips(vault, dec.id), export=None, note=note,
+                   release=_release(dec),
                    entries=[audit_entry_with_proof(vault, dec.audit_index, "decision", note)])
     return receipts.sign(body, keys.signing_key)
 
@@ -73,7 +80,7 @@ def export_receipt(
     clips = decided_clips(vault, dec.id)
     for c in clips:
         c["delivered"] = delivered.get(c["id"])
-    build.complete(body, clips=clips, export=export, note=note, entries=[
+    build.complete(body, clips=clips, export=export, note=note, release=_release(dec), entries=[
         audit_entry_with_proof(vault, dec.audit_index, "decision", note),
         audit_entry_with_proof(vault, export_index, "export", note),
     ])

@@ -37,6 +37,8 @@ from vault.service.places import check_out_folder, check_receipt_destination
 from vault.service.requests import RequestService
 from vault.service.results import DecisionResult, ExportResult
 from vault.timeutil import iso
+from vault.transform import plan as transform_plan
+from vault.transform import steps
 
 __all__ = ["InFlight", "ReleaseService", "Viewing", "write_receipt_files"]
 
@@ -75,7 +77,9 @@ class ReleaseService:
         if fmt not in ("plain", "age"):
             raise UsageError("--format must be plain or age")
         self.keyring.owner_keys()
-        req, clips = self.guard.released(request_id)
+        req, clips, signed_plan = self.guard.released(request_id)
+        # Before anything is decrypted: every operation signed must be possible here.
+        steps.check_available(signed_plan.needs)
         if fmt == "age" and not req.recipient:
             raise UsageError(f"request {request_id} has no age recipient for encrypted delivery")
         out = out.expanduser().absolute()
@@ -98,7 +102,7 @@ class ReleaseService:
             try:
                 job = ExportJob(self.ctx, self.keyring, self.guard, self.requests,
                                 request_id=request_id, recipient=req.recipient, clips=clips,
-                                fmt=fmt, out=out, staging=staging, export_id=export_id)
+                                release=signed_plan, fmt=fmt, out=out, staging=staging, export_id=export_id)
                 result = job.run(progress)
             except BaseException as exc:
                 shutil.rmtree(staging, ignore_errors=True)
@@ -220,8 +224,11 @@ class ReleaseService:
             reason=reason,
             clips=[i.id for i in infos],
             expires=self.ctx.clock() + VIEW_APPROVAL,
+            # The owner looks at the clips as they were recorded (--export-audio
+            # governs what leaves for others, not the owner's own viewing).
+            release=transform_plan.whole([i.id for i in infos]),
         )
-        _req, clips = self.guard.released(request_id)
+        _req, clips, _plan = self.guard.released(request_id)
         return Viewing(self, request_id, reason, via, {c.id: c for c in clips})
 
 

@@ -12,17 +12,17 @@ import contextlib
 import json
 import tomllib
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, func, insert, or_, select, update
 from sqlalchemy.engine import Connection
 from sqlmodel import col
 
 from vault import age, decision, receipts
 from vault.audit import events
-from vault.canonical import parse_canonical
+from vault.canonical import canonical_json, parse_canonical
 from vault.catalog.models import (
     Attachment,
     Camera,
@@ -62,6 +62,11 @@ from vault.service.context import VaultContext
 from vault.service.keyring import Keyring
 from vault.service.results import DecisionResult
 from vault.timeutil import as_utc, iso, parse_end_time, parse_time
+from vault.transform import plan as transform_plan
+from vault.transform.plan import Choices, ReleasePlan
+
+if TYPE_CHECKING:
+    from vault.service.release_plan import ReleasePlanner
 
 NEAR_DEADLINE = timedelta(hours=48)
 MAX_TEXT = 4000
@@ -250,12 +255,29 @@ def decided_clip_facts(conn: Connection, decision_id: str) -> list[dict[str, Any
     ]
 
 
+#: How long before a window a clip may start and still be in its scope.
+MAX_CLIP_SPAN = timedelta(days=1)
+_JD_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _release_facts(text: str) -> Any:
+    """The catalog's release plan as facts to compare with the signed ones; a
+    damaged copy is compared as its raw text (and so differs)."""
+    try:
+        return parse_canonical(text.encode())
+    except IntegrityError:
+        return text
+
+
 class RequestService:
     """Requests for footage: filing, reading, lapsing, withdrawing, deciding."""
 
-    def __init__(self, ctx: VaultContext, keyring: Keyring) -> None:
+    def __init__(self, ctx: VaultContext, keyring: Keyring,
+                 planner: ReleasePlanner | None = None) -> None:
         self.ctx = ctx
         self.keyring = keyring
+        #: Plans what each approved clip becomes (None: whole clips, as before).
+        self.planner = planner
 
     # --- intake ---------------------------------------------------------------
 
@@ -599,10 +621,20 @@ class RequestService:
         if req is None:
             raise NotFound(f"no request {request_id!r}")
         cam_ids = select(RequestCamera.camera_id).where(RequestCamera.request_id == request_id)
+        # A clip is in scope when it overlaps the window: it starts inside it,
+        # or it started up to MAX_CLIP_SPAN before and its length reaches into
+        # it (the release plan then cuts it to the window).
+        start = as_utc(req[0])
+        start_jd = (start - _JD_EPOCH) / timedelta(days=1) + 2440587.5
+        overlaps = or_(
+            Clip.captured_at >= req[0],
+            func.julianday(Clip.captured_at) + col(Clip.duration_s) / 86400.0 > start_jd,
+        )
         q = (
             clip_query()
             .where(Clip.camera_id.in_(cam_ids))  # type: ignore[attr-defined]
-            .where(Clip.captured_at >= req[0], Clip.captured_at <= req[1])
+            .where(Clip.captured_at >= start - MAX_CLIP_SPAN, Clip.captured_at <= req[1])
+            .where(overlaps)
             .where(Clip.shredded_at.is_(None))  # type: ignore[union-attr]
             .order_by(Clip.captured_at, Clip.id)
             .offset(offset)
@@ -638,6 +670,51 @@ class RequestService:
 
     # --- decisions -----------------------------------------------------------------
 
+    def plan_release(
+        self,
+        request_id: str,
+        *,
+        clips: list[str] | None = None,
+        exclude: list[str] | None = None,
+        choices: Choices | None = None,
+    ) -> ReleasePlan:
+        """The release plan an approval with these clips and *choices* would sign:
+        what the owner is shown before signing (the disclosed window of each cut)."""
+        self.keyring.owner_keys()
+        with self.ctx.reader.connect() as conn:
+            kind = conn.execute(select(Request.kind).where(Request.id == request_id)).scalar()
+            if kind is None:
+                raise NotFound(f"no request {request_id!r}")
+            chosen, _scope = self._chosen(conn, request_id, clips, exclude)
+        if choices is None:
+            from vault.service.release_plan import defaults_for
+
+            choices = defaults_for(kind)
+        ids = [c.id for c in chosen]
+        if self.planner is None:
+            return transform_plan.whole(ids)
+        return self.planner.plan(request_id, ids, choices)
+
+    def _chosen(self, conn: Connection, request_id: str, clips: list[str] | None,
+                exclude: list[str] | None) -> tuple[list[ClipInfo], dict[str, ClipInfo]]:
+        """The clips an approval of *clips* (all in scope by default) minus *exclude*
+        releases, and the request's scope."""
+        scope = {c.id: c for c in self._scope_clips(conn, request_id)}
+        wanted = list(dict.fromkeys(clips)) if clips else list(scope)
+        outside = [c for c in wanted + (exclude or []) if c not in scope]
+        if outside:
+            known = set(conn.execute(select(Clip.id).where(col(Clip.id).in_(outside)))
+                        .scalars())
+            unknown = [c for c in outside if c not in known]
+            if unknown:  # a clip that does not exist at all is not found (3)
+                raise NotFound(f"no clip {unknown[0]!r}")
+            raise PolicyError(f"clip {outside[0]} is not in the request's scope")
+        excluded = set(exclude or [])
+        chosen = [scope[c] for c in wanted if c not in excluded]
+        if not chosen:
+            raise UsageError("nothing left to approve: refuse the request instead")
+        return chosen, scope
+
     def decide(
         self,
         request_id: str,
@@ -648,8 +725,15 @@ class RequestService:
         exclude: list[str] | None = None,
         expires: datetime | None = None,
         terms: str | None = None,
+        choices: Choices | None = None,
+        release: ReleasePlan | None = None,
     ) -> DecisionResult:
-        """Approve (all, or the given subset) or refuse; returns the signed receipt."""
+        """Approve (all, or the given subset) or refuse; returns the signed receipt.
+
+        An approval signs a release plan: *release* as shown to the owner
+        (:meth:`plan_release`), or one made here from *choices* (by default
+        the request kind's, vault.service.release_plan.defaults_for).
+        """
         from vault.service.receipts_build import decision_receipt
 
         keys = self.keyring.owner_keys()
@@ -661,32 +745,29 @@ class RequestService:
         if expires is not None and expires <= now:
             raise UsageError("--expires: must be in the future")
         self.lapse_due()
+        if approve and release is None:
+            # Planned before the write transaction: a clip to cut is read first.
+            release = self.plan_release(request_id, clips=clips, exclude=exclude,
+                                        choices=choices)
         decision_id = self.ctx.new_id("decision")
         with self.ctx.engine.begin() as conn:
             status = conn.execute(select(Request.status).where(Request.id == request_id)).scalar()
             if status is None:
                 raise NotFound(f"no request {request_id!r}")
-            scope = {c.id: c for c in self._scope_clips(conn, request_id)}
             chosen: list[ClipInfo] = []
             if approve:
-                wanted = list(dict.fromkeys(clips)) if clips else list(scope)
-                outside = [c for c in wanted + (exclude or []) if c not in scope]
-                if outside:
-                    known = set(conn.execute(select(Clip.id).where(col(Clip.id).in_(outside)))
-                                .scalars())
-                    unknown = [c for c in outside if c not in known]
-                    if unknown:  # a clip that does not exist at all is not found (3)
-                        raise NotFound(f"no clip {unknown[0]!r}")
-                    raise PolicyError(f"clip {outside[0]} is not in the request's scope")
-                excluded = set(exclude or [])
-                chosen = [scope[c] for c in wanted if c not in excluded]
-                if not chosen:
-                    raise UsageError("nothing left to approve: refuse the request instead")
+                assert release is not None
+                chosen, scope = self._chosen(conn, request_id, clips, exclude)
+                if [c.id for c in chosen] != [c.clip for c in release.clips]:
+                    raise PolicyError("the clips in the request's scope changed while the "
+                                      "release was planned: approve again")
                 full = {c.id for c in chosen} == set(scope)
                 action = Action.APPROVE if full else Action.APPROVE_PART
             else:
                 if clips or exclude:
                     raise UsageError("a refusal names no clips")
+                scope = {c.id: c for c in self._scope_clips(conn, request_id)}
+                release = None
                 action = Action.REFUSE
             new = transition(status, action)
             outcome = OUTCOME[new].value
@@ -707,6 +788,8 @@ class RequestService:
                     decided_at=now,
                     audit_index=-1,
                     receipt="",
+                    release=(None if release is None
+                             else canonical_json(release.as_facts()).decode()),
                 )
             )
             for c in chosen:
@@ -744,8 +827,6 @@ class RequestService:
             )
         note = self.keyring.checkpoint_with_owner()
         receipt = decision_receipt(self.receipt_source(), request_id, note, keys)
-        from vault.canonical import canonical_json
-
         with self.ctx.engine.begin() as conn:
             conn.execute(
                 update(Decision)
@@ -770,6 +851,9 @@ class RequestService:
                 "terms": dec.terms,
                 "decided_at": iso(dec.decided_at),
                 "expires_at": iso(dec.expires_at),
+                # The owner's minimisations and each clip's operations; absent
+                # from decisions made before release plans (whole clips).
+                **({} if dec.release is None else {"release": _release_facts(dec.release)}),
             },
             decided_clip_facts(conn, dec.id),
         )
@@ -890,7 +974,6 @@ class RequestService:
             ).scalar()
         if not text:
             raise NotFound(f"request {request_id} has no decision")
-        from vault.canonical import parse_canonical
 
         return parse_canonical(text.encode())
 

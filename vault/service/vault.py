@@ -49,11 +49,12 @@ from vault.service.backup import BackupService
 from vault.service.cameras import CameraService
 from vault.service.clips import ClipService
 from vault.service.context import IdMaker, VaultContext
-from vault.service.guard import ReleaseGuard
+from vault.service.guard import ClipOpener, ReleaseGuard
 from vault.service.holds import HoldService
 from vault.service.keyring import Keyring
 from vault.service.recovery import RecoveryService
 from vault.service.release import ReleaseService
+from vault.service.release_plan import ReleasePlanner
 from vault.service.requests import RequestService
 from vault.service.retention import RetentionService
 from vault.service.status import StatusService
@@ -75,7 +76,8 @@ class Vault:
         self.cameras = CameraService(ctx, self.keyring)
         self.clips = ClipService(ctx, self.keyring)
         self.status = StatusService(ctx.layout, ctx.config, ctx.store)
-        self.requests = RequestService(ctx, self.keyring)
+        self.requests = RequestService(ctx, self.keyring,
+                                       ReleasePlanner(ctx, ClipOpener(ctx, self.keyring)))
         self.holds = HoldService(ctx, self.keyring)
         self.retention = RetentionService(ctx, self.keyring, self.holds, self.requests,
                                           self.status)
