@@ -185,7 +185,9 @@ def _flip(path: Path, offset: int) -> None:
 def test_any_changed_byte_fails_verification(world: dict, tmp_path: Path) -> None:  # type: ignore[type-arg]
     src = world["plain"]
     names = [p.relative_to(src) for p in src.rglob("*") if p.is_file()]
-    assert len(names) == 5
+    # 2 clips, receipt.json, receipt.txt, audit-proof.txt and the handover files
+    # (receipt.signed, receipt.sig, owner-key.pem, README.txt, SHA256SUMS).
+    assert len(names) == 10
     for rel in names:
         size = (src / rel).stat().st_size
         for offset in sorted({0, size // 3, size // 2, size - 1}):

@@ -22,6 +22,7 @@ from vault.canonical import parse_canonical
 from vault.config import Config
 from vault.errors import UsageError, VaultError
 from vault.ingest.daemon import Daemon, DaemonOptions
+from vault.receipts import handover
 from vault.service import Vault
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -255,7 +256,7 @@ def test_a_receipt_signed_before_the_record_block_still_verifies(
     old = receipts.sign(body, world["keys"].signing_key)
     folder = tmp_path / "old-export"
     shutil.copytree(world["export"], folder)
-    for name in (receipts.RECEIPT_JSON, receipts.RECEIPT_TXT, receipts.PROOF_TXT):
+    for name in handover.all_files():
         (folder / name).unlink()
     write_receipt_files(folder, old)
     report = receipts.verify_folder(folder)

@@ -24,6 +24,7 @@ from vault.audit.note import Checkpoint, NoteSigner, open_checkpoint, sign_note,
 from vault.audit.proof import format_inclusion_proof, parse_inclusion_proof
 from vault.canonical import canonical_json, parse_canonical
 from vault.ingest.daemon import Daemon, DaemonOptions
+from vault.receipts import handover
 from vault.service import Vault
 from vault.service.release import write_receipt_files
 
@@ -73,7 +74,7 @@ def test_a_checkpoint_of_another_origin_signed_by_the_owner_is_refused(
     assert split_note(receipt["audit"]["checkpoint"])[0].startswith(origin + "\n")
     forged_folder = tmp_path / "forged"
     shutil.copytree(out, forged_folder)
-    for name in (receipts.RECEIPT_JSON, receipts.RECEIPT_TXT, receipts.PROOF_TXT):
+    for name in handover.all_files():
         (forged_folder / name).unlink()
     forged = receipts.sign(_reprove(receipt, "ringfence.vault/another-log", signer),
                            keys.signing_key)
@@ -81,7 +82,7 @@ def test_a_checkpoint_of_another_origin_signed_by_the_owner_is_refused(
     # The control: the same re-signing with the real origin verifies.
     control_folder = tmp_path / "control"
     shutil.copytree(out, control_folder)
-    for name in (receipts.RECEIPT_JSON, receipts.RECEIPT_TXT, receipts.PROOF_TXT):
+    for name in handover.all_files():
         (control_folder / name).unlink()
     write_receipt_files(control_folder, receipts.sign(_reprove(receipt, origin, signer),
                                                       keys.signing_key))

@@ -24,6 +24,8 @@ OPT = (str, type(None))
 #: [item shape] for a list. Checked before anything reads a field.
 _ENTRY = {"role": _TEXT, "index": int, "entry": _TEXT, "proof": _TEXT}
 _DELIVERED = {"file": _TEXT, "format": _TEXT, "size": int, "sha256": _TEXT}
+_DERIVED = {"derived_from": {"clip": _TEXT, "sha256": _TEXT}, "operations": [dict]}
+_RELEASE = {"version": _TEXT, "choices": dict, "clips": [{"clip": _TEXT, "operations": [dict]}]}
 _CLIP = {"id": _TEXT, "camera": _TEXT, "captured_at": _TEXT, "size": int, "sha256": _TEXT}
 SHAPE: dict[str, Any] = {
     "version": _TEXT,
@@ -69,8 +71,15 @@ def check_shape(receipt: Any) -> None:
     """Every field the verifier and the renderers read is there, with its type."""
     check_fields(receipt, SHAPE, "")
     for i, clip in enumerate(receipt["clips"]):
-        if clip.get("delivered") is not None:
-            check_fields(clip["delivered"], _DELIVERED, f"clips[{i}].delivered.")
+        d = clip.get("delivered")
+        if d is not None:
+            check_fields(d, _DELIVERED, f"clips[{i}].delivered.")
+            if "derived_from" in d or "operations" in d:
+                check_fields(d, _DERIVED, f"clips[{i}].delivered.")
+                for j, op in enumerate(d["operations"]):
+                    check_fields(op, {"op": _TEXT}, f"clips[{i}].delivered.operations[{j}].")
+    if "release" in receipt:
+        check_fields(receipt["release"], _RELEASE, "release.")
     export = receipt.get("export")
     if export is not None:
         check_fields(export, {"id": _TEXT, "format": _TEXT, "created_at": _TEXT}, "export.")

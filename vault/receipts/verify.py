@@ -21,6 +21,7 @@ from vault.audit.verify import verify_entry_inclusion
 from vault.canonical import parse_canonical
 from vault.errors import IntegrityError, NotFound
 from vault.fsutil import open_regular, read_regular
+from vault.receipts import handover
 from vault.receipts.format import (
     MAX_RECEIPT,
     PROOF_TXT,
@@ -32,6 +33,7 @@ from vault.receipts.format import (
 from vault.receipts.render import render_text
 from vault.receipts.sign import check_signature, note_verifier_key
 from vault.safetext import shown
+from vault.transform import plan as release_plan
 
 READ_CHUNK = 1 << 20
 
@@ -152,6 +154,12 @@ def _entry_matches(entry: Any, role: Any, index: Any, receipt: dict[str, Any]) -
         got = sorted((c.get("id"), c.get("sha256")) for c in details.get("clips", []))
         if want != got:
             return False, "the logged clips differ from the receipt"
+        signed = details.get("signed") or {}
+        logged_release = (signed.get("decision") or {}).get("release")
+        if logged_release != receipt.get("release"):
+            # The release plan is under the owner's signature in the logged
+            # decision: the receipt must carry that plan, not another.
+            return False, "the logged release plan differs from the receipt"
         return True, ""
     if role == "export":
         exp = receipt.get("export") or {}
@@ -203,8 +211,42 @@ def verify_folder(path: Path, owner_key: bytes | None = None) -> VerifyReport:
     owner_name = f"{receipt['controller']['vault_origin']}/owner"
     verifier = note_verifier_key(owner_name, public)
     _check_entries(report, receipt, verifier, owner_name)
+    _check_release(report, receipt)
     _check_files(report, folder, receipt, whole_folder=is_folder)
     return report
+
+
+def _check_release(report: VerifyReport, receipt: dict[str, Any]) -> None:
+    """Each delivered file is what the signed release plan says: the original
+    when the plan lists no operation for its clip, else a file derived from
+    that clip by exactly the planned operations."""
+    raw = receipt.get("release")
+    try:
+        signed = None if raw is None else release_plan.parse(raw)
+    except IntegrityError as exc:
+        report.add("release plan", False, exc.message)
+        return
+    ids = [c["id"] for c in receipt["clips"]]
+    if signed is not None and sorted(c.clip for c in signed.clips) != sorted(ids):
+        report.add("release plan", False, "it names other clips than the receipt")
+        return
+    for c in receipt["clips"]:
+        d = c.get("delivered")
+        if not d:
+            continue
+        planned = [] if signed is None else signed.for_clip(c["id"]).operations
+        done = d.get("operations") or []
+        name = f"file {d['file']} made as signed"
+        if done != planned:
+            report.add(name, False, "its operations differ from the signed release plan")
+        elif planned and d.get("derived_from") != {"clip": c["id"], "sha256": c["sha256"]}:
+            report.add(name, False, "it does not name its original clip and hash")
+        elif not planned and ("derived_from" in d or (
+                d["format"] == "plain" and not hmac.compare_digest(d["sha256"], c["sha256"]))):
+            report.add(name, False, "the plan releases the original, but this is not it")
+        else:
+            report.add(name, True, "; ".join(release_plan.describe(o) for o in planned)
+                       or "the original, unchanged")
 
 
 def _regular_digest(path: Path) -> tuple[int, str]:
@@ -246,6 +288,7 @@ def _check_files(report: VerifyReport, folder: Path, receipt: dict[str, Any], *,
                        bool(entries) and proof == entries[-1]["proof"])
         except (OSError, UnicodeDecodeError) as exc:
             report.add("audit-proof.txt matches receipt.json", False, _why(exc))
+    _check_handover(report, folder, receipt, expected)
     for c in receipt["clips"]:
         d = c.get("delivered")
         if not d:
@@ -277,6 +320,53 @@ def _check_files(report: VerifyReport, folder: Path, receipt: dict[str, Any], *,
             elif f in files and (rel not in expected or not os.path.isfile(full)):
                 extra.append(rel)
     report.add("no unexpected files", not extra, ", ".join(sorted(extra)[:5]))
+
+
+def _check_handover(report: VerifyReport, folder: Path, receipt: dict[str, Any],
+                    expected: set[str]) -> None:
+    """The handover files that are there (older folders have none) say what
+    the receipt says, and every line of SHA256SUMS matches its file."""
+    for name, data in handover.receipt_files(receipt):
+        if name not in handover.FILES or not os.path.lexists(folder / name):
+            continue
+        expected.add(name)
+        try:
+            got = read_regular(folder / name, MAX_RECEIPT)
+        except OSError as exc:
+            report.add(f"{name} matches receipt.json", False, _why(exc))
+            continue
+        report.add(f"{name} matches receipt.json", hmac.compare_digest(got, data))
+    sums = folder / handover.SUMS
+    if not os.path.lexists(sums):
+        return
+    expected.add(handover.SUMS)
+    try:
+        lines = handover.parse_sha256sums(read_regular(sums, MAX_RECEIPT))
+    except OSError as exc:
+        report.add(handover.SUMS, False, _why(exc))
+        return
+    except IntegrityError as exc:
+        report.add(handover.SUMS, False, exc.message)
+        return
+    bad = []
+    for name, digest in lines:
+        if not _safe_relative(name) or _unsafe_parent(folder, name):
+            bad.append(f"{name} (unsafe path)")
+            continue
+        try:
+            _size, actual = _regular_digest(folder / name)
+        except OSError as exc:
+            bad.append(f"{name} ({_why(exc)})")
+            continue
+        if not hmac.compare_digest(actual, digest):
+            bad.append(f"{name} (hash differs)")
+    listed = {n for n, _d in lines}
+    needed = {RECEIPT_JSON} | {c["delivered"]["file"] for c in receipt["clips"]
+                               if c.get("delivered")}
+    missing = sorted(needed - listed)
+    report.add(f"{handover.SUMS} lists every delivered file and matches them",
+               not bad and not missing,
+               ", ".join(bad[:5] + [f"{m} (not listed)" for m in missing[:5]]))
 
 
 def _read_text(path: Path) -> str:
