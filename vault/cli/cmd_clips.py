@@ -45,10 +45,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--retention-days", type=int, metavar="N", help="0 keeps clips forever")
     add_json(p)
     p.set_defaults(func=cmd_camera_add)
-    p = csub.add_parser("set", help="change a camera's pattern or retention")
+    p = csub.add_parser("set", help="change a camera's pattern, retention or exported sound")
     p.add_argument("name")
     p.add_argument("--pattern", metavar="STRFTIME")
     p.add_argument("--retention-days", type=int, metavar="N")
+    p.add_argument("--export-audio", choices=["yes", "no"],
+                   help="no: remove the sound from every export of this camera")
     add_json(p)
     p.set_defaults(func=cmd_camera_set)
     p = csub.add_parser("list", help="list cameras")
@@ -117,7 +119,8 @@ def _print_camera(info: Any, as_json: bool, login: Any = None) -> None:
     days = info.retention_days
     keeps = f"keeps clips {days} day(s)" if days else "keeps clips forever"
     ways = [*info.folders] + ([f"FTP login {info.ftp}"] if info.ftp else [])
-    print(f"camera {info.name}: {', '.join(ways) or 'no drop folder'}; {keeps}")
+    sound = "" if info.export_audio else "; exports without sound"
+    print(f"camera {info.name}: {', '.join(ways) or 'no drop folder'}; {keeps}{sound}")
     if login is not None:
         _print_login(login)
 
@@ -159,7 +162,9 @@ def cmd_camera_ftp_password(args: argparse.Namespace) -> int:
 
 def cmd_camera_set(args: argparse.Namespace) -> int:
     vault = open_vault(args)
-    info = vault.cameras.change(args.name, pattern=args.pattern, retention_days=args.retention_days)
+    audio = None if args.export_audio is None else args.export_audio == "yes"
+    info = vault.cameras.change(args.name, pattern=args.pattern, retention_days=args.retention_days,
+                                export_audio=audio)
     _print_camera(info, args.json)
     return 0
 

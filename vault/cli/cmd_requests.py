@@ -35,9 +35,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = rsub.add_parser("add", help="file a request; prints its id")
     p.add_argument("--requester", required=True, metavar="NAME")
     p.add_argument("--org", required=True, metavar="ORG")
-    p.add_argument("--kind", required=True, help="police, insurer, court, neighbour, owner, other")
+    p.add_argument("--kind", required=True, help="police, insurer, court, neighbour, owner, data-subject, other")
     p.add_argument(
-        "--basis", required=True, help="consent, warrant, subpoena, court-order, emergency, owner"
+        "--basis", required=True, help="consent, warrant, subpoena, court-order, emergency, owner, "
+        "data-subject-access"
     )
     p.add_argument("--reason", required=True, metavar="TEXT")
     p.add_argument("--camera", action="append", required=True, metavar="C")
@@ -90,6 +91,23 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--exclude-clip", action="append", default=[], metavar="CLIP_ID")
     p.add_argument("--expires", metavar="T", help="the approval lapses at T")
     p.add_argument("--terms", metavar="TEXT", help="usage terms given to the requester")
+    cut = p.add_mutually_exclusive_group()
+    cut.add_argument("--exact", action="store_true",
+                     help="re-encode clips that extend beyond the window to cut exactly at it "
+                     "(default: cut by remux from the keyframe at or before it)")
+    cut.add_argument("--whole-clips", action="store_true",
+                     help="release the original files unchanged, even beyond the window")
+    audio = p.add_mutually_exclusive_group()
+    audio.add_argument("--strip-audio", dest="strip_audio", action="store_true", default=None,
+                       help="remove the sound (default for data-subject requests)")
+    audio.add_argument("--keep-audio", dest="strip_audio", action="store_false",
+                       help="keep the sound (cameras set --export-audio no never keep it)")
+    faces = p.add_mutually_exclusive_group()
+    faces.add_argument("--blur-faces", dest="blur_faces", action="store_true", default=None,
+                       help="blur faces (default for data-subject requests)")
+    faces.add_argument("--no-blur-faces", dest="blur_faces", action="store_false")
+    p.add_argument("--dry-run", action="store_true",
+                   help="show what each clip would become (the disclosed windows); sign nothing")
     add_json(p)
     p.set_defaults(func=cmd_approve)
     p = sub.add_parser("refuse", help="refuse a request (signs: needs the passphrase)")
@@ -250,8 +268,60 @@ def _decision_summary(result: DecisionResult, as_json: bool) -> None:
         print(f"receipt_path: {result.receipt_path}")
 
 
+def _choices(vault: Any, args: argparse.Namespace) -> Any:
+    """The owner's minimisations: the request kind's defaults, then the flags."""
+    from vault.service.release_plan import defaults_for
+    from vault.transform.plan import Choices, Cut
+
+    base = defaults_for(vault.requests.get(args.id).kind)
+    cut = Cut.EXACT if args.exact else Cut.WHOLE if args.whole_clips else base.cut
+    return Choices(
+        cut=cut,
+        strip_audio=base.strip_audio if args.strip_audio is None else args.strip_audio,
+        blur_faces=base.blur_faces if args.blur_faces is None else args.blur_faces,
+    )
+
+
+def _print_plan(release: Any, out: Any) -> None:
+    """What each approved clip becomes, as the owner is shown it before signing."""
+    from vault.transform.plan import describe
+
+    c = release.choices
+    print(f"release plan: cut {c.cut.value}"
+          + (", sound removed" if c.strip_audio else "")
+          + (", faces blurred" if c.blur_faces else ""), file=out)
+    for clip in release.clips:
+        if not clip.operations:
+            print(f"  {clip.clip}: the original file, unchanged"
+                  + (f" ({clip.note})" if clip.note else ""), file=out)
+            continue
+        print(f"  {clip.clip}:", file=out)
+        for op in clip.operations:
+            print(f"    - {describe(op)}", file=out)
+
+
+def _plan_json(release: Any) -> dict[str, Any]:
+    facts = release.as_facts()
+    for clip, c in zip(facts["clips"], release.clips, strict=True):
+        clip["note"] = c.note
+    return facts
+
+
 def cmd_approve(args: argparse.Namespace) -> int:
     vault = unlocked_vault(args)
+    release = vault.requests.plan_release(args.id, clips=args.clip or None,
+                                          exclude=args.exclude_clip or None,
+                                          choices=_choices(vault, args))
+    if args.dry_run:
+        if args.json:
+            emit_json({"release": _plan_json(release), "signed": False})
+        else:
+            _print_plan(release, sys.stdout)
+            print("nothing was signed (--dry-run)")
+        return 0
+    if not args.json:
+        # Shown before the signature is made: the disclosed window of each cut.
+        _print_plan(release, sys.stdout)
     result = vault.requests.decide(
         args.id,
         approve=True,
@@ -260,6 +330,7 @@ def cmd_approve(args: argparse.Namespace) -> int:
         exclude=args.exclude_clip or None,
         expires=parse_time(args.expires, "--expires") if args.expires else None,
         terms=args.terms,
+        release=release,
     )
     _decision_summary(result, args.json)
     return 0
