@@ -83,7 +83,7 @@ def test_a_cut_export_has_no_hidden_frames_no_sound_and_checks_with_stock_tools(
     vault.requests.decide(rid, approve=True, reason="ok", choices=Choices(strip_audio=True))
     out = tmp_path / "out"
     result = vault.releases.export(rid, out)
-    (entry,) = result["receipt"]["clips"]
+    (entry,) = result.receipt["clips"]
     delivered = entry["delivered"]
     video = out / delivered["file"]
     assert delivered["derived_from"] == {"clip": world["clip"].id,
@@ -126,7 +126,7 @@ def test_a_cut_export_has_no_hidden_frames_no_sound_and_checks_with_stock_tools(
     bad = subprocess.run([require_tool("openssl"), *command.split()[1:]], cwd=out,
                          capture_output=True, text=True)
     assert bad.returncode != 0
-    (out / handover.SIGNED).write_bytes(handover.signed_bytes(result["receipt"]))
+    (out / handover.SIGNED).write_bytes(handover.signed_bytes(result.receipt))
     report = receipts.verify_folder(out)
     assert report.ok, [c for c in report.checks if not c.ok]
     assert "21:59:57" in readme and "sound removed" in readme
@@ -136,7 +136,7 @@ def test_whole_clips_release_the_original_unchanged(world: dict, tmp_path: Path)
     vault, rid = world["vault"], world["rid"]
     vault.requests.decide(rid, approve=True, reason="ok", choices=Choices(cut=Cut.WHOLE))
     result = vault.releases.export(rid, tmp_path / "out")
-    (entry,) = result["receipt"]["clips"]
+    (entry,) = result.receipt["clips"]
     assert entry["delivered"]["sha256"] == world["clip"].sha256
     assert "operations" not in entry["delivered"]
     assert receipts.verify_folder(tmp_path / "out").ok
@@ -150,7 +150,7 @@ def test_a_camera_that_never_exports_sound(world: dict, tmp_path: Path) -> None:
     assert [o["op"] for o in release.clips[0].operations] == ["strip-audio", "time-track"]
     vault.requests.decide(rid, approve=True, reason="ok", release=release)
     result = vault.releases.export(rid, tmp_path / "out")
-    video = tmp_path / "out" / result["receipt"]["clips"][0]["delivered"]["file"]
+    video = tmp_path / "out" / result.receipt["clips"][0]["delivered"]["file"]
     assert "audio" not in {s["codec_type"] for s in probe(video)["streams"]}
 
 
@@ -158,11 +158,11 @@ def test_an_exact_cut_re_encodes_to_the_window(world: dict, tmp_path: Path) -> N
     vault, rid = world["vault"], world["rid"]
     vault.requests.decide(rid, approve=True, reason="ok", choices=Choices(cut=Cut.EXACT))
     result = vault.releases.export(rid, tmp_path / "out")
-    trim = result["receipt"]["clips"][0]["delivered"]["operations"][0]
+    trim = result.receipt["clips"][0]["delivered"]["operations"][0]
     assert trim["mode"] == "exact"
     assert trim["disclosed"] == trim["requested"] == ["2026-11-27T21:59:58.000Z",
                                                       "2026-11-27T22:00:02.000Z"]
-    video = tmp_path / "out" / result["receipt"]["clips"][0]["delivered"]["file"]
+    video = tmp_path / "out" / result.receipt["clips"][0]["delivered"]["file"]
     v = next(s for s in probe(video, "-ignore_editlist", "1")["streams"]
              if s["codec_type"] == "video")
     assert int(v["nb_read_packets"]) == trim["frames"] == 40
@@ -213,7 +213,7 @@ def test_a_data_subject_request_defaults_to_no_sound_and_blurred_faces(
         "basis": "data-subject-access", "reason": "footage of me", "cameras": ["front"],
         "from": "2026-11-27T21:59:58Z", "to": "2026-11-27T22:00:02Z",
     })
-    receipt = vault.requests.decide(rid, approve=True, reason="their right of access")
+    receipt = vault.requests.decide(rid, approve=True, reason="their right of access").receipt
     assert receipt["release"]["choices"] == {"cut": "remux", "strip_audio": True,
                                              "blur_faces": True}
     ops = [o["op"] for o in receipt["release"]["clips"][0]["operations"]]
