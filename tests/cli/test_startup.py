@@ -154,10 +154,12 @@ def test_status_on_a_catalog_at_an_older_schema_migrates_it_first(tmp_path: Path
     root = tmp_path / "vault"
     run_cli(root, "init", "--kdf-log-n", "10")
     conn = sqlite3.connect(root / "catalog.db")
-    # The catalog as migration 0002 left it (0003 and 0004 added these columns).
+    # The catalog as migration 0002 left it (0003, 0004 and 0005 added these columns).
     conn.execute("ALTER TABLE camera_folder DROP COLUMN identity")
     conn.execute("ALTER TABLE clip DROP COLUMN captured_from_mtime")
     conn.execute("ALTER TABLE clip DROP COLUMN truncated")
+    conn.execute("ALTER TABLE decision DROP COLUMN release")
+    conn.execute("ALTER TABLE camera DROP COLUMN export_audio")
     conn.execute("UPDATE alembic_version SET version_num = '0002'")
     conn.commit()
     conn.close()
