@@ -25,6 +25,7 @@ from tui.format import (
     status_text,
 )
 from tui.screens.base import VaultScreen
+from tui.screens.release_plan import ReleasePlanScreen, needs_confirming
 from tui.selection import Selection
 from tui.strip_loader import StripLoader
 from tui.summary import ReleaseSummary
@@ -384,10 +385,26 @@ class RequestScreen(VaultScreen):
             if form is None:
                 return
             args = self.selection.decide_args()
-            job = self.rf.key_job(lambda: self.vault.requests.decide(
-                self.request_id, approve=True, reason=form.reason, expires=form.expires,
-                terms=form.terms, **args))
-            self.rf.with_key(lambda: self.call_vault(job, self._approved, name="decide"))
+
+            def sign(release: Any) -> None:
+                job = self.rf.key_job(lambda: self.vault.requests.decide(
+                    self.request_id, approve=True, reason=form.reason, expires=form.expires,
+                    terms=form.terms, release=release, clips=args["clips"],
+                    exclude=args["exclude"]))
+                self.call_vault(job, self._approved, name="decide")
+
+            def planned(release: Any) -> None:
+                # A cut discloses from the keyframe before the window: the owner
+                # sees each clip's disclosed window before the plan is signed.
+                if not needs_confirming(release):
+                    sign(release)
+                    return
+                self.app.push_screen(ReleasePlanScreen(release),
+                                     lambda ok: sign(release) if ok else None)
+
+            plan = self.rf.key_job(lambda: self.vault.requests.plan_release(
+                self.request_id, clips=args["clips"], exclude=args["exclude"]))
+            self.rf.with_key(lambda: self.call_vault(plan, planned, name="plan"))
 
         self.with_all_clips(show)
 

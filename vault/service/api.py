@@ -20,6 +20,7 @@ from vault.service.clips import ClipInfo
 from vault.service.export_job import Progress
 from vault.service.requests import RequestInfo
 from vault.service.results import DecisionResult, ExportResult
+from vault.transform.plan import Choices, ReleasePlan
 
 if TYPE_CHECKING:
     from vault.service.release import Viewing
@@ -44,9 +45,15 @@ class RequestsAPI(Protocol):
     def scope_clips(self, request_id: str, *, limit: int | None = None,
                     offset: int = 0) -> list[ClipInfo]: ...
 
+    def plan_release(self, request_id: str, *, clips: list[str] | None = None,
+                     exclude: list[str] | None = None,
+                     choices: Choices | None = None) -> ReleasePlan: ...
+
     def decide(self, request_id: str, *, approve: bool, reason: str,
                clips: list[str] | None = None, exclude: list[str] | None = None,
-               expires: datetime | None = None, terms: str | None = None) -> DecisionResult: ...
+               expires: datetime | None = None, terms: str | None = None,
+               choices: Choices | None = None,
+               release: ReleasePlan | None = None) -> DecisionResult: ...
 
     def reopen(self, request_id: str, reason: str) -> None: ...
 
