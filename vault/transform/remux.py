@@ -196,13 +196,14 @@ def clock_lines(start: datetime, duration: Fraction) -> Iterator[tuple[int, int,
 
 
 def remux(src: Path, dst: Path, *, span: Span | None = None, audio: bool = True,
-          clock_start: datetime | None = None) -> int:
+          clock_start: datetime | None = None, index: Index | None = None) -> int:
     """Copy *src* into a new MP4 *dst*: only the packets of *span* (all of them
     without one), with or without sound, and with a wall-clock subtitle track
     from *clock_start* when given. Returns the number of video frames written.
+    *index*: the packet index of *src*, when the caller has read it already.
     """
     av = _av()
-    index = read_index(src)
+    index = index or read_index(src)
     if span is None:
         span = Span(0, len(index.packets) - 1, Fraction(0), index.end, len(index.packets))
     if span.exact:
@@ -257,12 +258,12 @@ def remux(src: Path, dst: Path, *, span: Span | None = None, audio: bool = True,
 
 
 def reencode_cut(src: Path, dst: Path, span: Span, *, audio: bool = True,
-                 clock_start: datetime | None = None) -> int:
+                 clock_start: datetime | None = None, index: Index | None = None) -> int:
     """Decode *src* from the keyframe of *span* and re-encode (H.264) exactly the
     frames shown inside it into *dst*; sound packets inside it are copied.
     Returns the number of video frames written."""
     av = _av()
-    index = read_index(src)
+    index = index or read_index(src)
     with _open(src) as box:
         v_in = box.streams.video[0]
         a_in = box.streams.audio[0] if audio and box.streams.audio else None

@@ -106,10 +106,10 @@ class Trim:
         b = _seconds(_at(requested[1]) - clip.captured_at)
         if cut == Cut.EXACT:
             span = remux.exact_span(index, a, b)
-            frames = remux.reencode_cut(src, dst, span)
+            frames = remux.reencode_cut(src, dst, span, index=index)
         else:
             span = remux.remux_span(index, a, b)
-            frames = remux.remux(src, dst, span=span)
+            frames = remux.remux(src, dst, span=span, index=index)
         return {**entry, "frames": frames}
 
 
