@@ -223,25 +223,42 @@ def remux(src: Path, dst: Path, *, span: Span | None = None, audio: bool = True,
             shift = span.start  # seconds: the first kept frame is shown at 0
             written = 0
             pos = -1
+            # Per stream, in its own time base (integers, not Fractions, per packet):
+            # the shift that puts the first kept frame at 0, and the sound kept.
+            origin = index.origin * index.time_base
+            bounds: dict[int, tuple[int, int, int]] = {}
+            for st in (v_in, a_in):
+                if st is not None:
+                    tb = Fraction(st.time_base)
+                    bounds[st.index] = (int((shift + origin) / tb),
+                                        -(-(span.start + origin) // tb),
+                                        -(-(span.end + origin) // tb))
+            sound_done = a_in is None
             for p in box.demux(*(s for s in (v_in, a_in) if s is not None)):
                 if p.size == 0 or p.pts is None:
                     continue
-                tb = Fraction(p.time_base)
+                offset, lo, hi = bounds[p.stream.index]
                 if p.stream.type == "video":
                     pos += 1
-                    if pos < span.first or pos > span.last:
+                    if pos < span.first:
+                        continue
+                    if pos > span.last:
+                        if sound_done:
+                            break  # nothing after the window is read further
                         continue
                     if p.pts < key_pts:
                         continue  # a leading frame of an open GOP: not decodable here
                     written += 1
                     p.stream = v_out
                 else:
-                    t = p.pts * tb
-                    at = t - (index.origin * index.time_base)
-                    if at < span.start or at >= span.end:
+                    if p.pts >= hi:
+                        sound_done = True
+                        if pos >= span.last:
+                            break
+                        continue
+                    if p.pts < lo:
                         continue
                     p.stream = a_out
-                offset = int((shift + index.origin * index.time_base) / tb)
                 p.pts -= offset
                 if p.dts is not None:
                     p.dts -= offset
