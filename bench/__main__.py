@@ -95,6 +95,7 @@ Targets from the issues, and where each figure is:
 | FTP upload of 200 clips of 5 MiB within 1.25x of a plain pyftpdlib server writing files, with 0 plaintext bytes written; upload end -> listed p50/p99 | FTP receiver: `time_ratio`, `plaintext_bytes_found`, `upload_to_listed` |
 | mask re-encode and face-blur speed at 720p (fps), C2PA signing time per file | redaction: `mask_fps`, `blur_faces_fps`, `c2pa.sign_ms` |
 | trim-remux of a 60 s 1080p clip within 3x of copying it | minimised export: `trim_ratio` |
+| readdressing 100,000 headers (a recipient added) against reading them; incremental backup of a 10 GiB vault after 1 % new clips against `rsync` | recovery keys and backups: `readdress.ratio`, `backup.ratio_to_rsync` |
 """
 
 
@@ -155,6 +156,7 @@ def main() -> int:
         "bench_redact": "redaction and content credentials",
         "bench_export": "minimised export",
         "bench_ftp": "FTP receiver",
+        "bench_keys": "recovery keys and backups",
     }
     kept = _earlier_sections(titles, set(results)) if args.only else {}
     for name in sorted(set(results) | set(kept)):  # the order of a full run

@@ -249,3 +249,33 @@ def test_restoring_a_backup_older_than_the_owners_head_says_what_was_lost(
     with pytest.raises(IntegrityError, match="the entries after the backup are lost"):
         restore(str(dest), tmp_path / "new", PASSPHRASE)
     assert not (tmp_path / "new").exists()
+
+
+def test_a_backup_killed_at_any_moment_is_finished_by_the_next_run(
+        filled: tuple[Vault, Path], tmp_path: Path) -> None:
+    import random
+    import signal
+    import sys
+    import time
+
+    from tests.tools import cli_env
+
+    vault, drop = filled
+    dest = tmp_path / "usb"
+    vault.backups.take(str(dest))
+    ingest(vault, drop, [START + timedelta(hours=2, minutes=i) for i in range(3)])
+    rng = random.Random(18)
+    for _attempt in range(4):
+        proc = subprocess.Popen([sys.executable, "-m", "vault", "backup", str(dest)],
+                                env=cli_env(vault.root, passphrase=None),
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(rng.uniform(0.2, 2.5))
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        # Whatever it reached, the next run completes, and the backup verifies.
+        report = vault.backups.take(str(dest))
+        assert report.clips == 7  # each round adds one clip and shreds one
+        check = verify_backup(str(dest))
+        assert check.ok, check.problems
+        ingest(vault, drop, [START + timedelta(hours=3 + _attempt)])
+        vault.retention.shred(sorted(headers(vault))[0], "gone")
