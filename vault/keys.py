@@ -404,7 +404,7 @@ def reseal_owner_keys(layout: Layout, keys: OwnerKeys, passphrase: str, log_n: i
 
 
 def readdressed_header(header: bytes, identity: age.X25519Identity,
-                       recipients: list[str]) -> bytes:
+                       recipients: list[age.Recipient]) -> bytes:
     """A clip's header addressed to the vault's own new recipient list (a
     recovery key added or revoked). The file key never leaves this call; the
     payload is not touched, and nothing is released."""

@@ -23,8 +23,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 
+from vault import age
 from vault.audit import events
 from vault.catalog.db import truncate_wal
 from vault.catalog.models import Attachment, Clip
@@ -155,6 +156,7 @@ class RecoveryService:
     def _readdress(self, recipients: list[str], why: str) -> int:
         """Every header (clips and attachments) addressed to *recipients*, in batches."""
         identity = self.keyring.owner_keys().identity
+        parsed = [age.parse_recipient(r) for r in recipients]  # once, not per header
         done = 0
         for table in (Clip, Attachment):
             last = ""
@@ -168,10 +170,13 @@ class RecoveryService:
                     if not rows:
                         break
                     hashes: dict[str, str] = {}
+                    changes = []
                     for row_id, header in rows:
-                        new = readdressed_header(bytes(header), identity, recipients)
-                        conn.execute(update(table).where(table.id == row_id).values(header=new))
+                        new = readdressed_header(bytes(header), identity, parsed)
+                        changes.append({"row_id": row_id, "new_header": new})
                         hashes[row_id] = hashlib.sha256(new).hexdigest()
+                    conn.execute(update(table).where(table.id == bindparam("row_id"))
+                                 .values(header=bindparam("new_header")), changes)
                     self.ctx.audit.append(events.CLIPS_READDRESSED, actor=self.ctx.actor,
                                           subject=None,
                                           details={"why": why, "recipients": recipients,
