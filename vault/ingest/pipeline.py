@@ -42,6 +42,7 @@ from vault.hashio import seal_stream
 from vault.ids import new_id
 from vault.ingest.folders import folder_beneath, open_drop_folder
 from vault.ingest.policy import display_name, mtime_time, name_time
+from vault.media.passing import PassingProbe
 from vault.store import BlobStore
 from vault.timeutil import iso
 
@@ -111,6 +112,24 @@ def _open_regular(dir_fd: int, name: str, path: Path) -> tuple[int, os.stat_resu
     return fd, st
 
 
+class _Watched:
+    """The file being sealed, read once: what passes also feeds the media check."""
+
+    def __init__(self, src: Any, watch: PassingProbe) -> None:
+        self._src, self._watch = src, watch
+
+    def readinto(self, buf: Any) -> int:
+        n = self._src.readinto(buf) or 0
+        if n:
+            self._watch.feed(bytes(memoryview(buf)[:n]))
+        return int(n)
+
+    def read(self, size: int = -1) -> bytes:
+        data = bytes(self._src.read(size) or b"")
+        self._watch.feed(data)
+        return data
+
+
 def seal_file(
     path: Path,
     folder: DropFolder,
@@ -163,9 +182,10 @@ def _seal_beneath(
         # The intent names the log's size now: a catalog whose log is shorter
         # than that later is older than this sealing, not its survivor.
         store.write_intent(clip_id, json.dumps({"log_size": audit.size()}).encode())
+        watch = PassingProbe()
         with store.writer(clip_id) as blob, os.fdopen(fd, "rb", buffering=0, closefd=False) as src:
             try:
-                sealing = seal_stream(src, blob, recipients)
+                sealing = seal_stream(_Watched(src, watch), blob, recipients)
             except OSError as exc:
                 raise storage_error(exc, "cannot seal the clip") from exc
             after = os.fstat(fd)
@@ -185,6 +205,9 @@ def _seal_beneath(
         os.close(fd)
 
     sha = sealing.sha256
+    # The same wholeness check as an upload's (vault.media.passing), from the
+    # bytes that were sealed: a clip cut short is kept, and flagged.
+    passed = watch.finish()
     named = name_time(path.name, camera.pattern)
     from_mtime = camera.pattern is not None and named is None
     row: dict[str, Any] = {
@@ -205,6 +228,7 @@ def _seal_beneath(
         "height": facts.height,
         "codec": facts.codec,
         "captured_from_mtime": from_mtime,
+        "truncated": passed.whole is False,
     }
     duplicate_of: str | None = None
     shredded_twin: str | None = None
@@ -224,6 +248,12 @@ def _seal_beneath(
                     details=sealed_details(row, camera.name),
                     conn=conn,
                 )
+                if row["truncated"]:
+                    audit.append(
+                        events.CLIP_TRUNCATED, actor="daemon", subject=clip_id,
+                        details={"camera": camera.name, "sha256": sha,
+                                 "why": passed.why or "the media check found it incomplete"},
+                        conn=conn)
             elif existing[1] is not None:
                 shredded_twin = existing[0]
             else:
