@@ -43,6 +43,7 @@ from vault.config import (
     KEYS_DIR,
     OWNER_IDENTITY_NAME,
     OWNER_SIGNING_NAME,
+    RECOVERY_KEYS_NAME,
 )
 from vault.errors import IntegrityError, StorageError
 from vault.fsutil import storage_error, write_atomic
@@ -59,6 +60,8 @@ MANIFEST_FORMAT = "ringfence-backup/1"
 OWNER_IDENTITY_REL = f"{KEYS_DIR}/{OWNER_IDENTITY_NAME}"
 OWNER_SIGNING_REL = f"{KEYS_DIR}/{OWNER_SIGNING_NAME}"
 DEVICE_SEALED_REL = f"{KEYS_DIR}/{DEVICE_KEY_NAME}.age"
+#: The owner's keys sealed to the recovery key, while the vault has one.
+RECOVERY_REL = f"{KEYS_DIR}/{RECOVERY_KEYS_NAME}"
 #: The small files of a backup, besides its manifest and payloads.
 SMALL_FILES = (CONFIG_NAME, CHECKPOINT_COPY_NAME, OWNER_IDENTITY_REL, OWNER_SIGNING_REL,
                DEVICE_SEALED_REL, CATALOG_NAME)
@@ -328,6 +331,10 @@ class BackupService:
         dest.put(ctx.layout.owner_identity, OWNER_IDENTITY_REL)
         dest.put(ctx.layout.owner_signing, OWNER_SIGNING_REL)
         dest.put(folder / "device.age", DEVICE_SEALED_REL)
+        if ctx.layout.recovery_keys.exists():
+            dest.put(ctx.layout.recovery_keys, RECOVERY_REL)
+        else:
+            dest.remove(RECOVERY_REL)  # revoked since the last run
         if snap.checkpoint is not None:
             write_atomic(folder / CHECKPOINT_COPY_NAME, snap.checkpoint.encode())
             dest.put(folder / CHECKPOINT_COPY_NAME, CHECKPOINT_COPY_NAME)

@@ -45,6 +45,7 @@ from vault.service.backup import (
     DEVICE_SEALED_REL,
     MANIFEST_FORMAT,
     MANIFEST_NAME,
+    RECOVERY_REL,
     SMALL_FILES,
     file_sha256,
 )
@@ -247,6 +248,7 @@ def restore(destination: str, root: Path, passphrase: str, *,
     try:
         ensure_private_dir(root, share=False)
         dest.fetch_all(root, (MANIFEST_NAME, *SMALL_FILES))
+        dest.fetch(RECOVERY_REL, root / RECOVERY_REL)  # only while the vault has a recovery key
         layout = Layout(root)
         for path in root.rglob("*"):  # whatever modes the destination kept
             os.chmod(path, 0o700 if path.is_dir() else 0o600)

@@ -57,6 +57,10 @@ class Destination(Protocol):
         """Write *local* as *rel*, replacing it whole."""
         ...
 
+    def remove(self, rel: str) -> None:
+        """Remove file *rel* if it is there."""
+        ...
+
     def blobs(self) -> dict[str, int]:
         """Every payload under ``store/``: its fan-out path -> its size."""
         ...
@@ -143,6 +147,12 @@ class FolderDestination:
             pending.commit()
         except OSError as exc:
             raise storage_error(exc, f"cannot write {shown(target)}") from exc
+
+    def remove(self, rel: str) -> None:
+        try:
+            unlink_durably(self.root / rel)
+        except OSError as exc:
+            raise storage_error(exc, f"cannot remove {shown(self.root / rel)}") from exc
 
     def blobs(self) -> dict[str, int]:
         store = self.root / "store"
@@ -286,6 +296,13 @@ class RcloneDestination:
 
     def put(self, local: Path, rel: str) -> None:
         self._run("copyto", os.fspath(local), self._spec(rel), what=f"write {rel}")
+
+    def remove(self, rel: str) -> None:
+        listing = self._run("lsjson", "--files-only", self._spec(rel), what=f"look for {rel}",
+                            ok_missing=True)
+        if listing is None or not _parse_listing(listing):
+            return  # rclone's deletefile fails (exit 1) on a file that is not there
+        self._run("deletefile", self._spec(rel), what=f"remove {rel}")
 
     def blobs(self) -> dict[str, int]:
         listing = self._run("lsjson", "-R", "--files-only", self._spec("store"),
