@@ -91,6 +91,7 @@ Targets from the issues, and where each figure is:
 | daemon idle CPU near zero, RSS < 100 MiB | ingest: `idle.cpu_percent`, `idle.rss_mib` |
 | audit verify < 10 s, proof < 5 ms, append < 1 ms at 1,000,000 | audit |
 | TUI first screen and a 1,000-clip request open without stalls | tui |
+| preview plays 720p at the clip's rate up to 15 fps, first frame < 300 ms, strip of 100 clips: visible frames < 1 s, UI stall < 50 ms | watching clips: `shown_fps`, `first_frame_ms`, `rss_peak_mib`, `strip_first_frames_s`, `strip_lag.max_ms` |
 | `ringfence --help` within 6x of `python -c pass`, `status --json` within 15x | command start-up: `help_ratio`, `status_ratio` |
 | FTP upload of 200 clips of 5 MiB within 1.25x of a plain pyftpdlib server writing files, with 0 plaintext bytes written; upload end -> listed p50/p99 | FTP receiver: `time_ratio`, `plaintext_bytes_found`, `upload_to_listed` |
 | mask re-encode and face-blur speed at 720p (fps), C2PA signing time per file | redaction: `mask_fps`, `blur_faces_fps`, `c2pa.sign_ms` |
@@ -152,6 +153,7 @@ def main() -> int:
         "bench_ingest": "ingest daemon",
         "bench_audit": "audit log",
         "bench_tui": "terminal app",
+        "bench_player": "watching clips: the preview's player and the strip",
         "bench_startup": "command start-up",
         "bench_redact": "redaction and content credentials",
         "bench_export": "minimised export",

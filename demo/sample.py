@@ -220,7 +220,7 @@ def stop_daemon(proc: subprocess.Popen[bytes]) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """The `demo` command."""
-    from tui.app import RingfenceApp, tune_gc
+    from tui.app import RingfenceApp, tune_gc, tune_threads
     from tui.graphics import detect
 
     if args.dir:
@@ -249,6 +249,7 @@ def run(args: argparse.Namespace) -> int:
                                        f"“{PASSPHRASE}”.", graphics=detect())
     try:
         tune_gc()
+        tune_threads()
         app.run()
     finally:
         camera.stop()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -47,6 +48,20 @@ def tune_gc() -> None:
     """
     gc.freeze()
     gc.set_threshold(50_000, 50, 1000)
+
+
+def tune_threads() -> None:
+    """Let the UI thread have the interpreter back quickly while workers compute.
+
+    The preview's decoder and the strip's loader run Python in worker
+    threads; each time the UI thread waits on the terminal it gives up the
+    GIL and, at CPython's default 5 ms switch interval, waits up to that long
+    to get it back, many times a frame: the strip's loading stalled the UI
+    for 55-80 ms (bench/bench_player.py). 1 ms keeps those stalls near 30 ms.
+    Process-wide, like :func:`tune_gc`.
+    """
+    sys.setswitchinterval(0.001)
+
 
 PassphraseProvider = Callable[[], "str | None"]
 

@@ -41,7 +41,7 @@ def logging_to_app() -> Iterator[None]:
 
 
 def cmd_tui(args: argparse.Namespace) -> int:
-    from tui.app import RingfenceApp, tune_gc
+    from tui.app import RingfenceApp, tune_gc, tune_threads
     from tui.graphics import detect
 
     vault = open_vault(args)
@@ -55,6 +55,7 @@ def cmd_tui(args: argparse.Namespace) -> int:
     try:
         with logging_to_app():
             tune_gc()
+            tune_threads()
             graphics = detect()  # before the app owns the terminal
             RingfenceApp(vault, export_dir=args.exports, passphrase=provider,
                          graphics=graphics).run()

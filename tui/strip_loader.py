@@ -1,9 +1,11 @@
 """Filling the request screen's strip: clips decrypted one at a time, in memory,
 the ones on screen first, their few frames kept and the clip's bytes dropped.
 
-Runs in a worker thread of the request screen. Every clip goes through the
-owner's :class:`vault.service.Viewing` (one approval for the strip, one
-``clip.viewed`` entry per clip, logged before it is decrypted). The frames
+Runs in a worker thread of the request screen. Every clip goes through an
+owner's :class:`vault.service.Viewing` (one ``clip.viewed`` entry per clip,
+logged before it is decrypted). Two approvals are asked for: first one for
+the clips on screen, so that their frames come at once, then one for all
+the others (approving a hundred clips takes the vault about a second). The frames
 it delivers live only in the strip's memory; :meth:`StripLoader.stop` ends
 the loading (on lock, on leaving the screen, on hiding the strip).
 """
@@ -26,9 +28,12 @@ THUMB_BOX = (SLOT_WIDTH, ROWS * 2)
 class StripLoader:
     """Decrypts and decodes the strip's clips, nearest to what is on screen first."""
 
-    def __init__(self, viewing: Viewing, clips: Sequence[ClipInfo],
+    def __init__(self, open_viewing: Callable[[list[str]], Viewing], clips: Sequence[ClipInfo],
                  deliver: Callable[[str, list[video.Frame]], None]) -> None:
-        self.viewing = viewing
+        self._open_viewing = open_viewing
+        self._viewings: dict[str, Viewing] = {}
+        self.requests: list[str] = []
+        """The owner's requests the strip's clips were approved under."""
         self._pending = {c.id: c for c in clips}
         self._order = [c.id for c in clips]
         self._wanted: list[str] = []
@@ -67,11 +72,21 @@ class StripLoader:
     def run(self) -> None:
         """Load until every clip is in or :meth:`stop`; a refusal of the guard
         (the approval lapsed, the log changed) ends it by raising."""
+        with self._lock:
+            first = [c for c in self._wanted if c in self._pending]
+        if first:
+            self._approve(first)
         while not self._stop.is_set():
             clip = self._next()
             if clip is None:
                 return
-            data = self.viewing.read(clip.id)
+            if clip.id not in self._viewings:
+                with self._lock:
+                    rest = [clip.id, *(c for c in self._pending if c not in self._viewings)]
+                self._approve(rest)
+                if self._stop.is_set():
+                    return
+            data = self._viewings[clip.id].read(clip.id)
             try:
                 frames = video.frames_at(data, sample_times(clip.duration_s), THUMB_BOX)
             except video.DecodeError:
@@ -81,3 +96,9 @@ class StripLoader:
                 return
             self.loaded += 1
             self._deliver(clip.id, frames)
+
+    def _approve(self, clip_ids: list[str]) -> None:
+        viewing = self._open_viewing(clip_ids)
+        self.requests.append(viewing.request_id)
+        for clip_id in clip_ids:
+            self._viewings[clip_id] = viewing

@@ -85,8 +85,10 @@ async def test_the_strip_shows_frames_of_every_clip_and_drops_them_on_lock(
     viewed = [e for _i, e in vault.audit.entries() if e["type"] == "clip.viewed"]
     assert sorted(e["subject"] for e in viewed) == sorted(c.id for c in clips)
     assert {e["details"]["via"] for e in viewed} == {"strip"}
-    assert len({e["details"]["request"] for e in viewed}) == 1  # one owner request for all
+    # Two owner requests: the clips first on screen, then all the others.
+    requests = {e["details"]["request"] for e in viewed}
+    assert requests == set(loader.requests) and len(requests) == 2
     own = [r for r in vault.requests.all() if r.kind == "owner"]
-    assert len(own) == 1
+    assert {r.id for r in own} == requests and all(r.status == "approved" for r in own)
     for data in plaintexts:
         assert files_holding(data, view_roots(vault.root, tmp_path), started) == []

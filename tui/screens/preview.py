@@ -48,14 +48,37 @@ TICK = 1 / 30
 class Opened:
     """A clip decrypted for the preview: its bytes and what its container says."""
 
-    def __init__(self, clip: ClipInfo, data: bytes) -> None:
+    def __init__(self, clip: ClipInfo, data: bytes, box: tuple[int, int] | None = None) -> None:
+        """*box*: decode the first frame now, at about that size (in the worker that
+        decrypted the clip), so the preview shows it as soon as it opens."""
         self.clip = clip
         self.data = data
+        self.first: video.Frame | None = None
         try:
             self.facts: video.Facts | None = video.facts(data)
             self.problem: str | None = None
+            if box is not None:
+                first = video.frames_at(data, [0.0], box)
+                self.first = first[0] if first else None
         except video.DecodeError as exc:
             self.facts, self.problem = None, str(exc)
+
+
+FACTS_WIDTH = 38
+"""The facts column's width (app.tcss ``#facts``); the picture has the rest."""
+
+
+def picture_box(app: RingfenceApp) -> tuple[int, int]:
+    """About the pixels the preview's picture will have on this screen."""
+    from tui import graphics
+
+    cells = (max(4, app.size.width - FACTS_WIDTH - 2), max(2, app.size.height - 3))
+    if app.graphics == graphics.HALFBLOCK:
+        return (cells[0], cells[1] * 2)
+    from tui.widgets.picture import MAX_GRAPHICS
+
+    cw, ch = graphics.cell_pixels()
+    return (min(MAX_GRAPHICS[0], cells[0] * cw), min(MAX_GRAPHICS[1], cells[1] * ch))
 
 
 def start_preview(app: RingfenceApp, clip: ClipInfo, default_reason: str,
@@ -68,7 +91,8 @@ def start_preview(app: RingfenceApp, clip: ClipInfo, default_reason: str,
 
     def asked(reason: str | None) -> None:
         if reason:
-            job = app.key_job(lambda: Opened(clip, app.vault.releases.view(clip.id, reason)))
+            box = picture_box(app)
+            job = app.key_job(lambda: Opened(clip, app.vault.releases.view(clip.id, reason), box))
             app.with_key(lambda: app.call_vault(
                 job, lambda opened: show(opened, reason), name="preview"))
 
@@ -195,7 +219,9 @@ class PreviewScreen(VaultScreen):
                                  time.monotonic)
         self._shown = -1
         self._decoded = False
-        picture.show(None)
+        picture.show(opened.first.image if opened.first is not None else None)
+        if opened.first is not None and self.first_frame_at is None:
+            self.first_frame_at = time.monotonic()  # decoded with the clip, shown at once
         self._show_position()
         if opened.facts is not None:
             self.call_after_refresh(self._start_decoding)
@@ -303,7 +329,8 @@ class PreviewScreen(VaultScreen):
             return
         clip = self.neighbours[target]
         reason = self.reason or "looking at the next clip"
-        job = self.rf.key_job(lambda: Opened(clip, self.vault.releases.view(clip.id, reason)))
+        box = picture_box(self.rf)
+        job = self.rf.key_job(lambda: Opened(clip, self.vault.releases.view(clip.id, reason), box))
         self.rf.with_key(lambda: self.call_vault(job, self._next_opened, name="next clip"))
 
     def _next_opened(self, opened: Opened) -> None:

@@ -317,12 +317,9 @@ class RequestScreen(VaultScreen):
         if not clips:
             self.notify("No clips in scope.", severity="warning")
             return
-        job = self.rf.key_job(lambda: self.vault.releases.viewing(
-            [c.id for c in clips], reason, via="strip"))
-        self.rf.with_key(lambda: self.call_vault(
-            job, lambda viewing: self._start_strip(viewing, clips), name="strip"))
+        self.rf.with_key(lambda: self._start_strip(reason, clips))
 
-    def _start_strip(self, viewing: Viewing, clips: list[ClipInfo]) -> None:
+    def _start_strip(self, reason: str, clips: list[ClipInfo]) -> None:
         strip = self.query_one(FrameStrip)
         strip.add_class("shown")
         strip.set_clips(clips)
@@ -334,7 +331,10 @@ class RequestScreen(VaultScreen):
             with contextlib.suppress(RuntimeError):  # the app is stopping
                 self.app.call_from_thread(self._strip_frames, loader, clip_id, frames)
 
-        loader = StripLoader(viewing, clips, deliver)
+        def open_viewing(clip_ids: list[str]) -> Viewing:
+            return self.vault.releases.viewing(clip_ids, reason, via="strip")
+
+        loader = StripLoader(open_viewing, clips, deliver)
         self.strip_loader = loader
         loader.prefer(strip.visible_clips())
         self.call_vault(self.rf.key_job(loader.run), None, name="strip frames")
