@@ -113,9 +113,9 @@ async def test_play_pause_step_seek_and_next_clip(porch: Any, tmp_path: Path) ->
         await pilot.press("N")
         await wait_for(pilot, lambda: screen.clip.id == clips[0].id, what="the previous clip")
         await pilot.press("N")  # the first has no previous: it says so and stays
+        assert any("first clip" in str(n.message) for n in app._notifications)
         await settle(pilot)
         assert screen.clip.id == clips[0].id
-        assert any("first clip" in str(n.message) for n in app._notifications)
         # Locking closes the preview and drops its frames.
         await pilot.press("ctrl+l")
         await wait_for(pilot, lambda: isinstance(app.screen, RequestScreen), what="locked")
