@@ -12,7 +12,7 @@ from typing import BinaryIO
 import pytest
 
 from demo import synth
-from tui.widgets.frame import still_frame
+from tui.video import frames_at
 from vault.media import probe, probe_stream
 
 CODECS = synth.available_codecs()
@@ -118,9 +118,8 @@ def test_odd_row_padding_and_tiny_frames() -> None:
     if "h264" not in CODECS and "mpeg4" not in CODECS:
         pytest.skip("needs a PyAV encoder")
     # 3 * 34 bytes per row is not a multiple of FFmpeg's alignment: rows get padded.
-    image = still_frame(synth.clip_bytes(seconds=0.1, width=34, height=16))
-    assert image is not None
-    assert image.size == (34, 16)
+    [frame] = frames_at(synth.clip_bytes(seconds=0.1, width=34, height=16), [0.0], (34, 16))
+    assert frame.image.size == (34, 16)
 
 
 # --- encoder choice and fallbacks ------------------------------------------------------------
