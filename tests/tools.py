@@ -106,3 +106,38 @@ def copy_vault(template: Path, dest: Path) -> Path:
         conn.close()
     shutil.copytree(template, dest, symlinks=True)
     return dest
+
+
+_SEARCH_CHILD = """
+import json, sys
+from pathlib import Path
+request = json.loads(sys.stdin.read())
+root = Path(request["root"])
+needles = [bytes.fromhex(n) for n in request["needles"]]
+files = [p for p in sorted(root.rglob("*")) if p.is_file() and not p.is_symlink()]
+hits = [[] for _ in needles]
+for path in files:
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        continue
+    for i, needle in enumerate(needles):
+        if needle in data:
+            hits[i].append(str(path.relative_to(root)))
+print(json.dumps(hits))
+"""
+
+
+def files_with(root: Path, needles: list[bytes]) -> list[list[str]]:
+    """For each of *needles*, every file under *root* whose bytes contain it.
+
+    Searched by a child process: reading catalog.db or its -wal/-shm here would
+    close descriptors of files this process's SQLite connections lock, and so
+    drop those locks (see vault.keyscan)."""
+    import json
+
+    request = json.dumps({"root": str(root), "needles": [n.hex() for n in needles]})
+    done = subprocess.run([sys.executable, "-c", _SEARCH_CHILD], input=request,
+                          capture_output=True, text=True, check=True)
+    hits: list[list[str]] = json.loads(done.stdout)
+    return hits

@@ -10,7 +10,7 @@ import pytest
 
 from tests.conftest import FAST_LOG_N
 from tests.retention.conftest import PATTERN, headers, ingest, needles
-from tests.tools import PASSPHRASE
+from tests.tools import PASSPHRASE, files_with
 from vault.service import Vault
 
 START = datetime(2026, 11, 1, tzinfo=UTC)
@@ -31,9 +31,6 @@ def filled(tmp_path: Path) -> Iterator[tuple[Vault, Path]]:
 
 
 def files_holding(root: Path, needle: bytes) -> list[str]:
-    """Every file under *root* (every byte of it) that contains *needle*."""
-    out = []
-    for path in sorted(root.rglob("*")):
-        if path.is_file() and not path.is_symlink() and needle in path.read_bytes():
-            out.append(str(path.relative_to(root)))
-    return out
+    """Every file under *root* (every byte of it) that contains *needle*,
+    searched by a child process (tests.tools.files_with)."""
+    return files_with(root, [needle])[0]

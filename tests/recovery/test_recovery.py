@@ -21,8 +21,8 @@ from tests.retention.conftest import PATTERN, headers, ingest
 from tests.tools import PASSPHRASE, cli_env, require_tool, run_cli
 from vault import age
 from vault.errors import PassphraseError, VaultBusy
+from vault.keyscan import holds_any_key, key_lines
 from vault.service import Vault
-from vault.service.retention import holds_any_key, key_lines
 
 START = datetime(2026, 11, 1, tzinfo=UTC)
 

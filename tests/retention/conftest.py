@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.tools import files_with
 from vault.ingest.daemon import Daemon, DaemonOptions
 from vault.service import Vault
 
@@ -53,21 +54,17 @@ def needles(header: bytes) -> list[bytes]:
 
 
 def files_containing(root: Path, needle: bytes) -> list[str]:
-    """Every file under *root* whose bytes contain *needle*."""
-    out = []
-    for path in sorted(root.rglob("*")):
-        if path.is_file() and not path.is_symlink() and needle in path.read_bytes():
-            out.append(str(path.relative_to(root)))
-    return out
+    """Every file under *root* whose bytes contain *needle* (searched by a child
+    process, so this one's catalog locks stay: tests.tools.files_with)."""
+    return files_with(root, [needle])[0]
 
 
 def leftovers(root: Path, shredded: dict[str, bytes]) -> dict[str, list[str]]:
+    wanted = [(cid, n) for cid, header in shredded.items() for n in needles(header)]
     found: dict[str, list[str]] = {}
-    for cid, header in shredded.items():
-        for n in needles(header):
-            hits = files_containing(root, n)
-            if hits:
-                found.setdefault(cid, []).extend(hits)
+    for (cid, _n), hits in zip(wanted, files_with(root, [n for _c, n in wanted]), strict=True):
+        if hits:
+            found.setdefault(cid, []).extend(hits)
     return found
 
 

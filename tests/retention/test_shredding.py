@@ -157,3 +157,35 @@ def test_a_blocked_wal_truncation_is_reported_and_retried(
     monkeypatch.setattr(vault.retention, "_pragma", real)
     vault.retention.run()  # nothing to shred, but the WAL is truncated now
     assert files_containing(vault.root, header) == []
+
+
+_OTHER_PROCESS = """
+import sqlite3, sys
+conn = sqlite3.connect(sys.argv[1])
+print(conn.execute("SELECT count(*) FROM clip").fetchone()[0])
+conn.close()
+"""
+
+
+def test_the_scrub_leaves_this_process_s_catalog_locks_in_place(vault: Vault, drop: Path) -> None:
+    """POSIX locks belong to a process: closing any descriptor of catalog.db or
+    its -wal/-shm drops every lock the process holds there, its open SQLite
+    connections' included. A scrub that read the live files itself would let
+    the next process to close the catalog take itself for the last one and
+    delete the -shm and -wal under this process's open connections, whose
+    later writes then went to a deleted file no other process sees."""
+    import subprocess
+    import sys
+
+    ids = ingest(vault, drop, [at(0), at(1)])
+    vault.clips.get(ids[at(1)])  # this process keeps a pooled connection open
+    vault.retention.shred(ids[at(0)], "test")
+    catalog = vault.root / "catalog.db"
+    seen = subprocess.run([sys.executable, "-c", _OTHER_PROCESS, str(catalog)],
+                          capture_output=True, text=True, check=True).stdout
+    assert seen.strip() == "2"
+    assert (vault.root / "catalog.db-shm").exists()  # still shared, not deleted
+    ingest(vault, drop, [at(2)])  # a write from this process after the other one left
+    seen = subprocess.run([sys.executable, "-c", _OTHER_PROCESS, str(catalog)],
+                          capture_output=True, text=True, check=True).stdout
+    assert seen.strip() == "3"  # another process sees it

@@ -48,11 +48,11 @@ from vault.config import (
 from vault.errors import IntegrityError, StorageError
 from vault.fsutil import storage_error, write_atomic
 from vault.keys import sealed_device_key
+from vault.keyscan import holds_any_key, key_lines
 from vault.service.backup_dest import Destination, parse_destination
 from vault.service.backup_log import latest_backups, staging
 from vault.service.context import VaultContext
 from vault.service.keyring import Keyring
-from vault.service.retention import holds_any_key, key_lines
 from vault.timeutil import iso
 
 MANIFEST_NAME = "ringfence-backup.json"

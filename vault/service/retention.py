@@ -20,8 +20,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
-import mmap
-import re
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -41,6 +39,7 @@ from vault.catalog.models import (
     DeletionRecord,
 )
 from vault.errors import IntegrityError, NotFound, PolicyError, StorageError
+from vault.keyscan import ScanError, key_lines, live_copies
 from vault.retention import (
     DISK_PRESSURE,
     OWNER,
@@ -65,26 +64,6 @@ from vault.timeutil import iso
 log = logging.getLogger("ringfence.retention")
 
 BATCH = 500
-#: A wrapped file key in an age header: a stanza body line of 32 bytes in base64.
-_KEY_LINE = re.compile(rb"\n([A-Za-z0-9+/]{43})(?=\n)")
-#: Any copy that could still open a payload holds the stanza's ephemeral share,
-#: then a newline, then the wrapped key: so this finds every such copy, whole
-#: or as a fragment, in one pass over the file.
-_SEARCH = re.compile(rb"\n([A-Za-z0-9+/]{43})")
-
-
-def key_lines(header: bytes) -> set[bytes]:
-    """The wrapped file keys of an age header (one per recipient stanza)."""
-    return set(_KEY_LINE.findall(header))
-
-
-def holds_any_key(path: Path, keys: set[bytes]) -> bool:
-    """Whether the file at *path* holds any of the wrapped keys *keys*, whole
-    or as the start of a fragment: one pass over the file."""
-    if not keys or path.stat().st_size == 0:
-        return False
-    with open(path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as data:
-        return any(m.group(1) in keys for m in _SEARCH.finditer(data))
 
 
 def residual_risk(backups: Sequence[dict[str, str]]) -> str:
@@ -424,7 +403,13 @@ class RetentionService:
         )
 
     def _copies_left(self, keys: set[bytes]) -> list[str]:
-        return [path.name for path in self._catalog_files() if holds_any_key(path, keys)]
+        """The live catalog files that still hold any of *keys*, searched by a
+        child process so this one's SQLite locks stay in place (vault.keyscan)."""
+        try:
+            return [path.name for path in live_copies(self._catalog_files(), keys)]
+        except ScanError as exc:
+            raise StorageError(f"shredded, but {exc}; run `ringfence retention run` again"
+                               ) from None
 
     def _scrub(self, keys: set[bytes]) -> dict[str, Any]:
         """Make sure no catalog file still holds a shredded wrapped key.
