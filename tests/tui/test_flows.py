@@ -255,6 +255,7 @@ async def test_wrong_passphrase_keeps_the_dialog_open(demo: DemoCopy) -> None:
         await type_text(pilot, "dog seen")
         await pilot.press("ctrl+s")
         await unlock(pilot, "not the passphrase")
+        await wait_for(pilot, lambda: bool(app.errors), what="the passphrase to be checked")
         await settle(pilot)
         assert isinstance(app.screen, PassphraseScreen)
         assert "Wrong passphrase" in text_of(app, "#error")

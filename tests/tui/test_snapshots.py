@@ -13,6 +13,8 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from textual.widgets import Input
+
 from demo.sample import PASSPHRASE
 from tests.tui.conftest import DemoCopy
 from tests.tui.helpers import STATUS_DOWN, make_app, settle, wait_for
@@ -20,6 +22,7 @@ from tui.screens.approve import ApproveScreen
 from tui.screens.export import ExportScreen
 from tui.screens.passphrase import PassphraseScreen
 from tui.screens.preview import PreviewScreen
+from tui.screens.refuse import RefuseScreen
 from tui.screens.request import RequestScreen
 from tui.widgets.tables import ClipTable, RequestTable
 from vault.service import Vault
@@ -85,8 +88,16 @@ def test_passphrase_dialog(snap_compare: Any, demo: DemoCopy) -> None:
     async def run_before(pilot: Any) -> None:
         await _open(pilot, demo.ids["police"])
         await pilot.press("x")
-        await pilot.press(*"spam", "ctrl+s")
-        await wait_for(pilot, lambda: isinstance(pilot.app.screen, PassphraseScreen))
+        # Type only once the dialog's reason field has the focus, and take the
+        # picture once the passphrase dialog's own field has it.
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, RefuseScreen)
+                       and isinstance(pilot.app.focused, Input))
+        await pilot.press(*"spam")
+        await wait_for(pilot, lambda: getattr(pilot.app.focused, "value", "") == "spam")
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, PassphraseScreen)
+                       and isinstance(pilot.app.focused, Input))
+        await settle(pilot)
 
     app = make_app(demo.vault, passphrase_hint="This is the demo vault: its passphrase is “demo”.")
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
