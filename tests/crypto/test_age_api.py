@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import os
-import time
 from collections.abc import Callable
 
 import pytest
@@ -79,13 +78,22 @@ def test_scrypt_stanza_with_another_stanza_is_header_error(identity: age.X25519I
                 age.decrypt_bytes(_forge(stanzas), **kwargs)  # type: ignore[arg-type]
 
 
-def test_work_factor_limit_checked_before_scrypt() -> None:
-    start = time.monotonic()
+def test_work_factor_limit_checked_before_scrypt(monkeypatch: pytest.MonkeyPatch) -> None:
+    import vault.crypto.scrypt as scrypt_mod
+
+    derived: list[int] = []
+    real = scrypt_mod._wrap_key
+
+    def counting(passphrase: bytes, salt: bytes, log_n: int) -> bytes:
+        derived.append(log_n)
+        return real(passphrase, salt, log_n)
+
+    monkeypatch.setattr(scrypt_mod, "_wrap_key", counting)
     with pytest.raises(HeaderError, match="limit of 22"):
         age.decrypt_bytes(_forge([_scrypt_stanza("23")]), passphrases=["pw"])
     with pytest.raises(HeaderError, match="limit of 22"):
         age.decrypt_bytes(_forge([_scrypt_stanza("9" * 5000)]), passphrases=["pw"])
-    assert time.monotonic() - start < 1.0  # 2**23 scrypt would take seconds and 8 GiB
+    assert derived == []  # refused before any key was derived: 2**23 would take 8 GiB
     with pytest.raises(HeaderError, match="limit of 12"):
         age.decrypt_bytes(_forge([_scrypt_stanza("13")]), [age.ScryptIdentity("pw", 12)])
     assert scrypt_memory(18) == 256 * 1024 * 1024

@@ -285,24 +285,24 @@ def test_huge_declared_moov_size_does_not_allocate() -> None:
 
 def test_a_million_tiny_boxes_inside_moov_finish_quickly() -> None:
     data = ftyp() + moov(box(b"free") * 500_000, mvhd(1000, 4000), trak())
-    started = time.monotonic()
+    started = time.process_time()
     facts = facts_of(data)
-    assert time.monotonic() - started < 2.0
+    assert time.process_time() - started < 2.0  # CPU time: the work is bounded, whatever the load
     assert facts.container == "mp4"  # the element budget ran out before mvhd: that's fine
 
 
 def test_thousands_of_top_level_boxes_before_moov_are_bounded() -> None:
     data = ftyp() + box(b"free") * 200_000 + STANDARD
-    started = time.monotonic()
+    started = time.process_time()
     assert facts_of(data).container == "mp4"
-    assert time.monotonic() - started < 2.0
+    assert time.process_time() - started < 2.0  # CPU time: the work is bounded, whatever the load
 
 
 def test_deeply_nested_size_zero_boxes_do_not_recurse() -> None:
     nest = b"".join(struct.pack(">I4s", 0, kind) for kind in [b"moov", b"trak", b"mdia"] * 20_000)
-    started = time.monotonic()
+    started = time.process_time()
     assert facts_of(ftyp() + nest).container == "mp4"
-    assert time.monotonic() - started < 2.0
+    assert time.process_time() - started < 2.0  # CPU time: the work is bounded, whatever the load
 
 
 def test_zero_size_box_chain_at_top_level() -> None:
