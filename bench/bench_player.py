@@ -167,10 +167,11 @@ async def drive(made: dict[str, Any]) -> dict[str, Any]:
             await _until(pilot, lambda: bool(shown) and shown[0].first_frame_at is not None)
             screen = shown[0]
             out["first_frame_ms"] = (screen.first_frame_at - t0) * 1000  # type: ignore[operator]
-            first_at = screen.first_frame_at
             await _until(pilot, lambda: not screen.playhead.playing and screen._decoded,
                          timeout=120)
-            played_s = time.monotonic() - first_at  # type: ignore[operator]
+            # From the first frame drawn to the last: the pace frames were shown
+            # at, not including how long the wait above took to notice the end.
+            played_s = screen.last_drawn_at - screen.first_drawn_at  # type: ignore[operator]
             out["frames_drawn"] = screen.frames_drawn
             out["shown_fps"] = (screen.frames_drawn - 1) / max(1e-9, played_s)
             out["played_s"] = played_s

@@ -170,6 +170,9 @@ class PreviewScreen(VaultScreen):
         self._decoded = False
         self.first_frame_at: float | None = None
         """When the first frame was drawn (time.monotonic), for tests and benchmarks."""
+        # When the player drew its first and its newest frame (the pace it shows at).
+        self.first_drawn_at: float | None = None
+        self.last_drawn_at: float | None = None
         self.frames_drawn = 0
 
     @property
@@ -270,8 +273,11 @@ class PreviewScreen(VaultScreen):
         self._shown = index
         self._picture().show(self._images[index])
         self.frames_drawn += 1
+        self.last_drawn_at = time.monotonic()
+        if self.first_drawn_at is None:
+            self.first_drawn_at = self.last_drawn_at
         if self.first_frame_at is None:
-            self.first_frame_at = time.monotonic()
+            self.first_frame_at = self.last_drawn_at
         self._show_position()
 
     def _show_position(self) -> None:
