@@ -132,18 +132,20 @@ async def drive(made: dict[str, Any]) -> dict[str, Any]:
     from tui.screens.request import RequestScreen
     from tui.widgets.strip import FrameStrip
     from tui.widgets.tables import ClipTable
-    from vault.service import Vault
+    from vault.service import Vault, VaultStatus
+    from vault.service.results import DaemonState
 
     vault = Vault.open(made["vault"], clock=lambda: NOW)
     vault.unlock(PASSPHRASE)
     play_clip = vault.requests.scope_clips(made["requests"]["front"])[0]
     yard = vault.requests.scope_clips(made["requests"]["yard"])
     out = references(vault, play_clip, yard)
-    vault.status.report = lambda: {  # type: ignore[method-assign]
-        "vault": "/", "daemon": {"running": True, "pid": 1, "started_at": None,
-                                 "last_beat": None, "errors": []},
-        "cameras": [], "clips": 0, "last_ingest": None, "files_waiting": 0,
-        "store_bytes": 0, "free_bytes": 1 << 40, "low_disk": False, "audit_size": 0}
+    still = VaultStatus(
+        vault=Path("/"), daemon=DaemonState(running=True, pid=1, started_at=None, last_beat=None),
+        receivers={}, cameras=(), folders=(), clips=0, truncated=0, last_ingest=None,
+        files_waiting=0, held_back=(), unknown_payloads=(), store_bytes=0,
+        free_bytes=1 << 40, low_disk=False, audit_size=0)
+    vault.status.report = lambda: still  # type: ignore[method-assign]
     app = RingfenceApp(vault, status_seconds=0)
     tune_gc()
     tune_threads()  # as `ringfence tui` does

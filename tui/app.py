@@ -29,7 +29,7 @@ from textual.worker import Worker
 
 from tui.calls import VaultCalls
 from vault.errors import RingfenceError
-from vault.service import AppVault
+from vault.service import AppVault, VaultStatus
 
 if TYPE_CHECKING:
     from vault.viewer import PlayerProcess
@@ -77,7 +77,7 @@ class RingfenceApp(VaultCalls, App[None]):
         Binding("ctrl+l", "lock", "Lock now", id="app.lock", show=False),
     ]
 
-    status_info: reactive[dict[str, Any] | None] = reactive(None)
+    status_info: reactive[VaultStatus | None] = reactive(None)
     """The latest ``vault.status.report()``; the status bar shows it."""
     key_unlocked: reactive[bool] = reactive(False)
     """Whether the owner's keys are in memory (mirrors ``vault.unlocked``)."""
@@ -215,11 +215,11 @@ class RingfenceApp(VaultCalls, App[None]):
             self.vault.status.report, lambda status: self._status_loaded(status, started),
             name="status", exclusive=False)
 
-    def _status_loaded(self, status: dict[str, Any], started: float) -> None:
+    def _status_loaded(self, status: VaultStatus, started: float) -> None:
         took = self._monotonic() - started
         self._status_pause = max(self.status_seconds, 10 * took)
         self.status_info = status
-        if not status["daemon"]["running"] and not self._warned_daemon:
+        if not status.daemon.running and not self._warned_daemon:
             self._warned_daemon = True
             self.notify(
                 "The daemon is not running: new clips are not being sealed. "

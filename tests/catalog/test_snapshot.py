@@ -44,7 +44,7 @@ def test_the_snapshot_counts_what_the_catalog_holds(vault: Vault, camera: Path,
     assert counts["front"].last_ingest is not None
     assert counts["front"].last_ingest.utcoffset() is not None
     assert abs((counts["front"].last_ingest - last).total_seconds()) < 1e-3
-    engine = {c["name"]: c["time_from_mtime"] for c in vault.status.report()["cameras"]}
+    engine = {c.name: c.time_from_mtime for c in vault.status.report().cameras}
     assert {n: c.time_from_mtime for n, c in counts.items()} == engine
     assert counts["side"].time_from_mtime == 1 and counts["side"].clips == 2
     assert [(name, path) for name, path, _ in folders] == [

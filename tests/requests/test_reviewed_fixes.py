@@ -30,7 +30,7 @@ def test_listing_requests_does_not_wait_for_a_writer(vault: Vault, camera: Path)
 
     def read() -> None:
         seen["requests"] = len(vault.requests.all())
-        seen["clips"] = vault.status.report()["clips"]
+        seen["clips"] = vault.status.report().clips
 
     try:
         reader = threading.Thread(target=read, daemon=True)
@@ -65,7 +65,7 @@ def test_viewing_a_shredded_clip_files_no_request(vault: Vault, camera: Path) ->
 def test_status_counts_stored_bytes_from_the_catalog(vault: Vault, camera: Path) -> None:
     _ingest(vault, camera)
     (clip,) = vault.clips.all()
-    assert vault.status.report()["store_bytes"] == clip.payload_size == vault.store.path(clip.id).stat().st_size
+    assert vault.status.report().store_bytes == clip.payload_size == vault.store.path(clip.id).stat().st_size
 
 
 REQUEST = {

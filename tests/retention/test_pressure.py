@@ -26,7 +26,7 @@ def test_low_disk_is_reported_and_nothing_extra_is_shredded(
     recent = utc_now().replace(microsecond=0)
     ids = ingest(vault, drop, [at(0), recent])
     low_disk(vault, monkeypatch, 10**9)
-    assert vault.status.report()["low_disk"] is True
+    assert vault.status.report().low_disk is True
     pressure = vault.retention.disk_pressure()
     assert pressure.low and "LOW DISK SPACE" in pressure.message()
     assert "shred_on_pressure" in pressure.message()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -12,34 +13,42 @@ from demo import synth
 from demo.sample import PASSPHRASE
 from tui.app import RingfenceApp
 from vault.ingest.daemon import Daemon, DaemonOptions
-from vault.service import Vault
+from vault.service import Vault, VaultStatus
+from vault.service.results import DaemonState
 
 NOW = datetime(2026, 11, 28, 12, 0, 0, tzinfo=UTC)
 EXPORTS = Path("/tmp/ringfence-test-exports")  # shown in dialogs; tests that export pass their own
 
-STATUS_UP: dict[str, Any] = {
-    "vault": "/vault",
-    "daemon": {"running": True, "pid": 4242, "started_at": "2026-11-28T11:00:00Z",
-               "last_beat": "2026-11-28T11:59:30Z", "errors": []},
-    "cameras": [],
-    "clips": 24,
-    "last_ingest": "2026-11-28T11:55:00Z",
-    "files_waiting": 0,
-    "store_bytes": 5 << 20,
-    "free_bytes": 40 << 30,
-    "low_disk": False,
-    "audit_size": 40,
-}
-STATUS_DOWN: dict[str, Any] = {**STATUS_UP, "daemon": {"running": False, "pid": None,
-                                                      "started_at": None, "last_beat": None,
-                                                      "errors": []}, "files_waiting": 3}
+STATUS_UP = VaultStatus(
+    vault=Path("/vault"),
+    daemon=DaemonState(running=True, pid=4242, started_at="2026-11-28T11:00:00Z",
+                       last_beat="2026-11-28T11:59:30Z"),
+    receivers={},
+    cameras=(),
+    folders=(),
+    clips=24,
+    truncated=0,
+    last_ingest=datetime(2026, 11, 28, 11, 55, 0, tzinfo=UTC),
+    files_waiting=0,
+    held_back=(),
+    unknown_payloads=(),
+    store_bytes=5 << 20,
+    free_bytes=40 << 30,
+    low_disk=False,
+    audit_size=40,
+)
+STATUS_DOWN = replace(
+    STATUS_UP,
+    daemon=DaemonState(running=False, pid=None, started_at=None, last_beat=None),
+    files_waiting=3,
+)
 
 
 def fixed_clock() -> datetime:
     return NOW
 
 
-def make_app(vault: Vault, *, status: dict[str, Any] | None = STATUS_UP,
+def make_app(vault: Vault, *, status: VaultStatus | None = STATUS_UP,
              export_dir: Path = EXPORTS, **kwargs: Any) -> RingfenceApp:
     """The app on *vault*; *status* replaces the live (machine-dependent) status."""
     if status is not None:

@@ -114,7 +114,7 @@ async def test_the_live_status_is_read_off_the_ui_thread(demo: DemoCopy) -> None
     app = make_app(demo.vault, status=None)
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_for(pilot, lambda: app.status_info is not None, what="the status")
-        assert app.status_info["daemon"]["running"] is False  # type: ignore[index]
+        assert app.status_info.daemon.running is False
 
 
 async def test_inbox_loads_more_requests_as_you_scroll(empty_vault: Vault, tmp_path: Path

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -64,7 +65,7 @@ def test_status_line_drops_the_least_important_parts_when_narrow() -> None:
     assert narrow == "● daemon up │ last clip 5 min ago │ 0 waiting │ unlocked"
     down = status_line(STATUS_DOWN, False, NOW, width=78).plain
     assert down.startswith("○ daemon DOWN") and "3 waiting" in down
-    low = status_line({**STATUS_UP, "low_disk": True}, False, NOW, width=70).plain
+    low = status_line(replace(STATUS_UP, low_disk=True), False, NOW, width=70).plain
     assert "free LOW" in low
     assert status_line(None, False, NOW).plain == "checking the vault… │ locked"
 

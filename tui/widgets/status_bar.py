@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual.widgets import Static
 
 from tui.format import human_size, relative
-from vault.timeutil import parse_time
 
 if TYPE_CHECKING:
     from tui.app import RingfenceApp
+    from vault.service import VaultStatus
 
 
-def status_parts(status: dict[str, Any] | None, unlocked: bool,
+def status_parts(status: VaultStatus | None, unlocked: bool,
                  now: datetime) -> list[tuple[int, Text]]:
     """(priority, text) pieces of the status line; lower priority goes first when narrow."""
     lock = Text("unlocked" if unlocked else "locked",
@@ -23,24 +23,24 @@ def status_parts(status: dict[str, Any] | None, unlocked: bool,
     if status is None:
         return [(9, Text("checking the vault…", style="dim")), (8, lock)]
     parts: list[tuple[int, Text]] = []
-    if status["daemon"]["running"]:
+    if status.daemon.running:
         parts.append((9, Text("● daemon up", style="bold green")))
     else:
         parts.append((9, Text("○ daemon DOWN", style="bold red")))
-    last = status.get("last_ingest")
-    parts.append((7, Text(f"last clip {relative(parse_time(last), now) if last else 'never'}")))
-    waiting = int(status.get("files_waiting", 0))
+    last = status.last_ingest
+    parts.append((7, Text(f"last clip {relative(last, now) if last else 'never'}")))
+    waiting = status.files_waiting
     parts.append((6, Text(f"{waiting} waiting", style="bold yellow" if waiting else "")))
-    parts.append((2, Text(f"{human_size(int(status['store_bytes']))} stored")))
-    low = bool(status.get("low_disk"))
-    parts.append((8 if low else 3, Text(f"{human_size(int(status['free_bytes']))} free"
+    parts.append((2, Text(f"{human_size(status.store_bytes)} stored")))
+    low = status.low_disk
+    parts.append((8 if low else 3, Text(f"{human_size(status.free_bytes)} free"
                                         + (" LOW" if low else ""),
                                         style="bold red" if low else "")))
     parts.append((8, lock))
     return parts
 
 
-def status_line(status: dict[str, Any] | None, unlocked: bool, now: datetime,
+def status_line(status: VaultStatus | None, unlocked: bool, now: datetime,
                 width: int = 200) -> Text:
     """One line for ``vault.status.report()``: daemon, last ingest, waiting files, storage, key."""
     parts = status_parts(status, unlocked, now)

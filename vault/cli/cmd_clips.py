@@ -6,7 +6,7 @@ import argparse
 import shlex
 import shutil
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from vault.cli.common import (
     CommandError,
@@ -21,6 +21,9 @@ from vault.cli.common import (
 from vault.errors import IntegrityError, UsageError
 from vault.jsonout import to_json
 from vault.timeutil import iso, parse_end_time, parse_time
+
+if TYPE_CHECKING:
+    from vault.service.results import VaultStatus
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -302,7 +305,7 @@ def cmd_clips_verify(args: argparse.Namespace) -> int:
     return 0
 
 
-def status_report(args: argparse.Namespace) -> dict[str, Any]:
+def status_report(args: argparse.Namespace) -> VaultStatus:
     """The status report, read without opening the whole vault: no key, no
     engine, no migration (a catalog at an older schema is opened the
     ordinary way, which migrates it)."""
@@ -325,13 +328,13 @@ def status_report(args: argparse.Namespace) -> dict[str, Any]:
 def cmd_status(args: argparse.Namespace) -> int:
     st = status_report(args)
     if args.json:
-        emit_json(st)
+        emit_json(to_json(st))
         return 0
-    d = st["daemon"]
-    print(f"vault:          {st['vault']}")
-    daemon = f"running (pid {d['pid']})" if d["running"] else "not running"
+    d = st.daemon
+    print(f"vault:          {st.vault}")
+    daemon = f"running (pid {d.pid})" if d.running else "not running"
     print(f"daemon:         {daemon}")
-    for name, r in sorted(st.get("receivers", {}).items()):
+    for name, r in sorted(st.receivers.items()):
         tls = f", FTPS certificate {r['tls']}" if r.get("tls") else ""
         print(f"receiver {name + ':':6}  {r.get('listening') or 'running'}{tls}; "
               f"{r.get('uploads', 0)} upload(s), {r.get('cut_short', 0)} cut short, "
@@ -339,39 +342,39 @@ def cmd_status(args: argparse.Namespace) -> int:
               f"last upload {r.get('last_upload_at') or '-'}")
         if r.get("last_error"):
             print(f"  last error: {r['last_error']}")
-    print(f"clips:          {st['clips']}")
-    for c in st["cameras"]:
-        cut = f", {c['truncated']} truncated" if c.get("truncated") else ""
-        ftp = " (FTP)" if c.get("ftp") else ""
-        print(f"  {c['name']}{ftp}: {c['clips']} clip(s){cut}, "
-              f"last ingest {c['last_ingest'] or '-'}")
-    for f in st["folders"]:
-        state = "ok" if f["problem"] is None else f["problem"]
-        print(f"  folder {f['path']} ({f['camera']}): {state}")
-    print(f"last ingest:    {st['last_ingest'] or '-'}")
-    print(f"files waiting:  {st['files_waiting']}")
-    for f in st["folders"]:
-        if f["problem"]:
-            print(f"skipped folder: {f['message']}")
-    for h in st["held_back"]:
-        print(f"held back:      {h['path']}: {h['reason']} ({h['clip']})")
-    fallbacks = [c for c in st["cameras"] if c["time_from_mtime"]]
-    for c in fallbacks:
+    print(f"clips:          {st.clips}")
+    for c in st.cameras:
+        cut = f", {c.truncated} truncated" if c.truncated else ""
+        ftp = " (FTP)" if c.ftp else ""
+        print(f"  {c.name}{ftp}: {c.clips} clip(s){cut}, "
+              f"last ingest {iso(c.last_ingest) or '-'}")
+    for f in st.folders:
+        state = "ok" if f.problem is None else f.problem
+        print(f"  folder {f.path} ({f.camera}): {state}")
+    print(f"last ingest:    {iso(st.last_ingest) or '-'}")
+    print(f"files waiting:  {st.files_waiting}")
+    for f in st.folders:
+        if f.problem:
+            print(f"skipped folder: {f.message}")
+    for h in st.held_back:
+        print(f"held back:      {h.path}: {h.reason} ({h.clip})")
+    for c in st.cameras:
+        if c.time_from_mtime:
+            print(
+                f"capture time:   {c.name}: {c.time_from_mtime} clip(s) whose name did not "
+                "match --pattern; their capture time is the file's mtime"
+            )
+    if st.unknown_payloads:
         print(
-            f"capture time:   {c['name']}: {c['time_from_mtime']} clip(s) whose name did not "
-            "match --pattern; their capture time is the file's mtime"
-        )
-    if st["unknown_payloads"]:
-        print(
-            f"unknown payloads: {len(st['unknown_payloads'])} stored clip payload(s) the "
+            f"unknown payloads: {len(st.unknown_payloads)} stored clip payload(s) the "
             "catalog does not know; run `ringfence clips verify`"
         )
-    print(f"store:          {human_size(st['store_bytes'])}")
+    print(f"store:          {human_size(st.store_bytes)}")
     print(
-        f"free space:     {human_size(st['free_bytes'])}"
-        + ("  LOW DISK SPACE" if st["low_disk"] else "")
+        f"free space:     {human_size(st.free_bytes)}"
+        + ("  LOW DISK SPACE" if st.low_disk else "")
     )
-    print(f"audit entries:  {st['audit_size']}")
-    for e in d["errors"]:
+    print(f"audit entries:  {st.audit_size}")
+    for e in d.errors:
         print(f"daemon error:   {e}")
     return 0

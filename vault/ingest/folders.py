@@ -18,6 +18,7 @@ import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 from vault.errors import RingfenceError
 from vault.ingest.policy import display_name
@@ -142,14 +143,11 @@ class FolderStatus:
     problem: str | None  # None, or one of the kinds above
     message: str | None
 
-    def as_json(self) -> dict[str, object]:
-        return {
-            "camera": self.camera,
-            "path": self.path,
-            "missing": self.problem == MISSING,
-            "problem": self.problem,
-            "message": self.message,
-        }
+    JSON_PROPERTIES: ClassVar[tuple[str, ...]] = ("missing",)
+
+    @property
+    def missing(self) -> bool:
+        return self.problem == MISSING
 
 
 def folder_status(camera: str, path: Path, recorded: str | None) -> FolderStatus:

@@ -19,18 +19,19 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from vault.requests import RELEASABLE, Status
     from vault.service.api import AppVault
-    from vault.service.cameras import CameraInfo
-    from vault.service.clips import ClipInfo
     from vault.service.context import VaultContext
-    from vault.service.holds import HoldInfo
     from vault.service.keyring import Keyring
     from vault.service.release import Viewing
-    from vault.service.requests import RequestInfo
     from vault.service.results import (
+        CameraInfo,
+        ClipInfo,
         DecisionResult,
         ExportResult,
+        HoldInfo,
+        RequestInfo,
         ScrubResult,
         ShredResult,
+        VaultStatus,
     )
     from vault.service.vault import Vault
 
@@ -39,16 +40,17 @@ _HOMES = {
     "RELEASABLE": "vault.requests",
     "Status": "vault.requests",
     "AppVault": "vault.service.api",
-    "CameraInfo": "vault.service.cameras",
-    "ClipInfo": "vault.service.clips",
+    "CameraInfo": "vault.service.results",
+    "ClipInfo": "vault.service.results",
     "VaultContext": "vault.service.context",
-    "HoldInfo": "vault.service.holds",
+    "HoldInfo": "vault.service.results",
     "Keyring": "vault.service.keyring",
-    "RequestInfo": "vault.service.requests",
+    "RequestInfo": "vault.service.results",
     "DecisionResult": "vault.service.results",
     "ExportResult": "vault.service.results",
     "ScrubResult": "vault.service.results",
     "ShredResult": "vault.service.results",
+    "VaultStatus": "vault.service.results",
     "Vault": "vault.service.vault",
     "Viewing": "vault.service.release",
 }
@@ -68,6 +70,7 @@ __all__ = [
     "Status",
     "Vault",
     "VaultContext",
+    "VaultStatus",
     "Viewing",
 ]
 

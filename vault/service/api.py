@@ -10,16 +10,20 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
+from typing import TYPE_CHECKING, BinaryIO, Protocol
 
 from vault.audit.log import AuditLog
 from vault.config import Config
 from vault.keys import OwnerKeys
-from vault.service.cameras import CameraInfo
-from vault.service.clips import ClipInfo
 from vault.service.export_job import Progress
-from vault.service.requests import RequestInfo
-from vault.service.results import DecisionResult, ExportResult
+from vault.service.results import (
+    CameraInfo,
+    ClipInfo,
+    DecisionResult,
+    ExportResult,
+    RequestInfo,
+    VaultStatus,
+)
 from vault.transform.plan import Choices, ReleasePlan
 
 if TYPE_CHECKING:
@@ -75,7 +79,7 @@ class ReleasesAPI(Protocol):
 
 
 class StatusAPI(Protocol):
-    def report(self) -> dict[str, Any]: ...
+    def report(self) -> VaultStatus: ...
 
 
 class AppVault(Protocol):

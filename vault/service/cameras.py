@@ -18,20 +18,9 @@ from vault.ingest.folders import check_drop_folder
 from vault.ingest.pipeline import CameraRef, DropFolder
 from vault.service.context import VaultContext
 from vault.service.keyring import Keyring
+from vault.service.results import CameraInfo
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-
-
-@dataclass(frozen=True)
-class CameraInfo:
-    name: str
-    folders: list[str]
-    pattern: str | None
-    retention_days: int
-    clips: int
-    ftp: str | None = None  # its FTP login, if it has one
-    #: False: every export of this camera's footage has its sound removed.
-    export_audio: bool = True
 
 
 @dataclass(frozen=True)

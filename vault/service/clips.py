@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -17,39 +17,14 @@ from vault.audit import events
 from vault.catalog.models import Camera, Clip
 from vault.errors import IntegrityError, NotFound, PolicyError, UsageError
 from vault.fsutil import atomic_writer, storage_error
-from vault.jsonout import json_name
 from vault.service.census import StoreCensus, logged_clips, store_census
 from vault.service.context import VaultContext
 from vault.service.keyring import Keyring
 from vault.service.places import check_out_folder
+from vault.service.results import ClipInfo
 from vault.timeutil import as_utc, iso
 
 READ_CHUNK = 1 << 20
-
-
-@dataclass(frozen=True)
-class ClipInfo:
-    id: str
-    camera: str
-    captured_at: datetime
-    ingested_at: datetime
-    size: int
-    sha256: str
-    payload_size: int
-    payload_sha256: str
-    original_name: str
-    container: str | None = field(metadata=json_name("container", "media"))
-    duration_s: float | None = field(metadata=json_name("duration_s", "media"))
-    width: int | None = field(metadata=json_name("width", "media"))
-    height: int | None = field(metadata=json_name("height", "media"))
-    codec: str | None = field(metadata=json_name("codec", "media"))
-    shredded_at: datetime | None
-    #: The media check found it cut short: its bytes are kept, never trusted as whole.
-    truncated: bool = False
-
-    @property
-    def shredded(self) -> bool:
-        return self.shredded_at is not None
 
 
 CLIP_COLUMNS = (

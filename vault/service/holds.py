@@ -9,7 +9,7 @@ from these facts; this module reads and writes them.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -20,11 +20,11 @@ from vault import receipts
 from vault.audit import events
 from vault.catalog.models import Camera, Export, Hold, Request, RequestCamera
 from vault.errors import IntegrityError, NotFound, PolicyError, UsageError
-from vault.jsonout import json_name
 from vault.requests import Status
 from vault.retention import ManualHold, RequestScope
 from vault.service.context import VaultContext
 from vault.service.keyring import Keyring
+from vault.service.results import HoldInfo
 from vault.timeutil import iso
 
 MAX_REASON = 4000
@@ -66,21 +66,6 @@ def reason_text(text: str | None, what: str = "--reason") -> str:
     if len(value) > MAX_REASON or any(ord(c) < 32 and c not in "\n\t" for c in value):
         raise UsageError(f"{what}: too long or contains control characters")
     return value
-
-
-@dataclass(frozen=True)
-class HoldInfo:
-    kind: str  # "hold" (manual) | "request"
-    id: str
-    state: str  # active | released | lapsed | ended
-    cameras: list[str]
-    scope_from: datetime = field(metadata=json_name("from"))
-    scope_to: datetime = field(metadata=json_name("to"))
-    reason: str
-    until: datetime | None  # when holding ends; None: until released / decided
-    created_at: datetime
-    released_at: datetime | None = None
-    release_reason: str | None = None
 
 
 class HoldService:

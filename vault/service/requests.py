@@ -11,10 +11,10 @@ from __future__ import annotations
 import contextlib
 import json
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, func, insert, or_, select, update
 from sqlalchemy.engine import Connection
@@ -44,7 +44,6 @@ from vault.errors import (
 from vault.fsutil import read_regular
 from vault.hashio import seal_stream
 from vault.ingest.policy import display_name
-from vault.jsonout import json_name, to_json
 from vault.requests import (
     OUTCOME,
     RELEASABLE,
@@ -52,15 +51,14 @@ from vault.requests import (
     Basis,
     Kind,
     Status,
-    is_urgent,
     parse_choice,
     transition,
 )
 from vault.safetext import shown, text_problem
-from vault.service.clips import ClipInfo, clip_query, row_to_info
+from vault.service.clips import clip_query, row_to_info
 from vault.service.context import VaultContext
 from vault.service.keyring import Keyring
-from vault.service.results import DecisionResult
+from vault.service.results import ClipInfo, DecisionResult, RequestInfo
 from vault.timeutil import as_utc, iso, parse_end_time, parse_time
 from vault.transform import plan as transform_plan
 from vault.transform.plan import Choices, ReleasePlan
@@ -68,7 +66,6 @@ from vault.transform.plan import Choices, ReleasePlan
 if TYPE_CHECKING:
     from vault.service.release_plan import ReleasePlanner
 
-NEAR_DEADLINE = timedelta(hours=48)
 MAX_TEXT = 4000
 #: A request file is a handful of short fields: anything bigger is not one.
 MAX_REQUEST_FILE = 1 << 20
@@ -90,48 +87,6 @@ REQUEST_FIELDS = {
     "recipient": False,
     "attachments": False,
 }
-
-
-@dataclass
-class RequestInfo:
-    id: str
-    status: str
-    created_at: datetime
-    requester: str
-    organisation: str
-    kind: str
-    basis: str
-    reason: str
-    cameras: list[str] = field(metadata=json_name("cameras", "scope"))
-    scope_from: datetime = field(metadata=json_name("from", "scope"))
-    scope_to: datetime = field(metadata=json_name("to", "scope"))
-    contact: str | None = None
-    reference: str | None = None
-    deadline: datetime | None = None
-    recipient: str | None = None
-    attachments: list[dict[str, Any]] = field(default_factory=list)
-    decision: dict[str, Any] | None = None
-    exports: list[dict[str, Any]] = field(default_factory=list)
-
-    @property
-    def urgent(self) -> bool:
-        return is_urgent(self.basis)
-
-    def near_deadline(self, now: datetime) -> bool:
-        return (
-            self.status == Status.PENDING
-            and self.deadline is not None
-            and self.deadline - now <= NEAR_DEADLINE
-        )
-
-    JSON_PROPERTIES: ClassVar[tuple[str, ...]] = ("urgent",)
-
-    def as_json(self, now: datetime | None = None) -> dict[str, Any]:
-        """to_json(self), and with *now*, whether the deadline is near."""
-        out: dict[str, Any] = to_json(self)
-        if now is not None:
-            out["near_deadline"] = self.near_deadline(now)
-        return out
 
 
 def _text(value: Any, name: str, *, required: bool, one_line: bool = False) -> str | None:
@@ -565,8 +520,7 @@ class RequestService:
                 .order_by(Camera.name)
             )
         ]
-        info = self._info(row, cams)
-        info.attachments = [
+        attachments = [
             {"id": a.id, "name": a.name, "size": a.size, "sha256": a.sha256}
             for a in conn.execute(
                 select(Attachment).where(Attachment.request_id == request_id)
@@ -574,6 +528,7 @@ class RequestService:
             )
         ]
         dec = conn.execute(select(Decision).where(Decision.request_id == request_id)).first()
+        decision: dict[str, Any] | None = None
         if dec is not None:
             clip_ids = [
                 c
@@ -581,7 +536,7 @@ class RequestService:
                     select(DecisionClip.clip_id).where(DecisionClip.decision_id == dec.id)
                 )
             ]
-            info.decision = {
+            decision = {
                 "id": dec.id,
                 "outcome": dec.outcome,
                 "reason": dec.reason,
@@ -590,7 +545,7 @@ class RequestService:
                 "decided_at": iso(dec.decided_at),
                 "clips": clip_ids,
             }
-        info.exports = [
+        exports = [
             {
                 "id": e.id,
                 "created_at": iso(e.created_at),
@@ -603,7 +558,9 @@ class RequestService:
                 .order_by(Export.created_at)
             )
         ]
-        return info
+        return replace(
+            self._info(row, cams), attachments=attachments, decision=decision, exports=exports
+        )
 
     def scope_clips(
         self, request_id: str, *, limit: int | None = None, offset: int = 0

@@ -21,8 +21,8 @@ from vault.ingest.folders import FolderStatus, folder_status
 from vault.ingest.scan import candidates
 from vault.lock import is_held, read_heartbeat
 from vault.service.census import StoreListing
+from vault.service.results import CameraStatus, DaemonState, HeldBack, VaultStatus
 from vault.store import BlobStore
-from vault.timeutil import iso
 
 
 class StatusService:
@@ -48,7 +48,7 @@ class StatusService:
     def files_waiting(self) -> int:
         return _waiting(self._drop_folders())
 
-    def held_back(self) -> list[dict[str, Any]]:
+    def held_back(self) -> list[HeldBack]:
         """Files the daemon left in a drop folder on purpose (the bytes of a
         shredded clip), from its last run, running or not; a file that was
         removed or changed since is no longer listed."""
@@ -60,8 +60,8 @@ class StatusService:
             except (OSError, KeyError, TypeError, ValueError):
                 continue
             if same:
-                out.append({"path": str(item["path"]), "clip": item.get("clip"),
-                            "reason": item.get("reason")})
+                out.append(HeldBack(str(item["path"]), _text_or_none(item.get("clip")),
+                                    _text_or_none(item.get("reason"))))
         return out
 
     def stored_bytes(self) -> int:
@@ -72,7 +72,7 @@ class StatusService:
     def free_bytes(self) -> int:
         return shutil.disk_usage(self.layout.root).free
 
-    def report(self) -> dict[str, Any]:
+    def report(self) -> VaultStatus:
         beat = read_heartbeat(self.layout.daemon_state)
         running = self.daemon_running()
         listing = StoreListing(self.store)  # before the snapshot (see StoreListing)
@@ -80,43 +80,50 @@ class StatusService:
             return self._report(snap, beat, running, listing)
 
     def _report(self, snap: CatalogSnapshot, beat: dict[str, Any], running: bool,
-                listing: StoreListing) -> dict[str, Any]:
+                listing: StoreListing) -> VaultStatus:
         cameras = snap.cameras()
         folders = snap.drop_folders()
         census = listing.census(snap)
         last = max((c.last_ingest for c in cameras if c.last_ingest is not None), default=None)
         free = self.free_bytes()
         logins = _ftp_logins(self.layout)
-        return {
-            "vault": str(self.layout.root),
-            "daemon": {
-                "running": running,
-                "pid": beat.get("pid") if running else None,
-                "started_at": beat.get("started_at") if running else None,
-                "last_beat": beat.get("beat_at"),
-                "errors": beat.get("errors", []) if running else [],
-            },
-            # Each receiver the daemon runs (vault.ingest.receivers): listening
-            # address, counts, last error; empty when no daemon runs.
-            "receivers": beat.get("receivers", {}) if running else {},
-            "cameras": [
-                {"name": c.name, "clips": c.clips, "last_ingest": iso(c.last_ingest),
-                 "time_from_mtime": c.time_from_mtime, "truncated": c.truncated,
-                 "ftp": c.name in logins}
+        return VaultStatus(
+            vault=self.layout.root,
+            daemon=DaemonState(
+                running=running,
+                pid=_int_or_none(beat.get("pid")) if running else None,
+                started_at=_text_or_none(beat.get("started_at")) if running else None,
+                last_beat=_text_or_none(beat.get("beat_at")),
+                errors=tuple(str(e) for e in beat.get("errors", [])) if running else (),
+            ),
+            receivers=dict(beat.get("receivers", {})) if running else {},
+            cameras=tuple(
+                CameraStatus(name=c.name, clips=c.clips, last_ingest=c.last_ingest,
+                             time_from_mtime=c.time_from_mtime, truncated=c.truncated,
+                             ftp=c.name in logins)
                 for c in cameras
-            ],
-            "folders": [folder_status(n, p, i).as_json() for n, p, i in folders],
-            "clips": sum(c.clips for c in cameras),
-            "truncated": sum(c.truncated for c in cameras),
-            "last_ingest": iso(last),
-            "files_waiting": _waiting(folders),
-            "held_back": self.held_back(),
-            "unknown_payloads": census.unknown,
-            "store_bytes": snap.stored_bytes(),
-            "free_bytes": free,
-            "low_disk": free < self.config.min_free_bytes,
-            "audit_size": reads.log_size(snap.connection),
-        }
+            ),
+            folders=tuple(folder_status(n, p, i) for n, p, i in folders),
+            clips=sum(c.clips for c in cameras),
+            truncated=sum(c.truncated for c in cameras),
+            last_ingest=last,
+            files_waiting=_waiting(folders),
+            held_back=tuple(self.held_back()),
+            unknown_payloads=tuple(census.unknown),
+            store_bytes=snap.stored_bytes(),
+            free_bytes=free,
+            low_disk=free < self.config.min_free_bytes,
+            audit_size=reads.log_size(snap.connection),
+        )
+
+
+def _text_or_none(value: Any) -> str | None:
+    """A heartbeat field as text (the heartbeat file is the daemon's own JSON)."""
+    return None if value is None else str(value)
+
+
+def _int_or_none(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def _waiting(folders: list[tuple[str, Path, str | None]]) -> int:
