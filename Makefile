@@ -43,7 +43,9 @@ bench: $(VENV)/.installed-dev
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check vault tui demo tests bench
+	$(BIN)/ruff format --check vault tui demo tests bench
 	$(BIN)/mypy
+	$(BIN)/mypy --strict vault/crypto vault/audit vault/service/context.py vault/service/keyring.py
 	$(BIN)/lint-imports
 
 clean:

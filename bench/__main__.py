@@ -143,8 +143,12 @@ def main() -> int:
         "Written by `make bench` (`python -m bench`"
         + (" --quick" if args.quick else "")
         + "); do not edit by hand."
-        + (" This run re-measured only " + ", ".join(sorted(results)) + "; the other sections "
-           "are from an earlier run." if args.only else ""),
+        + (
+            " This run re-measured only " + ", ".join(sorted(results)) + "; the other sections "
+            "are from an earlier run."
+            if args.only
+            else ""
+        ),
         "",
     ]
     lines += _machine() + ["", TARGETS]

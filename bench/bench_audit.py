@@ -42,14 +42,21 @@ CHECKPOINT_EVERY = 10_000
 
 def _event(i: int) -> tuple[str, dict[str, Any]]:
     """A clip.sealed entry shaped like the daemon's (~330 bytes of canonical JSON)."""
-    return ("clip.sealed", {
-        "actor": "daemon",
-        "subject": f"clp_{i:020d}",
-        "details": {"camera": "front door", "captured_at": "2026-11-28T15:19:00Z",
-                    "size": 40_000_000 + i, "sha256": hashlib.sha256(b"%d" % i).hexdigest(),
-                    "payload_sha256": hashlib.sha256(b"p%d" % i).hexdigest(),
-                    "name": f"FrontDoor_{i:08d}.mp4"},
-    })
+    return (
+        "clip.sealed",
+        {
+            "actor": "daemon",
+            "subject": f"clp_{i:020d}",
+            "details": {
+                "camera": "front door",
+                "captured_at": "2026-11-28T15:19:00Z",
+                "size": 40_000_000 + i,
+                "sha256": hashlib.sha256(b"%d" % i).hexdigest(),
+                "payload_sha256": hashlib.sha256(b"p%d" % i).hexdigest(),
+                "name": f"FrontDoor_{i:08d}.mp4",
+            },
+        },
+    )
 
 
 def _append(log: AuditLog, signer: NoteSigner, entries: int) -> dict[str, Any]:
@@ -137,8 +144,17 @@ def _lookups(log: AuditLog, database: Path) -> dict[str, Any]:
     hits = log.about(subject=f"clp_{log.size() // 2:020d}")
     subject_s = time.perf_counter() - t0
     t0 = time.perf_counter()
-    log.about(types=("hold.added", "hold.released", "request.created", "request.decided",
-                     "request.withdrawn", "request.expired", "export.created"))
+    log.about(
+        types=(
+            "hold.added",
+            "hold.released",
+            "request.created",
+            "request.decided",
+            "request.withdrawn",
+            "request.expired",
+            "export.created",
+        )
+    )
     types_s = time.perf_counter() - t0
     assert len(hits) == 1
     return {
@@ -171,8 +187,11 @@ def _proofs(log: AuditLog, count: int = 2000) -> dict[str, Any]:
     consistency = timed(lambda: log.consistency_proof(rng.randrange(1, size)))
     prove = timed(lambda: log.prove(rng.randrange(log.latest_checkpoint().size)))  # type: ignore[union-attr]
     result: dict[str, Any] = {"sha256_of_one_entry_ms": sha_ms}
-    for name, values in (("inclusion", inclusion), ("consistency", consistency),
-                         ("tlog_proof", prove)):
+    for name, values in (
+        ("inclusion", inclusion),
+        ("consistency", consistency),
+        ("tlog_proof", prove),
+    ):
         mean = sum(values) / len(values)
         result[f"{name}_mean_ms"] = mean
         result[f"{name}_p99_ms"] = percentile(values, 0.99)

@@ -32,12 +32,42 @@ CAPTURED = datetime(2026, 11, 27, 21, 59, 0, tzinfo=UTC)
 
 def _make_clip(path: Path, seconds: int) -> None:
     subprocess.run(
-        ["ffmpeg", "-loglevel", "error", "-y",
-         "-f", "lavfi", "-i", "testsrc2=size=1920x1080:rate=25",
-         "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000",
-         "-t", str(seconds), "-c:v", "libx264", "-preset", "ultrafast", "-g", "50",
-         "-keyint_min", "50", "-sc_threshold", "0", "-bf", "0", "-pix_fmt", "yuv420p",
-         "-b:v", "6M", "-c:a", "aac", "-shortest", str(path)],
+        [
+            "ffmpeg",
+            "-loglevel",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=1920x1080:rate=25",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=440:sample_rate=48000",
+            "-t",
+            str(seconds),
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-g",
+            "50",
+            "-keyint_min",
+            "50",
+            "-sc_threshold",
+            "0",
+            "-bf",
+            "0",
+            "-pix_fmt",
+            "yuv420p",
+            "-b:v",
+            "6M",
+            "-c:a",
+            "aac",
+            "-shortest",
+            str(path),
+        ],
         check=True,
     )
 
@@ -72,8 +102,7 @@ def main(quick: bool = False) -> dict[str, Any]:
         planned = Trim.plan(index, CAPTURED, start, end, Cut.REMUX)
         assert planned is not None
         clip = ClipSource("clp_bench", "front", CAPTURED, "0" * 64)
-        runs: dict[str, list[float]] = {"copy": [], "trim": [], "strip_audio": [],
-                                        "time_track": []}
+        runs: dict[str, list[float]] = {"copy": [], "trim": [], "strip_audio": [], "time_track": []}
         cut = work / "cut.mp4"
         clock = {"op": plan.TIME_TRACK, "start": planned["disclosed"][0]}
 
@@ -82,10 +111,16 @@ def main(quick: bool = False) -> dict[str, Any]:
                 p.unlink()
             runs["copy"].append(_timed(lambda: _copy(src, work / f"out-copy-{n}")))
             runs["trim"].append(_timed(lambda: Trim().apply(src, cut, planned, clip)))
-            runs["strip_audio"].append(_timed(lambda: StripAudio().apply(
-                cut, work / f"out-strip-{n}", {"op": plan.STRIP_AUDIO}, clip)))
-            runs["time_track"].append(_timed(lambda: TimeTrack().apply(
-                cut, work / f"out-clock-{n}", clock, clip)))
+            runs["strip_audio"].append(
+                _timed(
+                    lambda: StripAudio().apply(
+                        cut, work / f"out-strip-{n}", {"op": plan.STRIP_AUDIO}, clip
+                    )
+                )
+            )
+            runs["time_track"].append(
+                _timed(lambda: TimeTrack().apply(cut, work / f"out-clock-{n}", clock, clip))
+            )
             cut.unlink()
 
         one_round(-1)  # warm the page cache and PyAV's libraries
@@ -96,7 +131,7 @@ def main(quick: bool = False) -> dict[str, Any]:
     med = {k: statistics.median(v) for k, v in runs.items()}
     return {
         "clip": f"{seconds} s, 1920x1080, 25 fps, H.264 (keyframe every 2 s) + AAC, "
-                f"{size_mib:.1f} MiB",
+        f"{size_mib:.1f} MiB",
         "window": f"{planned['requested'][0]} to {planned['requested'][1]}",
         "disclosed": f"{planned['disclosed'][0]} to {planned['disclosed'][1]}",
         "frames_kept": planned["frames"],

@@ -128,8 +128,9 @@ def main(quick: bool = False) -> dict[str, Any]:
         # --- reference: plain pyftpdlib writing files
         files = tmp / "plain"
         files.mkdir()
-        plain = subprocess.Popen([sys.executable, "-c", PLAIN_SERVER, str(files)],
-                                 stdout=subprocess.PIPE, text=True)
+        plain = subprocess.Popen(
+            [sys.executable, "-c", PLAIN_SERVER, str(files)], stdout=subprocess.PIPE, text=True
+        )
         try:
             assert plain.stdout is not None
             plain_port = int(plain.stdout.readline())
@@ -140,19 +141,27 @@ def main(quick: bool = False) -> dict[str, Any]:
         # --- ringfence: the daemon's receiver
         vault = tmp / "vault"
         ringfence(vault, "init", "--kdf-log-n", "12")
-        password = json.loads(ringfence(vault, "camera", "add", "front", "--ftp",
-                                        "--json").stdout)["ftp"]["password"]
+        password = json.loads(ringfence(vault, "camera", "add", "front", "--ftp", "--json").stdout)[
+            "ftp"
+        ]["password"]
         daemon_tmp = tmp / "daemon-tmp"
         daemon_tmp.mkdir()
         env = {**env_for(vault), "TMPDIR": str(daemon_tmp)}
-        daemon = subprocess.Popen([sys.executable, "-m", "vault", "daemon", "--ftp-listen",
-                                   "127.0.0.1:0"], env=env, stderr=subprocess.DEVNULL)
+        daemon = subprocess.Popen(
+            [sys.executable, "-m", "vault", "daemon", "--ftp-listen", "127.0.0.1:0"],
+            env=env,
+            stderr=subprocess.DEVNULL,
+        )
         try:
             state = vault / "daemon.json"
-            _wait_for(lambda: state.exists() and "ftp" in json.loads(state.read_text())
-                      .get("receivers", {}))
-            port = int(json.loads(state.read_text())["receivers"]["ftp"]["listening"]
-                       .rpartition(":")[2])
+            _wait_for(
+                lambda: (
+                    state.exists() and "ftp" in json.loads(state.read_text()).get("receivers", {})
+                )
+            )
+            port = int(
+                json.loads(state.read_text())["receivers"]["ftp"]["listening"].rpartition(":")[2]
+            )
             ring_s = _upload_all(port, "front", password, clips)
             catalog = vault / "catalog.db"
             _wait_for(lambda: _clip_count(catalog) == n)

@@ -44,8 +44,10 @@ def _rows(vault: Any, count: int, start: int, payload: int | None) -> None:
     conn = sqlite3.connect(vault.layout.catalog, timeout=30)
     cam = conn.execute("SELECT id FROM camera").fetchone()
     if cam is None:
-        conn.execute("INSERT INTO camera (name, retention_days, created_at) VALUES "
-                     "('front', 0, '2026-01-01 00:00:00.000000')")
+        conn.execute(
+            "INSERT INTO camera (name, retention_days, created_at) VALUES "
+            "('front', 0, '2026-01-01 00:00:00.000000')"
+        )
         cam = conn.execute("SELECT id FROM camera").fetchone()
     batch = []
     for i in range(start, start + count):
@@ -58,11 +60,21 @@ def _rows(vault: Any, count: int, start: int, payload: int | None) -> None:
             path = vault.store.path(cid)
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(sealed)
-        batch.append((cid, cam[0], f"2026-01-01 00:{i % 60:02d}:00.000000",
-                      "2026-01-01 01:00:00.000000", len(data),
-                      hashlib.sha256(data + i.to_bytes(8, "big")).hexdigest(), len(sealed),
-                      hashlib.sha256(sealed).hexdigest(), header, f"{cid}.mp4",
-                      cid.encode()))
+        batch.append(
+            (
+                cid,
+                cam[0],
+                f"2026-01-01 00:{i % 60:02d}:00.000000",
+                "2026-01-01 01:00:00.000000",
+                len(data),
+                hashlib.sha256(data + i.to_bytes(8, "big")).hexdigest(),
+                len(sealed),
+                hashlib.sha256(sealed).hexdigest(),
+                header,
+                f"{cid}.mp4",
+                cid.encode(),
+            )
+        )
         if len(batch) >= 2000:
             _insert(conn, batch)
             batch = []
@@ -74,7 +86,9 @@ def _insert(conn: sqlite3.Connection, batch: list[tuple[Any, ...]]) -> None:
     conn.executemany(
         "INSERT INTO clip (id, camera_id, captured_at, ingested_at, size, sha256, payload_size, "
         "payload_sha256, header, original_name, source_path, captured_from_mtime) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)", batch)
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)",
+        batch,
+    )
     conn.commit()
 
 
@@ -123,8 +137,9 @@ def incremental(vault_bytes: int) -> dict[str, Any]:
             v.backups.take(str(base / "backup"))
             first_s = time.perf_counter() - t0
             if rsync:
-                subprocess.run([rsync, "-a", "--delete", f"{v.root}/", f"{base / 'rsync'}/"],
-                               check=True)
+                subprocess.run(
+                    [rsync, "-a", "--delete", f"{v.root}/", f"{base / 'rsync'}/"], check=True
+                )
             _rows(v, new, clips, CLIP_BYTES)
             os.sync()
             t0 = time.perf_counter()
@@ -134,8 +149,9 @@ def incremental(vault_bytes: int) -> dict[str, Any]:
             rsync_s = None
             if rsync:
                 t0 = time.perf_counter()
-                subprocess.run([rsync, "-a", "--delete", f"{v.root}/", f"{base / 'rsync'}/"],
-                               check=True)
+                subprocess.run(
+                    [rsync, "-a", "--delete", f"{v.root}/", f"{base / 'rsync'}/"], check=True
+                )
                 rsync_s = time.perf_counter() - t0
         finally:
             v.close()
@@ -155,8 +171,8 @@ def main(quick: bool = False) -> dict[str, Any]:
         "readdress": readdress(10_000 if quick else 100_000),
         "backup": incremental((1 << 30) if quick else (10 << 30)),
         "method": "readdress: RecoveryService.create over N real headers vs one SELECT of "
-                  "them; backup: the second BackupService.take after 1 % new 8 MiB clips vs "
-                  "rsync -a --delete of the vault folder (each copy made once before)",
+        "them; backup: the second BackupService.take after 1 % new 8 MiB clips vs "
+        "rsync -a --delete of the vault folder (each copy made once before)",
     }
 
 

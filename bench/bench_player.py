@@ -56,20 +56,38 @@ def build(root: Path, strip_clips: int) -> dict[str, Any]:
     w, h, fps, seconds = PLAY
     start = NOW - timedelta(hours=3)
     (root / "front" / f"front_{start:%Y%m%d_%H%M%S}.mp4").write_bytes(
-        synth.clip_bytes(seconds=seconds, width=w, height=h, fps=fps, codec="h264",
-                         label="FRONT", seed=1))
+        synth.clip_bytes(
+            seconds=seconds, width=w, height=h, fps=fps, codec="h264", label="FRONT", seed=1
+        )
+    )
     for i in range(strip_clips):
         at = start + timedelta(minutes=i)
         (root / "yard" / f"yard_{at:%Y%m%d_%H%M%S}.mp4").write_bytes(
-            synth.clip_bytes(seconds=3, width=640, height=360, fps=10, codec="h264",
-                             label=f"YARD {i}", seed=100 + i))
+            synth.clip_bytes(
+                seconds=3,
+                width=640,
+                height=360,
+                fps=10,
+                codec="h264",
+                label=f"YARD {i}",
+                seed=100 + i,
+            )
+        )
     Daemon(vault, DaemonOptions(once=True, settle_seconds=0)).run()
     ids = {}
     for cam, n in (("front", 1), ("yard", strip_clips)):
-        ids[cam] = vault.requests.add({
-            "requester": "bench", "organisation": "bench", "kind": "police",
-            "basis": "warrant", "reason": "bench", "cameras": [cam],
-            "from": start - timedelta(minutes=1), "to": start + timedelta(minutes=n + 1)})
+        ids[cam] = vault.requests.add(
+            {
+                "requester": "bench",
+                "organisation": "bench",
+                "kind": "police",
+                "basis": "warrant",
+                "reason": "bench",
+                "cameras": [cam],
+                "from": start - timedelta(minutes=1),
+                "to": start + timedelta(minutes=n + 1),
+            }
+        )
     vault.close()
     return {"vault": root / "vault", "requests": ids}
 
@@ -99,9 +117,14 @@ def references(vault: Any, play_clip: Any, yard: list[Any]) -> dict[str, Any]:
     for c in yard:
         frames_at(viewing.read(c.id), sample_times(c.duration_s), THUMB_BOX)
     strip_s = time.perf_counter() - t0
-    return {"ref_view_ms": view_s * 1000, "ref_first_decoded_frame_ms": (first or 0) * 1000,
-            "ref_decode_fps": frames / decode_s, "ref_strip_loop_s": strip_s,
-            "clip_frames": frames, "clip_bytes": len(data)}
+    return {
+        "ref_view_ms": view_s * 1000,
+        "ref_first_decoded_frame_ms": (first or 0) * 1000,
+        "ref_decode_fps": frames / decode_s,
+        "ref_strip_loop_s": strip_s,
+        "clip_frames": frames,
+        "clip_bytes": len(data),
+    }
 
 
 class RssProbe:
@@ -141,10 +164,22 @@ async def drive(made: dict[str, Any]) -> dict[str, Any]:
     yard = vault.requests.scope_clips(made["requests"]["yard"])
     out = references(vault, play_clip, yard)
     still = VaultStatus(
-        vault=Path("/"), daemon=DaemonState(running=True, pid=1, started_at=None, last_beat=None),
-        receivers={}, cameras=(), folders=(), clips=0, truncated=0, last_ingest=None,
-        files_waiting=0, held_back=(), unknown_payloads=(), store_bytes=0,
-        free_bytes=1 << 40, low_disk=False, audit_size=0)
+        vault=Path("/"),
+        daemon=DaemonState(running=True, pid=1, started_at=None, last_beat=None),
+        receivers={},
+        cameras=(),
+        folders=(),
+        clips=0,
+        truncated=0,
+        last_ingest=None,
+        files_waiting=0,
+        held_back=(),
+        unknown_payloads=(),
+        store_bytes=0,
+        free_bytes=1 << 40,
+        low_disk=False,
+        audit_size=0,
+    )
     vault.status.report = lambda: still  # type: ignore[method-assign]
     app = RingfenceApp(vault, status_seconds=0)
     tune_gc()
@@ -164,13 +199,17 @@ async def drive(made: dict[str, Any]) -> dict[str, Any]:
                 app.push_screen(screen)
 
             box = picture_box(app)  # as start_preview does
-            app.call_vault(lambda: Opened(play_clip, vault.releases.view(play_clip.id, "bench"),
-                                          box), show, name="preview")
+            app.call_vault(
+                lambda: Opened(play_clip, vault.releases.view(play_clip.id, "bench"), box),
+                show,
+                name="preview",
+            )
             await _until(pilot, lambda: bool(shown) and shown[0].first_frame_at is not None)
             screen = shown[0]
             out["first_frame_ms"] = (screen.first_frame_at - t0) * 1000  # type: ignore[operator]
-            await _until(pilot, lambda: not screen.playhead.playing and screen._decoded,
-                         timeout=120)
+            await _until(
+                pilot, lambda: not screen.playhead.playing and screen._decoded, timeout=120
+            )
             # From the first frame drawn to the last: the pace frames were shown
             # at, not including how long the wait above took to notice the end.
             played_s = screen.last_drawn_at - screen.first_drawn_at  # type: ignore[operator]
@@ -186,9 +225,15 @@ async def drive(made: dict[str, Any]) -> dict[str, Any]:
         # --- the strip on the 100-clip request.
         request = RequestScreen(made["requests"]["yard"])
         app.push_screen(request)
-        await _until(pilot, lambda: app.screen is request and bool(request.query(ClipTable))
-                     and request.query_one(ClipTable).row_count == len(yard)
-                     and request.info is not None)
+        await _until(
+            pilot,
+            lambda: (
+                app.screen is request
+                and bool(request.query(ClipTable))
+                and request.query_one(ClipTable).row_count == len(yard)
+                and request.info is not None
+            ),
+        )
         strip = request.query_one(FrameStrip)
         probe = LagProbe()
         # The reference for stalls: the same screen doing nothing, for as long as the
@@ -213,8 +258,9 @@ async def drive(made: dict[str, Any]) -> dict[str, Any]:
     out["clip"] = f"{w}x{h} H.264, {fps} fps, {out['clip_frames']} frames"
     out["shown_fps_goal"] = min(fps, 15)
     out["shown_fps_ratio"] = out["shown_fps"] / out["shown_fps_goal"]
-    out["first_frame_ratio"] = out["first_frame_ms"] / (out["ref_view_ms"]
-                                                        + out["ref_first_decoded_frame_ms"])
+    out["first_frame_ratio"] = out["first_frame_ms"] / (
+        out["ref_view_ms"] + out["ref_first_decoded_frame_ms"]
+    )
     out["strip_all_ratio"] = out["strip_all_s"] / out["ref_strip_loop_s"]
     out["strip_lag_ratio"] = out["strip_lag"]["max_ms"] / max(1e-9, out["idle_lag"]["max_ms"])
     return out
@@ -231,17 +277,25 @@ def main(quick: bool = False) -> dict[str, Any]:
         build_s = time.perf_counter() - t0
         f = asyncio.run(drive(made))
     print(f"preview player and strip (100x30, headless, half-blocks); clip: {f['clip']}")
-    print(f"  frames shown per second:  {f['shown_fps']:6.1f}  (goal {f['shown_fps_goal']}; "
-          f"PyAV alone decodes {f['ref_decode_fps']:.0f} fps)")
-    print(f"  open to first frame:      {f['first_frame_ms']:6.0f} ms  (goal 300; the guard's "
-          f"view {f['ref_view_ms']:.0f} ms + first decoded frame "
-          f"{f['ref_first_decoded_frame_ms']:.0f} ms)")
-    print(f"  peak RSS while playing:   {f['rss_peak_mib']:6.1f} MiB "
-          f"(+{f['rss_growth_mib']:.1f} MiB over {f['rss_before_mib']:.1f})")
-    print(f"  strip, {f['strip_clips']} clips: visible frames {f['strip_first_frames_s']:.2f} s, "
-          f"all {f['strip_all_s']:.2f} s (plain loop {f['ref_strip_loop_s']:.2f} s), "
-          f"longest UI stall {f['strip_lag']['max_ms']:.0f} ms "
-          f"(p99 {f['strip_lag']['p99_ms']:.0f} ms; idle {f['idle_lag']['max_ms']:.0f} ms)")
+    print(
+        f"  frames shown per second:  {f['shown_fps']:6.1f}  (goal {f['shown_fps_goal']}; "
+        f"PyAV alone decodes {f['ref_decode_fps']:.0f} fps)"
+    )
+    print(
+        f"  open to first frame:      {f['first_frame_ms']:6.0f} ms  (goal 300; the guard's "
+        f"view {f['ref_view_ms']:.0f} ms + first decoded frame "
+        f"{f['ref_first_decoded_frame_ms']:.0f} ms)"
+    )
+    print(
+        f"  peak RSS while playing:   {f['rss_peak_mib']:6.1f} MiB "
+        f"(+{f['rss_growth_mib']:.1f} MiB over {f['rss_before_mib']:.1f})"
+    )
+    print(
+        f"  strip, {f['strip_clips']} clips: visible frames {f['strip_first_frames_s']:.2f} s, "
+        f"all {f['strip_all_s']:.2f} s (plain loop {f['ref_strip_loop_s']:.2f} s), "
+        f"longest UI stall {f['strip_lag']['max_ms']:.0f} ms "
+        f"(p99 {f['strip_lag']['p99_ms']:.0f} ms; idle {f['idle_lag']['max_ms']:.0f} ms)"
+    )
     return {"build_s": build_s, **f}
 
 

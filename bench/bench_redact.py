@@ -48,7 +48,7 @@ def main(quick: bool = False) -> dict[str, Any]:
     out: dict[str, Any] = {
         "clip": f"1280x720 H.264, {seconds} s at {fps} fps ({frames} frames)",
         "method": "in-process re-encode file to file (decode, change, libx264 veryfast crf 20); "
-                  f"median of {repeat}; reference = the same re-encode with nothing changed",
+        f"median of {repeat}; reference = the same re-encode with nothing changed",
     }
     with tempfile.TemporaryDirectory(prefix="ringfence-bench-redact-") as tmp:
         src = Path(tmp) / "src.mp4"
@@ -70,11 +70,21 @@ def main(quick: bool = False) -> dict[str, Any]:
         out["blur_faces_ratio"] = blurred / plain
 
         run(masks=masks)
-        signer = cred.export_signer(Ed25519PrivateKey.generate(), "bench", "E1",
-                                    dt.datetime.now(dt.UTC))
-        prov = cred.Provenance("out.mp4", "porch", "2026-12-01T22:00:00Z", "C1", "00" * 32,
-                               "R1", "X1", "E1", "bench",
-                               [{"op": "mask", "rects": [m.as_list() for m in masks]}])
+        signer = cred.export_signer(
+            Ed25519PrivateKey.generate(), "bench", "E1", dt.datetime.now(dt.UTC)
+        )
+        prov = cred.Provenance(
+            "out.mp4",
+            "porch",
+            "2026-12-01T22:00:00Z",
+            "C1",
+            "00" * 32,
+            "R1",
+            "X1",
+            "E1",
+            "bench",
+            [{"op": "mask", "rects": [m.as_list() for m in masks]}],
+        )
         manifest: list[bytes] = []
 
         def sign() -> None:
@@ -86,8 +96,9 @@ def main(quick: bool = False) -> dict[str, Any]:
 
         sign_s = _median_time(sign, 5 if quick else 15)
         hash_s = _median_time(digest, 5 if quick else 15)
-        check_s = _median_time(lambda: cred.validate(dst, manifest[0], signer.root_pem),
-                               5 if quick else 15)
+        check_s = _median_time(
+            lambda: cred.validate(dst, manifest[0], signer.root_pem), 5 if quick else 15
+        )
         size = dst.stat().st_size
         out["c2pa"] = {
             "file_mib": size / (1 << 20),

@@ -59,7 +59,7 @@ def main(quick: bool = False) -> dict[str, Any]:
     result: dict[str, Any] = {
         "repeat": repeat,
         "method": "each command a child process, interleaved with `python -c pass` from the "
-                  "same venv; median wall time",
+        "same venv; median wall time",
         "command": " ".join(Path(c).name if i == 0 else c for i, c in enumerate(cmd)),
         "python_c_pass_ms": med["python"] * 1000,
         "help_ms": med["help"] * 1000,
@@ -70,7 +70,9 @@ def main(quick: bool = False) -> dict[str, Any]:
     for name in ("help", "status"):
         ratio = med[name] / med["python"]
         result[f"{name}_ratio"] = ratio
-        result[f"{name}_goal"] = f"<= {GOALS[name]:g}x: {'met' if ratio <= GOALS[name] else 'MISSED'}"
+        result[f"{name}_goal"] = (
+            f"<= {GOALS[name]:g}x: {'met' if ratio <= GOALS[name] else 'MISSED'}"
+        )
     return result
 
 

@@ -59,13 +59,32 @@ def build_catalog(root: Path, clips: int, requests: int) -> dict[str, Any]:
         cam = cams["front"] if i % 2 == 0 else cams["back"]
         at = START + timedelta(minutes=i // 2)
         sha = hashlib.sha256(i.to_bytes(8, "big")).hexdigest()
-        rows.append((f"clp_{i:016d}", cam, _ts(at), now, 1_500_000 + i % 1000, sha, 1_500_200,
-                     sha, header, f"cam_{i:08d}.mp4", b"/drop/x.mp4", "mp4", 10.0, 1920, 1080,
-                     "h264"))
+        rows.append(
+            (
+                f"clp_{i:016d}",
+                cam,
+                _ts(at),
+                now,
+                1_500_000 + i % 1000,
+                sha,
+                1_500_200,
+                sha,
+                header,
+                f"cam_{i:08d}.mp4",
+                b"/drop/x.mp4",
+                "mp4",
+                10.0,
+                1920,
+                1080,
+                "h264",
+            )
+        )
     db.executemany(
         "INSERT INTO clip (id, camera_id, captured_at, ingested_at, size, sha256, payload_size,"
         " payload_sha256, header, original_name, source_path, container, duration_s, width,"
-        " height, codec) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", rows)
+        " height, codec) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        rows,
+    )
     span_minutes = clips // 2
     reqs, links = [], []
     for j in range(requests):
@@ -75,19 +94,49 @@ def build_catalog(root: Path, clips: int, requests: int) -> dict[str, Any]:
         offset = (j * 7919) % max(span_minutes - 120, 1)
         frm = START + timedelta(minutes=offset)
         deadline = _ts(START + timedelta(days=400, hours=j % 200)) if j % 4 else None
-        reqs.append((rid, now, now, status, f"Requester {j}", f"Organisation {j % 97}",
-                     "police", basis, f"REF-{j}", "a reason", _ts(frm),
-                     _ts(frm + timedelta(hours=2)), deadline))
+        reqs.append(
+            (
+                rid,
+                now,
+                now,
+                status,
+                f"Requester {j}",
+                f"Organisation {j % 97}",
+                "police",
+                basis,
+                f"REF-{j}",
+                "a reason",
+                _ts(frm),
+                _ts(frm + timedelta(hours=2)),
+                deadline,
+            )
+        )
         links.append((rid, cams["front"] if j % 2 == 0 else cams["back"]))
     big = "req_big0000000000000"
-    reqs.append((big, now, now, "pending", "Big request", "Organisation X", "court",
-                 "court-order", "REF-BIG", "1,000 clips", _ts(START),
-                 _ts(START + timedelta(minutes=BIG_SCOPE - 1)), None))
+    reqs.append(
+        (
+            big,
+            now,
+            now,
+            "pending",
+            "Big request",
+            "Organisation X",
+            "court",
+            "court-order",
+            "REF-BIG",
+            "1,000 clips",
+            _ts(START),
+            _ts(START + timedelta(minutes=BIG_SCOPE - 1)),
+            None,
+        )
+    )
     links.append((big, cams["front"]))
     db.executemany(
         "INSERT INTO request (id, created_at, updated_at, status, requester, organisation, kind,"
         " basis, reference, reason, scope_from, scope_to, deadline)"
-        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", reqs)
+        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        reqs,
+    )
     db.executemany("INSERT INTO request_camera (request_id, camera_id) VALUES (?,?)", links)
     db.commit()
     db.close()
@@ -115,8 +164,11 @@ class LagProbe:
         assert self._task is not None
         self._task.cancel()
         lags = sorted(self.lags) or [0.0]
-        return {"max_ms": lags[-1] * 1000, "p99_ms": lags[int(len(lags) * 0.99)] * 1000,
-                "median_ms": statistics.median(lags) * 1000}
+        return {
+            "max_ms": lags[-1] * 1000,
+            "p99_ms": lags[int(len(lags) * 0.99)] * 1000,
+            "median_ms": statistics.median(lags) * 1000,
+        }
 
 
 async def _until(pilot: Any, predicate: Any, timeout: float = 120.0) -> None:
@@ -185,8 +237,7 @@ async def drive(vault_dir: Path, big: str, scroll_rows: int) -> dict[str, Any]:
 
         await _until(pilot, lambda: clip_rows() > 0)
         out["open_request_first_clips_s"] = time.perf_counter() - t2
-        await _until(pilot, lambda: clip_rows() >= BIG_SCOPE
-                     and app.screen.info is not None)  # type: ignore[attr-defined]
+        await _until(pilot, lambda: clip_rows() >= BIG_SCOPE and app.screen.info is not None)  # type: ignore[attr-defined]
         out["open_request_all_clips_s"] = time.perf_counter() - t2
         out["open_request_lag"] = probe.stop()
 
@@ -215,22 +266,34 @@ def main(quick: bool = False) -> dict[str, Any]:
         figures = asyncio.run(drive(made["vault"], made["big"], scroll))
     result = {"clips": clips, "requests": requests, "build_s": build_s, **figures}
     print(f"terminal app, {clips:,} clips and {requests:,} requests (80x24, headless)")
-    print(f"  first screen (inbox rows shown):       {figures['first_screen_s'] * 1000:8.0f} ms"
-          f"   ({figures['first_screen_ratio']:.1f}x one vault.requests page)")
-    print(f"  ... with the pending counts:           "
-          f"{figures['first_screen_with_counts_s'] * 1000:8.0f} ms")
-    print(f"  open a request, first clips shown:     "
-          f"{figures['open_request_first_clips_s'] * 1000:8.0f} ms")
-    print(f"  open a request, all {BIG_SCOPE:,} clips listed:  "
-          f"{figures['open_request_all_clips_s'] * 1000:8.0f} ms"
-          f"   ({figures['open_request_ratio']:.1f}x vault.requests.scope_clips)")
-    for key, label in (("startup_lag", "starting"),
-                       ("inbox_scroll_lag", f"paging {figures['inbox_scroll_rows']:,} requests"),
-                       ("open_request_lag", "opening the request"),
-                       ("clips_scroll_lag", f"paging {BIG_SCOPE:,} clips")):
+    print(
+        f"  first screen (inbox rows shown):       {figures['first_screen_s'] * 1000:8.0f} ms"
+        f"   ({figures['first_screen_ratio']:.1f}x one vault.requests page)"
+    )
+    print(
+        f"  ... with the pending counts:           "
+        f"{figures['first_screen_with_counts_s'] * 1000:8.0f} ms"
+    )
+    print(
+        f"  open a request, first clips shown:     "
+        f"{figures['open_request_first_clips_s'] * 1000:8.0f} ms"
+    )
+    print(
+        f"  open a request, all {BIG_SCOPE:,} clips listed:  "
+        f"{figures['open_request_all_clips_s'] * 1000:8.0f} ms"
+        f"   ({figures['open_request_ratio']:.1f}x vault.requests.scope_clips)"
+    )
+    for key, label in (
+        ("startup_lag", "starting"),
+        ("inbox_scroll_lag", f"paging {figures['inbox_scroll_rows']:,} requests"),
+        ("open_request_lag", "opening the request"),
+        ("clips_scroll_lag", f"paging {BIG_SCOPE:,} clips"),
+    ):
         lag = figures[key]
-        print(f"  UI stall while {label + ':':28} max {lag['max_ms']:6.0f} ms, "
-              f"p99 {lag['p99_ms']:5.0f} ms")
+        print(
+            f"  UI stall while {label + ':':28} max {lag['max_ms']:6.0f} ms, "
+            f"p99 {lag['p99_ms']:5.0f} ms"
+        )
     return result
 
 

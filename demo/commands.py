@@ -11,14 +11,24 @@ from pathlib import Path
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("demo", help="a throwaway vault with a synthetic camera, sample requests "
-                                    "and the terminal app")
-    p.add_argument("--dir", type=Path, metavar="DIR",
-                   help="create the demo in DIR (default: a new temporary folder)")
-    p.add_argument("--every", type=float, default=8.0, metavar="SECONDS",
-                   help="how often the synthetic camera records a clip (default 8)")
-    p.add_argument("--clean", action="store_true",
-                   help="remove the demo folder when the app exits")
+    p = sub.add_parser(
+        "demo",
+        help="a throwaway vault with a synthetic camera, sample requests and the terminal app",
+    )
+    p.add_argument(
+        "--dir",
+        type=Path,
+        metavar="DIR",
+        help="create the demo in DIR (default: a new temporary folder)",
+    )
+    p.add_argument(
+        "--every",
+        type=float,
+        default=8.0,
+        metavar="SECONDS",
+        help="how often the synthetic camera records a clip (default 8)",
+    )
+    p.add_argument("--clean", action="store_true", help="remove the demo folder when the app exits")
     p.set_defaults(func=cmd_demo)
 
 

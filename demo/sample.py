@@ -80,9 +80,16 @@ def _schedule(now: datetime) -> list[tuple[str, datetime]]:
     return shots
 
 
-def build(root: Path, now: datetime | None = None, *, clock: Callable[[], datetime] | None = None,
-          clip_seconds: float = 3.0, size: tuple[int, int] = (320, 240), log_n: int = KDF_LOG_N,
-          say: Callable[[str], None] = print) -> Demo:
+def build(
+    root: Path,
+    now: datetime | None = None,
+    *,
+    clock: Callable[[], datetime] | None = None,
+    clip_seconds: float = 3.0,
+    size: tuple[int, int] = (320, 240),
+    log_n: int = KDF_LOG_N,
+    say: Callable[[str], None] = print,
+) -> Demo:
     """Create the demo vault in *root* (which must not exist or be empty).
 
     Tests pass a fixed *now* and *clock*, smaller clips and a cheaper KDF.
@@ -97,8 +104,15 @@ def build(root: Path, now: datetime | None = None, *, clock: Callable[[], dateti
         shots = _schedule(local_now)
         say(f"  recording {len(shots)} synthetic clips")
         for i, (cam, at) in enumerate(shots, 1):
-            write_clip(drops[cam] / clip_name(cam, at), seconds=clip_seconds, width=size[0],
-                       height=size[1], label=cam.upper(), seed=i, start=at.replace(tzinfo=None))
+            write_clip(
+                drops[cam] / clip_name(cam, at),
+                seconds=clip_seconds,
+                width=size[0],
+                height=size[1],
+                label=cam.upper(),
+                seed=i,
+                start=at.replace(tzinfo=None),
+            )
         say("  sealing them into the vault")
         quiet = logging.getLogger("ringfence")
         level = quiet.level
@@ -110,9 +124,12 @@ def build(root: Path, now: datetime | None = None, *, clock: Callable[[], dateti
         demo = Demo(root, drops)
         demo.requests = _file_requests(vault, demo, local_now)
         say("  refusing the newspaper's request (signed with the owner's key)")
-        vault.requests.decide(demo.requests["press"], approve=False,
-                     reason="A story about street parking is no reason to publish my "
-                            "neighbours' comings and goings.")
+        vault.requests.decide(
+            demo.requests["press"],
+            approve=False,
+            reason="A story about street parking is no reason to publish my "
+            "neighbours' comings and goings.",
+        )
     finally:
         vault.close()
     demo.exports.mkdir(mode=0o700, exist_ok=True)
@@ -125,43 +142,69 @@ def _file_requests(vault: Vault, demo: Demo, now: datetime) -> dict[str, str]:
     police_identity = age.generate_identity()
     fd = os.open(demo.police_key, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as f:
-        f.write(f"# the demo police force's age identity, to open age exports\n"
-                f"{police_identity}\n")
+        f.write(f"# the demo police force's age identity, to open age exports\n{police_identity}\n")
     ids = {}
-    ids["police"] = vault.requests.add({
-        "requester": "DC Sam Patel", "organisation": "Metropolitan Police", "kind": "police",
-        "basis": "warrant", "reference": "Warrant 4471/B (Highbury Magistrates)",
-        "contact": "sam.patel@police.example",
-        "reason": "Burglary at No. 14 between 02:00 and 04:00 last night. We are looking for "
-                  "people passing your front door in that window.",
-        "cameras": ["front-door"], "from": night, "to": night + timedelta(hours=2),
-        "deadline": now + timedelta(days=5),
-        "recipient": str(police_identity.recipient),
-    })
-    ids["insurer"] = vault.requests.add({
-        "requester": "Claims team", "organisation": "Northgate Insurance", "kind": "insurer",
-        "basis": "consent", "reference": "Claim NG-2291-77",
-        "contact": "claims@northgate.example",
-        "reason": "Your car was scratched on the driveway yesterday afternoon; footage would "
-                  "support your claim.",
-        "cameras": ["driveway"], "from": afternoon, "to": afternoon + timedelta(hours=4),
-        "deadline": now + timedelta(hours=30),
-    })
-    ids["neighbour"] = vault.requests.add({
-        "requester": "Alex Morgan", "organisation": "neighbour at No. 16", "kind": "neighbour",
-        "basis": "emergency", "contact": "07700 900123",
-        "reason": "Our dog Biscuit got out this morning. Did your cameras see which way "
-                  "she went? Please, it is urgent.",
-        "cameras": list(CAMERAS), "from": now - timedelta(hours=3, minutes=5),
-        "to": now - timedelta(minutes=30), "deadline": now + timedelta(hours=6),
-    })
-    ids["press"] = vault.requests.add({
-        "requester": "Data desk", "organisation": "The Local Bugle", "kind": "other",
-        "basis": "consent", "reference": "Story 118",
-        "reason": "A story about parking on residential streets.",
-        "cameras": ["front-door"], "from": afternoon - timedelta(hours=6),
-        "to": afternoon + timedelta(hours=6),
-    })
+    ids["police"] = vault.requests.add(
+        {
+            "requester": "DC Sam Patel",
+            "organisation": "Metropolitan Police",
+            "kind": "police",
+            "basis": "warrant",
+            "reference": "Warrant 4471/B (Highbury Magistrates)",
+            "contact": "sam.patel@police.example",
+            "reason": "Burglary at No. 14 between 02:00 and 04:00 last night. We are looking for "
+            "people passing your front door in that window.",
+            "cameras": ["front-door"],
+            "from": night,
+            "to": night + timedelta(hours=2),
+            "deadline": now + timedelta(days=5),
+            "recipient": str(police_identity.recipient),
+        }
+    )
+    ids["insurer"] = vault.requests.add(
+        {
+            "requester": "Claims team",
+            "organisation": "Northgate Insurance",
+            "kind": "insurer",
+            "basis": "consent",
+            "reference": "Claim NG-2291-77",
+            "contact": "claims@northgate.example",
+            "reason": "Your car was scratched on the driveway yesterday afternoon; footage would "
+            "support your claim.",
+            "cameras": ["driveway"],
+            "from": afternoon,
+            "to": afternoon + timedelta(hours=4),
+            "deadline": now + timedelta(hours=30),
+        }
+    )
+    ids["neighbour"] = vault.requests.add(
+        {
+            "requester": "Alex Morgan",
+            "organisation": "neighbour at No. 16",
+            "kind": "neighbour",
+            "basis": "emergency",
+            "contact": "07700 900123",
+            "reason": "Our dog Biscuit got out this morning. Did your cameras see which way "
+            "she went? Please, it is urgent.",
+            "cameras": list(CAMERAS),
+            "from": now - timedelta(hours=3, minutes=5),
+            "to": now - timedelta(minutes=30),
+            "deadline": now + timedelta(hours=6),
+        }
+    )
+    ids["press"] = vault.requests.add(
+        {
+            "requester": "Data desk",
+            "organisation": "The Local Bugle",
+            "kind": "other",
+            "basis": "consent",
+            "reference": "Story 118",
+            "reason": "A story about parking on residential streets.",
+            "cameras": ["front-door"],
+            "from": afternoon - timedelta(hours=6),
+            "to": afternoon + timedelta(hours=6),
+        }
+    )
     return ids
 
 
@@ -184,9 +227,13 @@ class SyntheticCamera(threading.Thread):
             # Names carry the capture time to the second: never reuse one.
             at = last = max(utc_now().replace(microsecond=0), last + timedelta(seconds=1))
             with contextlib.suppress(OSError, RuntimeError):
-                write_clip(self.drops[cam] / clip_name(cam, at), seconds=self.clip_seconds,
-                           label=cam.upper(), seed=1000 + self.recorded,
-                           start=at.astimezone().replace(tzinfo=None))
+                write_clip(
+                    self.drops[cam] / clip_name(cam, at),
+                    seconds=self.clip_seconds,
+                    label=cam.upper(),
+                    seed=1000 + self.recorded,
+                    start=at.astimezone().replace(tzinfo=None),
+                )
                 self.recorded += 1
 
     def stop(self) -> None:
@@ -200,9 +247,22 @@ def start_daemon(demo: Demo) -> subprocess.Popen[bytes]:
     log = open(demo.root / "daemon.log", "ab")  # noqa: SIM115 - handed to the child
     try:
         return subprocess.Popen(
-            [sys.executable, "-m", "vault", "--vault", str(demo.vault_dir), "daemon",
-             "--settle", "1", "--rescan", "5"],
-            env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+            [
+                sys.executable,
+                "-m",
+                "vault",
+                "--vault",
+                str(demo.vault_dir),
+                "daemon",
+                "--settle",
+                "1",
+                "--rescan",
+                "5",
+            ],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
         )
     finally:
         log.close()
@@ -240,13 +300,21 @@ def run(args: argparse.Namespace) -> int:
     vault = Vault.open(demo.vault_dir)
     say("  starting the daemon")
     deadline = time.monotonic() + 20
-    while not vault.status.daemon_running() and time.monotonic() < deadline and daemon.poll() is None:
+    while (
+        not vault.status.daemon_running() and time.monotonic() < deadline and daemon.poll() is None
+    ):
         time.sleep(0.1)
-    notice = (f"DEMO vault in {root}. Passphrase: {PASSPHRASE}. A synthetic camera records "
-              f"a clip every {args.every:g} s; the daemon seals it.")
-    app = RingfenceApp(vault, export_dir=demo.exports, notice=notice,
-                       passphrase_hint=f"This is the demo vault: its passphrase is "
-                                       f"“{PASSPHRASE}”.", graphics=detect())
+    notice = (
+        f"DEMO vault in {root}. Passphrase: {PASSPHRASE}. A synthetic camera records "
+        f"a clip every {args.every:g} s; the daemon seals it."
+    )
+    app = RingfenceApp(
+        vault,
+        export_dir=demo.exports,
+        notice=notice,
+        passphrase_hint=f"This is the demo vault: its passphrase is “{PASSPHRASE}”.",
+        graphics=detect(),
+    )
     try:
         tune_gc()
         tune_threads()
@@ -259,9 +327,11 @@ def run(args: argparse.Namespace) -> int:
         shutil.rmtree(root, ignore_errors=True)
         say("ringfence demo: removed the demo folder.")
     else:
-        say(f"ringfence demo: the vault, its exports and the daemon log stay in {root}\n"
+        say(
+            f"ringfence demo: the vault, its exports and the daemon log stay in {root}\n"
             f"  exports:        {demo.exports}\n"
             f"  police age key: {demo.police_key}\n"
             f"  verify one:     ringfence receipt verify {demo.exports}/<folder>\n"
-            f"  remove it all:  rm -rf {root}")
+            f"  remove it all:  rm -rf {root}"
+        )
     return 0

@@ -54,8 +54,9 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 @pytest.fixture(autouse=True)
-def owner_config_home(tmp_path_factory: pytest.TempPathFactory,
-                      monkeypatch: pytest.MonkeyPatch) -> Path:
+def owner_config_home(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Path:
     """Each test's own owner configuration folder (where the owner's newest signed
     checkpoint is kept), so no test writes the real one or sees another's."""
     home = tmp_path_factory.mktemp("owner-config")

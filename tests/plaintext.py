@@ -20,7 +20,7 @@ def probes(plaintext: bytes) -> list[bytes]:
     """Three 256-byte slices of *plaintext*: its start, middle and end."""
     size = 256
     mid = max(0, len(plaintext) // 2 - size // 2)
-    return [plaintext[:size], plaintext[mid:mid + size], plaintext[-size:]]
+    return [plaintext[:size], plaintext[mid : mid + size], plaintext[-size:]]
 
 
 def view_roots(*extra: Path) -> list[Path]:

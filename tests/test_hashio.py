@@ -69,6 +69,7 @@ def test_a_blob_sealed_into_the_store_opens_with_age(tmp_path: Path) -> None:
         sealing = seal_stream(io.BytesIO(plain), blob, [str(identity.recipient)])
         blob.commit()
     whole = sealing.header + store.path("clp_" + "a" * 26).read_bytes()
-    out = subprocess.run([tool, "-d", "-i", str(key)], input=whole, capture_output=True,
-                         check=True, timeout=60)
+    out = subprocess.run(
+        [tool, "-d", "-i", str(key)], input=whole, capture_output=True, check=True, timeout=60
+    )
     assert out.stdout == plain

@@ -78,4 +78,3 @@ def test_a_command_that_prints_then_waits_is_stopped_at_the_time_limit(monkeypat
     )
     with pytest.raises(PassphraseError, match="did not finish"):
         src.get()
-

@@ -23,15 +23,25 @@ def _as_receipts_signed_them(body: dict[str, Any], context: bytes) -> dict[str, 
     """A document exactly as receipts, decisions and hold releases were signed before
     vault.signed existed: written out by hand here, so old files keep verifying."""
     raw = KEY.public_key().public_bytes_raw()
-    return {**body, "signature": {
-        "alg": "Ed25519", "public_key": base64.b64encode(raw).decode(),
-        "value": base64.b64encode(KEY.sign(context + canonical_json(body))).decode()}}
+    return {
+        **body,
+        "signature": {
+            "alg": "Ed25519",
+            "public_key": base64.b64encode(raw).decode(),
+            "value": base64.b64encode(KEY.sign(context + canonical_json(body))).decode(),
+        },
+    }
 
 
 def _as_deletion_records_were(body: dict[str, Any], signer: NoteSigner) -> dict[str, Any]:
-    return {**body, "signature": {
-        "alg": "Ed25519", "key": signer.verifier_key(),
-        "value": base64.b64encode(signer.sign(RECORD_CONTEXT + canonical_json(body))).decode()}}
+    return {
+        **body,
+        "signature": {
+            "alg": "Ed25519",
+            "key": signer.verifier_key(),
+            "value": base64.b64encode(signer.sign(RECORD_CONTEXT + canonical_json(body))).decode(),
+        },
+    }
 
 
 def test_the_owners_documents_are_signed_as_before() -> None:
@@ -40,7 +50,8 @@ def test_the_owners_documents_are_signed_as_before() -> None:
         assert signed.sign(BODY, KEY, context=context) == old
         assert receipts.sign(BODY, KEY, context=context) == old
         assert receipts.check_signature(old, signed.raw_public(KEY), context=context) == (
-            signed.raw_public(KEY))
+            signed.raw_public(KEY)
+        )
 
 
 def test_deletion_records_are_signed_as_before() -> None:
@@ -73,9 +84,17 @@ def test_a_pinned_key_is_required_when_given() -> None:
         signed.verify(doc, context=b"c\n", what="it", public_key=signed.raw_public(KEY))
 
 
-@pytest.mark.parametrize("block", [None, "x", {"alg": "RSA"}, {"alg": "Ed25519"},
-                                   {"alg": "Ed25519", "public_key": "!!", "value": "AA=="},
-                                   {"alg": "Ed25519", "public_key": 5, "value": 5}])
+@pytest.mark.parametrize(
+    "block",
+    [
+        None,
+        "x",
+        {"alg": "RSA"},
+        {"alg": "Ed25519"},
+        {"alg": "Ed25519", "public_key": "!!", "value": "AA=="},
+        {"alg": "Ed25519", "public_key": 5, "value": 5},
+    ],
+)
 def test_broken_blocks_are_integrity_errors(block: Any) -> None:
     doc = {**BODY, "signature": block}
     with pytest.raises(IntegrityError):

@@ -137,7 +137,12 @@ def files_with(root: Path, needles: list[bytes]) -> list[list[str]]:
     import json
 
     request = json.dumps({"root": str(root), "needles": [n.hex() for n in needles]})
-    done = subprocess.run([sys.executable, "-c", _SEARCH_CHILD], input=request,
-                          capture_output=True, text=True, check=True)
+    done = subprocess.run(
+        [sys.executable, "-c", _SEARCH_CHILD],
+        input=request,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     hits: list[list[str]] = json.loads(done.stdout)
     return hits

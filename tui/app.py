@@ -142,8 +142,9 @@ class RingfenceApp(VaultCalls, App[None]):
         if self._passphrase is not None:
             provider = self._passphrase
             self._passphrase = None  # once per session
-            self.call_vault(lambda: self._unlock_with(provider), self._unlocked_at_start,
-                            name="unlock at start")
+            self.call_vault(
+                lambda: self._unlock_with(provider), self._unlocked_at_start, name="unlock at start"
+            )
 
     def _unlock_with(self, provider: PassphraseProvider) -> bool:
         text = provider()
@@ -212,8 +213,11 @@ class RingfenceApp(VaultCalls, App[None]):
             return  # still reading the last one
         started = self._monotonic()
         self._status_worker = self.call_vault(
-            self.vault.status.report, lambda status: self._status_loaded(status, started),
-            name="status", exclusive=False)
+            self.vault.status.report,
+            lambda status: self._status_loaded(status, started),
+            name="status",
+            exclusive=False,
+        )
 
     def _status_loaded(self, status: VaultStatus, started: float) -> None:
         took = self._monotonic() - started
@@ -298,8 +302,9 @@ class RingfenceApp(VaultCalls, App[None]):
             self.lock_now(f"Locked after {in_words(self.idle_lock_seconds)} without input.")
 
     async def on_event(self, event: events.Event) -> None:
-        if isinstance(event, events.Key | events.MouseDown | events.MouseScrollDown
-                      | events.MouseScrollUp):
+        if isinstance(
+            event, events.Key | events.MouseDown | events.MouseScrollDown | events.MouseScrollUp
+        ):
             self._last_activity = self._monotonic()
         await super().on_event(event)
 
@@ -316,8 +321,11 @@ class RingfenceApp(VaultCalls, App[None]):
         # app's, then the widgets' navigation keys (no id).
         actives.sort(key=lambda a: 2 if a.binding.id is None else 1 if a.node is self else 0)
         rows = [
-            (self.get_key_display(active.binding), active.binding.description,
-             active.binding.id or "")
+            (
+                self.get_key_display(active.binding),
+                active.binding.description,
+                active.binding.id or "",
+            )
             for active in actives
             if active.binding.description
         ]

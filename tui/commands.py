@@ -15,14 +15,21 @@ from pathlib import Path
 
 from vault.cli.common import open_vault, passphrase_source
 
-PASSPHRASE_VARIABLES = ("RINGFENCE_PASSPHRASE_FILE", "RINGFENCE_PASSPHRASE_COMMAND",
-                        "RINGFENCE_PASSPHRASE")
+PASSPHRASE_VARIABLES = (
+    "RINGFENCE_PASSPHRASE_FILE",
+    "RINGFENCE_PASSPHRASE_COMMAND",
+    "RINGFENCE_PASSPHRASE",
+)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("tui", help="the owner's terminal app: decide on requests, preview, export")
-    p.add_argument("--exports", type=Path, metavar="DIR",
-                   help="where export folders are suggested (default ~/ringfence-exports)")
+    p.add_argument(
+        "--exports",
+        type=Path,
+        metavar="DIR",
+        help="where export folders are suggested (default ~/ringfence-exports)",
+    )
     p.set_defaults(func=cmd_tui)
 
 
@@ -57,9 +64,9 @@ def cmd_tui(args: argparse.Namespace) -> int:
             tune_gc()
             tune_threads()
             graphics = detect()  # before the app owns the terminal
-            RingfenceApp(vault, export_dir=args.exports, passphrase=provider,
-                         graphics=graphics).run()
+            RingfenceApp(
+                vault, export_dir=args.exports, passphrase=provider, graphics=graphics
+            ).run()
     finally:
         vault.close()
     return 0
-

@@ -116,6 +116,7 @@ def in_words(seconds: float) -> str:
     def unit(n: int, name: str) -> str:
         return f"{n} {name}{'' if n == 1 else 's'}"
 
-    parts = [unit(n, name) for n, name in ((hours, "hour"), (minutes, "minute"), (secs, "second"))
-             if n]
+    parts = [
+        unit(n, name) for n, name in ((hours, "hour"), (minutes, "minute"), (secs, "second")) if n
+    ]
     return " ".join(parts) or "0 seconds"

@@ -32,9 +32,21 @@ def binding_classes() -> list[type[DOMNode]]:
     from tui.screens.request import RequestScreen
     from tui.widgets.tables import ClipTable, RequestTable
 
-    return [RingfenceApp, InboxScreen, RequestScreen, ApproveScreen, RefuseScreen,
-            PassphraseScreen, ExportScreen, PreviewScreen, ClipsScreen, AuditScreen,
-            HelpScreen, RequestTable, ClipTable]
+    return [
+        RingfenceApp,
+        InboxScreen,
+        RequestScreen,
+        ApproveScreen,
+        RefuseScreen,
+        PassphraseScreen,
+        ExportScreen,
+        PreviewScreen,
+        ClipsScreen,
+        AuditScreen,
+        HelpScreen,
+        RequestTable,
+        ClipTable,
+    ]
 
 
 def declared_bindings() -> list[tuple[str, Binding]]:

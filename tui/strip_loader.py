@@ -28,8 +28,12 @@ THUMB_BOX = (SLOT_WIDTH, ROWS * 2)
 class StripLoader:
     """Decrypts and decodes the strip's clips, nearest to what is on screen first."""
 
-    def __init__(self, open_viewing: Callable[[list[str]], Viewing], clips: Sequence[ClipInfo],
-                 deliver: Callable[[str, list[video.Frame]], None]) -> None:
+    def __init__(
+        self,
+        open_viewing: Callable[[list[str]], Viewing],
+        clips: Sequence[ClipInfo],
+        deliver: Callable[[str, list[video.Frame]], None],
+    ) -> None:
         self._open_viewing = open_viewing
         self._viewings: dict[str, Viewing] = {}
         self.requests: list[str] = []

@@ -31,8 +31,7 @@ class ReleaseSummary:
     def render(self) -> Text:
         text = Text()
         n = len(self.clips)
-        text.append(f"{n} of {self.in_scope} clip{'s' if self.in_scope != 1 else ''}",
-                    style="bold")
+        text.append(f"{n} of {self.in_scope} clip{'s' if self.in_scope != 1 else ''}", style="bold")
         text.append(" in scope will leave the house" if n else " selected: nothing would leave")
         if self.partial and n:
             text.append(" (a partial approval)", style="yellow")
@@ -41,9 +40,11 @@ class ReleaseSummary:
             return text
         cams = ", ".join(f"{name} ({count})" for name, count in self.cameras())
         text.append(f"Cameras: {cams}\n")
-        text.append(f"Captured: {short_time(self.clips[0].captured_at)} → "
-                    f"{short_time(self.clips[-1].captured_at)}   "
-                    f"Size: {human_size(self.total_bytes)}\n")
+        text.append(
+            f"Captured: {short_time(self.clips[0].captured_at)} → "
+            f"{short_time(self.clips[-1].captured_at)}   "
+            f"Size: {human_size(self.total_bytes)}\n"
+        )
         text.append(f"To: {self.request.requester}, {self.request.organisation}")
         if self.request.recipient:
             text.append(", encrypted to their age key if exported as age")

@@ -58,8 +58,9 @@ def fit(src: tuple[int, int], box: tuple[int, int]) -> tuple[int, int]:
     return (max(2, int(sw * scale) // 2 * 2), max(2, int(sh * scale) // 2 * 2))
 
 
-def within_budget(size: tuple[int, int], frames: int, budget: int = FRAME_BUDGET
-                  ) -> tuple[int, int]:
+def within_budget(
+    size: tuple[int, int], frames: int, budget: int = FRAME_BUDGET
+) -> tuple[int, int]:
     """*size* lowered (aspect kept) until *frames* of it fit in *budget* bytes."""
     w, h = size
     per_frame = max(1, budget // max(1, frames))
@@ -108,8 +109,14 @@ def _facts(container: Any) -> Facts:
     return Facts(width, height, max(0.0, duration), rate, frames, bool(container.streams.audio))
 
 
-def decode(data: bytes, box: tuple[int, int], on_frame: Callable[[Frame], None],
-           stop: threading.Event | None = None, *, budget: int = FRAME_BUDGET) -> Facts:
+def decode(
+    data: bytes,
+    box: tuple[int, int],
+    on_frame: Callable[[Frame], None],
+    stop: threading.Event | None = None,
+    *,
+    budget: int = FRAME_BUDGET,
+) -> Facts:
     """Decode every frame of *data*, scaled to fit *box* pixels, calling *on_frame*
     with each in order; returns the clip's facts. Stops early when *stop* is set.
 
@@ -119,8 +126,9 @@ def decode(data: bytes, box: tuple[int, int], on_frame: Callable[[Frame], None],
     container = _open(data)
     try:
         info = _facts(container)
-        size = within_budget(fit((info.width or box[0], info.height or box[1]), box),
-                             info.frames, budget)
+        size = within_budget(
+            fit((info.width or box[0], info.height or box[1]), box), info.frames, budget
+        )
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
         start = None
@@ -130,8 +138,7 @@ def decode(data: bytes, box: tuple[int, int], on_frame: Callable[[Frame], None],
                     break
                 t = float(frame.time) if frame.time is not None else 0.0
                 start = t if start is None else start
-                on_frame(Frame(max(0.0, t - start),
-                               frame.to_image(width=size[0], height=size[1])))
+                on_frame(Frame(max(0.0, t - start), frame.to_image(width=size[0], height=size[1])))
         except Exception as exc:  # noqa: BLE001 - damage part way: keep what was decoded
             if start is None:
                 raise DecodeError(f"no frame could be decoded ({type(exc).__name__})") from None
@@ -157,8 +164,9 @@ def frames_at(data: bytes, times: Sequence[float], box: tuple[int, int]) -> list
         start = float(stream.start_time * tb) if stream.start_time is not None and tb else 0.0
         for want in times:
             if tb and want > 0:
-                container.seek(int((start + want) / tb), stream=stream, backward=True,
-                               any_frame=False)
+                container.seek(
+                    int((start + want) / tb), stream=stream, backward=True, any_frame=False
+                )
             best = None
             try:
                 for frame in container.decode(stream):

@@ -40,8 +40,9 @@ from vault.errors import IntegrityError
 MAX_SAFE_INTEGER = 2**53 - 1
 
 _ESCAPES = {chr(c): f"\\u{c:04x}" for c in range(0x20)}
-_ESCAPES.update({"\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t",
-                 '"': '\\"', "\\": "\\\\"})
+_ESCAPES.update(
+    {"\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t", '"': '\\"', "\\": "\\\\"}
+)
 _NEEDS_ESCAPE = re.compile(r'[\x00-\x1f"\\]')
 
 # In UTF-8, every character at or above U+E000 starts with a byte >= 0xEE. Only
@@ -144,10 +145,12 @@ def _checked_int(text: str) -> int:
     return value
 
 
-_DECODER = json.JSONDecoder(parse_float=_refuse_float, parse_int=_checked_int,
-                            parse_constant=_refuse_constant)
-_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True,
-                            check_circular=False, allow_nan=False)
+_DECODER = json.JSONDecoder(
+    parse_float=_refuse_float, parse_int=_checked_int, parse_constant=_refuse_constant
+)
+_ENCODER = json.JSONEncoder(
+    ensure_ascii=False, separators=(",", ":"), sort_keys=True, check_circular=False, allow_nan=False
+)
 
 
 def _make_fast_encoder() -> Callable[[Any], str]:
@@ -209,8 +212,10 @@ def parse_canonical(data: bytes) -> Any:
     except (TypeError, ValueError, UnicodeEncodeError, RecursionError):
         raise IntegrityError("canonical JSON: holds a value outside the canonical subset") from None
     if end != len(text) or again != data:
-        raise IntegrityError("canonical JSON: not in canonical form "
-                             f"(first difference at byte {_first_difference(again, data)})")
+        raise IntegrityError(
+            "canonical JSON: not in canonical form "
+            f"(first difference at byte {_first_difference(again, data)})"
+        )
     return obj
 
 

@@ -216,24 +216,28 @@ class FtpConfig:
         if unknown:
             raise VaultError(f"{where}: [ftp] has unknown setting(s) {', '.join(sorted(unknown))}")
         if "listen" not in table:
-            raise VaultError(f"{where}: [ftp] needs listen = \"HOST:PORT\"")
+            raise VaultError(f'{where}: [ftp] needs listen = "HOST:PORT"')
         host, port = parse_listen(table["listen"], f"{where}: [ftp] listen")
         ports = table.get("passive_ports")
         passive = None if ports is None else _port_range(ports, f"{where}: [ftp] passive_ports")
         tls = table.get("tls", False)
         cert = key = None
         if isinstance(tls, dict):
-            if set(tls) != {"cert", "key"} or not all(isinstance(v, str) and v for v in
-                                                      tls.values()):
-                raise VaultError(f"{where}: [ftp] tls must be true, false or "
-                                 "{cert = \"PATH\", key = \"PATH\"}")
+            if set(tls) != {"cert", "key"} or not all(
+                isinstance(v, str) and v for v in tls.values()
+            ):
+                raise VaultError(
+                    f'{where}: [ftp] tls must be true, false or {{cert = "PATH", key = "PATH"}}'
+                )
             cert, key, tls = tls["cert"], tls["key"], True
         elif not isinstance(tls, bool):
-            raise VaultError(f"{where}: [ftp] tls must be true, false or "
-                             "{cert = \"PATH\", key = \"PATH\"}")
+            raise VaultError(
+                f'{where}: [ftp] tls must be true, false or {{cert = "PATH", key = "PATH"}}'
+            )
         limit = table.get("max_upload")
-        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int)
-                                  or limit <= 0):
+        if limit is not None and (
+            isinstance(limit, bool) or not isinstance(limit, int) or limit <= 0
+        ):
             raise VaultError(f"{where}: [ftp] max_upload must be a number of bytes above 0")
         return cls(host, port, passive, tls, cert, key, limit)
 
@@ -241,20 +245,25 @@ class FtpConfig:
 def parse_listen(text: Any, what: str) -> tuple[str, int]:
     """``HOST:PORT`` (``[::1]:2121`` for IPv6) as (host, port); VaultError otherwise."""
     if not isinstance(text, str) or ":" not in text:
-        raise VaultError(f"{what} must be \"HOST:PORT\", e.g. \"0.0.0.0:2121\"")
+        raise VaultError(f'{what} must be "HOST:PORT", e.g. "0.0.0.0:2121"')
     host, _, port_text = text.rpartition(":")
     if host.startswith("[") and host.endswith("]"):
         host = host[1:-1]
-    if not host or not port_text.isascii() or not port_text.isdigit() or not (
-            0 <= int(port_text) <= 65535) or any(c.isspace() for c in host):
-        raise VaultError(f"{what} must be \"HOST:PORT\" with a port from 0 to 65535")
+    if (
+        not host
+        or not port_text.isascii()
+        or not port_text.isdigit()
+        or not (0 <= int(port_text) <= 65535)
+        or any(c.isspace() for c in host)
+    ):
+        raise VaultError(f'{what} must be "HOST:PORT" with a port from 0 to 65535')
     return host, int(port_text)
 
 
 def _port_range(text: Any, what: str) -> tuple[int, int]:
     parts = text.split("-") if isinstance(text, str) else []
     if len(parts) != 2 or not all(p.isascii() and p.isdigit() for p in parts):
-        raise VaultError(f"{what} must be \"FIRST-LAST\", e.g. \"60000-60099\"")
+        raise VaultError(f'{what} must be "FIRST-LAST", e.g. "60000-60099"')
     first, last = int(parts[0]), int(parts[1])
     if not 1024 <= first <= last <= 65535:
         raise VaultError(f"{what}: ports from 1024 to 65535, the first not above the last")
@@ -298,8 +307,14 @@ class Config:
             },
             "tui": {"idle_lock_seconds": self.idle_lock_seconds, "keys": self.keys},
         }
-        receipt = {k: v for k, v in (("jurisdiction", self.receipt_jurisdiction),
-                                     ("contact", self.receipt_contact)) if v is not None}
+        receipt = {
+            k: v
+            for k, v in (
+                ("jurisdiction", self.receipt_jurisdiction),
+                ("contact", self.receipt_contact),
+            )
+            if v is not None
+        }
         if receipt:
             doc["receipt"] = receipt
         if self.ftp is not None:
@@ -380,8 +395,14 @@ def _receipt_text(doc: dict[str, Any], key: str, where: Path) -> str | None:
     value = section.get(key)
     if value is None:
         return None
-    if (not isinstance(value, str) or not value.strip() or not value.isprintable()
-            or len(value) > _RECEIPT_TEXT_MAX):
-        raise VaultError(f"{where}: [receipt] {key} must be one line of printable text "
-                         f"(at most {_RECEIPT_TEXT_MAX} characters)")
+    if (
+        not isinstance(value, str)
+        or not value.strip()
+        or not value.isprintable()
+        or len(value) > _RECEIPT_TEXT_MAX
+    ):
+        raise VaultError(
+            f"{where}: [receipt] {key} must be one line of printable text "
+            f"(at most {_RECEIPT_TEXT_MAX} characters)"
+        )
     return value

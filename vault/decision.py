@@ -59,8 +59,9 @@ def verify(signed: Any, owner_public: bytes) -> dict[str, Any]:
     """
     if not isinstance(signed, dict) or signed.get("version") != VERSION:
         raise IntegrityError("it carries no signed decision")
-    receipts.check_signature(signed, owner_public, context=SIGNING_CONTEXT,
-                             what="the signed decision")
+    receipts.check_signature(
+        signed, owner_public, context=SIGNING_CONTEXT, what="the signed decision"
+    )
     return {k: v for k, v in signed.items() if k != "signature"}
 
 

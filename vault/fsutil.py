@@ -122,9 +122,17 @@ class AtomicFile:
     survives a power cut. :meth:`abort` (or a commit that fails) removes it.
     """
 
-    def __init__(self, path: Path, *, mode: int = 0o600, readonly: bool = False,
-                 share: bool = True, group_write: bool = True, tmp_dir: Path | None = None,
-                 buffering: int = -1) -> None:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        mode: int = 0o600,
+        readonly: bool = False,
+        share: bool = True,
+        group_write: bool = True,
+        tmp_dir: Path | None = None,
+        buffering: int = -1,
+    ) -> None:
         self.path = path
         folder = path.parent if tmp_dir is None else tmp_dir
         self.tmp_path = folder / f".{path.name}.{secrets.token_hex(6)}.tmp"
@@ -157,11 +165,16 @@ class AtomicFile:
 
 
 @contextlib.contextmanager
-def atomic_writer(path: Path, *, mode: int = 0o600, readonly: bool = False,
-                  share: bool = True, group_write: bool = True) -> Iterator[BinaryIO]:
+def atomic_writer(
+    path: Path,
+    *,
+    mode: int = 0o600,
+    readonly: bool = False,
+    share: bool = True,
+    group_write: bool = True,
+) -> Iterator[BinaryIO]:
     """Write *path* atomically (see :class:`AtomicFile`): yields the file to write to."""
-    pending = AtomicFile(path, mode=mode, readonly=readonly, share=share,
-                         group_write=group_write)
+    pending = AtomicFile(path, mode=mode, readonly=readonly, share=share, group_write=group_write)
     try:
         yield pending.file
     except BaseException:
@@ -186,8 +199,9 @@ def unlink_durably(path: Path) -> bool:
     return True
 
 
-def write_atomic(path: Path, data: bytes, *, mode: int = 0o600, share: bool = True,
-                 group_write: bool = True) -> None:
+def write_atomic(
+    path: Path, data: bytes, *, mode: int = 0o600, share: bool = True, group_write: bool = True
+) -> None:
     try:
         with atomic_writer(path, mode=mode, share=share, group_write=group_write) as f:
             f.write(data)
@@ -195,8 +209,9 @@ def write_atomic(path: Path, data: bytes, *, mode: int = 0o600, share: bool = Tr
         raise storage_error(exc, f"cannot write {path}") from exc
 
 
-def open_regular(path: Path | str, *, follow_symlinks: bool = False,
-                 dir_fd: int | None = None) -> BinaryIO:
+def open_regular(
+    path: Path | str, *, follow_symlinks: bool = False, dir_fd: int | None = None
+) -> BinaryIO:
     """*path* opened for reading, if it is a regular file.
 
     Outside files are opened this way: a FIFO would block the reader forever

@@ -41,8 +41,9 @@ def forbid_core_dumps() -> None:
     if sys.platform.startswith("linux"):
         libc = ctypes.CDLL(None, use_errno=True)
         if libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0:
-            log.warning("could not mark the process undumpable: %s",
-                        os.strerror(ctypes.get_errno()))
+            log.warning(
+                "could not mark the process undumpable: %s", os.strerror(ctypes.get_errno())
+            )
 
 
 def is_dumpable() -> bool:

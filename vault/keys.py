@@ -120,10 +120,12 @@ def create_owner_keys(layout: Layout, passphrase: str, log_n: int) -> OwnerKeys:
     forbid_core_dumps()  # the new secrets are in this process from here on
     ensure_private_dir(layout.keys, group_write=False)  # the daemon's user only reads here
     keys = OwnerKeys(age.generate_identity(), Ed25519PrivateKey.generate())
-    write_atomic(layout.owner_identity, _seal(_identity_file(keys.identity), passphrase, log_n),
-                 share=False)
-    write_atomic(layout.owner_signing, _seal(_signing_file(keys.signing_key), passphrase, log_n),
-                 share=False)
+    write_atomic(
+        layout.owner_identity, _seal(_identity_file(keys.identity), passphrase, log_n), share=False
+    )
+    write_atomic(
+        layout.owner_signing, _seal(_signing_file(keys.signing_key), passphrase, log_n), share=False
+    )
     return keys
 
 
@@ -160,9 +162,12 @@ def _opens(path: Path, passphrase: str) -> bool:
 PASSWD_LOCK = PASSWD_LOCK_NAME
 #: The temporary names vault.fsutil.atomic_writer gives the key files.
 _KEY_TEMP = re.compile(
-    r"^\.(?:" + "|".join(re.escape(n) for n in (OWNER_IDENTITY_NAME, OWNER_SIGNING_NAME,
-                                                DEVICE_KEY_NAME))
-    + ")(?:" + re.escape(NEXT_SUFFIX) + r")?\.[0-9a-f]{12}\.tmp$")
+    r"^\.(?:"
+    + "|".join(re.escape(n) for n in (OWNER_IDENTITY_NAME, OWNER_SIGNING_NAME, DEVICE_KEY_NAME))
+    + ")(?:"
+    + re.escape(NEXT_SUFFIX)
+    + r")?\.[0-9a-f]{12}\.tmp$"
+)
 
 
 @contextlib.contextmanager
@@ -212,8 +217,9 @@ def _remove_key_temps(layout: Layout) -> list[str]:
         if removed:
             fsync_dir(layout.keys)
     except OSError as exc:
-        log.warning("cannot remove the temporary key files in %s: %s",
-                    shown(layout.keys), exc.strerror)
+        log.warning(
+            "cannot remove the temporary key files in %s: %s", shown(layout.keys), exc.strerror
+        )
     return removed
 
 
@@ -327,8 +333,9 @@ def sealed_device_key(layout: Layout, recipients: list[str]) -> bytes:
     try:
         data = layout.device_key.read_bytes()
     except OSError as exc:
-        raise VaultError(f"cannot read the device key {shown(layout.device_key)}: "
-                         f"{exc.strerror}") from None
+        raise VaultError(
+            f"cannot read the device key {shown(layout.device_key)}: {exc.strerror}"
+        ) from None
     load_device_key(layout)  # refuse to back up something that is not one
     return age.encrypt_bytes(data, recipients)
 
@@ -339,8 +346,9 @@ def restore_device_key(layout: Layout, identity: age.X25519Identity, sealed: byt
     try:
         data = age.decrypt_bytes(sealed, [identity])
     except age.AgeError:
-        raise VaultError("the backup's device key does not open with the owner's "
-                         "identity") from None
+        raise VaultError(
+            "the backup's device key does not open with the owner's identity"
+        ) from None
     try:
         key = serialization.load_pem_private_key(data, password=None)
     except ValueError:
@@ -371,13 +379,15 @@ def open_recovery_keys(layout: Layout, identity: age.X25519Identity) -> OwnerKey
     try:
         sealed = layout.recovery_keys.read_bytes()
     except FileNotFoundError:
-        raise VaultError("this vault has no recovery key (`ringfence key recovery "
-                         "create`)") from None
+        raise VaultError(
+            "this vault has no recovery key (`ringfence key recovery create`)"
+        ) from None
     try:
         plain = age.decrypt_bytes(sealed, [identity])
     except age.NoMatchingIdentity:
-        raise PassphraseError("the recovery shares rebuild a key that is not this vault's "
-                              "recovery key") from None
+        raise PassphraseError(
+            "the recovery shares rebuild a key that is not this vault's recovery key"
+        ) from None
     ident_text, sep, pem = plain.partition(b"\n-----BEGIN")
     try:
         [owner] = age.parse_identities_file(ident_text.decode("utf-8"))
@@ -394,8 +404,10 @@ def reseal_owner_keys(layout: Layout, keys: OwnerKeys, passphrase: str, log_n: i
     forbid_core_dumps()
     with _keys_lock(layout, wait=True):
         staged = []
-        for final, plain in ((layout.owner_identity, _identity_file(keys.identity)),
-                             (layout.owner_signing, _signing_file(keys.signing_key))):
+        for final, plain in (
+            (layout.owner_identity, _identity_file(keys.identity)),
+            (layout.owner_signing, _signing_file(keys.signing_key)),
+        ):
             pending = layout.pending_key(final)
             write_atomic(pending, _seal(plain, passphrase, log_n), share=False)
             staged.append((pending, final))
@@ -403,8 +415,9 @@ def reseal_owner_keys(layout: Layout, keys: OwnerKeys, passphrase: str, log_n: i
             replace_durably(pending, final)
 
 
-def readdressed_header(header: bytes, identity: age.X25519Identity,
-                       recipients: list[age.Recipient]) -> bytes:
+def readdressed_header(
+    header: bytes, identity: age.X25519Identity, recipients: list[age.Recipient]
+) -> bytes:
     """A clip's header addressed to the vault's own new recipient list (a
     recovery key added or revoked). The file key never leaves this call; the
     payload is not touched, and nothing is released."""

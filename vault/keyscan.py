@@ -39,8 +39,10 @@ CHILD_TIMEOUT_S = 600
 #: The most the child's answer may be: one short line per file.
 _ANSWER_LIMIT = 1 << 16
 _PACKAGE_ROOT = str(Path(__file__).resolve().parent.parent)
-_CHILD = ("import sys; sys.path.insert(0, sys.argv[1]); "
-          "from vault.keyscan import child_main; child_main()")
+_CHILD = (
+    "import sys; sys.path.insert(0, sys.argv[1]); "
+    "from vault.keyscan import child_main; child_main()"
+)
 
 
 def key_lines(header: bytes) -> set[bytes]:
@@ -69,15 +71,22 @@ def live_copies(paths: Iterable[Path], keys: set[bytes]) -> list[Path]:
     paths = list(paths)
     if not keys or not paths:
         return []
-    request = json.dumps({"paths": [os.fspath(p) for p in paths],
-                          "keys": sorted(k.decode("ascii") for k in keys)}).encode()
+    request = json.dumps(
+        {"paths": [os.fspath(p) for p in paths], "keys": sorted(k.decode("ascii") for k in keys)}
+    ).encode()
     try:
         done = subprocess.run(  # noqa: S603 - our own interpreter and code, no shell
-            [sys.executable, "-I", "-c", _CHILD, _PACKAGE_ROOT], input=request,
-            capture_output=True, env={}, timeout=CHILD_TIMEOUT_S, check=False)
+            [sys.executable, "-I", "-c", _CHILD, _PACKAGE_ROOT],
+            input=request,
+            capture_output=True,
+            env={},
+            timeout=CHILD_TIMEOUT_S,
+            check=False,
+        )
     except (OSError, subprocess.TimeoutExpired) as exc:
-        raise ScanError(f"the search of the catalog's files did not run ({type(exc).__name__})"
-                        ) from None
+        raise ScanError(
+            f"the search of the catalog's files did not run ({type(exc).__name__})"
+        ) from None
     if done.returncode != 0 or len(done.stdout) > _ANSWER_LIMIT:
         last = done.stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or ["no output"]
         raise ScanError(f"the search of the catalog's files failed: {last[0][:200]}")

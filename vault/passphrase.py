@@ -116,10 +116,12 @@ def _read_file(path: Path) -> str:
             data = f.read(MAX_PASSPHRASE_FILE + 1)
     except OSError as exc:
         raise PassphraseError(
-            f"cannot read the passphrase file {shown(path)}: {exc.strerror}") from None
+            f"cannot read the passphrase file {shown(path)}: {exc.strerror}"
+        ) from None
     if len(data) > MAX_PASSPHRASE_FILE:
         raise PassphraseError(
-            f"the passphrase file {shown(path)} is longer than {MAX_PASSPHRASE_FILE} bytes")
+            f"the passphrase file {shown(path)} is longer than {MAX_PASSPHRASE_FILE} bytes"
+        )
     try:
         return _strip_newline(data.decode("utf-8"))
     except UnicodeDecodeError:
@@ -167,7 +169,8 @@ def _run_command(cmd: str) -> str:
     if len(data) > MAX_PASSPHRASE_FILE:
         raise PassphraseError(
             f"the passphrase command printed more than {MAX_PASSPHRASE_FILE} bytes; "
-            f"no passphrase is longer than that")
+            f"no passphrase is longer than that"
+        )
     if returncode != 0:
         raise PassphraseError(f"the passphrase command exited with status {returncode}")
     try:

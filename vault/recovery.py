@@ -21,8 +21,10 @@ def check_split(shares: int, threshold: int) -> None:
     if not 1 <= threshold <= shares:
         raise UsageError("--threshold must be between 1 and --shares")
     if threshold == 1 and shares > 1:
-        raise UsageError("--threshold 1 with several shares makes each share the whole key: "
-                         "use --shares 1 for a single paper key")
+        raise UsageError(
+            "--threshold 1 with several shares makes each share the whole key: "
+            "use --shares 1 for a single paper key"
+        )
 
 
 def split(secret: bytes, shares: int, threshold: int) -> list[str]:
@@ -48,8 +50,10 @@ def combine(mnemonics: list[str]) -> bytes:
         secret = combine_mnemonics(words)
     except MnemonicError:
         # The library's message quotes words of a share: never repeated here.
-        raise PassphraseError("the recovery shares do not rebuild the key (too few, a word "
-                              "mistyped, or shares of different sets)") from None
+        raise PassphraseError(
+            "the recovery shares do not rebuild the key (too few, a word "
+            "mistyped, or shares of different sets)"
+        ) from None
     if len(secret) != SECRET_SIZE:
         raise PassphraseError("the recovery shares hold a secret that is not a recovery key")
-    return secret
+    return bytes(secret)

@@ -69,10 +69,15 @@ OPEN = frozenset({Status.PENDING, Status.APPROVED, Status.PARTLY_APPROVED})
 #: The states whose decision releases clips. The outcomes of such decisions
 #: are the same strings, so one set answers for a status and for an outcome.
 RELEASABLE = frozenset({Status.APPROVED, Status.PARTLY_APPROVED})
-assert {Outcome.APPROVED, Outcome.PARTLY_APPROVED} == RELEASABLE
+assert {o.value for o in (Outcome.APPROVED, Outcome.PARTLY_APPROVED)} == {
+    s.value for s in RELEASABLE
+}
 #: The decision outcome that a decision's new request state records.
-OUTCOME = {Status.APPROVED: Outcome.APPROVED, Status.PARTLY_APPROVED: Outcome.PARTLY_APPROVED,
-           Status.REFUSED: Outcome.REFUSED}
+OUTCOME = {
+    Status.APPROVED: Outcome.APPROVED,
+    Status.PARTLY_APPROVED: Outcome.PARTLY_APPROVED,
+    Status.REFUSED: Outcome.REFUSED,
+}
 
 
 def transition(current: Status | str, action: Action | str) -> Status:

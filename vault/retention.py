@@ -224,8 +224,9 @@ def sign_record(body: dict[str, Any], signer: NoteSigner) -> dict[str, Any]:
     naming the device's verifier key."""
     if "signature" in body:
         raise ValueError("the record is already signed")
-    return signed.sign(body, signer.private_key, context=RECORD_CONTEXT,
-                       note_key=signer.verifier_key())
+    return signed.sign(
+        body, signer.private_key, context=RECORD_CONTEXT, note_key=signer.verifier_key()
+    )
 
 
 def verify_record(record: dict[str, Any], verifier_key: str) -> None:
@@ -238,5 +239,6 @@ def verify_record(record: dict[str, Any], verifier_key: str) -> None:
         key = parse_verifier_key(verifier_key)
     except NoteError:
         raise IntegrityError(f"{what}'s signature block is malformed") from None
-    signed.verify(record, context=RECORD_CONTEXT, what=what, public_key=key.public_key,
-                  note_key=key.encode())
+    signed.verify(
+        record, context=RECORD_CONTEXT, what=what, public_key=key.public_key, note_key=key.encode()
+    )

@@ -53,8 +53,9 @@ def _message(context: bytes, document: dict[str, Any]) -> bytes:
     return context + canonical_json({k: v for k, v in document.items() if k != SIGNATURE})
 
 
-def sign(body: dict[str, Any], key: Ed25519PrivateKey, *, context: bytes,
-         note_key: str | None = None) -> dict[str, Any]:
+def sign(
+    body: dict[str, Any], key: Ed25519PrivateKey, *, context: bytes, note_key: str | None = None
+) -> dict[str, Any]:
     """*body* with a ``signature`` member over *context* and its canonical form.
 
     The block names the signer by its raw public key, or by *note_key* (a
@@ -67,8 +68,14 @@ def sign(body: dict[str, Any], key: Ed25519PrivateKey, *, context: bytes,
     return {**body, SIGNATURE: {"alg": ALG, **named, "value": base64.b64encode(value).decode()}}
 
 
-def verify(document: dict[str, Any], *, context: bytes, what: str,
-           public_key: bytes | None = None, note_key: str | None = None) -> bytes:
+def verify(
+    document: dict[str, Any],
+    *,
+    context: bytes,
+    what: str,
+    public_key: bytes | None = None,
+    note_key: str | None = None,
+) -> bytes:
     """Check *document*'s signature; return the signer's raw public key.
 
     With *note_key* (a verifier key string, already parsed by the caller into

@@ -47,8 +47,9 @@ class BlobWriter:
     def __init__(self, store: BlobStore, blob_id: str) -> None:
         self._store = store
         self.blob_id = blob_id
-        self._file = AtomicFile(store.path(blob_id), readonly=True, tmp_dir=store.tmp_dir,
-                                buffering=0)
+        self._file = AtomicFile(
+            store.path(blob_id), readonly=True, tmp_dir=store.tmp_dir, buffering=0
+        )
         self.tmp_path = self._file.tmp_path
         self.file: BinaryIO = self._file.file
 

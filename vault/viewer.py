@@ -91,7 +91,10 @@ class PlayerProcess:
         self.command = command
         try:
             self._proc = subprocess.Popen(
-                command, stdin=subprocess.PIPE, stdout=stdout, stderr=stderr,
+                command,
+                stdin=subprocess.PIPE,
+                stdout=stdout,
+                stderr=stderr,
                 env=child_env(),  # no passphrase variable: the player has no business with one
                 start_new_session=stdout is subprocess.DEVNULL,
             )

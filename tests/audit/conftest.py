@@ -74,11 +74,23 @@ def fill(log: AuditLog) -> Callable[[int], list[int]]:
     """Append *n* varied entries in one batch."""
 
     def fill(n: int, start: int = 0) -> list[int]:
-        return log.append_many([
-            ("clip.sealed", {"actor": "daemon", "subject": f"clp_{i:06d}",
-                             "details": {"camera": "front", "size": 1000 + i,
-                                         "sha256": f"{i:064x}", "name": f"clip {i}.mp4"}})
-            for i in range(start, start + n)
-        ])
+        return log.append_many(
+            [
+                (
+                    "clip.sealed",
+                    {
+                        "actor": "daemon",
+                        "subject": f"clp_{i:06d}",
+                        "details": {
+                            "camera": "front",
+                            "size": 1000 + i,
+                            "sha256": f"{i:064x}",
+                            "name": f"clip {i}.mp4",
+                        },
+                    },
+                )
+                for i in range(start, start + n)
+            ]
+        )
 
     return fill

@@ -20,8 +20,9 @@ def _blocks(lang: str) -> list[str]:
     return re.findall(rf"```{lang}\n(.*?)```", DOC.read_text("utf-8"), re.S)
 
 
-def test_the_by_hand_verifier_in_the_docs_works(log: AuditLog, fill: object, owner: NoteSigner,
-                                                device: NoteSigner, tmp_path: Path) -> None:
+def test_the_by_hand_verifier_in_the_docs_works(
+    log: AuditLog, fill: object, owner: NoteSigner, device: NoteSigner, tmp_path: Path
+) -> None:
     fill(23)  # type: ignore[operator]
     log.checkpoint([device, owner])
     script = tmp_path / "check.py"
@@ -29,17 +30,29 @@ def test_the_by_hand_verifier_in_the_docs_works(log: AuditLog, fill: object, own
     for index in (0, 7, 22):
         (tmp_path / "entry.json").write_bytes(log.entry(index))
         (tmp_path / "proof.txt").write_text(log.prove(index), "utf-8")
-        run = subprocess.run([sys.executable, str(script), owner.verifier_key(), ORIGIN],
-                             cwd=tmp_path, capture_output=True, text=True)
+        run = subprocess.run(
+            [sys.executable, str(script), owner.verifier_key(), ORIGIN],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+        )
         assert run.returncode == 0, run.stderr
         assert run.stdout.strip() == f"entry {index} is in {ORIGIN} at size 23"
     # The proof is for entry 22, and it is of ORIGIN's log, not another one.
-    run = subprocess.run([sys.executable, str(script), owner.verifier_key(), ORIGIN + "-other"],
-                         cwd=tmp_path, capture_output=True, text=True)
+    run = subprocess.run(
+        [sys.executable, str(script), owner.verifier_key(), ORIGIN + "-other"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
     assert run.returncode != 0 and "a checkpoint of another log" in run.stderr
     (tmp_path / "entry.json").write_bytes(log.entry(8))
-    run = subprocess.run([sys.executable, str(script), owner.verifier_key(), ORIGIN],
-                         cwd=tmp_path, capture_output=True, text=True)
+    run = subprocess.run(
+        [sys.executable, str(script), owner.verifier_key(), ORIGIN],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
     assert run.returncode != 0 and "NOT in the log" in run.stderr
 
 

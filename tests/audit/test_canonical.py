@@ -27,8 +27,15 @@ def test_rfc8785_property_sorting_example() -> None:
     }
     out = canonical_json(obj).decode("utf-8")
     values = [v for _, v in json.loads(out, object_pairs_hook=lambda pairs: pairs)]
-    assert values == ["Carriage Return", "One", "Control", "Latin Small Letter O With Diaeresis",
-                      "Euro Sign", "Emoji: Grinning Face", "Hebrew Letter Dalet With Dagesh"]
+    assert values == [
+        "Carriage Return",
+        "One",
+        "Control",
+        "Latin Small Letter O With Diaeresis",
+        "Euro Sign",
+        "Emoji: Grinning Face",
+        "Hebrew Letter Dalet With Dagesh",
+    ]
     assert parse_canonical(out.encode("utf-8")) == obj
 
 
@@ -38,23 +45,49 @@ def test_rfc8785_string_escaping_example() -> None:
     assert canonical_json(value) == '"€$\\u000f\\nA\'B\\"\\\\\\\\\\"/"'.encode()
 
 
-@pytest.mark.parametrize(("value", "text"), [
-    (None, "null"), (True, "true"), (False, "false"), (0, "0"), (-7, "-7"),
-    (MAX_SAFE_INTEGER, "9007199254740991"), (-MAX_SAFE_INTEGER, "-9007199254740991"),
-    ("", '""'), ("é", '"é"'), ("\x7f\u2028", '"\x7f\u2028"'),
-    ("\b\f\n\r\t\x00\x1f", '"\\b\\f\\n\\r\\t\\u0000\\u001f"'),
-    ([], "[]"), ({}, "{}"), ([1, [2, {}]], "[1,[2,{}]]"),
-    ({"b": 1, "a": {"d": None, "c": [True]}}, '{"a":{"c":[true],"d":null},"b":1}'),
-    ((1, 2), "[1,2]"),
-])
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (None, "null"),
+        (True, "true"),
+        (False, "false"),
+        (0, "0"),
+        (-7, "-7"),
+        (MAX_SAFE_INTEGER, "9007199254740991"),
+        (-MAX_SAFE_INTEGER, "-9007199254740991"),
+        ("", '""'),
+        ("é", '"é"'),
+        ("\x7f\u2028", '"\x7f\u2028"'),
+        ("\b\f\n\r\t\x00\x1f", '"\\b\\f\\n\\r\\t\\u0000\\u001f"'),
+        ([], "[]"),
+        ({}, "{}"),
+        ([1, [2, {}]], "[1,[2,{}]]"),
+        ({"b": 1, "a": {"d": None, "c": [True]}}, '{"a":{"c":[true],"d":null},"b":1}'),
+        ((1, 2), "[1,2]"),
+    ],
+)
 def test_encoding(value: object, text: str) -> None:
     assert canonical_json(value) == text.encode("utf-8")
 
 
-@pytest.mark.parametrize("value", [
-    1.0, float("nan"), float("inf"), b"bytes", {1: "int key"}, {None: 1}, object(),
-    {1.5}, MAX_SAFE_INTEGER + 1, -MAX_SAFE_INTEGER - 1, 10**30, "\ud800", {"\udfff": 1},
-])
+@pytest.mark.parametrize(
+    "value",
+    [
+        1.0,
+        float("nan"),
+        float("inf"),
+        b"bytes",
+        {1: "int key"},
+        {None: 1},
+        object(),
+        {1.5},
+        MAX_SAFE_INTEGER + 1,
+        -MAX_SAFE_INTEGER - 1,
+        10**30,
+        "\ud800",
+        {"\udfff": 1},
+    ],
+)
 def test_values_outside_the_subset_are_refused(value: object) -> None:
     with pytest.raises((TypeError, ValueError)):
         canonical_json(value)
@@ -65,19 +98,51 @@ def test_bool_is_not_an_int() -> None:
     assert parse_canonical(b"[true,1]") == [True, 1]
 
 
-@pytest.mark.parametrize("data", [
-    b' {"a":1}', b'{"a":1} ', b'{"a": 1}', b'{ "a":1}', b'{"a":1}\n',
-    b'{"b":1,"a":2}',                      # order
-    b'{"a":1,"a":1}', b'{"a":1,"a":2}',    # duplicate members
-    b"1.0", b"1e3", b"1E3", b"-0", b"01", b"+1", b"NaN", b"Infinity", b"-Infinity",
-    b"9007199254740992", b"-9007199254740992", b"1" * 5000,
-    b'"\\u00e9"', b'"\\/"', b'"\\u000A"', b'"\\u001F"', b'"\\ud83d\\ude00"',
-    b'"\\ud800"',                          # lone surrogate
-    b'"\xed\xa0\x80"', b'"\xff"', b'"\xc3"', b"\xef\xbb\xbf{}",  # bad UTF-8, BOM
-    b'"\x01"', b'"\t"',                    # raw control characters
-    b"", b"[", b"{}{}", b"[1,]", b"tru", b"[1 ,2]", b"'a'",
-    b"[" * 100_000,
-])
+@pytest.mark.parametrize(
+    "data",
+    [
+        b' {"a":1}',
+        b'{"a":1} ',
+        b'{"a": 1}',
+        b'{ "a":1}',
+        b'{"a":1}\n',
+        b'{"b":1,"a":2}',  # order
+        b'{"a":1,"a":1}',
+        b'{"a":1,"a":2}',  # duplicate members
+        b"1.0",
+        b"1e3",
+        b"1E3",
+        b"-0",
+        b"01",
+        b"+1",
+        b"NaN",
+        b"Infinity",
+        b"-Infinity",
+        b"9007199254740992",
+        b"-9007199254740992",
+        b"1" * 5000,
+        b'"\\u00e9"',
+        b'"\\/"',
+        b'"\\u000A"',
+        b'"\\u001F"',
+        b'"\\ud83d\\ude00"',
+        b'"\\ud800"',  # lone surrogate
+        b'"\xed\xa0\x80"',
+        b'"\xff"',
+        b'"\xc3"',
+        b"\xef\xbb\xbf{}",  # bad UTF-8, BOM
+        b'"\x01"',
+        b'"\t"',  # raw control characters
+        b"",
+        b"[",
+        b"{}{}",
+        b"[1,]",
+        b"tru",
+        b"[1 ,2]",
+        b"'a'",
+        b"[" * 100_000,
+    ],
+)
 def test_non_canonical_input_is_refused(data: bytes) -> None:
     with pytest.raises(IntegrityError) as err:
         parse_canonical(data)
@@ -99,16 +164,21 @@ def test_utf16_order_is_used_on_the_exact_path_too() -> None:
 
 
 def test_fast_encoder_agrees_with_the_stdlib_encoder() -> None:
-    doc = {"z": [1, None, True, False, "é\n\"\\"], "a": {"b": -5, "c": ""}}
+    doc = {"z": [1, None, True, False, 'é\n"\\'], "a": {"b": -5, "c": ""}}
     assert canonical._fast_encode(doc) == canonical._ENCODER.encode(doc)
 
 
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers(-MAX_SAFE_INTEGER, MAX_SAFE_INTEGER)
+    st.none()
+    | st.booleans()
+    | st.integers(-MAX_SAFE_INTEGER, MAX_SAFE_INTEGER)
     | st.text(st.characters(exclude_categories=["Cs"])),
-    lambda children: st.lists(children, max_size=4)
-    | st.dictionaries(st.text(st.characters(exclude_categories=["Cs"]), max_size=6),
-                      children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(
+            st.text(st.characters(exclude_categories=["Cs"]), max_size=6), children, max_size=4
+        )
+    ),
     max_leaves=20,
 )
 
@@ -129,9 +199,12 @@ def test_round_trip(value: object) -> None:
 @given(json_values, st.data())
 def test_any_other_spelling_is_refused(value: object, data: st.DataObject) -> None:
     canon = canonical_json(value)
-    other = json.dumps(value, ensure_ascii=data.draw(st.booleans()),
-                       indent=data.draw(st.sampled_from([None, 0, 1])),
-                       sort_keys=data.draw(st.booleans())).encode("utf-8")
+    other = json.dumps(
+        value,
+        ensure_ascii=data.draw(st.booleans()),
+        indent=data.draw(st.sampled_from([None, 0, 1])),
+        sort_keys=data.draw(st.booleans()),
+    ).encode("utf-8")
     if other != canon:
         with pytest.raises(IntegrityError):
             parse_canonical(other)

@@ -52,8 +52,9 @@ def db(db_path: Path, signed: list[str]) -> Iterator[sqlite3.Connection]:
     conn.close()
 
 
-def test_each_checkpoint_is_copied_private(log: AuditLog, copy_path: Path, fill: Fill,
-                                           device: NoteSigner, keys: list[str]) -> None:
+def test_each_checkpoint_is_copied_private(
+    log: AuditLog, copy_path: Path, fill: Fill, device: NoteSigner, keys: list[str]
+) -> None:
     assert log.read_copy() is None
     fill(3)
     note = log.checkpoint([device])
@@ -65,9 +66,9 @@ def test_each_checkpoint_is_copied_private(log: AuditLog, copy_path: Path, fill:
     assert log.verify(keys).ok
 
 
-def test_an_older_copy_is_not_written_over_a_newer_one(log: AuditLog, copy_path: Path,
-                                                       fill: Fill, device: NoteSigner,
-                                                       keys: list[str]) -> None:
+def test_an_older_copy_is_not_written_over_a_newer_one(
+    log: AuditLog, copy_path: Path, fill: Fill, device: NoteSigner, keys: list[str]
+) -> None:
     fill(3)
     older = log.checkpoint([device])
     fill(2, 3)
@@ -78,23 +79,26 @@ def test_an_older_copy_is_not_written_over_a_newer_one(log: AuditLog, copy_path:
     assert log.verify(keys).ok
 
 
-def test_deleting_the_checkpoints_is_caught(db: sqlite3.Connection, log: AuditLog,
-                                            keys: list[str]) -> None:
+def test_deleting_the_checkpoints_is_caught(
+    db: sqlite3.Connection, log: AuditLog, keys: list[str]
+) -> None:
     db.execute("DELETE FROM checkpoint")
     report = log.verify(keys)
     assert not report.ok and report.first_bad_index == 0
     assert "no signed checkpoint" in report.reason
 
 
-def test_deleting_the_latest_checkpoint_is_caught(db: sqlite3.Connection, log: AuditLog,
-                                                  keys: list[str]) -> None:
+def test_deleting_the_latest_checkpoint_is_caught(
+    db: sqlite3.Connection, log: AuditLog, keys: list[str]
+) -> None:
     db.execute("DELETE FROM checkpoint WHERE size = 30")
     report = log.verify(keys)
     assert not report.ok and "not among the catalog's checkpoints" in report.reason
 
 
 def test_a_rewrite_with_the_checkpoints_deleted_is_caught_and_not_signed(
-        db: sqlite3.Connection, log: AuditLog, device: NoteSigner, keys: list[str]) -> None:
+    db: sqlite3.Connection, log: AuditLog, device: NoteSigner, keys: list[str]
+) -> None:
     # Entry 17 rewritten, every cache recomputed, every checkpoint row deleted:
     # the catalog alone is a consistent log again.
     data = bytes(db.execute("SELECT entry FROM audit_entry WHERE idx = 17").fetchone()[0])
@@ -102,8 +106,10 @@ def test_a_rewrite_with_the_checkpoints_deleted_is_caught_and_not_signed(
     assert forged != data
     from vault.audit import merkle
 
-    db.execute("UPDATE audit_entry SET entry = ?, leaf_hash = ? WHERE idx = 17",
-               (forged, merkle.leaf_hash(forged)))
+    db.execute(
+        "UPDATE audit_entry SET entry = ?, leaf_hash = ? WHERE idx = 17",
+        (forged, merkle.leaf_hash(forged)),
+    )
     rebuild_nodes(db)
     db.execute("DELETE FROM checkpoint")
     for workers in (1, 2):
@@ -117,7 +123,8 @@ def test_a_rewrite_with_the_checkpoints_deleted_is_caught_and_not_signed(
 
 
 def test_cut_tail_with_the_checkpoints_deleted_is_caught_and_not_signed(
-        db: sqlite3.Connection, log: AuditLog, device: NoteSigner, keys: list[str]) -> None:
+    db: sqlite3.Connection, log: AuditLog, device: NoteSigner, keys: list[str]
+) -> None:
     db.execute("DELETE FROM audit_entry WHERE idx >= 20")
     db.execute("DELETE FROM audit_node WHERE ((pos + 1) << level) > 20")
     db.execute("DELETE FROM checkpoint")
@@ -128,8 +135,9 @@ def test_cut_tail_with_the_checkpoints_deleted_is_caught_and_not_signed(
         log.checkpoint([device])
 
 
-def test_a_missing_copy_is_reported(db: sqlite3.Connection, log: AuditLog, copy_path: Path,
-                                    device: NoteSigner, keys: list[str]) -> None:
+def test_a_missing_copy_is_reported(
+    db: sqlite3.Connection, log: AuditLog, copy_path: Path, device: NoteSigner, keys: list[str]
+) -> None:
     copy_path.unlink()
     report = log.verify(keys)
     assert not report.ok and "is missing" in report.reason
@@ -138,8 +146,9 @@ def test_a_missing_copy_is_reported(db: sqlite3.Connection, log: AuditLog, copy_
     assert log.verify(keys).ok
 
 
-def test_a_forged_copy_is_reported(db: sqlite3.Connection, log: AuditLog, copy_path: Path,
-                                   keys: list[str]) -> None:
+def test_a_forged_copy_is_reported(
+    db: sqlite3.Connection, log: AuditLog, copy_path: Path, keys: list[str]
+) -> None:
     text = copy_path.read_text()
     copy_path.write_text(text.replace("\n30\n", "\n29\n"))
     report = log.verify(keys)

@@ -33,10 +33,17 @@ def test_append_writes_canonical_entries(log: AuditLog, clock: StepClock) -> Non
     assert log.append("camera.added", actor="owner", subject="front") == 1
     entry = log.entry(1)
     assert parse_canonical(entry) == {
-        "index": 1, "time": format_time(clock.now), "type": "camera.added", "actor": "owner",
-        "subject": "front", "details": {}}
-    assert entry == (b'{"actor":"owner","details":{},"index":1,"subject":"front",'
-                     b'"time":"2026-11-28T15:20:00.002000Z","type":"camera.added"}')
+        "index": 1,
+        "time": format_time(clock.now),
+        "type": "camera.added",
+        "actor": "owner",
+        "subject": "front",
+        "details": {},
+    }
+    assert entry == (
+        b'{"actor":"owner","details":{},"index":1,"subject":"front",'
+        b'"time":"2026-11-28T15:20:00.002000Z","type":"camera.added"}'
+    )
     assert log.size() == 2
     assert log.root() == merkle.root_from_leaves([merkle.leaf_hash(log.entry(i)) for i in (0, 1)])
     assert [i for i, _ in log.entries()] == [0, 1]
@@ -70,8 +77,9 @@ def test_entry_with_the_callers_transaction(log: AuditLog, engine: Engine) -> No
     assert log.size() == 3
 
 
-def test_times_never_go_backwards(log: AuditLog, clock: StepClock, keys: list[str],
-                                  device: NoteSigner) -> None:
+def test_times_never_go_backwards(
+    log: AuditLog, clock: StepClock, keys: list[str], device: NoteSigner
+) -> None:
     log.append("a.b", actor="x")
     clock.now -= timedelta(hours=1)  # NTP stepped the clock back
     log.append("a.b", actor="x")
@@ -82,8 +90,9 @@ def test_times_never_go_backwards(log: AuditLog, clock: StepClock, keys: list[st
     assert log.verify(keys).ok
 
 
-def test_append_many_stores_the_same_tree_as_single_appends(log: AuditLog, engine: Engine,
-                                                           fill: Fill) -> None:
+def test_append_many_stores_the_same_tree_as_single_appends(
+    log: AuditLog, engine: Engine, fill: Fill
+) -> None:
     for i in range(5):
         log.append("x.y", actor="a", details={"i": i})
     fill(60)
@@ -99,10 +108,14 @@ def test_append_many_stores_the_same_tree_as_single_appends(log: AuditLog, engin
             if level:
                 expected[level, pos] = value
     with engine.connect() as conn:
-        stored = {(lv, p): bytes(h) for lv, p, h in
-                  conn.execute(text("SELECT level, pos, hash FROM audit_node"))}
-        cached = [bytes(r[0]) for r in
-                  conn.execute(text("SELECT leaf_hash FROM audit_entry ORDER BY idx"))]
+        stored = {
+            (lv, p): bytes(h)
+            for lv, p, h in conn.execute(text("SELECT level, pos, hash FROM audit_node"))
+        }
+        cached = [
+            bytes(r[0])
+            for r in conn.execute(text("SELECT leaf_hash FROM audit_entry ORDER BY idx"))
+        ]
     assert stored == expected
     assert cached == leaves
     for size in range(n + 1):
@@ -118,8 +131,9 @@ def test_entries_pages(log: AuditLog, fill: Fill) -> None:
     assert all(e["index"] == i for i, e in log.entries())
 
 
-def test_checkpoints(log: AuditLog, fill: Fill, device: NoteSigner, owner: NoteSigner,
-                     keys: list[str]) -> None:
+def test_checkpoints(
+    log: AuditLog, fill: Fill, device: NoteSigner, owner: NoteSigner, keys: list[str]
+) -> None:
     assert log.latest_checkpoint() is None
     empty = log.checkpoint([device])
     assert empty is not None
@@ -146,7 +160,8 @@ def test_checkpoints(log: AuditLog, fill: Fill, device: NoteSigner, owner: NoteS
 
 
 def test_checkpoint_refuses_to_sign_a_shorter_or_rewritten_log(
-        log: AuditLog, fill: Fill, device: NoteSigner, db_path: Path) -> None:
+    log: AuditLog, fill: Fill, device: NoteSigner, db_path: Path
+) -> None:
     import sqlite3
 
     fill(10)
@@ -188,8 +203,8 @@ def test_inclusion_and_consistency_proofs_verify(log: AuditLog, fill: Fill) -> N
 
 
 def test_prove_gives_an_offline_verifiable_tlog_proof(
-        log: AuditLog, fill: Fill, device: NoteSigner, owner: NoteSigner,
-        keys: list[str]) -> None:
+    log: AuditLog, fill: Fill, device: NoteSigner, owner: NoteSigner, keys: list[str]
+) -> None:
     fill(3)
     with pytest.raises(NotFound, match="no checkpoint"):
         log.prove(0)
@@ -200,14 +215,16 @@ def test_prove_gives_an_offline_verifiable_tlog_proof(
     for i in range(3):
         text_ = log.prove(i)
         assert parse_inclusion_proof(text_).checkpoint == log.latest_checkpoint().note  # type: ignore[union-attr]
-        result = verify_entry_inclusion(log.entry(i), text_, [owner.verifier_key()],
-                                        required_signer=owner.name)
+        result = verify_entry_inclusion(
+            log.entry(i), text_, [owner.verifier_key()], required_signer=owner.name
+        )
         assert result.ok, result.reason
         assert not verify_entry_inclusion(log.entry(i + 1), text_, keys).ok
 
 
-def test_consistency_between_stored_checkpoints(log: AuditLog, fill: Fill, device: NoteSigner,
-                                                keys: list[str]) -> None:
+def test_consistency_between_stored_checkpoints(
+    log: AuditLog, fill: Fill, device: NoteSigner, keys: list[str]
+) -> None:
     fill(11)
     old = log.checkpoint([device])
     fill(20, 11)
@@ -216,8 +233,9 @@ def test_consistency_between_stored_checkpoints(log: AuditLog, fill: Fill, devic
     assert verify_checkpoint_consistency(old, new, log.consistency_proof(11, 31), keys).ok
 
 
-def test_verify_a_clean_log(log: AuditLog, fill: Fill, device: NoteSigner, owner: NoteSigner,
-                            keys: list[str]) -> None:
+def test_verify_a_clean_log(
+    log: AuditLog, fill: Fill, device: NoteSigner, owner: NoteSigner, keys: list[str]
+) -> None:
     report = log.verify(keys)
     assert report.ok and report.size == 0 and report.checkpoints_checked == 0
     log.checkpoint([device])
@@ -232,8 +250,9 @@ def test_verify_a_clean_log(log: AuditLog, fill: Fill, device: NoteSigner, owner
     assert "bad verifier key" in log.verify(["nonsense"]).reason
 
 
-def test_verify_in_worker_processes_agrees(log: AuditLog, fill: Fill, device: NoteSigner,
-                                          keys: list[str]) -> None:
+def test_verify_in_worker_processes_agrees(
+    log: AuditLog, fill: Fill, device: NoteSigner, keys: list[str]
+) -> None:
     fill(150)
     log.checkpoint([device])
     fill(21, 150)
@@ -243,8 +262,9 @@ def test_verify_in_worker_processes_agrees(log: AuditLog, fill: Fill, device: No
     assert one == two and one.ok and one.size == 171 and one.checkpoints_checked == 2
 
 
-def test_two_processes_appending_at_once_never_collide(db_path: Path, log: AuditLog,
-                                                       device: NoteSigner, keys: list[str]) -> None:
+def test_two_processes_appending_at_once_never_collide(
+    db_path: Path, log: AuditLog, device: NoteSigner, keys: list[str]
+) -> None:
     log.append("daemon.started", actor="daemon")
     script = textwrap.dedent(f"""
         import sys

@@ -31,69 +31,137 @@ from vault.audit.merkle import (
 
 h = bytes.fromhex
 
-LEAVES = [h(x) for x in ("", "00", "10", "2021", "3031", "40414243", "5051525354555657",
-                         "606162636465666768696a6b6c6d6e6f")]
+LEAVES = [
+    h(x)
+    for x in (
+        "",
+        "00",
+        "10",
+        "2021",
+        "3031",
+        "40414243",
+        "5051525354555657",
+        "606162636465666768696a6b6c6d6e6f",
+    )
+]
 
-ROOTS = [h(x) for x in (
-    "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d",
-    "fac54203e7cc696cf0dfcb42c92a1d9dbaf70ad9e621f4bd8d98662f00e3c125",
-    "aeb6bcfe274b70a14fb067a5e5578264db0fa9b51af5e0ba159158f329e06e77",
-    "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7",
-    "4e3bbb1f7b478dcfe71fb631631519a3bca12c9aefca1612bfce4c13a86264d4",
-    "76e67dadbcdf1e10e1b74ddc608abd2f98dfb16fbce75277b5232a127f2087ef",
-    "ddb89be403809e325750d3d263cd78929c2942b7942a34b77e122c9594a74c8c",
-    "5dc9da79a70659a9ad559cb701ded9a2ab9d823aad2f4960cfe370eff4604328",
-)]
+ROOTS = [
+    h(x)
+    for x in (
+        "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d",
+        "fac54203e7cc696cf0dfcb42c92a1d9dbaf70ad9e621f4bd8d98662f00e3c125",
+        "aeb6bcfe274b70a14fb067a5e5578264db0fa9b51af5e0ba159158f329e06e77",
+        "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7",
+        "4e3bbb1f7b478dcfe71fb631631519a3bca12c9aefca1612bfce4c13a86264d4",
+        "76e67dadbcdf1e10e1b74ddc608abd2f98dfb16fbce75277b5232a127f2087ef",
+        "ddb89be403809e325750d3d263cd78929c2942b7942a34b77e122c9594a74c8c",
+        "5dc9da79a70659a9ad559cb701ded9a2ab9d823aad2f4960cfe370eff4604328",
+    )
+]
 
 NODES = [
-    [h(x) for x in (
-        "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d",
-        "96a296d224f285c67bee93c30f8a309157f0daa35dc5b87e410b78630a09cfc7",
-        "0298d122906dcfc10892cb53a73992fc5b9f493ea4c9badb27b791b4127a7fe7",
-        "07506a85fd9dd2f120eb694f86011e5bb4662e5c415a62917033d4a9624487e7",
-        "bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b",
-        "4271a26be0d8a84f0bd54c8c302e7cb3a3b5d1fa6780a40bcce2873477dab658",
-        "b08693ec2e721597130641e8211e7eedccb4c26413963eee6c1e2ed16ffb1a5f",
-        "46f6ffadd3d06a09ff3c5860d2755c8b9819db7df44251788c7d8e3180de8eb1")],
-    [h(x) for x in (
-        "fac54203e7cc696cf0dfcb42c92a1d9dbaf70ad9e621f4bd8d98662f00e3c125",
-        "5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
-        "0ebc5d3437fbe2db158b9f126a1d118e308181031d0a949f8dededebc558ef6a",
-        "ca854ea128ed050b41b35ffc1b87b8eb2bde461e9e3b5596ece6b9d5975a0ae0")],
-    [h(x) for x in (
-        "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7",
-        "6b47aaf29ee3c2af9af889bc1fb9254dabd31177f16232dd6aab035ca39bf6e4")],
+    [
+        h(x)
+        for x in (
+            "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d",
+            "96a296d224f285c67bee93c30f8a309157f0daa35dc5b87e410b78630a09cfc7",
+            "0298d122906dcfc10892cb53a73992fc5b9f493ea4c9badb27b791b4127a7fe7",
+            "07506a85fd9dd2f120eb694f86011e5bb4662e5c415a62917033d4a9624487e7",
+            "bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b",
+            "4271a26be0d8a84f0bd54c8c302e7cb3a3b5d1fa6780a40bcce2873477dab658",
+            "b08693ec2e721597130641e8211e7eedccb4c26413963eee6c1e2ed16ffb1a5f",
+            "46f6ffadd3d06a09ff3c5860d2755c8b9819db7df44251788c7d8e3180de8eb1",
+        )
+    ],
+    [
+        h(x)
+        for x in (
+            "fac54203e7cc696cf0dfcb42c92a1d9dbaf70ad9e621f4bd8d98662f00e3c125",
+            "5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
+            "0ebc5d3437fbe2db158b9f126a1d118e308181031d0a949f8dededebc558ef6a",
+            "ca854ea128ed050b41b35ffc1b87b8eb2bde461e9e3b5596ece6b9d5975a0ae0",
+        )
+    ],
+    [
+        h(x)
+        for x in (
+            "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7",
+            "6b47aaf29ee3c2af9af889bc1fb9254dabd31177f16232dd6aab035ca39bf6e4",
+        )
+    ],
     [h("5dc9da79a70659a9ad559cb701ded9a2ab9d823aad2f4960cfe370eff4604328")],
 ]
 
 # (leaf index, tree size, proof): verify_test.go gives 1-based leaf numbers.
 INCLUSION = [
-    (0, 8, [h("96a296d224f285c67bee93c30f8a309157f0daa35dc5b87e410b78630a09cfc7"),
+    (
+        0,
+        8,
+        [
+            h("96a296d224f285c67bee93c30f8a309157f0daa35dc5b87e410b78630a09cfc7"),
             h("5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e"),
-            h("6b47aaf29ee3c2af9af889bc1fb9254dabd31177f16232dd6aab035ca39bf6e4")]),
-    (5, 8, [h("bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b"),
+            h("6b47aaf29ee3c2af9af889bc1fb9254dabd31177f16232dd6aab035ca39bf6e4"),
+        ],
+    ),
+    (
+        5,
+        8,
+        [
+            h("bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b"),
             h("ca854ea128ed050b41b35ffc1b87b8eb2bde461e9e3b5596ece6b9d5975a0ae0"),
-            h("d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7")]),
+            h("d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7"),
+        ],
+    ),
     (2, 3, [h("fac54203e7cc696cf0dfcb42c92a1d9dbaf70ad9e621f4bd8d98662f00e3c125")]),
-    (1, 5, [h("6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d"),
+    (
+        1,
+        5,
+        [
+            h("6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d"),
             h("5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e"),
-            h("bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b")]),
+            h("bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b"),
+        ],
+    ),
     (0, 1, []),
 ]
 
 CONSISTENCY = [
     (1, 1, []),
-    (1, 8, [h("96a296d224f285c67bee93c30f8a309157f0daa35dc5b87e410b78630a09cfc7"),
+    (
+        1,
+        8,
+        [
+            h("96a296d224f285c67bee93c30f8a309157f0daa35dc5b87e410b78630a09cfc7"),
             h("5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e"),
-            h("6b47aaf29ee3c2af9af889bc1fb9254dabd31177f16232dd6aab035ca39bf6e4")]),
-    (6, 8, [h("0ebc5d3437fbe2db158b9f126a1d118e308181031d0a949f8dededebc558ef6a"),
+            h("6b47aaf29ee3c2af9af889bc1fb9254dabd31177f16232dd6aab035ca39bf6e4"),
+        ],
+    ),
+    (
+        6,
+        8,
+        [
+            h("0ebc5d3437fbe2db158b9f126a1d118e308181031d0a949f8dededebc558ef6a"),
             h("ca854ea128ed050b41b35ffc1b87b8eb2bde461e9e3b5596ece6b9d5975a0ae0"),
-            h("d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7")]),
-    (2, 5, [h("5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e"),
-            h("bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b")]),
-    (6, 7, [h("0ebc5d3437fbe2db158b9f126a1d118e308181031d0a949f8dededebc558ef6a"),
+            h("d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7"),
+        ],
+    ),
+    (
+        2,
+        5,
+        [
+            h("5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e"),
+            h("bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b"),
+        ],
+    ),
+    (
+        6,
+        7,
+        [
+            h("0ebc5d3437fbe2db158b9f126a1d118e308181031d0a949f8dededebc558ef6a"),
             h("b08693ec2e721597130641e8211e7eedccb4c26413963eee6c1e2ed16ffb1a5f"),
-            h("d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7")]),
+            h("d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7"),
+        ],
+    ),
 ]
 
 SOME_HASH = h("abacaba000000000000000000000000000000000000000000060061e00123456")
@@ -144,14 +212,19 @@ def test_nodes_to_add_matches_compact_range() -> None:
     assert stored == REF.nodes
 
 
-def corrupt_inclusion(index: int, size: int, proof: list[bytes], root_hash: bytes,
-                      leaf: bytes) -> list[tuple[int, int, bytes, bytes, list[bytes]]]:
+def corrupt_inclusion(
+    index: int, size: int, proof: list[bytes], root_hash: bytes, leaf: bytes
+) -> list[tuple[int, int, bytes, bytes, list[bytes]]]:
     """transparency-dev's corruptInclusionProof, as (index, size, root, leaf, proof)."""
     probes = [
-        (index - 1, size, root_hash, leaf, proof), (index + 1, size, root_hash, leaf, proof),
-        (index ^ 2, size, root_hash, leaf, proof), (index, size * 2, root_hash, leaf, proof),
-        (index, size // 2, root_hash, leaf, proof), (index, size, root_hash, b"WrongLeaf", proof),
-        (index, size, EMPTY_ROOT, leaf, proof), (index, size, SOME_HASH, leaf, proof),
+        (index - 1, size, root_hash, leaf, proof),
+        (index + 1, size, root_hash, leaf, proof),
+        (index ^ 2, size, root_hash, leaf, proof),
+        (index, size * 2, root_hash, leaf, proof),
+        (index, size // 2, root_hash, leaf, proof),
+        (index, size, root_hash, b"WrongLeaf", proof),
+        (index, size, EMPTY_ROOT, leaf, proof),
+        (index, size, SOME_HASH, leaf, proof),
         (index, size, root_hash, leaf, [*proof, b""]),
         (index, size, root_hash, leaf, [*proof, root_hash]),
         (index, size, root_hash, leaf, [b"", *proof]),
@@ -194,17 +267,28 @@ def test_inclusion_edge_cases() -> None:
     assert not verify_inclusion(None, 0, 1, [], one)  # type: ignore[arg-type]
 
 
-def corrupt_consistency(m: int, n: int, r1: bytes, r2: bytes, proof: list[bytes]
-                        ) -> list[tuple[int, int, bytes, bytes, list[bytes]]]:
+def corrupt_consistency(
+    m: int, n: int, r1: bytes, r2: bytes, proof: list[bytes]
+) -> list[tuple[int, int, bytes, bytes, list[bytes]]]:
     """transparency-dev's corruptConsistencyProof."""
     probes = [
-        (m - 1, n, r1, r2, proof), (m + 1, n, r1, r2, proof), (m ^ 2, n, r1, r2, proof),
-        (m, n * 2, r1, r2, proof), (m, n // 2, r1, r2, proof),
-        (m, n, b"WrongRoot", r2, proof), (m, n, r1, b"WrongRoot", proof), (m, n, r2, r1, proof),
-        (m, n, r1, r2, []), (m, n, r1, r2, [*proof, b""]), (m, n, r1, r2, [*proof, r1]),
-        (m, n, r1, r2, [*proof, r2]), (m, n, r1, r2, [b"", *proof]),
-        (m, n, r1, r2, [r1, *proof]), (m, n, r1, r2, [r2, *proof]),
-        (m, n, r1, r2, [proof[0], *proof]), (m, n, r1, r2, proof[:-1]),
+        (m - 1, n, r1, r2, proof),
+        (m + 1, n, r1, r2, proof),
+        (m ^ 2, n, r1, r2, proof),
+        (m, n * 2, r1, r2, proof),
+        (m, n // 2, r1, r2, proof),
+        (m, n, b"WrongRoot", r2, proof),
+        (m, n, r1, b"WrongRoot", proof),
+        (m, n, r2, r1, proof),
+        (m, n, r1, r2, []),
+        (m, n, r1, r2, [*proof, b""]),
+        (m, n, r1, r2, [*proof, r1]),
+        (m, n, r1, r2, [*proof, r2]),
+        (m, n, r1, r2, [b"", *proof]),
+        (m, n, r1, r2, [r1, *proof]),
+        (m, n, r1, r2, [r2, *proof]),
+        (m, n, r1, r2, [proof[0], *proof]),
+        (m, n, r1, r2, proof[:-1]),
     ]
     for i in range(len(proof)):
         bad = list(proof)
@@ -255,7 +339,7 @@ BIG = Tree([i.to_bytes(4, "big") for i in range(1100)])
 
 def _flip(value: bytes, bit: int) -> bytes:
     i = bit % (8 * len(value))
-    return value[: i // 8] + bytes([value[i // 8] ^ (1 << (i % 8))]) + value[i // 8 + 1:]
+    return value[: i // 8] + bytes([value[i // 8] ^ (1 << (i % 8))]) + value[i // 8 + 1 :]
 
 
 @settings(max_examples=300, deadline=None)
@@ -272,12 +356,18 @@ def test_every_inclusion_proof_verifies_and_every_mutation_fails(data: st.DataOb
     bit = data.draw(st.integers(0, 255), "bit")
     assert not verify_inclusion(leaf, index, size, proof, _flip(head, bit))
     assert not verify_inclusion(_flip(leaf, bit), index, size, proof, head)
-    other = data.draw(st.integers(0, size - 1).filter(lambda j: j != index) if size > 1
-                      else st.just(size), "other index")
+    other = data.draw(
+        st.integers(0, size - 1).filter(lambda j: j != index) if size > 1 else st.just(size),
+        "other index",
+    )
     assert not verify_inclusion(leaf, other, size, proof, head)
     # Another size only means something with that size's own root.
-    other_size = data.draw(st.integers(index + 1, len(BIG.leaves)).filter(lambda n: n != size)
-                           if index + 1 < len(BIG.leaves) else st.just(0), "other size")
+    other_size = data.draw(
+        st.integers(index + 1, len(BIG.leaves)).filter(lambda n: n != size)
+        if index + 1 < len(BIG.leaves)
+        else st.just(0),
+        "other size",
+    )
     if other_size:
         assert not verify_inclusion(leaf, index, other_size, proof, root(other_size, BIG.get))
     if proof:
@@ -307,12 +397,15 @@ def test_every_consistency_proof_verifies_and_every_mutation_fails(data: st.Data
     assert not verify_consistency(old, new, r_old, _flip(r_new, bit), proof)
     assert not verify_consistency(old, new, r_old, r_new, [*proof, r_new])
     assert not verify_consistency(old, new, r_old, r_new, [r_old, *proof])
-    other_old = data.draw(st.integers(1, new).filter(lambda m: m != old) if new > 1
-                          else st.just(None), "other old size (the empty tree fits any)")
+    other_old = data.draw(
+        st.integers(1, new).filter(lambda m: m != old) if new > 1 else st.just(None),
+        "other old size (the empty tree fits any)",
+    )
     if other_old is not None and r_old != root(other_old, BIG.get):
         assert not verify_consistency(other_old, new, root(other_old, BIG.get), r_new, proof)
-    other_new = data.draw(st.integers(old, len(BIG.leaves)).filter(lambda n: n != new),
-                          "other new size")
+    other_new = data.draw(
+        st.integers(old, len(BIG.leaves)).filter(lambda n: n != new), "other new size"
+    )
     assert not verify_consistency(old, other_new, r_old, root(other_new, BIG.get), proof)
     if proof:
         k = data.draw(st.integers(0, len(proof) - 1), "element")

@@ -27,12 +27,18 @@ from vault.errors import IntegrityError
 PETER_SKEY = "PRIVATE+KEY+PeterNeumann+c74f20a3+AYEKFALVFGyNhPJEMzD1QIDr+Y7hfZx09iUvxdXHKDFz"
 PETER_VKEY = "PeterNeumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW"
 ENOCH_VKEY = "EnochRoot+af0cfe78+ATtqJ7zOtqQtYqOo0CpvDXNlMhV3HeJDpjrASKGLWdop"
-TEXT = ("If you think cryptography is the answer to your problem,\n"
-        "then you don't know what your problem is.\n")
-PETER_SIG = ("— PeterNeumann x08go/ZJkuBS9UG/SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKv"
-             "qfqdngotpRZb6KE6RyyBwJnAM=\n")
-ENOCH_SIG = ("— EnochRoot rwz+eBzmZa0SO3NbfRGzPCpDckykFXSdeX+MNtCOXm2/5n2tiOHp+vAF1aGrQ5ovTG01o"
-             "OTGwnWLox33WWd1RvMc+QQ=\n")
+TEXT = (
+    "If you think cryptography is the answer to your problem,\n"
+    "then you don't know what your problem is.\n"
+)
+PETER_SIG = (
+    "— PeterNeumann x08go/ZJkuBS9UG/SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKv"
+    "qfqdngotpRZb6KE6RyyBwJnAM=\n"
+)
+ENOCH_SIG = (
+    "— EnochRoot rwz+eBzmZa0SO3NbfRGzPCpDckykFXSdeX+MNtCOXm2/5n2tiOHp+vAF1aGrQ5ovTG01o"
+    "OTGwnWLox33WWd1RvMc+QQ=\n"
+)
 # The Go checksum database's verifier key (cmd/go), a key hash in the wild.
 SUMDB_VKEY = "sum.golang.org+033de0ae+Ac4zctda0e5eza+HJyk9SxEdh+s3Ux18htTTAD8OuAn8"
 
@@ -86,24 +92,31 @@ def test_a_bad_signature_from_a_known_key_rejects_the_note() -> None:
         open_note(TEXT.replace("answer", "ANSWER") + "\n" + PETER_SIG, [PETER_VKEY])
 
 
-@pytest.mark.parametrize("note", [
-    TEXT,                                           # no signatures
-    TEXT + "\n",                                    # blank line, no signatures
-    TEXT + "\n" + PETER_SIG[:-1],                   # missing final newline
-    "\x01" + TEXT + "\n" + PETER_SIG,               # control character
-    TEXT.replace("\n", "\r\n") + "\n" + PETER_SIG,  # CR
-    TEXT + "\n" + "— Bad Name x08go/ZJkuBS9UG/SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfq"
-    "dngotpRZb6KE6RyyBwJnAM=\n",                    # space in the key name
-    TEXT + "\n" + PETER_SIG + "Unexpected line.\n",
-    TEXT + "\n" + PETER_SIG.replace("—", "-"),     # hyphen, not em dash
-    TEXT + "\n" + PETER_SIG.replace("— ", "—  "),  # two spaces
-    TEXT + "\n" + PETER_SIG.replace("=\n", "\n"),  # unpadded base64
-    TEXT + "\n" + "— a+b x08go/ZJkuBS9UG/SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfqdn"
-    "gotpRZb6KE6RyyBwJnAM=\n",                      # '+' in the key name
-    TEXT + "\n" + "— PeterNeumann AAAA\n",          # shorter than a key ID and a signature
-    TEXT + "\n" + PETER_SIG * 101,                  # too many signatures
-    TEXT + "\n" + PETER_SIG + "\n",                 # trailing blank line
-])
+@pytest.mark.parametrize(
+    "note",
+    [
+        TEXT,  # no signatures
+        TEXT + "\n",  # blank line, no signatures
+        TEXT + "\n" + PETER_SIG[:-1],  # missing final newline
+        "\x01" + TEXT + "\n" + PETER_SIG,  # control character
+        TEXT.replace("\n", "\r\n") + "\n" + PETER_SIG,  # CR
+        TEXT
+        + "\n"
+        + "— Bad Name x08go/ZJkuBS9UG/SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfq"
+        "dngotpRZb6KE6RyyBwJnAM=\n",  # space in the key name
+        TEXT + "\n" + PETER_SIG + "Unexpected line.\n",
+        TEXT + "\n" + PETER_SIG.replace("—", "-"),  # hyphen, not em dash
+        TEXT + "\n" + PETER_SIG.replace("— ", "—  "),  # two spaces
+        TEXT + "\n" + PETER_SIG.replace("=\n", "\n"),  # unpadded base64
+        TEXT
+        + "\n"
+        + "— a+b x08go/ZJkuBS9UG/SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfqdn"
+        "gotpRZb6KE6RyyBwJnAM=\n",  # '+' in the key name
+        TEXT + "\n" + "— PeterNeumann AAAA\n",  # shorter than a key ID and a signature
+        TEXT + "\n" + PETER_SIG * 101,  # too many signatures
+        TEXT + "\n" + PETER_SIG + "\n",  # trailing blank line
+    ],
+)
 def test_malformed_notes_are_refused(note: str) -> None:
     with pytest.raises(IntegrityError):
         open_note(note, [PETER_VKEY])
@@ -122,12 +135,14 @@ def test_verifier_key_manglings_are_refused() -> None:
                 with pytest.raises(NoteError):
                     parse_verifier_key(PETER_VKEY[i:j])
     for i in range(len(PETER_VKEY)):
-        mangled = PETER_VKEY[:i] + chr(ord(PETER_VKEY[i]) + 1) + PETER_VKEY[i + 1:]
+        mangled = PETER_VKEY[:i] + chr(ord(PETER_VKEY[i]) + 1) + PETER_VKEY[i + 1 :]
         with pytest.raises(NoteError):
             parse_verifier_key(mangled)
     # Wrong key length and unknown algorithm, each with its key hash adjusted (Go's cases).
     with pytest.raises(NoteError):
-        parse_verifier_key("PeterNeumann+cc469956+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TWBADKEY==")
+        parse_verifier_key(
+            "PeterNeumann+cc469956+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TWBADKEY=="
+        )
     with pytest.raises(NoteError):
         parse_verifier_key("PeterNeumann+173116ae+ZRpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW")
     with pytest.raises(NoteError):
@@ -143,8 +158,9 @@ def test_bad_key_names_are_refused(name: str) -> None:
 def test_checkpoint_round_trip() -> None:
     signer = NoteSigner("example.com/log", Ed25519PrivateKey.generate())
     cp = Checkpoint("example.com/log", 20852163, bytes(range(32)), ("ext one",))
-    assert cp.body() == (b"example.com/log\n20852163\nAAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\n"
-                         b"ext one\n")
+    assert cp.body() == (
+        b"example.com/log\n20852163\nAAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\next one\n"
+    )
     note = sign_note(cp.body(), [signer])
     assert note.startswith(cp.body().decode() + "\n— example.com/log ")
     assert open_checkpoint(note, [signer.verifier_key()]) == (cp, ["example.com/log"])
@@ -155,23 +171,26 @@ def test_checkpoint_round_trip() -> None:
 ROOT64 = base64.b64encode(bytes(32)).decode()
 
 
-@pytest.mark.parametrize("text", [
-    f"o\n1\n{ROOT64}",                 # no final newline
-    "o\n1\n",                         # no root
-    f"\n1\n{ROOT64}\n",                # empty origin
-    f"o\n01\n{ROOT64}\n",              # leading zero
-    f"o\n-1\n{ROOT64}\n",
-    f"o\n+1\n{ROOT64}\n",
-    f"o\n1 \n{ROOT64}\n",
-    f"o\n١\n{ROOT64}\n",               # non-ASCII digit
-    f"o\n99999999999999999999\n{ROOT64}\n",
-    "o\n1\nAAAA\n",                    # short root
-    f"o\n1\n{ROOT64[:-1]}\n",          # unpadded
-    f"o\n1\n{ROOT64[:-2]}B=\n",        # non-canonical trailing bits
-    f"o\n1\n{ROOT64}\n\n",             # empty extension line
-    f"o\n1\n{ROOT64}\next\n\n",
-    f"o\r\n1\n{ROOT64}\n",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        f"o\n1\n{ROOT64}",  # no final newline
+        "o\n1\n",  # no root
+        f"\n1\n{ROOT64}\n",  # empty origin
+        f"o\n01\n{ROOT64}\n",  # leading zero
+        f"o\n-1\n{ROOT64}\n",
+        f"o\n+1\n{ROOT64}\n",
+        f"o\n1 \n{ROOT64}\n",
+        f"o\n١\n{ROOT64}\n",  # non-ASCII digit
+        f"o\n99999999999999999999\n{ROOT64}\n",
+        "o\n1\nAAAA\n",  # short root
+        f"o\n1\n{ROOT64[:-1]}\n",  # unpadded
+        f"o\n1\n{ROOT64[:-2]}B=\n",  # non-canonical trailing bits
+        f"o\n1\n{ROOT64}\n\n",  # empty extension line
+        f"o\n1\n{ROOT64}\next\n\n",
+        f"o\r\n1\n{ROOT64}\n",
+    ],
+)
 def test_malformed_checkpoints_are_refused(text: str) -> None:
     with pytest.raises(NoteError):
         parse_checkpoint(text)
@@ -191,8 +210,10 @@ def test_checkpoint_fields_are_validated() -> None:
 def test_signed_note_spec_example() -> None:
     """The example key and note of c2sp.org/signed-note (v1.1.0, "Verifier keys")."""
     vkey = "example.com/foo+530d903a+AekyeRrm56hApGFkyQR4ZCbV54Id2LKaANYcrnKv3U2k"
-    note = ("This is an example message.\n\n— example.com/foo Uw2QOkn8srV1yJGh2VYRlL1Tnagv1YEq6Tf"
-            "Xppzi2ONncAlTgK7Ztg1ERYNZXsYjOBH3mFXmRKuwHjG1Yu72IneyaQM=\n")
+    note = (
+        "This is an example message.\n\n— example.com/foo Uw2QOkn8srV1yJGh2VYRlL1Tnagv1YEq6Tf"
+        "Xppzi2ONncAlTgK7Ztg1ERYNZXsYjOBH3mFXmRKuwHjG1Yu72IneyaQM=\n"
+    )
     assert parse_verifier_key(vkey).encode() == vkey
     assert open_note(note, [vkey]) == ("This is an example message.\n", ["example.com/foo"])
 

@@ -67,20 +67,27 @@ def test_extra_data_round_trips() -> None:
 GOOD = _proof(2, 5)
 
 
-@pytest.mark.parametrize("text", [
-    GOOD.replace(HEADER, "c2sp.org/tlog-proof@v2"),
-    GOOD.replace("index 2", "index 02"),
-    GOOD.replace("index 2", "index -2"),
-    GOOD.replace("index 2", "index  2"),
-    GOOD.replace("index 2", "Index 2"),
-    GOOD.replace("index 2\n", ""),
-    GOOD.replace("index 2", "extra !!\nindex 2"),
-    GOOD.replace("index 2", "index 2\nAAAA"),
-    GOOD.replace("=\n", "\n", 1),
-    GOOD.replace("\n\n", "\n", 1),
-    GOOD.split("\n\n")[0] + "\n\n",
-    HEADER + "\nindex 0\n" + (base64.b64encode(bytes(32)).decode() + "\n") * 64 + "\n" + _note(1),
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        GOOD.replace(HEADER, "c2sp.org/tlog-proof@v2"),
+        GOOD.replace("index 2", "index 02"),
+        GOOD.replace("index 2", "index -2"),
+        GOOD.replace("index 2", "index  2"),
+        GOOD.replace("index 2", "Index 2"),
+        GOOD.replace("index 2\n", ""),
+        GOOD.replace("index 2", "extra !!\nindex 2"),
+        GOOD.replace("index 2", "index 2\nAAAA"),
+        GOOD.replace("=\n", "\n", 1),
+        GOOD.replace("\n\n", "\n", 1),
+        GOOD.split("\n\n")[0] + "\n\n",
+        HEADER
+        + "\nindex 0\n"
+        + (base64.b64encode(bytes(32)).decode() + "\n") * 64
+        + "\n"
+        + _note(1),
+    ],
+)
 def test_malformed_proofs_are_refused(text: str) -> None:
     with pytest.raises(ProofError):
         parse_inclusion_proof(text)
@@ -94,23 +101,27 @@ def test_every_entry_verifies_offline() -> None:
             assert result.index == i and result.size == n and result.signers == (ORIGIN,)
 
 
-@pytest.mark.parametrize(("entry", "proof", "keys", "reason"), [
-    (ENTRIES[3], GOOD, [SIGNER.verifier_key()], "not included"),
-    (ENTRIES[2] + b" ", GOOD, [SIGNER.verifier_key()], "not included"),
-    (ENTRIES[2], GOOD.replace("index 2", "index 3"), [SIGNER.verifier_key()], "not included"),
-    (ENTRIES[2], GOOD.replace("index 2", "index 5"), [SIGNER.verifier_key()], "beyond"),
-    (ENTRIES[2], GOOD, [WITNESS.verifier_key()], "no signature from a trusted key"),
-    (ENTRIES[2], GOOD, [], "no trusted verifier key"),
-    (ENTRIES[2], GOOD, ["not a key"], "verifier key"),
-    (ENTRIES[2], GOOD.replace("\n5\n", "\n6\n"), [SIGNER.verifier_key()], "does not verify"),
-    (ENTRIES[2], "garbage", [SIGNER.verifier_key()], "tlog-proof"),
-    (ENTRIES[2], None, [SIGNER.verifier_key()], "expected text"),
-    (ENTRIES[2], GOOD, [None], "verifier key"),
-    (ENTRIES[2], GOOD, 42, "unreadable"),
-    ("text", GOOD, [SIGNER.verifier_key()], "bytes"),
-])
-def test_bad_proofs_fail_with_a_reason_and_never_raise(entry: bytes, proof: str,
-                                                       keys: list[str], reason: str) -> None:
+@pytest.mark.parametrize(
+    ("entry", "proof", "keys", "reason"),
+    [
+        (ENTRIES[3], GOOD, [SIGNER.verifier_key()], "not included"),
+        (ENTRIES[2] + b" ", GOOD, [SIGNER.verifier_key()], "not included"),
+        (ENTRIES[2], GOOD.replace("index 2", "index 3"), [SIGNER.verifier_key()], "not included"),
+        (ENTRIES[2], GOOD.replace("index 2", "index 5"), [SIGNER.verifier_key()], "beyond"),
+        (ENTRIES[2], GOOD, [WITNESS.verifier_key()], "no signature from a trusted key"),
+        (ENTRIES[2], GOOD, [], "no trusted verifier key"),
+        (ENTRIES[2], GOOD, ["not a key"], "verifier key"),
+        (ENTRIES[2], GOOD.replace("\n5\n", "\n6\n"), [SIGNER.verifier_key()], "does not verify"),
+        (ENTRIES[2], "garbage", [SIGNER.verifier_key()], "tlog-proof"),
+        (ENTRIES[2], None, [SIGNER.verifier_key()], "expected text"),
+        (ENTRIES[2], GOOD, [None], "verifier key"),
+        (ENTRIES[2], GOOD, 42, "unreadable"),
+        ("text", GOOD, [SIGNER.verifier_key()], "bytes"),
+    ],
+)
+def test_bad_proofs_fail_with_a_reason_and_never_raise(
+    entry: bytes, proof: str, keys: list[str], reason: str
+) -> None:
     result = verify_entry_inclusion(entry, proof, keys)
     assert not result.ok and not result
     assert reason in result.reason
@@ -137,8 +148,9 @@ def test_checkpoint_consistency() -> None:
     assert "smaller" in verify_checkpoint_consistency(_note(13), _note(5), proof, keys).reason
     other = sign_note(Checkpoint("other.example/log", 13, _tree(13)[1]).body(), [SIGNER])
     assert "different logs" in verify_checkpoint_consistency(_note(5), other, proof, keys).reason
-    assert not verify_checkpoint_consistency(_note(5), _note(13), proof,
-                                             [WITNESS.verifier_key()]).ok
+    assert not verify_checkpoint_consistency(
+        _note(5), _note(13), proof, [WITNESS.verifier_key()]
+    ).ok
     assert not verify_checkpoint_consistency("junk", _note(13), proof, keys).ok
 
 

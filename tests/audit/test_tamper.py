@@ -43,8 +43,9 @@ def db(db_path: Path, notes: list[str]) -> Iterator[sqlite3.Connection]:
 
 
 @pytest.fixture(params=[1, 2], ids=["in-process", "workers"])
-def verify(request: pytest.FixtureRequest, log: AuditLog,
-           keys: list[str]) -> Callable[[], VerifyReport]:
+def verify(
+    request: pytest.FixtureRequest, log: AuditLog, keys: list[str]
+) -> Callable[[], VerifyReport]:
     def run() -> VerifyReport:
         report = log.verify(keys, workers=request.param, chunk=8)
         assert not report  # every case here is a tampered log
@@ -60,8 +61,9 @@ def entry(db: sqlite3.Connection, idx: int) -> bytes:
 def set_entry(db: sqlite3.Connection, idx: int, data: bytes, fix_hash: bool = False) -> None:
     db.execute("UPDATE audit_entry SET entry = ? WHERE idx = ?", (data, idx))
     if fix_hash:
-        db.execute("UPDATE audit_entry SET leaf_hash = ? WHERE idx = ?",
-                   (merkle.leaf_hash(data), idx))
+        db.execute(
+            "UPDATE audit_entry SET leaf_hash = ? WHERE idx = ?", (merkle.leaf_hash(data), idx)
+        )
 
 
 def rebuild_nodes(db: sqlite3.Connection) -> None:
@@ -87,24 +89,27 @@ def test_one_byte_of_an_entry(db: sqlite3.Connection, verify: Callable[[], Verif
     assert report.first_bad_index == 17 and "leaf hash" in report.reason
 
 
-def test_one_byte_that_breaks_the_canonical_form(db: sqlite3.Connection,
-                                                verify: Callable[[], VerifyReport]) -> None:
+def test_one_byte_that_breaks_the_canonical_form(
+    db: sqlite3.Connection, verify: Callable[[], VerifyReport]
+) -> None:
     data = entry(db, 17)
     set_entry(db, 17, data.replace(b'"actor":', b'"actor" :'), fix_hash=True)
     report = verify()
     assert report.first_bad_index == 17 and "canonical" in report.reason
 
 
-def test_an_entry_and_its_leaf_hash(db: sqlite3.Connection,
-                                    verify: Callable[[], VerifyReport]) -> None:
+def test_an_entry_and_its_leaf_hash(
+    db: sqlite3.Connection, verify: Callable[[], VerifyReport]
+) -> None:
     set_entry(db, 17, entry(db, 17).replace(b"clip 17", b"clip 18"), fix_hash=True)
     report = verify()
     # The first cached node over it, (1, 8), covers entries 16 and 17.
     assert report.first_bad_index == 16 and "node (level 1, pos 8)" in report.reason
 
 
-def test_an_entry_with_every_cache_recomputed(db: sqlite3.Connection,
-                                              verify: Callable[[], VerifyReport]) -> None:
+def test_an_entry_with_every_cache_recomputed(
+    db: sqlite3.Connection, verify: Callable[[], VerifyReport]
+) -> None:
     set_entry(db, 17, entry(db, 17).replace(b"clip 17", b"clip 18"), fix_hash=True)
     rebuild_nodes(db)
     report = verify()
@@ -119,8 +124,9 @@ def test_delete_an_entry(db: sqlite3.Connection, verify: Callable[[], VerifyRepo
     assert report.first_bad_index == 17 and "missing" in report.reason
 
 
-def test_delete_an_entry_and_renumber(db: sqlite3.Connection,
-                                      verify: Callable[[], VerifyReport]) -> None:
+def test_delete_an_entry_and_renumber(
+    db: sqlite3.Connection, verify: Callable[[], VerifyReport]
+) -> None:
     db.execute("DELETE FROM audit_entry WHERE idx = 17")
     db.execute("UPDATE audit_entry SET idx = -idx WHERE idx > 17")
     db.execute("UPDATE audit_entry SET idx = -idx - 1 WHERE idx < 0")
@@ -130,12 +136,15 @@ def test_delete_an_entry_and_renumber(db: sqlite3.Connection,
 
 def test_insert_an_entry(db: sqlite3.Connection, verify: Callable[[], VerifyReport]) -> None:
     before = parse_canonical(entry(db, 16))
-    forged = canonical_json({**before, "index": 17, "type": "clip.shredded",
-                             "details": {"reason": "nothing to see"}})
+    forged = canonical_json(
+        {**before, "index": 17, "type": "clip.shredded", "details": {"reason": "nothing to see"}}
+    )
     db.execute("UPDATE audit_entry SET idx = -idx WHERE idx >= 17")
     db.execute("UPDATE audit_entry SET idx = -idx + 1 WHERE idx < 0")
-    db.execute("INSERT INTO audit_entry (idx, at, type, entry, leaf_hash) VALUES (?, ?, ?, ?, ?)",
-               (17, before["time"], "clip.shredded", forged, merkle.leaf_hash(forged)))
+    db.execute(
+        "INSERT INTO audit_entry (idx, at, type, entry, leaf_hash) VALUES (?, ?, ?, ?, ?)",
+        (17, before["time"], "clip.shredded", forged, merkle.leaf_hash(forged)),
+    )
     report = verify()
     assert report.first_bad_index == 17 and "inserted" in report.reason
 
@@ -148,8 +157,9 @@ def test_swap_two_entries(db: sqlite3.Connection, verify: Callable[[], VerifyRep
     assert report.first_bad_index == 5 and "says it is entry 9" in report.reason
 
 
-def test_move_an_entry_back_in_time(db: sqlite3.Connection,
-                                    verify: Callable[[], VerifyReport]) -> None:
+def test_move_an_entry_back_in_time(
+    db: sqlite3.Connection, verify: Callable[[], VerifyReport]
+) -> None:
     obj = parse_canonical(entry(db, 17))
     obj["time"] = "2020-01-01T00:00:00.000000Z"
     data = canonical_json(obj)
@@ -159,8 +169,9 @@ def test_move_an_entry_back_in_time(db: sqlite3.Connection,
     assert report.first_bad_index == 17 and "before the previous" in report.reason
 
 
-def test_change_the_type_column_only(db: sqlite3.Connection,
-                                     verify: Callable[[], VerifyReport]) -> None:
+def test_change_the_type_column_only(
+    db: sqlite3.Connection, verify: Callable[[], VerifyReport]
+) -> None:
     db.execute("UPDATE audit_entry SET type = 'clip.viewed' WHERE idx = 30")
     report = verify()
     assert report.first_bad_index == 30 and "type" in report.reason
@@ -174,19 +185,21 @@ def test_cut_the_tail(db: sqlite3.Connection, verify: Callable[[], VerifyReport]
     assert "removed" in report.reason
 
 
-def test_cut_the_tail_but_keep_its_nodes(db: sqlite3.Connection,
-                                         verify: Callable[[], VerifyReport]) -> None:
+def test_cut_the_tail_but_keep_its_nodes(
+    db: sqlite3.Connection, verify: Callable[[], VerifyReport]
+) -> None:
     db.execute("DELETE FROM audit_entry WHERE idx >= 30")
     db.execute("DELETE FROM checkpoint WHERE size > 30")
     report = verify()
     assert report.first_bad_index == 30 and "beyond the end" in report.reason
 
 
-def test_edit_a_checkpoint_note(db: sqlite3.Connection,
-                                verify: Callable[[], VerifyReport]) -> None:
+def test_edit_a_checkpoint_note(db: sqlite3.Connection, verify: Callable[[], VerifyReport]) -> None:
     note = db.execute("SELECT note FROM checkpoint WHERE id = 3").fetchone()[0]
-    db.execute("UPDATE checkpoint SET note = ?, size = 41 WHERE id = 3",
-               (note.replace("\n40\n", "\n41\n"),))
+    db.execute(
+        "UPDATE checkpoint SET note = ?, size = 41 WHERE id = 3",
+        (note.replace("\n40\n", "\n41\n"),),
+    )
     report = verify()
     assert report.bad_checkpoint == 3 and report.first_bad_index is None
     assert "does not verify" in report.reason
@@ -198,12 +211,15 @@ def test_edit_a_checkpoint_row(db: sqlite3.Connection, verify: Callable[[], Veri
     assert report.bad_checkpoint == 2 and "differs from the signed note" in report.reason
 
 
-def test_strip_every_trusted_signature(db: sqlite3.Connection,
-                                       verify: Callable[[], VerifyReport]) -> None:
+def test_strip_every_trusted_signature(
+    db: sqlite3.Connection, verify: Callable[[], VerifyReport]
+) -> None:
     note = db.execute("SELECT note FROM checkpoint WHERE id = 1").fetchone()[0]
     body = note.split("\n\n")[0]
-    db.execute("UPDATE checkpoint SET note = ? WHERE id = 1",
-               (body + "\n\n— someone.else BBBBBBBBBBBBBBBB\n",))
+    db.execute(
+        "UPDATE checkpoint SET note = ? WHERE id = 1",
+        (body + "\n\n— someone.else BBBBBBBBBBBBBBBB\n",),
+    )
     report = verify()
     assert report.bad_checkpoint == 1 and "no signature from a trusted key" in report.reason
 
@@ -220,16 +236,22 @@ def test_delete_a_cached_node(db: sqlite3.Connection, verify: Callable[[], Verif
     assert report.first_bad_index == 20 and "missing" in report.reason
 
 
-def test_add_a_cached_node_that_cannot_exist(db: sqlite3.Connection,
-                                            verify: Callable[[], VerifyReport]) -> None:
+def test_add_a_cached_node_that_cannot_exist(
+    db: sqlite3.Connection, verify: Callable[[], VerifyReport]
+) -> None:
     db.execute("INSERT INTO audit_node (level, pos, hash) VALUES (0, 3, ?)", (bytes(32),))
     report = verify()
     assert "should not exist" in report.reason
 
 
 def test_cut_and_resign_passes_alone_but_not_against_a_kept_checkpoint(
-        db: sqlite3.Connection, log: AuditLog, fill: Fill, device: NoteSigner, keys: list[str],
-        notes: list[str]) -> None:
+    db: sqlite3.Connection,
+    log: AuditLog,
+    fill: Fill,
+    device: NoteSigner,
+    keys: list[str],
+    notes: list[str],
+) -> None:
     kept = notes[2]  # the size-40 checkpoint, e.g. inside a receipt a requester holds
     proof_of_35, entry_35 = log.prove(35), log.entry(35)
     # With the device key (it lives on the box) the tail is cut and the log re-signed.
@@ -255,8 +277,8 @@ def test_cut_and_resign_passes_alone_but_not_against_a_kept_checkpoint(
 
 
 def test_rollback_is_named_when_the_old_checkpoint_is_still_stored(
-        db: sqlite3.Connection, log: AuditLog, device: NoteSigner, keys: list[str],
-        notes: list[str]) -> None:
+    db: sqlite3.Connection, log: AuditLog, device: NoteSigner, keys: list[str], notes: list[str]
+) -> None:
     db.execute("DELETE FROM audit_entry WHERE idx >= 30")
     db.execute("DELETE FROM audit_node WHERE ((pos + 1) << level) > 30")
     # The refusal to sign a shorter log is in AuditLog; a forger writes the row himself.
@@ -264,8 +286,10 @@ def test_rollback_is_named_when_the_old_checkpoint_is_still_stored(
 
     root = log.root(30)
     note = sign_note(Checkpoint("ringfence.vault/test", 30, root).body(), [device])
-    db.execute("INSERT INTO checkpoint (size, root, note, created_at) VALUES (30, ?, ?, ?)",
-               (root, note, "2026-11-28T16:00:00.000000Z"))
+    db.execute(
+        "INSERT INTO checkpoint (size, root, note, created_at) VALUES (30, ?, ?, ?)",
+        (root, note, "2026-11-28T16:00:00.000000Z"),
+    )
     for workers in (1, 2):
         report = log.verify(keys, workers=workers, chunk=8)
         assert not report.ok and report.first_bad_index == 30 and report.bad_checkpoint == 4

@@ -29,7 +29,8 @@ def _blob_files(root: Path) -> dict[str, tuple[int, int]]:
 
 
 def test_a_backup_verifies_and_restores_into_a_vault_that_opens_every_clip(
-        filled: tuple[Vault, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    filled: tuple[Vault, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     vault, _drop = filled
     dest = tmp_path / "usb"
     report = vault.backups.take(str(dest))
@@ -50,8 +51,9 @@ def test_a_backup_verifies_and_restores_into_a_vault_that_opens_every_clip(
     try:
         restored.unlock(PASSPHRASE)
         assert restored.audit.verify(restored.verifier_keys()).ok
-        assert ({c.id: c.sha256 for c in restored.clips.all()}
-                == {c.id: c.sha256 for c in vault.clips.all()})
+        assert {c.id: c.sha256 for c in restored.clips.all()} == {
+            c.id: c.sha256 for c in vault.clips.all()
+        }
         assert restored.clips.verify().problems == []
         # The stock age opens a clip exported from the restored vault.
         exe = require_tool("age")
@@ -60,9 +62,11 @@ def test_a_backup_verifies_and_restores_into_a_vault_that_opens_every_clip(
         os.chmod(ident, 0o600)
         clip = restored.clips.all()[0]
         out = restored.clips.export_age(clip.id, tmp_path / "clip.age")
-        plain = subprocess.run([exe, "-d", "-i", str(ident), str(out)], capture_output=True,
-                               check=True).stdout
+        plain = subprocess.run(
+            [exe, "-d", "-i", str(ident), str(out)], capture_output=True, check=True
+        ).stdout
         import hashlib
+
         assert hashlib.sha256(plain).hexdigest() == clip.sha256
         # The device key came back whole: the restored vault signs as the old device.
         assert restored.keyring.device_signer().verifier_key() == vault.config.device_verifier
@@ -72,8 +76,9 @@ def test_a_backup_verifies_and_restores_into_a_vault_that_opens_every_clip(
     assert oct((new / "keys" / "device.ed25519").stat().st_mode & 0o777) == "0o600"
 
 
-def test_the_second_run_copies_only_new_payloads(filled: tuple[Vault, Path],
-                                                 tmp_path: Path) -> None:
+def test_the_second_run_copies_only_new_payloads(
+    filled: tuple[Vault, Path], tmp_path: Path
+) -> None:
     vault, drop = filled
     dest = tmp_path / "nas"
     vault.backups.take(str(dest))
@@ -88,7 +93,8 @@ def test_the_second_run_copies_only_new_payloads(filled: tuple[Vault, Path],
 
 
 def test_a_shredded_header_is_in_no_byte_of_the_destination_after_the_next_run(
-        filled: tuple[Vault, Path], tmp_path: Path) -> None:
+    filled: tuple[Vault, Path], tmp_path: Path
+) -> None:
     vault, _drop = filled
     dest = tmp_path / "usb"
     vault.backups.take(str(dest))
@@ -98,8 +104,9 @@ def test_a_shredded_header_is_in_no_byte_of_the_destination_after_the_next_run(
     result = vault.retention.shred(victim, "recorded by mistake")
     record = next(r for r in vault.retention.deletion_records() if r["id"] == result["record"])
     # The record says where the header still is, and what the vault cannot reach.
-    assert record["backups"] == [{"destination": str(dest.resolve()),
-                                  "updated_at": record["backups"][0]["updated_at"]}]
+    assert record["backups"] == [
+        {"destination": str(dest.resolve()), "updated_at": record["backups"][0]["updated_at"]}
+    ]
     assert record["backups"][0]["updated_at"].startswith("20")
     assert str(dest.resolve()) in record["residual_risk"]
     assert "outside the vault's reach" in record["residual_risk"]
@@ -120,8 +127,9 @@ def test_a_shredded_header_is_in_no_byte_of_the_destination_after_the_next_run(
     assert [e["details"]["shredded_removed"] for e in taken] == [[], [victim], []]
 
 
-def test_verify_finds_a_damaged_payload_and_a_planted_header(filled: tuple[Vault, Path],
-                                                             tmp_path: Path) -> None:
+def test_verify_finds_a_damaged_payload_and_a_planted_header(
+    filled: tuple[Vault, Path], tmp_path: Path
+) -> None:
     import sqlite3
 
     vault, _drop = filled
@@ -154,8 +162,9 @@ def test_verify_finds_a_damaged_payload_and_a_planted_header(filled: tuple[Vault
     assert "does not match its hash" in proc.stderr and "Traceback" not in proc.stderr
 
 
-def test_a_damaged_payload_in_the_store_is_never_copied(filled: tuple[Vault, Path],
-                                                         tmp_path: Path) -> None:
+def test_a_damaged_payload_in_the_store_is_never_copied(
+    filled: tuple[Vault, Path], tmp_path: Path
+) -> None:
     vault, _drop = filled
     victim = sorted(headers(vault))[2]
     path = vault.store.path(victim)
@@ -168,8 +177,9 @@ def test_a_damaged_payload_in_the_store_is_never_copied(filled: tuple[Vault, Pat
     assert not (tmp_path / "usb" / "ringfence-backup.json").exists()
 
 
-def test_restore_refuses_what_it_must(filled: tuple[Vault, Path], tmp_path: Path,
-                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_restore_refuses_what_it_must(
+    filled: tuple[Vault, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from vault.errors import PassphraseError
 
     vault, _drop = filled
@@ -196,28 +206,37 @@ def test_the_commands(filled: tuple[Vault, Path], tmp_path: Path) -> None:
     out = run_cli(root, "backup", str(dest), "--json", passphrase=None)
     report = json.loads(out.stdout)
     assert report["clips"] == 4 and report["destination"] == str(dest.resolve())
-    check = json.loads(run_cli(root, "backup", "verify", str(dest), "--json",
-                               passphrase=None).stdout)
+    check = json.loads(
+        run_cli(root, "backup", "verify", str(dest), "--json", passphrase=None).stdout
+    )
     assert check["ok"] is True and check["problems"] == []
     text = run_cli(root, "backup", "verify", str(dest), passphrase=None).stdout
     assert ": ok;" in text
     bad = run_cli(root, "backup", "rclone:-x:y", check=False, passphrase=None)
     assert bad.returncode == UsageError.exit_code and "rclone:REMOTE:PATH" in bad.stderr
-    missing = run_cli(root, "backup", "verify", str(tmp_path / "none"), check=False,
-                      passphrase=None)
+    missing = run_cli(
+        root, "backup", "verify", str(tmp_path / "none"), check=False, passphrase=None
+    )
     assert missing.returncode == NotFound.exit_code and "Traceback" not in missing.stderr
     other = tmp_path / "other-config"
     from tests.tools import cli_env
+
     env = cli_env(root, XDG_CONFIG_HOME=str(other))
     out = run_cli(root, "restore", str(dest), str(tmp_path / "new"), "--json", env=env)
     assert json.loads(out.stdout)["clips"] == 4
-    status = run_cli(tmp_path / "new", "clips", "list", "--json", env=cli_env(
-        tmp_path / "new", XDG_CONFIG_HOME=str(other)))
+    status = run_cli(
+        tmp_path / "new",
+        "clips",
+        "list",
+        "--json",
+        env=cli_env(tmp_path / "new", XDG_CONFIG_HOME=str(other)),
+    )
     assert len(json.loads(status.stdout)) == 4
 
 
 def test_a_killed_backups_staging_copy_is_swept_by_the_next_shred(
-        filled: tuple[Vault, Path]) -> None:
+    filled: tuple[Vault, Path],
+) -> None:
     vault, _drop = filled
     staging = vault.layout.backup_staging
     staging.mkdir(mode=0o700)
@@ -228,7 +247,8 @@ def test_a_killed_backups_staging_copy_is_swept_by_the_next_shred(
 
 
 def test_age_is_not_needed_to_read_a_backups_device_key_but_the_owner_is(
-        filled: tuple[Vault, Path], tmp_path: Path) -> None:
+    filled: tuple[Vault, Path], tmp_path: Path
+) -> None:
     vault, _drop = filled
     dest = tmp_path / "usb"
     vault.backups.take(str(dest))
@@ -240,7 +260,8 @@ def test_age_is_not_needed_to_read_a_backups_device_key_but_the_owner_is(
 
 
 def test_restoring_a_backup_older_than_the_owners_head_says_what_was_lost(
-        filled: tuple[Vault, Path], tmp_path: Path) -> None:
+    filled: tuple[Vault, Path], tmp_path: Path
+) -> None:
     vault, _drop = filled
     dest = tmp_path / "usb"
     vault.backups.take(str(dest))
@@ -252,7 +273,8 @@ def test_restoring_a_backup_older_than_the_owners_head_says_what_was_lost(
 
 
 def test_a_backup_killed_at_any_moment_is_finished_by_the_next_run(
-        filled: tuple[Vault, Path], tmp_path: Path) -> None:
+    filled: tuple[Vault, Path], tmp_path: Path
+) -> None:
     import random
     import signal
     import sys
@@ -266,9 +288,12 @@ def test_a_backup_killed_at_any_moment_is_finished_by_the_next_run(
     ingest(vault, drop, [START + timedelta(hours=2, minutes=i) for i in range(3)])
     rng = random.Random(18)
     for _attempt in range(4):
-        proc = subprocess.Popen([sys.executable, "-m", "vault", "backup", str(dest)],
-                                env=cli_env(vault.root, passphrase=None),
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "vault", "backup", str(dest)],
+            env=cli_env(vault.root, passphrase=None),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         time.sleep(rng.uniform(0.2, 2.5))
         proc.send_signal(signal.SIGKILL)
         proc.wait()

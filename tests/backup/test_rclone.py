@@ -25,8 +25,11 @@ def remote(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[str, Path]:
 
 
 def test_backup_to_an_rclone_remote_verifies_restores_and_honours_shredding(
-        filled: tuple[Vault, Path], remote: tuple[str, Path], tmp_path: Path,
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    filled: tuple[Vault, Path],
+    remote: tuple[str, Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     vault, _drop = filled
     spec, folder = remote
     report = vault.backups.take(spec)
@@ -59,8 +62,9 @@ def test_backup_to_an_rclone_remote_verifies_restores_and_honours_shredding(
         restored.close()
 
 
-def test_a_remote_rclone_does_not_know_is_a_clear_error(filled: tuple[Vault, Path],
-                                                        remote: tuple[str, Path]) -> None:
+def test_a_remote_rclone_does_not_know_is_a_clear_error(
+    filled: tuple[Vault, Path], remote: tuple[str, Path]
+) -> None:
     from vault.errors import StorageError
 
     vault, _drop = filled

@@ -42,9 +42,12 @@ def test_backup_during_ingest_restores_with_every_clip_identical(tmp_path: Path)
     drop.mkdir()
     Vault.init(root, PASSPHRASE, log_n=FAST_LOG_N).close()
     run_cli(root, "camera", "add", "front", str(drop))
-    daemon = subprocess.Popen([sys.executable, "-m", "vault", "daemon", "--settle", "0.2"],
-                              env=cli_env(root, passphrase=None), stdout=subprocess.DEVNULL,
-                              stderr=subprocess.PIPE)
+    daemon = subprocess.Popen(
+        [sys.executable, "-m", "vault", "daemon", "--settle", "0.2"],
+        env=cli_env(root, passphrase=None),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     stop = threading.Event()
     dropped: list[str] = []
 
@@ -67,15 +70,16 @@ def test_backup_during_ingest_restores_with_every_clip_identical(tmp_path: Path)
         dest = tmp_path / "usb"
         first = json.loads(run_cli(root, "backup", str(dest), "--json", passphrase=None).stdout)
         assert first["clips"] >= 5
-        second = json.loads(run_cli(root, "backup", str(dest), "--json",
-                                    passphrase=None).stdout)
+        second = json.loads(run_cli(root, "backup", str(dest), "--json", passphrase=None).stdout)
         assert second["payloads_added"] >= 0
         check = verify_backup(str(dest))
         assert check.ok, check.problems
         stop.set()
         feeder.join()
-        _wait_for(lambda: not any(p.suffix == ".mp4" for p in drop.iterdir()),
-                  "every dropped clip to be sealed")
+        _wait_for(
+            lambda: not any(p.suffix == ".mp4" for p in drop.iterdir()),
+            "every dropped clip to be sealed",
+        )
     finally:
         stop.set()
         if feeder.is_alive():
@@ -101,8 +105,9 @@ def test_backup_during_ingest_restores_with_every_clip_identical(tmp_path: Path)
             want = {c.id: c for c in original.clips.all()}
             for cid, clip in got.items():
                 assert want[cid].sha256 == clip.sha256
-                assert (restored.store.path(cid).read_bytes()
-                        == original.store.path(cid).read_bytes())
+                assert (
+                    restored.store.path(cid).read_bytes() == original.store.path(cid).read_bytes()
+                )
         finally:
             restored.close()
         # The next run, with ingest over, brings the backup up to every clip.

@@ -47,10 +47,13 @@ def test_audit_lookups_by_their_bytes_use_the_expression_indexes(tmp_path: Path)
 
     open_catalog(tmp_path / "c.db").dispose()
     db = sqlite3.connect(tmp_path / "c.db")
-    for expr, name in ((ENTRY_TYPE, "ix_audit_entry_entry_type"),
-                       (ENTRY_SUBJECT, "ix_audit_entry_entry_subject")):
-        plan = db.execute(f"EXPLAIN QUERY PLAN SELECT idx FROM audit_entry WHERE {expr} = ?",
-                          ("x",)).fetchall()
+    for expr, name in (
+        (ENTRY_TYPE, "ix_audit_entry_entry_type"),
+        (ENTRY_SUBJECT, "ix_audit_entry_entry_subject"),
+    ):
+        plan = db.execute(
+            f"EXPLAIN QUERY PLAN SELECT idx FROM audit_entry WHERE {expr} = ?", ("x",)
+        ).fetchall()
         assert any(name in str(row) for row in plan), plan
     db.close()
 
@@ -62,21 +65,25 @@ def test_a_catalog_at_0001_keeps_its_rows_through_head(tmp_path: Path) -> None:
     engine = open_catalog(path, migrate=False)
     upgrade(engine, "0001")
     db = sqlite3.connect(path, isolation_level=None)
-    db.execute("INSERT INTO camera (id, name, retention_days, created_at) "
-               "VALUES (1, 'front', 0, '2026-11-28 10:00:00.000000')")
+    db.execute(
+        "INSERT INTO camera (id, name, retention_days, created_at) "
+        "VALUES (1, 'front', 0, '2026-11-28 10:00:00.000000')"
+    )
     db.execute("INSERT INTO camera_folder (camera_id, path) VALUES (1, '/srv/front')")
     db.execute(
         "INSERT INTO clip (id, camera_id, captured_at, ingested_at, size, sha256, payload_size, "
         "payload_sha256, header, original_name, source_path) VALUES ('clp_old', 1, "
         "'2026-11-28 10:00:00.000000', '2026-11-28 10:00:01.000000', 3, 'a', 5, 'b', x'00', "
-        "'old.mp4', x'2f')")
+        "'old.mp4', x'2f')"
+    )
     db.close()
     upgrade(engine)
     assert current_revision(engine) == HEAD_REVISION == "0005"
     db = sqlite3.connect(path)
     assert db.execute("SELECT identity FROM camera_folder").fetchall() == [(None,)]
     assert db.execute("SELECT id, captured_from_mtime, truncated FROM clip").fetchall() == [
-        ("clp_old", 0, 0)]
+        ("clp_old", 0, 0)
+    ]
     # 0005: an existing camera keeps releasing sound until the owner says otherwise.
     assert db.execute("SELECT name, export_audio FROM camera").fetchall() == [("front", 1)]
     db.close()

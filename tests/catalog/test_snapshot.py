@@ -21,8 +21,9 @@ def _ingest(vault: Vault, drop: Path, *names: str) -> None:
     Daemon(vault, DaemonOptions(once=True, settle_seconds=0)).run()
 
 
-def test_the_snapshot_counts_what_the_catalog_holds(vault: Vault, camera: Path,
-                                                    tmp_path: Path) -> None:
+def test_the_snapshot_counts_what_the_catalog_holds(
+    vault: Vault, camera: Path, tmp_path: Path
+) -> None:
     empty = tmp_path / "drop" / "back"
     empty.mkdir()
     vault.cameras.add("back", empty)
@@ -48,15 +49,20 @@ def test_the_snapshot_counts_what_the_catalog_holds(vault: Vault, camera: Path,
     assert {n: c.time_from_mtime for n, c in counts.items()} == engine
     assert counts["side"].time_from_mtime == 1 and counts["side"].clips == 2
     assert [(name, path) for name, path, _ in folders] == [
-        ("back", empty), ("front", camera), ("side", side)]
+        ("back", empty),
+        ("front", camera),
+        ("side", side),
+    ]
     every = vault.clips.all(include_shredded=True)
     assert stored == sum(c.payload_size for c in every if c.id != clips[0].id)
     assert ids == {c.id for c in every}
 
 
 def test_the_snapshot_writes_nothing(vault: Vault) -> None:
-    with read_snapshot(vault.layout.catalog) as snap, pytest.raises(
-            sqlite3.OperationalError, match="readonly"):
+    with (
+        read_snapshot(vault.layout.catalog) as snap,
+        pytest.raises(sqlite3.OperationalError, match="readonly"),
+    ):
         snap.connection.execute("DELETE FROM camera")
 
 

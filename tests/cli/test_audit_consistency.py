@@ -37,8 +37,10 @@ def _edit_entry(root: Path, index: int, *, fix_leaf_hash: bool) -> None:
     assert edited != bytes(entry)
     db.execute("UPDATE audit_entry SET entry = ? WHERE idx = ?", (edited, index))
     if fix_leaf_hash:
-        db.execute("UPDATE audit_entry SET leaf_hash = ? WHERE idx = ?",
-                   (sha256(b"\x00" + edited).digest(), index))
+        db.execute(
+            "UPDATE audit_entry SET leaf_hash = ? WHERE idx = ?",
+            (sha256(b"\x00" + edited).digest(), index),
+        )
     db.close()
 
 
@@ -50,8 +52,9 @@ def test_the_untouched_log_extends_its_checkpoint(world: tuple[Path, Path]) -> N
 
 
 @pytest.mark.parametrize("fix_leaf_hash", [False, True], ids=["entry", "entry-and-leaf-hash"])
-def test_an_edited_entry_before_the_checkpoint_fails(world: tuple[Path, Path],
-                                                      fix_leaf_hash: bool) -> None:
+def test_an_edited_entry_before_the_checkpoint_fails(
+    world: tuple[Path, Path], fix_leaf_hash: bool
+) -> None:
     root, saved = world
     _edit_entry(root, 1, fix_leaf_hash=fix_leaf_hash)
     res = run_cli(root, "audit", "consistency", str(saved), check=False)
@@ -77,12 +80,29 @@ def test_crlf_and_trailing_blank_lines_are_read(world: tuple[Path, Path]) -> Non
     assert run_cli(root, "audit", "consistency", str(saved)).stdout.startswith("ok: ")
 
 
-def test_a_receipt_and_its_export_folder_are_read(world: tuple[Path, Path],
-                                                  tmp_path: Path) -> None:
+def test_a_receipt_and_its_export_folder_are_read(world: tuple[Path, Path], tmp_path: Path) -> None:
     root, _saved = world
-    rid = run_cli(root, "request", "add", "--requester", "A", "--org", "B", "--kind", "other",
-                  "--basis", "consent", "--reason", "r", "--camera", "front",
-                  "--from", "2026-01-01", "--to", "2026-01-02").stdout.strip()
+    rid = run_cli(
+        root,
+        "request",
+        "add",
+        "--requester",
+        "A",
+        "--org",
+        "B",
+        "--kind",
+        "other",
+        "--basis",
+        "consent",
+        "--reason",
+        "r",
+        "--camera",
+        "front",
+        "--from",
+        "2026-01-01",
+        "--to",
+        "2026-01-02",
+    ).stdout.strip()
     out = tmp_path / "refusal"
     run_cli(root, "refuse", rid, "--reason", "no", "--out", str(out))
     run_cli(root, "camera", "add", "side", str(tmp_path / "drop-side"))
@@ -91,16 +111,20 @@ def test_a_receipt_and_its_export_folder_are_read(world: tuple[Path, Path],
         assert res.stdout.startswith("ok: "), res.stderr
 
 
-@pytest.mark.parametrize("content", [
-    b"\xff\xfe\x00",
-    b"hello\n",
-    b"origin\n12\nnot base64!\n\n\xe2\x80\x94 k abc\n",
-    b'{"not": "a receipt"}\n',
-    b"{broken json",
-], ids=["binary", "text", "bad-root", "json", "broken-json"])
-def test_a_file_that_is_not_a_checkpoint_is_a_usage_error(world: tuple[Path, Path],
-                                                          tmp_path: Path,
-                                                          content: bytes) -> None:
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"\xff\xfe\x00",
+        b"hello\n",
+        b"origin\n12\nnot base64!\n\n\xe2\x80\x94 k abc\n",
+        b'{"not": "a receipt"}\n',
+        b"{broken json",
+    ],
+    ids=["binary", "text", "bad-root", "json", "broken-json"],
+)
+def test_a_file_that_is_not_a_checkpoint_is_a_usage_error(
+    world: tuple[Path, Path], tmp_path: Path, content: bytes
+) -> None:
     root, _saved = world
     bad = tmp_path / "not-a-checkpoint"
     bad.write_bytes(content)
@@ -109,8 +133,9 @@ def test_a_file_that_is_not_a_checkpoint_is_a_usage_error(world: tuple[Path, Pat
     assert "not a" in res.stderr and "Traceback" not in res.stderr
 
 
-def test_a_checkpoint_of_another_vault_is_an_integrity_failure(world: tuple[Path, Path],
-                                                               tmp_path: Path) -> None:
+def test_a_checkpoint_of_another_vault_is_an_integrity_failure(
+    world: tuple[Path, Path], tmp_path: Path
+) -> None:
     root, _saved = world
     other = tmp_path / "other"
     run_cli(other, "init", "--kdf-log-n", "10")

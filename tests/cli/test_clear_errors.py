@@ -19,21 +19,25 @@ def vault(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_a_pattern_that_cannot_read_names_is_refused(vault: Path, tmp_path: Path) -> None:
-    res = run_cli(vault, "camera", "add", "front", str(tmp_path / "d"), "--pattern", "cam_%Q",
-                  check=False)
+    res = run_cli(
+        vault, "camera", "add", "front", str(tmp_path / "d"), "--pattern", "cam_%Q", check=False
+    )
     assert res.returncode == 2 and "cannot read file names" in res.stderr
-    run_cli(vault, "camera", "add", "front", str(tmp_path / "d"), "--pattern",
-            "cam_%Y%m%d_%H%M%S")
+    run_cli(vault, "camera", "add", "front", str(tmp_path / "d"), "--pattern", "cam_%Y%m%d_%H%M%S")
 
 
-@pytest.mark.parametrize("args,code,message", [
-    (("audit", "consistency", "/nonexistent/checkpoint.txt"), 3, "no such file"),
-    (("receipt", "verify", "/nonexistent/receipt.json"), 3, "no such file"),
-    (("receipt", "show", "/nonexistent"), 3, "no such file"),
-    (("request", "list", "--status", "pending"), 0, ""),
-])
-def test_missing_files_are_not_found(vault: Path, args: tuple[str, ...], code: int,
-                                     message: str) -> None:
+@pytest.mark.parametrize(
+    "args,code,message",
+    [
+        (("audit", "consistency", "/nonexistent/checkpoint.txt"), 3, "no such file"),
+        (("receipt", "verify", "/nonexistent/receipt.json"), 3, "no such file"),
+        (("receipt", "show", "/nonexistent"), 3, "no such file"),
+        (("request", "list", "--status", "pending"), 0, ""),
+    ],
+)
+def test_missing_files_are_not_found(
+    vault: Path, args: tuple[str, ...], code: int, message: str
+) -> None:
     res = run_cli(vault, *args, check=False)
     assert res.returncode == code, res.stderr
     assert message in res.stderr and "Traceback" not in res.stderr

@@ -20,8 +20,13 @@ from tests.tools import cli_env, run_cli
 from vault.timeutil import is_date_only, parse_end_time, parse_time
 
 ZONE = "Europe/Berlin"
-LOCAL_TIMES = ["2026-11-27T23:59:30", "2026-11-28T00:00:30", "2026-11-28T12:00:00",
-               "2026-11-28T23:59:30", "2026-11-29T00:00:30"]
+LOCAL_TIMES = [
+    "2026-11-27T23:59:30",
+    "2026-11-28T00:00:30",
+    "2026-11-28T12:00:00",
+    "2026-11-28T23:59:30",
+    "2026-11-29T00:00:30",
+]
 IN_DAY = LOCAL_TIMES[1:4]
 
 
@@ -32,8 +37,7 @@ def world(tmp_path: Path) -> tuple[Path, dict[str, str], dict[str, str]]:
     drop.mkdir()
     env = cli_env(root, TZ=ZONE)
     run_cli(root, "init", "--kdf-log-n", "10", env=env)
-    run_cli(root, "camera", "add", "front", str(drop), "--pattern", "front_%Y%m%d_%H%M%S",
-            env=env)
+    run_cli(root, "camera", "add", "front", str(drop), "--pattern", "front_%Y%m%d_%H%M%S", env=env)
     for t in LOCAL_TIMES:
         stamp = datetime.fromisoformat(t).strftime("%Y%m%d_%H%M%S")
         (drop / f"front_{stamp}.mp4").write_bytes(t.encode() * 100)
@@ -42,53 +46,118 @@ def world(tmp_path: Path) -> tuple[Path, dict[str, str], dict[str, str]]:
     assert len(listed) == len(LOCAL_TIMES)
     by_utc = {c["captured_at"]: c["id"] for c in listed}
     zone = ZoneInfo(ZONE)
-    return root, env, {
-        t: by_utc[datetime.fromisoformat(t).replace(tzinfo=zone).astimezone(UTC)
-                  .strftime("%Y-%m-%dT%H:%M:%SZ")]
-        for t in LOCAL_TIMES
-    }
+    return (
+        root,
+        env,
+        {
+            t: by_utc[
+                datetime.fromisoformat(t)
+                .replace(tzinfo=zone)
+                .astimezone(UTC)
+                .strftime("%Y-%m-%dT%H:%M:%SZ")
+            ]
+            for t in LOCAL_TIMES
+        },
+    )
 
 
-def test_clips_list_until_a_date_includes_that_day(world: tuple[Path, dict[str, str],
-                                                                 dict[str, str]]) -> None:
+def test_clips_list_until_a_date_includes_that_day(
+    world: tuple[Path, dict[str, str], dict[str, str]],
+) -> None:
     root, env, ids = world
-    res = run_cli(root, "clips", "list", "--since", "2026-11-28", "--until", "2026-11-28",
-                  "--json", env=env)
+    res = run_cli(
+        root, "clips", "list", "--since", "2026-11-28", "--until", "2026-11-28", "--json", env=env
+    )
     assert [c["id"] for c in json.loads(res.stdout)] == [ids[t] for t in IN_DAY]
 
 
-def test_a_hold_to_a_date_holds_that_whole_day(world: tuple[Path, dict[str, str],
-                                                            dict[str, str]]) -> None:
+def test_a_hold_to_a_date_holds_that_whole_day(
+    world: tuple[Path, dict[str, str], dict[str, str]],
+) -> None:
     root, env, ids = world
-    hold = json.loads(run_cli(root, "hold", "add", "--camera", "front", "--from", "2026-11-28",
-                              "--to", "2026-11-28", "--reason", "claim", "--json",
-                              env=env).stdout)
+    hold = json.loads(
+        run_cli(
+            root,
+            "hold",
+            "add",
+            "--camera",
+            "front",
+            "--from",
+            "2026-11-28",
+            "--to",
+            "2026-11-28",
+            "--reason",
+            "claim",
+            "--json",
+            env=env,
+        ).stdout
+    )
     assert (hold["from"], hold["to"]) == ("2026-11-27T23:00:00Z", "2026-11-28T22:59:59Z")
     for t in LOCAL_TIMES:
         res = run_cli(root, "clips", "shred", ids[t], "--reason", "test", env=env, check=False)
         assert res.returncode == (7 if t in IN_DAY else 0), (t, res.stderr)
 
 
-def test_a_request_to_a_date_asks_for_that_whole_day(world: tuple[Path, dict[str, str],
-                                                                  dict[str, str]],
-                                                     tmp_path: Path) -> None:
+def test_a_request_to_a_date_asks_for_that_whole_day(
+    world: tuple[Path, dict[str, str], dict[str, str]], tmp_path: Path
+) -> None:
     root, env, ids = world
-    rid = run_cli(root, "request", "add", "--requester", "A", "--org", "B", "--kind", "police",
-                  "--basis", "warrant", "--reason", "r", "--camera", "front",
-                  "--from", "2026-11-28", "--to", "2026-11-28", env=env).stdout.strip()
+    rid = run_cli(
+        root,
+        "request",
+        "add",
+        "--requester",
+        "A",
+        "--org",
+        "B",
+        "--kind",
+        "police",
+        "--basis",
+        "warrant",
+        "--reason",
+        "r",
+        "--camera",
+        "front",
+        "--from",
+        "2026-11-28",
+        "--to",
+        "2026-11-28",
+        env=env,
+    ).stdout.strip()
     shown = json.loads(run_cli(root, "request", "show", rid, "--json", env=env).stdout)
     assert [c["id"] for c in shown["clips_in_scope"]] == [ids[t] for t in IN_DAY]
     toml = tmp_path / "req.toml"
-    toml.write_text('requester = "A"\norganisation = "B"\nkind = "police"\nbasis = "warrant"\n'
-                    'reason = "r"\ncameras = ["front"]\nfrom = "2026-11-28"\n'
-                    'to = "2026-11-28"\n')
+    toml.write_text(
+        'requester = "A"\norganisation = "B"\nkind = "police"\nbasis = "warrant"\n'
+        'reason = "r"\ncameras = ["front"]\nfrom = "2026-11-28"\n'
+        'to = "2026-11-28"\n'
+    )
     rid = run_cli(root, "request", "import", str(toml), env=env).stdout.strip()
     shown = json.loads(run_cli(root, "request", "show", rid, "--json", env=env).stdout)
     assert [c["id"] for c in shown["clips_in_scope"]] == [ids[t] for t in IN_DAY]
     # A time given in full is taken as given.
-    rid = run_cli(root, "request", "add", "--requester", "A", "--org", "B", "--kind", "police",
-                  "--basis", "warrant", "--reason", "r", "--camera", "front",
-                  "--from", "2026-11-28", "--to", "2026-11-28T12:00", env=env).stdout.strip()
+    rid = run_cli(
+        root,
+        "request",
+        "add",
+        "--requester",
+        "A",
+        "--org",
+        "B",
+        "--kind",
+        "police",
+        "--basis",
+        "warrant",
+        "--reason",
+        "r",
+        "--camera",
+        "front",
+        "--from",
+        "2026-11-28",
+        "--to",
+        "2026-11-28T12:00",
+        env=env,
+    ).stdout.strip()
     shown = json.loads(run_cli(root, "request", "show", rid, "--json", env=env).stdout)
     assert shown["scope"]["to"] == "2026-11-28T11:00:00Z"
     assert [c["id"] for c in shown["clips_in_scope"]] == [ids[t] for t in IN_DAY[:2]]

@@ -23,14 +23,30 @@ from tests.tools import cli_env, run_cli
 from vault import errors
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "cli.md"
-REQUEST = ["--requester", "A", "--org", "B", "--kind", "police", "--basis", "warrant",
-           "--reason", "r", "--camera", "front", "--from", "2026-11-27", "--to", "2026-11-28"]
+REQUEST = [
+    "--requester",
+    "A",
+    "--org",
+    "B",
+    "--kind",
+    "police",
+    "--basis",
+    "warrant",
+    "--reason",
+    "r",
+    "--camera",
+    "front",
+    "--from",
+    "2026-11-27",
+    "--to",
+    "2026-11-28",
+]
 
 
 def documented_codes() -> set[int]:
     text = DOCS.read_text()
-    table = text[text.index("## Exit codes"):]
-    table = table[:table.index("\n## ", 3)]
+    table = text[text.index("## Exit codes") :]
+    table = table[: table.index("\n## ", 3)]
     return {int(m) for m in re.findall(r"^\| (\d+) \|", table, re.MULTILINE)}
 
 
@@ -80,20 +96,62 @@ def test_every_documented_exit_code(world: dict[str, object]) -> None:
 
     expect(0, "status")
     expect(2, "status", "--no-such-option")
-    expect(2, "hold", "add", "--camera", "front", "--from", "2026-11-28", "--to", "2026-11-27",
-           "--reason", "r")
+    expect(
+        2,
+        "hold",
+        "add",
+        "--camera",
+        "front",
+        "--from",
+        "2026-11-28",
+        "--to",
+        "2026-11-27",
+        "--reason",
+        "r",
+    )
     # 3: something named does not exist, whatever names it.
     expect(3, "request", "show", "req_nope", message="no request")
     expect(3, "clips", "show", "clp_nope")
-    expect(3, "request", "add", *REQUEST[:-6], "--camera", "nope", "--from", "2026-11-27",
-           "--to", "2026-11-28", message="no camera named 'nope'")
-    expect(3, "request", "add", *REQUEST, "--attach", str(tmp / "missing.pdf"),
-           message="no such file")
+    expect(
+        3,
+        "request",
+        "add",
+        *REQUEST[:-6],
+        "--camera",
+        "nope",
+        "--from",
+        "2026-11-27",
+        "--to",
+        "2026-11-28",
+        message="no camera named 'nope'",
+    )
+    expect(
+        3, "request", "add", *REQUEST, "--attach", str(tmp / "missing.pdf"), message="no such file"
+    )
     expect(3, "request", "import", str(tmp / "missing.toml"), message="no such file")
-    expect(3, "approve", rid, "--reason", "x", "--exclude-clip", "clp_unknown",
-           message="no clip 'clp_unknown'")
-    expect(3, "hold", "add", "--camera", "nope", "--from", "2026-11-27", "--to", "2026-11-28",
-           "--reason", "r")
+    expect(
+        3,
+        "approve",
+        rid,
+        "--reason",
+        "x",
+        "--exclude-clip",
+        "clp_unknown",
+        message="no clip 'clp_unknown'",
+    )
+    expect(
+        3,
+        "hold",
+        "add",
+        "--camera",
+        "nope",
+        "--from",
+        "2026-11-27",
+        "--to",
+        "2026-11-28",
+        "--reason",
+        "r",
+    )
     expect(4, "approve", rid, "--reason", "x", passphrase="wrong passphrase")
     expect(7, "export", rid, "--out", str(tmp / "early"), message="pending")
     expect(10, "clips", "export-age", clip, "-o", "/proc/ringfence-cannot-write-here.age")
@@ -101,11 +159,17 @@ def test_every_documented_exit_code(world: dict[str, object]) -> None:
     expect(9, "--vault", str(tmp / "no-vault-here"), "status", message="no vault")
 
     # 8: another daemon holds the vault.
-    daemon = subprocess.Popen([sys.executable, "-m", "vault", "daemon"], env=cli_env(root),
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    daemon = subprocess.Popen(
+        [sys.executable, "-m", "vault", "daemon"],
+        env=cli_env(root),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
-        _wait_for("the daemon to hold the vault", lambda: json.loads(
-            run_cli(root, "status", "--json").stdout)["daemon"]["running"])
+        _wait_for(
+            "the daemon to hold the vault",
+            lambda: json.loads(run_cli(root, "status", "--json").stdout)["daemon"]["running"],
+        )
         expect(8, "daemon", "--once")
     finally:
         daemon.send_signal(signal.SIGTERM)
@@ -116,9 +180,14 @@ def test_every_documented_exit_code(world: dict[str, object]) -> None:
     # As at a terminal, SIGINT is not ignored: a test run started in the
     # background by a shell inherits SIGINT ignored, and Python then never
     # turns it into KeyboardInterrupt.
-    proc = subprocess.Popen([sys.executable, "-m", "vault", "approve", rid, "--reason", "x"],
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            preexec_fn=_ctrl_c_as_at_a_terminal)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "vault", "approve", rid, "--reason", "x"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=_ctrl_c_as_at_a_terminal,
+    )
     _wait_for("the passphrase command to start", lambda: bool(_children(proc.pid)))
     proc.send_signal(signal.SIGINT)
     _out, err = proc.communicate(timeout=120)
@@ -127,8 +196,10 @@ def test_every_documented_exit_code(world: dict[str, object]) -> None:
 
     # 6 and 5 change the vault, so they come last: a tampered log, then a damaged key file.
     conn = sqlite3.connect(root / "catalog.db", isolation_level=None)
-    conn.execute("UPDATE audit_entry SET entry = CAST(REPLACE(CAST(entry AS TEXT), "
-                 "'\"actor\":\"owner\"', '\"actor\":\"other\"') AS BLOB) WHERE idx = 0")
+    conn.execute(
+        "UPDATE audit_entry SET entry = CAST(REPLACE(CAST(entry AS TEXT), "
+        '\'"actor":"owner"\', \'"actor":"other"\') AS BLOB) WHERE idx = 0'
+    )
     conn.close()
     expect(6, "audit", "verify")
     key = root / "keys" / "owner.age"

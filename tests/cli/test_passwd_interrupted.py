@@ -57,7 +57,8 @@ def test_killed_after_the_first_next_file_keeps_the_old_passphrase(tmp_path: Pat
 
 @pytest.mark.parametrize("first", [PASSPHRASE, NEW])
 def test_killed_with_both_next_files_either_passphrase_gives_one_whole_state(
-        tmp_path: Path, first: str) -> None:
+    tmp_path: Path, first: str
+) -> None:
     layout = staged_vault(tmp_path, "both .next")
     unlock(layout, first)
     assert leftovers(layout) == []

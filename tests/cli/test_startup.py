@@ -38,8 +38,13 @@ print(json.dumps({"commands": len(commands),
 
 
 def test_help_imports_no_database_ui_or_crypto_library() -> None:
-    out = subprocess.run([sys.executable, "-c", _HELP_EVERY_COMMAND], capture_output=True,
-                         text=True, check=True, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-c", _HELP_EVERY_COMMAND],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
     result = json.loads(out.stdout)
     assert result["commands"] > 30  # every leaf command's --help ran
     assert not set(HEAVY) & set(result["loaded"]), result["loaded"]
@@ -49,12 +54,20 @@ def test_help_imports_no_database_ui_or_crypto_library() -> None:
 def test_status_and_clips_list_import_no_textual(tmp_path: Path, words: list[str]) -> None:
     root = tmp_path / "vault"
     run_cli(root, "init", "--kdf-log-n", "10")
-    code = ("import sys, json; from vault.cli import main;"
-            f"rc = main(['--vault', {str(root)!r}, *{words!r}]);"
-            "print(json.dumps([rc, sorted(m for m in sys.modules if m.split('.')[0] == 'textual')]),"
-            " file=sys.stderr)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         env=cli_env(root), check=True, timeout=120)
+    code = (
+        "import sys, json; from vault.cli import main;"
+        f"rc = main(['--vault', {str(root)!r}, *{words!r}]);"
+        "print(json.dumps([rc, sorted(m for m in sys.modules if m.split('.')[0] == 'textual')]),"
+        " file=sys.stderr)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env=cli_env(root),
+        check=True,
+        timeout=120,
+    )
     rc, ui_modules = json.loads(out.stderr.strip().splitlines()[-1])
     assert rc == 0 and ui_modules == []
 
@@ -76,8 +89,9 @@ def test_global_options_are_accepted_after_the_command(tmp_path: Path) -> None:
     res = run_cli(elsewhere, "camera", "list", "--vault", str(root), "--json", env=env)
     assert json.loads(res.stdout) == []
     # The option before the command still works, and after it, it wins.
-    res = run_cli(elsewhere, "--vault", str(elsewhere), "status", "--json", "--vault", str(root),
-                  env=env)
+    res = run_cli(
+        elsewhere, "--vault", str(elsewhere), "status", "--json", "--vault", str(root), env=env
+    )
     assert json.loads(res.stdout)["vault"] == str(root)
 
 
@@ -113,14 +127,24 @@ def test_ctrl_c_anywhere_in_start_up_is_one_line(tmp_path: Path) -> None:
     every moment is reached without depending on timing.
     """
     env = cli_env(tmp_path / "no-vault")
-    first = subprocess.run([sys.executable, "-c", _INTERRUPT_AT, "0"], env=env,
-                           capture_output=True, text=True, timeout=120)
+    first = subprocess.run(
+        [sys.executable, "-c", _INTERRUPT_AT, "0"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     total = int(first.stderr.strip().splitlines()[-1])
     assert first.returncode == 9 and total > 1000
     # Line 1 is main's `try:` itself; from line 2 on, every line is inside it.
     for n in sorted({2, 3, 4, *range(5, total, max(1, total // 15)), total - 1}):
-        res = subprocess.run([sys.executable, "-c", _INTERRUPT_AT, str(n)], env=env,
-                             capture_output=True, text=True, timeout=120)
+        res = subprocess.run(
+            [sys.executable, "-c", _INTERRUPT_AT, str(n)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert "Traceback" not in res.stderr, (n, res.stderr)
         assert res.returncode == 130, (n, res.returncode, res.stderr)
         assert res.stderr.splitlines() == ["ringfence: interrupted"], (n, res.stderr)
@@ -132,13 +156,21 @@ def test_status_reads_the_catalog_without_the_database_library(tmp_path: Path) -
     root = tmp_path / "vault"
     run_cli(root, "init", "--kdf-log-n", "10")
     run_cli(root, "camera", "add", "front", str(tmp_path / "drop"))
-    code = ("import sys, json; from vault.cli import main;"
-            f"rc = main(['--vault', {str(root)!r}, 'status', '--json']);"
-            "print(json.dumps([rc, sorted({m.split('.')[0] for m in sys.modules}"
-            " & {'sqlalchemy', 'sqlmodel', 'alembic', 'pydantic', 'textual'})]),"
-            " file=sys.stderr)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         env=cli_env(root), check=True, timeout=120)
+    code = (
+        "import sys, json; from vault.cli import main;"
+        f"rc = main(['--vault', {str(root)!r}, 'status', '--json']);"
+        "print(json.dumps([rc, sorted({m.split('.')[0] for m in sys.modules}"
+        " & {'sqlalchemy', 'sqlmodel', 'alembic', 'pydantic', 'textual'})]),"
+        " file=sys.stderr)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env=cli_env(root),
+        check=True,
+        timeout=120,
+    )
     rc, heavy = json.loads(out.stderr.strip().splitlines()[-1])
     report = json.loads(out.stdout)
     assert rc == 0 and heavy == []

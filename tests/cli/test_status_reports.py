@@ -32,11 +32,13 @@ def test_a_file_held_back_after_daemon_once_is_listed_with_its_reason(tmp_path: 
     assert (drop / "again.mp4").read_bytes() == data
     status = json.loads(run_cli(vault_dir, "status", "--json").stdout)
     assert status["daemon"]["running"] is False
-    assert status["held_back"] == [{
-        "path": str(drop / "again.mp4"),
-        "clip": clip["id"],
-        "reason": "the same bytes as a shredded clip",
-    }]
+    assert status["held_back"] == [
+        {
+            "path": str(drop / "again.mp4"),
+            "clip": clip["id"],
+            "reason": "the same bytes as a shredded clip",
+        }
+    ]
     text = run_cli(vault_dir, "status").stdout
     assert f"held back:      {drop / 'again.mp4'}: the same bytes as a shredded clip" in text
     # A second pass leaves it alone without saying so again, and status still lists it.
@@ -60,8 +62,14 @@ def test_a_capture_time_from_the_mtime_is_said_once_per_camera_and_counted(
     assert "camera front: IMG_000" in result.stderr
     status = json.loads(run_cli(vault_dir, "status", "--json").stdout)
     assert status["cameras"] == [
-        {"name": "front", "clips": 3, "last_ingest": status["last_ingest"], "time_from_mtime": 2,
-         "truncated": 0, "ftp": False}
+        {
+            "name": "front",
+            "clips": 3,
+            "last_ingest": status["last_ingest"],
+            "time_from_mtime": 2,
+            "truncated": 0,
+            "ftp": False,
+        }
     ]
     text = run_cli(vault_dir, "status").stdout
     assert "capture time:   front: 2 clip(s) whose name did not match --pattern" in text

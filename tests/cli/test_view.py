@@ -21,8 +21,9 @@ from demo import synth
 from tests.plaintext import files_holding, view_roots
 from tests.tools import cli_env, run_cli
 
-pytestmark = pytest.mark.skipif("h264" not in synth.available_codecs(),
-                                reason="no H.264 encoder here")
+pytestmark = pytest.mark.skipif(
+    "h264" not in synth.available_codecs(), reason="no H.264 encoder here"
+)
 
 HASHER = """
 import hashlib, json, os, sys
@@ -40,8 +41,9 @@ EARLY_QUIT = "import sys; sys.stdin.buffer.read(100)"
 @pytest.fixture(scope="module")
 def clip_data() -> bytes:
     """A 1280x720 H.264 clip, bigger than a pipe's buffer (made once: encoding takes a while)."""
-    data = synth.clip_bytes(seconds=6, width=1280, height=720, fps=15, codec="h264",
-                            label="FRONT", seed=3)
+    data = synth.clip_bytes(
+        seconds=6, width=1280, height=720, fps=15, codec="h264", label="FRONT", seed=3
+    )
     assert len(data) > 1 << 16
     return data
 
@@ -60,8 +62,14 @@ def world(tmp_path: Path, clip_data: bytes) -> dict[str, Any]:
     assert clip["sha256"] == hashlib.sha256(plaintext).hexdigest()
     script = tmp_path / "hasher.py"
     script.write_text(HASHER)
-    return {"root": root, "tmp": tmp_path, "clip": clip, "plaintext": plaintext,
-            "hasher": f"{sys.executable} {script}", "started": time.time()}
+    return {
+        "root": root,
+        "tmp": tmp_path,
+        "clip": clip,
+        "plaintext": plaintext,
+        "hasher": f"{sys.executable} {script}",
+        "started": time.time(),
+    }
 
 
 def _viewed(root: Path) -> list[dict[str, Any]]:
@@ -72,9 +80,17 @@ def _viewed(root: Path) -> list[dict[str, Any]]:
 def test_view_pipes_the_clip_into_the_player_and_logs_it(world: dict[str, Any]) -> None:
     root, tmp, clip = world["root"], world["tmp"], world["clip"]
     record = tmp / "seen.json"
-    res = run_cli(root, "clips", "view", clip["id"], "--reason", "checking the porch",
-                  "--player", f"{world['hasher']} {record} 'an argument'",
-                  env=cli_env(root, RINGFENCE_DEBUG_PASSPHRASE_COPY="x"))
+    res = run_cli(
+        root,
+        "clips",
+        "view",
+        clip["id"],
+        "--reason",
+        "checking the porch",
+        "--player",
+        f"{world['hasher']} {record} 'an argument'",
+        env=cli_env(root, RINGFENCE_DEBUG_PASSPHRASE_COPY="x"),
+    )
     seen = json.loads(record.read_text())
     assert seen["sha256"] == clip["sha256"] and seen["size"] == clip["size"]
     assert seen["argv"] == ["an argument"]  # split as a shell would, without a shell
@@ -98,8 +114,15 @@ def test_view_json_keeps_stdout_for_the_result(world: dict[str, Any]) -> None:
 
 def test_a_player_that_stops_reading_ends_the_view_quietly(world: dict[str, Any]) -> None:
     root, clip = world["root"], world["clip"]
-    res = run_cli(root, "clips", "view", clip["id"], "--json",
-                  "--player", f"{sys.executable} -c '{EARLY_QUIT}'")
+    res = run_cli(
+        root,
+        "clips",
+        "view",
+        clip["id"],
+        "--json",
+        "--player",
+        f"{sys.executable} -c '{EARLY_QUIT}'",
+    )
     out = json.loads(res.stdout)
     assert out["complete"] is False and out["sha256"] is None
     assert out["bytes_sent"] < clip["size"]
@@ -110,8 +133,16 @@ def test_a_player_that_stops_reading_ends_the_view_quietly(world: dict[str, Any]
 def test_wrong_passphrase_shows_nothing_and_logs_nothing(world: dict[str, Any]) -> None:
     root, tmp, clip = world["root"], world["tmp"], world["clip"]
     record = tmp / "seen.json"
-    res = run_cli(root, "clips", "view", clip["id"], "--player", f"{world['hasher']} {record}",
-                  passphrase="not the passphrase", check=False)
+    res = run_cli(
+        root,
+        "clips",
+        "view",
+        clip["id"],
+        "--player",
+        f"{world['hasher']} {record}",
+        passphrase="not the passphrase",
+        check=False,
+    )
     assert res.returncode == 4, res.stderr
     assert "wrong passphrase" in res.stderr and "Traceback" not in res.stderr
     assert not record.exists()  # the player never ran
@@ -122,8 +153,9 @@ def test_a_shredded_clip_cannot_be_viewed(world: dict[str, Any]) -> None:
     root, tmp, clip = world["root"], world["tmp"], world["clip"]
     run_cli(root, "clips", "shred", clip["id"], "--reason", "gone")
     record = tmp / "seen.json"
-    res = run_cli(root, "clips", "view", clip["id"], "--player", f"{world['hasher']} {record}",
-                  check=False)
+    res = run_cli(
+        root, "clips", "view", clip["id"], "--player", f"{world['hasher']} {record}", check=False
+    )
     assert res.returncode == 7, res.stderr
     assert "shredded" in res.stderr and "Traceback" not in res.stderr
     assert not record.exists()
@@ -138,8 +170,7 @@ def test_without_a_player_it_says_what_to_install(world: dict[str, Any]) -> None
     res = run_cli(root, "clips", "view", clip["id"], env=env, check=False)
     assert res.returncode == 2
     assert "mpv" in res.stderr and "--player" in res.stderr
-    res = run_cli(root, "clips", "view", clip["id"], "--player", "no-such-player-here",
-                  check=False)
+    res = run_cli(root, "clips", "view", clip["id"], "--player", "no-such-player-here", check=False)
     assert res.returncode == 2 and "no such player" in res.stderr
     assert _viewed(root) == []
 
@@ -151,7 +182,7 @@ def test_the_default_player_is_the_first_one_installed(world: dict[str, Any]) ->
     bin_dir.mkdir()
     record = tmp / "seen.json"
     fake = bin_dir / "ffplay"
-    fake.write_text(f"#!/bin/sh\nexec {world['hasher']} {record} \"$@\"\n")
+    fake.write_text(f'#!/bin/sh\nexec {world["hasher"]} {record} "$@"\n')
     fake.chmod(0o700)
     env = cli_env(root, PATH=f"{bin_dir}{os.pathsep}/usr/bin{os.pathsep}/bin")
     env.pop("RINGFENCE_PLAYER", None)

@@ -198,7 +198,7 @@ def test_rebuilt_large_vector_matches_description(name: str) -> None:
 # than ringfence): not a fault of the vector, so these are not compared.
 READER_DIFFERS = {
     "armor_empty_last_line": "the installed age tool predates this vector and accepts an "
-                             "empty line before END",
+    "empty line before END",
     "scrypt_work_factor_23": "pyrage has no work-factor limit; the suite's (and ours) is 22",
 }
 

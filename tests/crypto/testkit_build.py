@@ -139,10 +139,13 @@ class VectorFile:
         """A stanza for *identity* with ephemeral *share* (computed from the identity side)."""
         self.args_line("X25519", _b64(share))
         salt = share + _public(identity)
-        self._aead_body(hkdf_sha256(_x25519(identity, share), salt, b"age-encryption.org/v1/X25519"))
+        self._aead_body(
+            hkdf_sha256(_x25519(identity, share), salt, b"age-encryption.org/v1/X25519")
+        )
 
-    def scrypt(self, passphrase: str, work_factor: int, salt: bytes | None = None, *,
-               record: bool = True) -> None:
+    def scrypt(
+        self, passphrase: str, work_factor: int, salt: bytes | None = None, *, record: bool = True
+    ) -> None:
         if record:
             self.passphrases.append(passphrase)
         salt = self.rand(16) if salt is None else salt
@@ -175,8 +178,9 @@ class VectorFile:
         that are the ChaCha20 keystream of the payload key under the chunk's
         own nonce, from block 1; the counter advances after final chunks too."""
         nonce = self._counter.to_bytes(11, "big") + (b"\x01" if final else b"\x00")
-        keystream = Cipher(algorithms.ChaCha20(self._stream_key, b"\x01\x00\x00\x00" + nonce),
-                           None).encryptor()
+        keystream = Cipher(
+            algorithms.ChaCha20(self._stream_key, b"\x01\x00\x00\x00" + nonce), None
+        ).encryptor()
         plaintext = keystream.update(bytes(size))
         self.payload += plaintext
         self.buf += ChaCha20Poly1305(self._stream_key).encrypt(nonce, plaintext, None)
@@ -380,9 +384,15 @@ def _armor_empty() -> bytes:
 Edit = Callable[[VectorFile], None]
 
 
-def _header(edit_stanzas: Edit | None = None, edit_mac: Edit | None = None, *,
-            expect: str = "success", identity: bytes = TEST_IDENTITY,
-            file_key: bytes = SMALL_FILE_KEY, comment: str = "") -> bytes:
+def _header(
+    edit_stanzas: Edit | None = None,
+    edit_mac: Edit | None = None,
+    *,
+    expect: str = "success",
+    identity: bytes = TEST_IDENTITY,
+    file_key: bytes = SMALL_FILE_KEY,
+    comment: str = "",
+) -> bytes:
     """version line, one X25519 stanza (then *edit_stanzas*), the MAC (then
     *edit_mac*), and the one-chunk payload ``age``."""
     f = VectorFile(file_key=file_key)
@@ -409,15 +419,19 @@ def _header_pk(edit_stanzas: Edit | None = None, **kwargs: Any) -> bytes:
 def _replace_mac(make: Callable[[str], str]) -> Edit:
     def edit(f: VectorFile) -> None:
         f.line(make(f.unread_line()))
+
     return edit
 
 
-def _replace_x25519(make_args: Callable[[list[str]], str] | None = None,
-                    make_body: Callable[[str], str] | None = None) -> Edit:
+def _replace_x25519(
+    make_args: Callable[[list[str]], str] | None = None,
+    make_body: Callable[[str], str] | None = None,
+) -> Edit:
     def edit(f: VectorFile) -> None:
         body, args = f.unread_line(), f.unread_line()
         f.line(make_args(args.split(" ")) if make_args else args)
         f.line(make_body(body) if make_body else body)
+
     return edit
 
 
@@ -453,8 +467,9 @@ def _hmac_bad() -> bytes:
     return f.render()
 
 
-def _x25519_special_share(share: bytes | None, comment: str, *, long: bool = False,
-                          short: bool = False) -> bytes:
+def _x25519_special_share(
+    share: bytes | None, comment: str, *, long: bool = False, short: bool = False
+) -> bytes:
     f = VectorFile()
     f.version()
     if long:
@@ -511,9 +526,20 @@ def _x25519_grease() -> bytes:
 def _valid_characters() -> bytes:
     f = VectorFile()
     f.version()
-    f.args_line("!\"#$%&'", "()*+,-./", "01234567", "89:;<=>?", "@ABCDEFG",
-                "HIJKLMNO", "PQRSTUVW", "XYZ[\\]^_", "`abcdefg", "hijklmno", "pqrstuvw",
-                "xyz{|}~")
+    f.args_line(
+        "!\"#$%&'",
+        "()*+,-./",
+        "01234567",
+        "89:;<=>?",
+        "@ABCDEFG",
+        "HIJKLMNO",
+        "PQRSTUVW",
+        "XYZ[\\]^_",
+        "`abcdefg",
+        "hijklmno",
+        "pqrstuvw",
+        "xyz{|}~",
+    )
     f.body(b"")
     f.x25519(TEST_RECIPIENT)
     f.mac()
@@ -573,8 +599,14 @@ def _armor_empty_last_line() -> bytes:
 # -- scrypt vectors ---------------------------------------------------------------
 
 
-def _scrypt(edit: Edit | None = None, *, expect: str = "success", work_factor: int = 10,
-            file_key: bytes = SMALL_FILE_KEY, comment: str = "") -> bytes:
+def _scrypt(
+    edit: Edit | None = None,
+    *,
+    expect: str = "success",
+    work_factor: int = 10,
+    file_key: bytes = SMALL_FILE_KEY,
+    comment: str = "",
+) -> bytes:
     f = VectorFile(file_key=file_key)
     f.version()
     f.scrypt("password", work_factor)
@@ -593,6 +625,7 @@ def _scrypt_args(make: Callable[[list[str]], list[str]]) -> Edit:
         body, args = f.unread_line(), f.unread_args()
         f.args_line(*make(args))
         f.line(body)
+
     return edit
 
 
@@ -674,11 +707,11 @@ def _scrypt_work_factor_23() -> bytes:
 
 _HDR, _NOMATCH = "header failure", "no match"
 _NOT_CANONICAL = "the base64 encoding of the share is not canonical"
-_SHARE_ZERO_COMMENT = ("the X25519 share is a low-order point, so the shared secret is the "
-                       "disallowed all-zero value")
+_SHARE_ZERO_COMMENT = (
+    "the X25519 share is a low-order point, so the shared secret is the disallowed all-zero value"
+)
 # A point of order 8 on Curve25519, the one least likely to be on a hardcoded list.
-_LOW_ORDER_SHARE = bytes.fromhex(
-    "5f9c95bca3508c24b1d0b1559c83ef5b04445cc4581c8e86d8224eddd09f11d7")
+_LOW_ORDER_SHARE = bytes.fromhex("5f9c95bca3508c24b1d0b1559c83ef5b04445cc4581c8e86d8224eddd09f11d7")
 _SHORT_SHARE = bytes.fromhex("97ba38a135fd5f9137fca3836bfec24340ab03d7ca316b26f482636334a52600")
 
 
@@ -688,9 +721,12 @@ def vendored_cross_check() -> dict[str, bytes]:
     return {
         "x25519": _header(identity=TEST_RECIPIENT),
         "x25519_bad_tag": _header(
-            _replace_x25519(make_body=_flip_body_tag), expect=_NOMATCH, identity=TEST_RECIPIENT,
+            _replace_x25519(make_body=_flip_body_tag),
+            expect=_NOMATCH,
+            identity=TEST_RECIPIENT,
             comment="the ChaCha20Poly1305 authentication tag on the body of the X25519 "
-                    "stanza is wrong"),
+            "stanza is wrong",
+        ),
     }
 
 
@@ -704,101 +740,142 @@ def _header_vectors() -> dict[str, Callable[[], bytes]]:
         "header_crlf": _header_crlf,
         "hmac_bad": _hmac_bad,
         "hmac_extra_space": lambda: _header(
-            edit_mac=_replace_mac(lambda m: m.replace("--- ", "---  ")), expect=_HDR),
+            edit_mac=_replace_mac(lambda m: m.replace("--- ", "---  ")), expect=_HDR
+        ),
         "hmac_garbage": lambda: _header(edit_mac=_replace_mac(lambda m: m + "AAA"), expect=_HDR),
         "hmac_missing": lambda: _header(edit_mac=_replace_mac(lambda m: "--- "), expect=_HDR),
         "hmac_no_space": lambda: _header(
-            edit_mac=_replace_mac(lambda m: m.replace("--- ", "---")), expect=_HDR),
+            edit_mac=_replace_mac(lambda m: m.replace("--- ", "---")), expect=_HDR
+        ),
         "hmac_truncated": lambda: _header(
-            edit_mac=_replace_mac(lambda m: m[: len("--- 1234")]), expect=_HDR),
+            edit_mac=_replace_mac(lambda m: m[: len("--- 1234")]), expect=_HDR
+        ),
         "stanza_bad_start": lambda: _header_pk(
-            lambda f: (f.line("-- stanza"), f.body(b"")), expect=_HDR),
+            lambda f: (f.line("-- stanza"), f.body(b"")), expect=_HDR
+        ),
         "stanza_base64_padding": lambda: _header_pk(
-            lambda f: (f.args_line("stanza"), f.body(b"A" * 50),
-                       f.line(f.unread_line() + "=")), expect=_HDR),
+            lambda f: (f.args_line("stanza"), f.body(b"A" * 50), f.line(f.unread_line() + "=")),
+            expect=_HDR,
+        ),
         "stanza_empty_argument": lambda: _header_pk(
-            lambda f: (f.args_line("stanza", "", "argument"), f.body(b"")), expect=_HDR),
-        "stanza_empty_body": lambda: _header_pk(
-            lambda f: (f.args_line("empty"), f.body(b""))),
+            lambda f: (f.args_line("stanza", "", "argument"), f.body(b"")), expect=_HDR
+        ),
+        "stanza_empty_body": lambda: _header_pk(lambda f: (f.args_line("empty"), f.body(b""))),
         "stanza_invalid_character": lambda: _header_pk(
-            lambda f: (f.args_line("stanza", "\u00e8"), f.body(b"")), expect=_HDR),
+            lambda f: (f.args_line("stanza", "\u00e8"), f.body(b"")), expect=_HDR
+        ),
         "stanza_long_line": lambda: _header_pk(
-            lambda f: (f.args_line("stanza"), f.line("A" * 68), f.line("")), expect=_HDR,
-            comment="a body line is longer than 64 columns"),
+            lambda f: (f.args_line("stanza"), f.line("A" * 68), f.line("")),
+            expect=_HDR,
+            comment="a body line is longer than 64 columns",
+        ),
         "stanza_missing_body": lambda: _header_pk(
-            lambda f: f.args_line("empty"), expect=_HDR,
-            comment="every stanza must end with a short body line, even if empty"),
+            lambda f: f.args_line("empty"),
+            expect=_HDR,
+            comment="every stanza must end with a short body line, even if empty",
+        ),
         "stanza_multiple_short_lines": lambda: _header_pk(
             lambda f: (f.args_line("stanza"), f.line("A" * 32), f.line("A" * 32)),
-            expect=_HDR, comment="a short body line ends the stanza"),
+            expect=_HDR,
+            comment="a short body line ends the stanza",
+        ),
         "stanza_no_arguments": lambda: _header_pk(
-            lambda f: (f.args_line(), f.body(b"")), expect=_HDR),
+            lambda f: (f.args_line(), f.body(b"")), expect=_HDR
+        ),
         "stanza_spurious_cr": lambda: _header_pk(
-            lambda f: (f.args_line("stanza"), f.line("A" * 32 + "\r" + "A" * 31)),
-            expect=_HDR),
+            lambda f: (f.args_line("stanza"), f.line("A" * 32 + "\r" + "A" * 31)), expect=_HDR
+        ),
         "valid_characters": _valid_characters,
         "x25519_extra_argument": lambda: _header(
-            _replace_x25519(make_args=lambda a: " ".join(a) + " 1234"), expect=_HDR,
-            identity=TEST_RECIPIENT, comment=_NOT_CANONICAL),
+            _replace_x25519(make_args=lambda a: " ".join(a) + " 1234"),
+            expect=_HDR,
+            identity=TEST_RECIPIENT,
+            comment=_NOT_CANONICAL,
+        ),
         "x25519_grease": _x25519_grease,
         "x25519_identity": lambda: _x25519_special_share(bytes(32), _SHARE_ZERO_COMMENT),
         "x25519_long_file_key": lambda: _header(
-            expect=_HDR, file_key=b"A LONGER YELLOW SUBMARINE",
-            comment="the file key must be checked to be 16 bytes before decrypting it"),
+            expect=_HDR,
+            file_key=b"A LONGER YELLOW SUBMARINE",
+            comment="the file key must be checked to be 16 bytes before decrypting it",
+        ),
         "x25519_long_share": lambda: _x25519_special_share(
-            None, "a trailing zero is missing from the X25519 share", long=True),
-        "x25519_low_order": lambda: _x25519_special_share(
-            _LOW_ORDER_SHARE, _SHARE_ZERO_COMMENT),
+            None, "a trailing zero is missing from the X25519 share", long=True
+        ),
+        "x25519_low_order": lambda: _x25519_special_share(_LOW_ORDER_SHARE, _SHARE_ZERO_COMMENT),
         "x25519_lowercase": lambda: _header_pk(
             _replace_x25519(make_args=lambda a: " ".join(["->", "x25519", a[2]])),
-            expect=_NOMATCH, comment="the first argument in the X25519 stanza is lowercase"),
+            expect=_NOMATCH,
+            comment="the first argument in the X25519 stanza is lowercase",
+        ),
         "x25519_multiple_recipients": _x25519_multiple_recipients,
         "x25519_no_match": _x25519_no_match,
         "x25519_not_canonical_body": lambda: _header_pk(
-            _replace_x25519(make_body=not_canonical), expect=_HDR, comment=_NOT_CANONICAL),
+            _replace_x25519(make_body=not_canonical), expect=_HDR, comment=_NOT_CANONICAL
+        ),
         "x25519_not_canonical_share": lambda: _header_pk(
-            _replace_x25519(make_args=lambda a: not_canonical(" ".join(a))), expect=_HDR,
-            comment=_NOT_CANONICAL),
+            _replace_x25519(make_args=lambda a: not_canonical(" ".join(a))),
+            expect=_HDR,
+            comment=_NOT_CANONICAL,
+        ),
         "x25519_short_share": lambda: _x25519_special_share(
-            _SHORT_SHARE, "a trailing zero is missing from the X25519 share", short=True),
+            _SHORT_SHARE, "a trailing zero is missing from the X25519 share", short=True
+        ),
         "scrypt": lambda: _scrypt(),
         "scrypt_and_x25519": _scrypt_and_x25519,
         "scrypt_bad_tag": lambda: _scrypt(
-            lambda f: f.line(_flip_body_tag(f.unread_line())), expect=_NOMATCH,
+            lambda f: f.line(_flip_body_tag(f.unread_line())),
+            expect=_NOMATCH,
             comment="the ChaCha20Poly1305 authentication tag on the body of the scrypt "
-                    "stanza is wrong"),
+            "stanza is wrong",
+        ),
         "scrypt_double": _scrypt_double,
         "scrypt_extra_argument": lambda: _scrypt(
-            _replace_x25519(make_args=lambda a: " ".join(a) + " 10"), expect=_HDR,
-            comment=_NOT_CANONICAL),
+            _replace_x25519(make_args=lambda a: " ".join(a) + " 10"),
+            expect=_HDR,
+            comment=_NOT_CANONICAL,
+        ),
         "scrypt_long_file_key": lambda: _scrypt(
-            expect=_HDR, file_key=b"A LONGER YELLOW SUBMARINE",
-            comment="the file key must be checked to be 16 bytes before decrypting it"),
+            expect=_HDR,
+            file_key=b"A LONGER YELLOW SUBMARINE",
+            comment="the file key must be checked to be 16 bytes before decrypting it",
+        ),
         "scrypt_no_match": _scrypt_no_match,
         "scrypt_not_canonical_body": lambda: _scrypt(
-            lambda f: f.line(not_canonical(f.unread_line())), expect=_HDR,
-            comment=_NOT_CANONICAL),
+            lambda f: f.line(not_canonical(f.unread_line())), expect=_HDR, comment=_NOT_CANONICAL
+        ),
         "scrypt_not_canonical_salt": lambda: _scrypt(
-            _scrypt_args(lambda a: [a[0], not_canonical(a[1]), a[2]]), expect=_HDR),
+            _scrypt_args(lambda a: [a[0], not_canonical(a[1]), a[2]]), expect=_HDR
+        ),
         "scrypt_salt_long": lambda: _scrypt_salt_rand(20),
         "scrypt_salt_missing": lambda: _scrypt_salt(None, drop=True),
         "scrypt_salt_short": lambda: _scrypt_salt_rand(12),
         "scrypt_uppercase": lambda: _scrypt(
-            _scrypt_args(lambda a: ["Scrypt", a[1], a[2]]), expect=_NOMATCH),
+            _scrypt_args(lambda a: ["Scrypt", a[1], a[2]]), expect=_NOMATCH
+        ),
         "scrypt_work_factor_23": _scrypt_work_factor_23,
         **{
-            f"scrypt_work_factor_{name}": (lambda v=value: _scrypt(
-                _scrypt_args(lambda a: [a[0], a[1], v]), expect=_HDR))
+            f"scrypt_work_factor_{name}": (
+                lambda v=value: _scrypt(_scrypt_args(lambda a: [a[0], a[1], v]), expect=_HDR)
+            )
             for name, value in (
-                ("hex", "0xa"), ("leading_garbage", "aaaa10"), ("leading_plus", "+10"),
-                ("leading_zero_decimal", "010"), ("leading_zero_octal", "012"),
-                ("negative", "-10"), ("overflow", str((1 << 63) + 10)),
-                ("trailing_garbage", "aaaa10"), ("zero", "0"))
+                ("hex", "0xa"),
+                ("leading_garbage", "aaaa10"),
+                ("leading_plus", "+10"),
+                ("leading_zero_decimal", "010"),
+                ("leading_zero_octal", "012"),
+                ("negative", "-10"),
+                ("overflow", str((1 << 63) + 10)),
+                ("trailing_garbage", "aaaa10"),
+                ("zero", "0"),
+            )
         },
         "scrypt_work_factor_missing": lambda: _scrypt(
-            _scrypt_args(lambda a: [a[0], a[1]]), expect=_HDR, work_factor=18),
+            _scrypt_args(lambda a: [a[0], a[1]]), expect=_HDR, work_factor=18
+        ),
         "scrypt_work_factor_wrong": lambda: _scrypt(
-            _scrypt_args(lambda a: [a[0], a[1], "10"]), expect=_NOMATCH, work_factor=18),
+            _scrypt_args(lambda a: [a[0], a[1], "10"]), expect=_NOMATCH, work_factor=18
+        ),
     }
 
 

@@ -21,7 +21,8 @@ def test_drop_folders_lists_every_folder_in_the_order_added(vault: Vault, tmp_pa
     folders = vault.cameras.drop_folders()
 
     assert [f.path for f in folders] == [
-        (tmp_path / "porch-a").resolve(), (tmp_path / "garage").resolve(),
+        (tmp_path / "porch-a").resolve(),
+        (tmp_path / "garage").resolve(),
         (tmp_path / "porch-b").resolve(),
     ]
     assert [f.camera.name for f in folders] == ["porch", "garage", "porch"]

@@ -101,7 +101,9 @@ def world(tmp_path: Path) -> Iterator[World]:
         r.stop()
 
 
-def connect(address: tuple[str, int], cls: type[ftplib.FTP] = ftplib.FTP, **kw: object) -> ftplib.FTP:
+def connect(
+    address: tuple[str, int], cls: type[ftplib.FTP] = ftplib.FTP, **kw: object
+) -> ftplib.FTP:
     ftp = cls(timeout=DEADLINE, **kw)  # type: ignore[arg-type]
     ftp.connect(*address)
     return ftp
@@ -234,7 +236,13 @@ def test_downloads_appends_resumes_and_changes_are_refused(world: World) -> None
         ftp.storbinary("STOR clip.mp4", io.BytesIO(b"x"), rest=5)
     with pytest.raises(ftplib.error_perm, match="550 STOU is refused"):
         ftp.sendcmd("STOU")
-    for cmd in ("DELE clip.mp4", "RNFR clip.mp4", "RNTO other.mp4", "RMD /", "SITE CHMOD 777 clip.mp4"):
+    for cmd in (
+        "DELE clip.mp4",
+        "RNFR clip.mp4",
+        "RNTO other.mp4",
+        "RMD /",
+        "SITE CHMOD 777 clip.mp4",
+    ):
         with pytest.raises(ftplib.error_perm, match="550"):
             ftp.sendcmd(cmd)
     with pytest.raises(ftplib.error_perm, match="550 No such file"):
@@ -412,8 +420,10 @@ def test_no_plaintext_anywhere(world: World) -> None:
     with pytest.raises((ftplib.error_perm, OSError)):
         ftp.storbinary("STOR oversize.mp4", io.BytesIO(data * 4))
     ftp.close()
-    wait_for(lambda: {"upload.sealed", "upload.incomplete", "upload.oversize"} <= set(world.kinds()),
-             "all three uploads")
+    wait_for(
+        lambda: {"upload.sealed", "upload.incomplete", "upload.oversize"} <= set(world.kinds()),
+        "all three uploads",
+    )
     assert world.opened(world.sealed()[0]) == data
     assert _files_with(marker, [world.tmp, Path(tempfile.gettempdir())]) == []
 
@@ -485,8 +495,9 @@ def test_store_sink_intent_notes(world: World) -> None:
         upload.commit()
 
 
-def test_what_a_peer_sends_reaches_the_logs_escaped(world: World,
-                                                    caplog: pytest.LogCaptureFixture) -> None:
+def test_what_a_peer_sends_reaches_the_logs_escaped(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
     # The receiver's library logs the user name and paths a peer sends; a
     # terminal escape in them must not reach the daemon's log as it is.
     caplog.set_level(logging.DEBUG)
@@ -496,7 +507,11 @@ def test_what_a_peer_sends_reaches_the_logs_escaped(world: World,
         ftp.login("front\x1b[2J\x1b]0;owned\x07", "not-the-password")
     ftp.close()
     wait_for(lambda: world.kinds().count("login.failed") == 1, "the failed login")
-    wait_for(lambda: any("front" in r.getMessage() for r in caplog.records
-                         if r.name.startswith("pyftpdlib")), "the library's log line")
+    wait_for(
+        lambda: any(
+            "front" in r.getMessage() for r in caplog.records if r.name.startswith("pyftpdlib")
+        ),
+        "the library's log line",
+    )
     lines = [r.getMessage() for r in caplog.records]
     assert not any("\x1b" in line or "\x07" in line for line in lines), lines

@@ -66,7 +66,8 @@ class Site:
         proc = subprocess.Popen(
             [sys.executable, "-m", "vault", "daemon", *extra],
             env=cli_env(self.vault, RINGFENCE_LOG="INFO", TMPDIR=str(self.tmp)),
-            stdout=subprocess.DEVNULL, stderr=self.log,
+            stdout=subprocess.DEVNULL,
+            stderr=self.log,
         )
         self.procs.append(proc)
         wait_for(lambda: state.exists() or proc.poll() is not None, "the daemon to start")
@@ -91,8 +92,9 @@ class Site:
             owner = keys.unlock(Layout(self.vault), PASSPHRASE)
             identity.write_text(str(owner.identity) + "\n")
             identity.chmod(0o600)
-        return subprocess.run([age_bin, "-d", "-i", str(identity), str(sealed)],
-                              check=True, capture_output=True).stdout
+        return subprocess.run(
+            [age_bin, "-d", "-i", str(identity), str(sealed)], check=True, capture_output=True
+        ).stdout
 
 
 @pytest.fixture
@@ -107,8 +109,7 @@ def site(tmp_path: Path) -> Iterator[Site]:
             p.wait()
 
 
-def connect(address: tuple[str, int], cls: type[ftplib.FTP] = ftplib.FTP,
-            **kw: Any) -> ftplib.FTP:
+def connect(address: tuple[str, int], cls: type[ftplib.FTP] = ftplib.FTP, **kw: Any) -> ftplib.FTP:
     ftp = cls(timeout=DEADLINE, **kw)
     ftp.connect(*address)
     return ftp
@@ -211,7 +212,9 @@ def test_logins_each_camera_alone_new_and_replaced_passwords(site: Site) -> None
         ftp.quit()
     rows = wait_for(lambda: len(site.clips()) == 2 and site.clips(), "both clips")
     assert {(r["camera"], r["original_name"]) for r in rows} == {
-        ("front", "front.mp4"), ("back", "back.mp4")}
+        ("front", "front.mp4"),
+        ("back", "back.mp4"),
+    }
     # A replaced password stops working at once; the new one works.
     new = json.loads(site.cli("camera", "ftp-password", "back", "--json").stdout)["ftp"]
     with pytest.raises(ftplib.error_perm, match="530"):
@@ -258,7 +261,8 @@ CUT_SHORT_CLIENT = textwrap.dedent("""
 
 
 def test_a_camera_killed_mid_upload_leaves_a_clip_flagged_truncated(
-        site: Site, tmp_path: Path) -> None:
+    site: Site, tmp_path: Path
+) -> None:
     password = site.add_ftp_camera("front")
     site.start("--ftp-listen", "127.0.0.1:0")
     host, port = site.ftp_address()
@@ -267,7 +271,8 @@ def test_a_camera_killed_mid_upload_leaves_a_clip_flagged_truncated(
     source.write_bytes(clip)
     client = subprocess.Popen(
         [sys.executable, "-c", CUT_SHORT_CLIENT, host, str(port), password, str(source)],
-        stdout=subprocess.PIPE)
+        stdout=subprocess.PIPE,
+    )
     try:
         assert client.stdout is not None and client.stdout.readline() == b"sent\n"
         client.send_signal(signal.SIGKILL)
@@ -310,7 +315,8 @@ SLOW_CLIENT = textwrap.dedent("""
 
 @pytest.mark.parametrize("how", ["SIGKILL", "SIGTERM"])
 def test_the_daemon_stopped_mid_upload_keeps_nothing_of_it(
-        site: Site, tmp_path: Path, how: str) -> None:
+    site: Site, tmp_path: Path, how: str
+) -> None:
     password = site.add_ftp_camera("front")
     daemon = site.start("--ftp-listen", "127.0.0.1:0")
     host, port = site.ftp_address()
@@ -325,13 +331,17 @@ def test_the_daemon_stopped_mid_upload_keeps_nothing_of_it(
     source.write_bytes(clip)
     client = subprocess.Popen(
         [sys.executable, "-c", SLOW_CLIENT, host, str(port), password, str(source)],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+    )
     try:
         assert client.stdout is not None and client.stdout.readline() == b"sent\n"
         # Wait until the bytes reached the store's temp file (sealed, never plaintext).
         tmp_dir = site.vault / "store" / "tmp"
-        wait_for(lambda: any(p.stat().st_size > 0 for p in tmp_dir.iterdir()),
-                 "the upload to reach the store")
+        wait_for(
+            lambda: any(p.stat().st_size > 0 for p in tmp_dir.iterdir()),
+            "the upload to reach the store",
+        )
         daemon.send_signal(getattr(signal, how))
         code = daemon.wait(timeout=DEADLINE)
         assert code == (0 if how == "SIGTERM" else -signal.SIGKILL)

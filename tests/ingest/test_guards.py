@@ -85,7 +85,8 @@ def _stored(v: Vault, blob_id: str, *, intent: int | None) -> None:
 
 
 def test_recovery_deletes_only_an_uncommitted_sealing(
-        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     import sqlite3
 
     root, _drop = sealed_vault(tmp_path, 3)
@@ -111,11 +112,14 @@ def test_recovery_deletes_only_an_uncommitted_sealing(
         v.close()
 
 
-@pytest.mark.parametrize("name", [
-    "0001-01-01_00-00-00.mp4",
-    "9999-12-31_23-59-59.mp4",
-    "1969-07-20_20-17-00.mp4",
-])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "0001-01-01_00-00-00.mp4",
+        "9999-12-31_23-59-59.mp4",
+        "1969-07-20_20-17-00.mp4",
+    ],
+)
 def test_a_name_with_an_unbelievable_time_falls_back_to_mtime(name: str) -> None:
     mtime = datetime(2026, 11, 28, 12, 0, tzinfo=UTC).timestamp()
     got = capture_time(name, "%Y-%m-%d_%H-%M-%S", mtime)
@@ -135,8 +139,9 @@ def test_the_daemon_seals_files_with_odd_times(tmp_path: Path) -> None:
     v = Vault.init(root, PASSPHRASE, log_n=FAST_LOG_N)
     try:
         v.cameras.add("front", drop, pattern="%Y-%m-%d_%H-%M-%S")
-        for i, name in enumerate(["0001-01-01_00-00-00.mp4", "9999-12-31_23-59-59.mp4",
-                                  "2026-11-28_10-00-00.mp4"]):
+        for i, name in enumerate(
+            ["0001-01-01_00-00-00.mp4", "9999-12-31_23-59-59.mp4", "2026-11-28_10-00-00.mp4"]
+        ):
             (drop / name).write_bytes(os.urandom(50 + i))
         d = run_once(v)
         assert d.stats.sealed == 3 and d.stats.errors == []
@@ -146,7 +151,8 @@ def test_the_daemon_seals_files_with_odd_times(tmp_path: Path) -> None:
 
 
 def test_the_bytes_of_a_shredded_clip_are_left_alone_and_said_so(
-        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     root = tmp_path / "vault"
     drop = tmp_path / "drop"
     drop.mkdir()
@@ -194,18 +200,24 @@ def test_clips_verify_compares_rows_with_the_audit_log(tmp_path: Path) -> None:
         a, b, c = (clip.id for clip in v.clips.all())
         db = sqlite3.connect(root / "catalog.db", isolation_level=None)
         db.execute("UPDATE clip SET sha256 = ? WHERE id = ?", ("0" * 64, a))
-        db.execute("UPDATE clip SET id = 'clp_planted00000000', captured_at = captured_at "
-                   "WHERE id = ?", (b,))
+        db.execute(
+            "UPDATE clip SET id = 'clp_planted00000000', captured_at = captured_at WHERE id = ?",
+            (b,),
+        )
         db.close()
         check = v.clips.verify()
         found: dict[str, list[str]] = {}
         for p in check.problems:
             found.setdefault(p.clip_id, []).append(p.problem)
         assert found[a] == ["the catalog row differs from its clip.sealed audit entry in: sha256"]
-        assert found["clp_planted00000000"] == ["no clip.sealed entry in the audit log",
-                                                "payload missing from the store"]
-        assert found[b] == ["the audit log recorded its sealing, but its catalog row is gone "
-                            "(its payload is still in the store)"]
+        assert found["clp_planted00000000"] == [
+            "no clip.sealed entry in the audit log",
+            "payload missing from the store",
+        ]
+        assert found[b] == [
+            "the audit log recorded its sealing, but its catalog row is gone "
+            "(its payload is still in the store)"
+        ]
         assert c not in found and check.checked == 3
     finally:
         v.close()

@@ -38,12 +38,11 @@ def _clips(vault_dir: Path) -> list[str]:
 
 
 def test_once_seals_the_other_folders_and_reports_the_missing_one(
-    two_cameras: tuple[Path, Path, Path]
+    two_cameras: tuple[Path, Path, Path],
 ) -> None:
     vault_dir, front, back = two_cameras
     (front / "a.mp4").write_bytes(os.urandom(1000))
-    result = run_cli(vault_dir, "daemon", "--once",
-                     env=cli_env(vault_dir, RINGFENCE_LOG="INFO"))
+    result = run_cli(vault_dir, "daemon", "--once", env=cli_env(vault_dir, RINGFENCE_LOG="INFO"))
     assert "Traceback" not in result.stderr
     assert result.stderr.count(f"drop folder {back} is missing") == 1
     assert "1 folder(s) skipped" in result.stderr
@@ -58,7 +57,7 @@ def test_once_seals_the_other_folders_and_reports_the_missing_one(
 
 
 def test_a_running_daemon_picks_up_a_folder_once_it_exists(
-    two_cameras: tuple[Path, Path, Path]
+    two_cameras: tuple[Path, Path, Path],
 ) -> None:
     vault_dir, front, back = two_cameras
     proc = subprocess.Popen(

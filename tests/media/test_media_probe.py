@@ -112,11 +112,27 @@ def test_probe_of_unreadable_file(tmp_path: Path) -> None:
     path.chmod(0)
     root = Path(__file__).resolve().parents[2]
     done = subprocess.run(
-        ["setpriv", "--reuid=40010", "--regid=40010", "--clear-groups", "--",
-         sys.executable, "-c", _PROBE_AS_OTHER, str(path)],
-        capture_output=True, text=True, timeout=120, cwd=root,
-        env={"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(root),
-             "PYTHONDONTWRITEBYTECODE": "1"})
+        [
+            "setpriv",
+            "--reuid=40010",
+            "--regid=40010",
+            "--clear-groups",
+            "--",
+            sys.executable,
+            "-c",
+            _PROBE_AS_OTHER,
+            str(path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=root,
+        env={
+            "PATH": os.environ.get("PATH", ""),
+            "PYTHONPATH": str(root),
+            "PYTHONDONTWRITEBYTECODE": "1",
+        },
+    )
     shutil.rmtree(folder)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "True"

@@ -39,16 +39,19 @@ def clips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
     }
     out = {}
     for name, args in layouts.items():
-        subprocess.run([ffmpeg, "-loglevel", "error", "-i", str(src), *args, str(folder / name)],
-                       check=True)
+        subprocess.run(
+            [ffmpeg, "-loglevel", "error", "-i", str(src), *args, str(folder / name)], check=True
+        )
         out[name] = (folder / name).read_bytes()
     return out
 
 
-@pytest.mark.parametrize("name", ["moov-last.mp4", "faststart.mp4", "fragmented.mp4",
-                                  "clip.mkv", "clip.ts", "clip.avi"])
+@pytest.mark.parametrize(
+    "name", ["moov-last.mp4", "faststart.mp4", "fragmented.mp4", "clip.mkv", "clip.ts", "clip.avi"]
+)
 def test_a_whole_clip_is_whole_with_the_facts_a_seekable_probe_finds(
-        clips: dict[str, bytes], name: str) -> None:
+    clips: dict[str, bytes], name: str
+) -> None:
     data = clips[name]
     for chunk in (1, 4096, 65536, len(data)):
         if chunk == 1 and len(data) > 40_000:
@@ -58,11 +61,11 @@ def test_a_whole_clip_is_whole_with_the_facts_a_seekable_probe_finds(
         assert got.facts == probe_stream(io.BytesIO(data), len(data))
 
 
-@pytest.mark.parametrize("name", ["moov-last.mp4", "faststart.mp4", "fragmented.mp4",
-                                  "clip.mkv", "clip.ts", "clip.avi"])
+@pytest.mark.parametrize(
+    "name", ["moov-last.mp4", "faststart.mp4", "fragmented.mp4", "clip.mkv", "clip.ts", "clip.avi"]
+)
 @pytest.mark.parametrize("fraction", [0.1, 0.5, 0.97])
-def test_a_clip_cut_short_is_not_whole(clips: dict[str, bytes], name: str,
-                                       fraction: float) -> None:
+def test_a_clip_cut_short_is_not_whole(clips: dict[str, bytes], name: str, fraction: float) -> None:
     data = clips[name]
     cut = int(len(data) * fraction)
     if name == "clip.ts":

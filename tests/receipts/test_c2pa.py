@@ -34,9 +34,16 @@ def _video(path: Path, seconds: float = 1.0) -> Path:
 
 def _provenance(title: str, operations: list[dict] | None = None) -> cred.Provenance:
     return cred.Provenance(
-        title=title, camera="porch", captured_at="2026-12-01T22:00:00Z", clip_id="C1",
-        clip_sha256="ab" * 32, request_id="R1", receipt_id="X1", export_id="E1",
-        vault_origin="ringfence.example/vault", operations=operations or [],
+        title=title,
+        camera="porch",
+        captured_at="2026-12-01T22:00:00Z",
+        clip_id="C1",
+        clip_sha256="ab" * 32,
+        request_id="R1",
+        receipt_id="X1",
+        export_id="E1",
+        vault_origin="ringfence.example/vault",
+        operations=operations or [],
     )
 
 
@@ -49,8 +56,10 @@ def test_the_root_is_derived_stable_and_a_ca() -> None:
     assert other.public_bytes(x509_pem()) != a.public_bytes(x509_pem())
     assert a.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
     # The root key is not the owner's key.
-    assert (cred.root_key(owner).public_key().public_bytes_raw()
-            != owner.public_key().public_bytes_raw())
+    assert (
+        cred.root_key(owner).public_key().public_bytes_raw()
+        != owner.public_key().public_bytes_raw()
+    )
 
 
 def x509_pem():  # noqa: ANN201
@@ -65,11 +74,18 @@ def test_openssl_accepts_the_export_certificate_as_issued_by_the_root(tmp_path: 
     (tmp_path / "root.pem").write_bytes(signer.root_pem)
     leaf = signer.chain_pem[: signer.chain_pem.index(b"-----END CERTIFICATE-----") + 26]
     (tmp_path / "leaf.pem").write_bytes(leaf)
-    out = subprocess.run([openssl, "verify", "-CAfile", str(tmp_path / "root.pem"),
-                          str(tmp_path / "leaf.pem")], capture_output=True, text=True)
+    out = subprocess.run(
+        [openssl, "verify", "-CAfile", str(tmp_path / "root.pem"), str(tmp_path / "leaf.pem")],
+        capture_output=True,
+        text=True,
+    )
     assert out.returncode == 0, out.stderr
-    fp = subprocess.run([openssl, "x509", "-in", str(tmp_path / "root.pem"), "-noout",
-                         "-fingerprint", "-sha256"], capture_output=True, text=True, check=True)
+    fp = subprocess.run(
+        [openssl, "x509", "-in", str(tmp_path / "root.pem"), "-noout", "-fingerprint", "-sha256"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert fp.stdout.strip().split("=")[1].replace(":", "").lower() == signer.root_sha256
 
 
@@ -77,8 +93,9 @@ def test_an_original_validates_as_trusted_and_a_changed_byte_fails(tmp_path: Pat
     video = _video(tmp_path / "clip.mp4")
     before = video.read_bytes()
     signer = cred.export_signer(Ed25519PrivateKey.generate(), "origin", "E1", NOW)
-    manifest = cred.sign_sidecar(video, _provenance("clip.mp4"), signer, original=None,
-                                 version="0.1.0")
+    manifest = cred.sign_sidecar(
+        video, _provenance("clip.mp4"), signer, original=None, version="0.1.0"
+    )
     assert video.read_bytes() == before  # a sidecar: the original stays byte-identical
     check = cred.validate(video, manifest, signer.root_pem)
     assert check.trusted, check.problems
@@ -98,8 +115,9 @@ def test_an_original_validates_as_trusted_and_a_changed_byte_fails(tmp_path: Pat
 def test_another_root_does_not_make_it_trusted(tmp_path: Path) -> None:
     video = _video(tmp_path / "clip.mp4")
     signer = cred.export_signer(Ed25519PrivateKey.generate(), "origin", "E1", NOW)
-    manifest = cred.sign_sidecar(video, _provenance("clip.mp4"), signer, original=None,
-                                 version="0.1.0")
+    manifest = cred.sign_sidecar(
+        video, _provenance("clip.mp4"), signer, original=None, version="0.1.0"
+    )
     stranger = cred.export_signer(Ed25519PrivateKey.generate(), "origin", "E1", NOW)
     check = cred.validate(video, manifest, stranger.root_pem)
     assert not check.trusted and check.state != cred.TRUSTED
@@ -108,18 +126,24 @@ def test_another_root_does_not_make_it_trusted(tmp_path: Path) -> None:
 def test_a_derived_file_names_its_original_and_each_operation(tmp_path: Path) -> None:
     original = _video(tmp_path / "original.mp4", seconds=2)
     derived = _video(tmp_path / "derived.mp4", seconds=1)
-    ops = [{"op": "trim", "requested": ["a", "b"], "disclosed": ["a", "b"]},
-           {"op": "mask", "rects": [[0, 0, 500000, 500000]]}]
+    ops = [
+        {"op": "trim", "requested": ["a", "b"], "disclosed": ["a", "b"]},
+        {"op": "mask", "rects": [[0, 0, 500000, 500000]]},
+    ]
     signer = cred.export_signer(Ed25519PrivateKey.generate(), "origin", "E1", NOW)
-    manifest = cred.sign_sidecar(derived, _provenance("derived.mp4", ops), signer,
-                                 original=original, version="0.1.0")
+    manifest = cred.sign_sidecar(
+        derived, _provenance("derived.mp4", ops), signer, original=original, version="0.1.0"
+    )
     check = cred.validate(derived, manifest, signer.root_pem)
     assert check.trusted, check.problems
     actions = cred.actions_of(check.manifest)
     assert [a["action"] for a in actions] == [
-        "c2pa.created", "c2pa.edited", "c2pa.edited", "c2pa.published"]
-    assert [a["parameters"]["ringfence.operation"]["op"] for a in actions[1:3]] == [
-        "trim", "mask"]
+        "c2pa.created",
+        "c2pa.edited",
+        "c2pa.edited",
+        "c2pa.published",
+    ]
+    assert [a["parameters"]["ringfence.operation"]["op"] for a in actions[1:3]] == ["trim", "mask"]
     assert check.manifest is not None
     ingredients = check.manifest.get("ingredients", [])
     assert len(ingredients) == 1 and ingredients[0]["relationship"] == "parentOf"

@@ -8,8 +8,19 @@ import sys
 import pytest
 
 #: Top-level packages and vault modules a requester's machine must never load.
-FORBIDDEN = ("sqlmodel", "sqlalchemy", "alembic", "vault.catalog", "vault.service", "vault.store",
-             "vault.keys", "vault.audit.log", "vault.ingest", "textual", "watchdog")
+FORBIDDEN = (
+    "sqlmodel",
+    "sqlalchemy",
+    "alembic",
+    "vault.catalog",
+    "vault.service",
+    "vault.store",
+    "vault.keys",
+    "vault.audit.log",
+    "vault.ingest",
+    "textual",
+    "watchdog",
+)
 
 
 @pytest.mark.parametrize("module", ["vault.receipts.verify", "vault.receipts", "vault.signed"])

@@ -78,8 +78,11 @@ def filled(tmp_path: Path) -> Iterator[Path]:
 
 
 def _store_bytes(root: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(root)): p.read_bytes()
-            for p in (root / "store").rglob("clp_*") if p.is_file()}
+    return {
+        str(p.relative_to(root)): p.read_bytes()
+        for p in (root / "store").rglob("clp_*")
+        if p.is_file()
+    }
 
 
 def _open_with_stock_age(root: Path, identity_text: str, tmp_path: Path) -> list[str]:
@@ -94,18 +97,23 @@ def _open_with_stock_age(root: Path, identity_text: str, tmp_path: Path) -> list
     for clip in clips:
         target = tmp_path / f"{clip['id']}.age"
         run_cli(root, "clips", "export-age", clip["id"], "-o", str(target), passphrase=None)
-        plain = subprocess.run([exe, "-d", "-i", str(ident), str(target)],
-                               capture_output=True, check=True).stdout
+        plain = subprocess.run(
+            [exe, "-d", "-i", str(ident), str(target)], capture_output=True, check=True
+        ).stdout
         assert hashlib.sha256(plain).hexdigest() == clip["sha256"]
         out.append(clip["id"])
     return out
 
 
 def test_k_of_n_shares_rebuild_the_key_with_another_slip39_and_the_stock_age_opens_clips(
-        filled: Path, tmp_path: Path) -> None:
+    filled: Path, tmp_path: Path
+) -> None:
     before = _store_bytes(filled)
-    made = json.loads(run_cli(filled, "key", "recovery", "create", "--shares", "5",
-                              "--threshold", "3", "--json").stdout)
+    made = json.loads(
+        run_cli(
+            filled, "key", "recovery", "create", "--shares", "5", "--threshold", "3", "--json"
+        ).stdout
+    )
     assert made["threshold"] == 3 and len(made["shares"]) == 5 and made["paper_key"] is None
     assert made["headers"] == 3
     assert _store_bytes(filled) == before, "a payload byte changed"
@@ -138,9 +146,13 @@ def test_a_single_share_is_a_paper_key_for_the_stock_age(filled: Path, tmp_path:
 
 
 def test_key_recover_sets_a_new_passphrase_and_k_minus_1_shares_do_not(
-        filled: Path, tmp_path: Path) -> None:
-    made = json.loads(run_cli(filled, "key", "recovery", "create", "--shares", "3",
-                              "--threshold", "2", "--json").stdout)
+    filled: Path, tmp_path: Path
+) -> None:
+    made = json.loads(
+        run_cli(
+            filled, "key", "recovery", "create", "--shares", "3", "--threshold", "2", "--json"
+        ).stdout
+    )
     few = tmp_path / "one-share.txt"
     few.write_text(made["shares"][0] + "\n")
     env = cli_env(filled, passphrase=None, RINGFENCE_NEW_PASSPHRASE="a brand new one")
@@ -167,8 +179,9 @@ def test_key_recover_sets_a_new_passphrase_and_k_minus_1_shares_do_not(
     finally:
         other.close()
     (tmp_path / "alien.txt").write_text("\n".join(alien.shares))
-    proc = run_cli(filled, "key", "recover", "--shares-file", str(tmp_path / "alien.txt"),
-                   env=env, check=False)
+    proc = run_cli(
+        filled, "key", "recover", "--shares-file", str(tmp_path / "alien.txt"), env=env, check=False
+    )
     assert proc.returncode == PassphraseError.exit_code and "not this vault" in proc.stderr
 
 
@@ -211,8 +224,11 @@ def test_the_daemon_must_be_stopped_and_bad_splits_are_refused(filled: Path) -> 
     with InstanceLock(filled / "daemon.lock"):
         proc = run_cli(filled, "key", "recovery", "create", check=False)
     assert proc.returncode == VaultBusy.exit_code and "stop it first" in proc.stderr
-    for args in (["--shares", "3", "--threshold", "4"], ["--shares", "17"],
-                 ["--shares", "3", "--threshold", "1"]):
+    for args in (
+        ["--shares", "3", "--threshold", "4"],
+        ["--shares", "17"],
+        ["--shares", "3", "--threshold", "1"],
+    ):
         proc = run_cli(filled, "key", "recovery", "create", *args, check=False)
         assert proc.returncode == 2, (args, proc.stderr)
     v = Vault.open(filled)
@@ -223,7 +239,8 @@ def test_the_daemon_must_be_stopped_and_bad_splits_are_refused(filled: Path) -> 
 
 
 def test_a_backup_carries_the_recovery_key_and_a_restored_vault_recovers_with_it(
-        filled: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    filled: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from vault.service.backup_check import restore, verify_backup
 
     made = json.loads(run_cli(filled, "key", "recovery", "create", "--json").stdout)
@@ -237,8 +254,7 @@ def test_a_backup_carries_the_recovery_key_and_a_restored_vault_recovers_with_it
     restore(str(dest), tmp_path / "restored", PASSPHRASE)
     shares = tmp_path / "share.txt"
     shares.write_text(made["shares"][0] + "\n")
-    env = cli_env(tmp_path / "restored", passphrase=None,
-                  RINGFENCE_NEW_PASSPHRASE="after the fire")
+    env = cli_env(tmp_path / "restored", passphrase=None, RINGFENCE_NEW_PASSPHRASE="after the fire")
     run_cli(tmp_path / "restored", "key", "recover", "--shares-file", str(shares), env=env)
     v = Vault.open(tmp_path / "restored")
     try:

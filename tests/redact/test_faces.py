@@ -37,8 +37,12 @@ def detector() -> faces.CenterFace:
 
 
 def _inside(inner: Box, outer: Box) -> bool:
-    return (outer[0] <= inner[0] and outer[1] <= inner[1]
-            and inner[2] <= outer[2] and inner[3] <= outer[3])
+    return (
+        outer[0] <= inner[0]
+        and outer[1] <= inner[1]
+        and inner[2] <= outer[2]
+        and inner[3] <= outer[3]
+    )
 
 
 # Where the astronaut's face is in the 512×512 portrait (eyes, nose, mouth).
@@ -154,6 +158,10 @@ def test_a_missed_detection_stays_blurred_for_the_hold() -> None:
 
 def test_the_operation_entry_names_the_model(detector: faces.CenterFace) -> None:
     entry = FaceBlur(detector).describe()
-    assert entry == {"op": "blur-faces", "detector": "centerface",
-                     "model_sha256": detector.sha256, "threshold": "0.40",
-                     "hold_frames": faces.HOLD_FRAMES}
+    assert entry == {
+        "op": "blur-faces",
+        "detector": "centerface",
+        "model_sha256": detector.sha256,
+        "threshold": "0.40",
+        "hold_frames": faces.HOLD_FRAMES,
+    }

@@ -24,20 +24,49 @@ def test_rect_parses_exact_millionths() -> None:
     assert parse_rect("0.1,0.2,0.3,0.25").text() == "0.1,0.2,0.3,0.25"
 
 
-@pytest.mark.parametrize("text", [
-    "", "0,0,1", "0,0,1,1,1", "a,0,1,1", "-0.1,0,0.5,0.5", "0,0,1.1,1", "1.5,0,0,1",
-    "0,0,0,1", "0,0,1,0", "0.6,0,0.5,1", "0,0.6,1,0.5", "0.1234567,0,0.5,0.5",
-    "nan,0,1,1", "inf,0,1,1", "1e-1,0,1,1", "0x1,0,1,1", ".,0,1,1", "0,,1,1", "１,0,1,1",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "0,0,1",
+        "0,0,1,1,1",
+        "a,0,1,1",
+        "-0.1,0,0.5,0.5",
+        "0,0,1.1,1",
+        "1.5,0,0,1",
+        "0,0,0,1",
+        "0,0,1,0",
+        "0.6,0,0.5,1",
+        "0,0.6,1,0.5",
+        "0.1234567,0,0.5,0.5",
+        "nan,0,1,1",
+        "inf,0,1,1",
+        "1e-1,0,1,1",
+        "0x1,0,1,1",
+        ".,0,1,1",
+        "0,,1,1",
+        "１,0,1,1",
+    ],
+)
 def test_bad_rects_are_refused_with_a_reason(text: str) -> None:
     with pytest.raises(UsageError, match="--rect"):
         parse_rect(text)
 
 
-@pytest.mark.parametrize("values", [
-    [0.1, 0, 1, 1], [True, 0, 1, 1], [0, 0, 1], "0,0,1,1", None, [0, 0, 0, 10],
-    [-1, 0, 10, 10], [0, 0, 1_000_001, 1], [500_000, 0, 500_001, 1],
-])
+@pytest.mark.parametrize(
+    "values",
+    [
+        [0.1, 0, 1, 1],
+        [True, 0, 1, 1],
+        [0, 0, 1],
+        "0,0,1,1",
+        None,
+        [0, 0, 0, 10],
+        [-1, 0, 10, 10],
+        [0, 0, 1_000_001, 1],
+        [500_000, 0, 500_001, 1],
+    ],
+)
 def test_stored_rects_are_checked_when_read_back(values: object) -> None:
     with pytest.raises(UsageError):
         regions.check_rect(values)
@@ -62,8 +91,7 @@ def test_the_filled_box_covers_the_asked_box_on_the_macroblock_grid() -> None:
 def _clip(path: Path, *, seconds: float, width: int, height: int, fps: int) -> Path:
     from demo.synth import write_clip
 
-    write_clip(path, seconds=seconds, width=width, height=height, fps=fps, seed=7,
-               codec="h264")
+    write_clip(path, seconds=seconds, width=width, height=height, fps=fps, seed=7, codec="h264")
     return path
 
 
@@ -80,8 +108,12 @@ def test_every_mask_pixel_is_the_fill_colour_in_every_frame(tmp_path: Path) -> N
     src = _clip(tmp_path / "in.mp4", seconds=3, width=640, height=360, fps=10)
     masks = [parse_rect("0.1,0.2,0.3,0.25"), parse_rect("0.61,0.55,0.2,0.4")]
     seen: list[tuple[int, int]] = []
-    result = redact(src, tmp_path / "out.mp4", masks=masks,
-                    progress=lambda done, total: seen.append((done, total)))
+    result = redact(
+        src,
+        tmp_path / "out.mp4",
+        masks=masks,
+        progress=lambda done, total: seen.append((done, total)),
+    )
     before, after = _frames(src, "rgb24"), _frames(tmp_path / "out.mp4", "rgb24")
     assert result.frames == len(before) == len(after) == 30
     assert seen[-1][0] == 30 and [d for d, _ in seen] == list(range(1, 31))
@@ -136,14 +168,37 @@ def test_audio_is_kept_and_the_frame_count_too(tmp_path: Path) -> None:
 
     src = tmp_path / "av.mp4"
     subprocess.run(
-        [ffmpeg, "-v", "error", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=10:duration=2",
-         "-f", "lavfi", "-i", "sine=frequency=440:duration=2", "-c:v", "libx264",
-         "-c:a", "aac", "-shortest", str(src)], check=True)
+        [
+            ffmpeg,
+            "-v",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=320x240:rate=10:duration=2",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=440:duration=2",
+            "-c:v",
+            "libx264",
+            "-c:a",
+            "aac",
+            "-shortest",
+            str(src),
+        ],
+        check=True,
+    )
     out = tmp_path / "out.mp4"
     result = redact(src, out, masks=[parse_rect("0,0,0.5,0.5")])
-    probe = json.loads(subprocess.run(
-        [ffprobe, "-v", "error", "-count_frames", "-show_streams", "-of", "json", str(out)],
-        check=True, capture_output=True, text=True).stdout)
+    probe = json.loads(
+        subprocess.run(
+            [ffprobe, "-v", "error", "-count_frames", "-show_streams", "-of", "json", str(out)],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+    )
     kinds = {s["codec_type"]: s for s in probe["streams"]}
     assert set(kinds) == {"video", "audio"}
     assert kinds["video"]["codec_name"] == "h264"

@@ -33,14 +33,16 @@ FIXED = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 
 
 def test_the_vaults_clock_and_ids_reach_the_log_the_daemon_and_every_service(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     counter = itertools.count(1)
 
     def new_id(kind: str) -> str:
         return f"{ids.PREFIXES[kind]}_{next(counter):016d}"
 
-    vault = Vault.init(tmp_path / "vault", PASSPHRASE, log_n=FAST_LOG_N,
-                       clock=lambda: FIXED, new_id=new_id)
+    vault = Vault.init(
+        tmp_path / "vault", PASSPHRASE, log_n=FAST_LOG_N, clock=lambda: FIXED, new_id=new_id
+    )
     try:
         drop = tmp_path / "drop"
         vault.cameras.add("front", drop)
@@ -56,8 +58,9 @@ def test_the_vaults_clock_and_ids_reach_the_log_the_daemon_and_every_service(
         vault.close()
 
 
-def test_refuse_signs_the_refusal_and_writes_its_receipt(vault: Vault, camera: Path,
-                                                         tmp_path: Path) -> None:
+def test_refuse_signs_the_refusal_and_writes_its_receipt(
+    vault: Vault, camera: Path, tmp_path: Path
+) -> None:
     rid = vault.requests.add(REQ)
     result = vault.releases.refuse(rid, "no warrant", tmp_path / "receipt")
     assert isinstance(result, DecisionResult)

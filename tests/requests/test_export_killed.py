@@ -36,8 +36,13 @@ vault.releases.export(sys.argv[2], Path(sys.argv[3]), progress=progress)
 
 def killed_export(vault: Vault, rid: str, out: Path) -> None:
     env = dict(os.environ, PASSPHRASE=PASSPHRASE)
-    proc = subprocess.run([sys.executable, "-c", KILLER, str(vault.root), rid, str(out)],
-                          env=env, capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-c", KILLER, str(vault.root), rid, str(out)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == -9, proc.stderr
 
 
@@ -70,7 +75,9 @@ def test_a_killed_export_is_logged_and_swept(vault: Vault, camera: Path, tmp_pat
     assert not (exports / "first").exists()
     started = [e for _i, e in vault.audit.entries() if e["type"] == "export.started"]
     assert len(started) == 1 and started[0]["details"]["folder"] == str(left)
-    assert sorted(started[0]["details"]["clips"]) == sorted(c.id for c in vault.requests.scope_clips(rid))
+    assert sorted(started[0]["details"]["clips"]) == sorted(
+        c.id for c in vault.requests.scope_clips(rid)
+    )
     assert "export.created" not in types(vault)
 
     result = vault.releases.export(rid, exports / "second")  # sweeps first, then exports
@@ -85,7 +92,8 @@ def test_a_killed_export_is_logged_and_swept(vault: Vault, camera: Path, tmp_pat
 
 
 def test_the_daemon_sweeps_at_start_and_leaves_a_running_export(
-        vault: Vault, camera: Path, tmp_path: Path) -> None:
+    vault: Vault, camera: Path, tmp_path: Path
+) -> None:
     from vault.service.release import InFlight
 
     ingest(vault, camera, 2)
@@ -105,24 +113,30 @@ def test_the_daemon_sweeps_at_start_and_leaves_a_running_export(
 
 
 def test_a_running_daemon_sweeps_an_export_killed_meanwhile(
-        vault: Vault, camera: Path, tmp_path: Path) -> None:
+    vault: Vault, camera: Path, tmp_path: Path
+) -> None:
     import subprocess
     import time
 
     from tests.tools import cli_env
 
     rid = approved(vault, camera, 2)
-    daemon = subprocess.Popen([sys.executable, "-m", "vault", "daemon", "--rescan", "0.5"],
-                              env=cli_env(vault.root), stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)
+    daemon = subprocess.Popen(
+        [sys.executable, "-m", "vault", "daemon", "--rescan", "0.5"],
+        env=cli_env(vault.root),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         from vault.lock import read_heartbeat
 
         # Wait for this daemon's own heartbeat (an earlier --once left a
         # daemon.json): it is watching, past its start-up sweep.
         deadline = time.monotonic() + 180
-        while (read_heartbeat(vault.root / "daemon.json").get("pid") != daemon.pid
-               and time.monotonic() < deadline):
+        while (
+            read_heartbeat(vault.root / "daemon.json").get("pid") != daemon.pid
+            and time.monotonic() < deadline
+        ):
             time.sleep(0.05)
         assert read_heartbeat(vault.root / "daemon.json").get("pid") == daemon.pid
         killed_export(vault, rid, tmp_path / "out")
@@ -137,7 +151,8 @@ def test_a_running_daemon_sweeps_an_export_killed_meanwhile(
 
 
 def test_a_folder_in_the_markers_place_stops_nothing(
-        vault: Vault, camera: Path, tmp_path: Path) -> None:
+    vault: Vault, camera: Path, tmp_path: Path
+) -> None:
     rid = approved(vault, camera, 1)
     (vault.root / "exports" / "stray").mkdir(parents=True)
     vault.releases.export(rid, tmp_path / "out")
@@ -146,16 +161,19 @@ def test_a_folder_in_the_markers_place_stops_nothing(
 
 
 def test_exports_are_refused_where_they_would_be_kept_or_swallowed(
-        vault: Vault, camera: Path, tmp_path: Path) -> None:
+    vault: Vault, camera: Path, tmp_path: Path
+) -> None:
     from vault.errors import UsageError
 
     rid = approved(vault, camera, 1)
     first = tmp_path / "first"
     vault.releases.export(rid, first)
-    for out, what in ((vault.root / "plain", "the vault folder"),
-                      (vault.root / "exports" / "x", "the vault folder"),
-                      (camera / "handover", "the drop folder of camera front"),
-                      (first / "inner", "the folder of export")):
+    for out, what in (
+        (vault.root / "plain", "the vault folder"),
+        (vault.root / "exports" / "x", "the vault folder"),
+        (camera / "handover", "the drop folder of camera front"),
+        (first / "inner", "the folder of export"),
+    ):
         with pytest.raises(UsageError, match=what):
             vault.releases.export(rid, out)
         assert not out.exists()

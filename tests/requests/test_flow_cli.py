@@ -69,8 +69,17 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> dict:  # type: ignore[
     in_scope = [c["id"] for c in shown["clips_in_scope"]]
     approved = root / "approved"
     copy_vault(vault, approved)
-    run_cli(approved, "approve", rid, "--reason", "warrant checked", "--exclude-clip",
-            in_scope[2], "--terms", "evidence use only")
+    run_cli(
+        approved,
+        "approve",
+        rid,
+        "--reason",
+        "warrant checked",
+        "--exclude-clip",
+        in_scope[2],
+        "--terms",
+        "evidence use only",
+    )
     plain = root / "export-plain"
     run_cli(approved, "export", rid, "--out", str(plain))
     key = json.loads(run_cli(approved, "key", "show", "--json").stdout)["signing_public_key"]
@@ -100,8 +109,7 @@ def approved(template: dict, tmp_path: Path) -> dict:  # type: ignore[type-arg]
     """This test's own vault whose request is partly approved (two of three clips)."""
     own = tmp_path / "world"
     own.mkdir()
-    return {**template, "root": own,
-            "vault": copy_vault(template["approved_vault"], own / "vault")}
+    return {**template, "root": own, "vault": copy_vault(template["approved_vault"], own / "vault")}
 
 
 def test_scope_and_partial_approval(world: dict) -> None:  # type: ignore[type-arg]
@@ -341,8 +349,17 @@ def test_an_unpinned_signer_is_said_to_be_unauthenticated(world: dict) -> None: 
     assert "NOT authenticated" in res.stdout
     doc = json.loads(run_cli(world["vault"], "receipt", "verify", str(src), "--json").stdout)
     assert doc["ok"] is True and doc["signer_pinned"] is False
-    doc = json.loads(run_cli(world["vault"], "receipt", "verify", str(src), "--json",
-                             "--owner-key", world["owner_key"]).stdout)
+    doc = json.loads(
+        run_cli(
+            world["vault"],
+            "receipt",
+            "verify",
+            str(src),
+            "--json",
+            "--owner-key",
+            world["owner_key"],
+        ).stdout
+    )
     assert doc["ok"] is True and doc["signer_pinned"] is True
 
 
@@ -367,7 +384,8 @@ def test_symlinks_in_an_export_folder_fail(world: dict, tmp_path: Path) -> None:
 
 
 def test_malformed_but_signed_receipts_and_missing_paths_are_clear_errors(
-        world: dict, tmp_path: Path) -> None:  # type: ignore[type-arg]
+    world: dict, tmp_path: Path
+) -> None:  # type: ignore[type-arg]
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
     from vault import receipts
@@ -375,8 +393,12 @@ def test_malformed_but_signed_receipts_and_missing_paths_are_clear_errors(
 
     body = parse_canonical((world["plain"] / "receipt.json").read_bytes())
     del body["signature"]
-    for path, value in [(("request",), None), (("decision", "outcome"), 7),
-                        (("clips",), [{"id": "clp_x"}]), (("audit", "entries"), "none")]:
+    for path, value in [
+        (("request",), None),
+        (("decision", "outcome"), 7),
+        (("clips",), [{"id": "clp_x"}]),
+        (("audit", "entries"), "none"),
+    ]:
         doc = json.loads(json.dumps(body))
         target = doc
         for key in path[:-1]:
@@ -386,22 +408,42 @@ def test_malformed_but_signed_receipts_and_missing_paths_are_clear_errors(
         folder = tmp_path / f"bad-{'-'.join(path)}"
         folder.mkdir()
         (folder / "receipt.json").write_bytes(canonical_json(signed))
-        for args in (("verify", str(folder)), ("show", str(folder)),
-                     ("show", str(folder), "--kantara")):
+        for args in (
+            ("verify", str(folder)),
+            ("show", str(folder)),
+            ("show", str(folder), "--kantara"),
+        ):
             res = run_cli(world["vault"], "receipt", *args, check=False)
             assert res.returncode == 6, (path, args, res.stderr)
             assert "Traceback" not in res.stderr
             assert f"receipt field {path[0]}" in res.stdout + res.stderr
-    res = run_cli(world["vault"], "receipt", "verify", str(tmp_path / "nothing-here"),
-                  check=False)
+    res = run_cli(world["vault"], "receipt", "verify", str(tmp_path / "nothing-here"), check=False)
     assert res.returncode == 3 and "no such file" in res.stderr
 
 
 def test_refuse_checks_its_out_folder_before_deciding(world: dict, tmp_path: Path) -> None:  # type: ignore[type-arg]
     vault = world["vault"]
-    rid = run_cli(vault, "request", "add", "--requester", "Ann", "--org", "-", "--kind",
-                  "insurer", "--basis", "consent", "--reason", "claim", "--camera", "front",
-                  "--from", "2026-11-27T00:00Z", "--to", "2026-11-29T00:00Z").stdout.strip()
+    rid = run_cli(
+        vault,
+        "request",
+        "add",
+        "--requester",
+        "Ann",
+        "--org",
+        "-",
+        "--kind",
+        "insurer",
+        "--basis",
+        "consent",
+        "--reason",
+        "claim",
+        "--camera",
+        "front",
+        "--from",
+        "2026-11-27T00:00Z",
+        "--to",
+        "2026-11-29T00:00Z",
+    ).stdout.strip()
     busy = tmp_path / "busy"
     busy.mkdir()
     (busy / "something").write_text("x")

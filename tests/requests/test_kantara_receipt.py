@@ -53,7 +53,8 @@ def _load_schema() -> dict[str, Any]:
     # The standards folder's README: drop lines whose first non-blank
     # characters are `//` before parsing.
     text = "\n".join(
-        line for line in SCHEMA.read_text("utf-8").splitlines()
+        line
+        for line in SCHEMA.read_text("utf-8").splitlines()
         if not line.lstrip().startswith("//")
     )
     schema: dict[str, Any] = json.loads(text)
@@ -70,8 +71,9 @@ def validator() -> Any:
 
 
 def _errors(validator: Any, doc: Any) -> list[str]:
-    return [f"{'/'.join(map(str, e.absolute_path))}: {e.message}"
-            for e in validator.iter_errors(doc)]
+    return [
+        f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(doc)
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -89,23 +91,41 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         (drop / f"c{i}.mp4").write_bytes(os.urandom(5_000) + bytes([i]))
     Daemon(vault, DaemonOptions(once=True, settle_seconds=0)).run()
     approved = vault.requests.add(REQ)
-    vault.requests.decide(approved, approve=True, reason="a warrant was shown",
-                 terms="only for case W-1142; delete when the case closes",
-                 expires=datetime.now(UTC) + timedelta(days=30))
+    vault.requests.decide(
+        approved,
+        approve=True,
+        reason="a warrant was shown",
+        terms="only for case W-1142; delete when the case closes",
+        expires=datetime.now(UTC) + timedelta(days=30),
+    )
     decision_folder = root / "decision"
     vault.releases.write_decision_receipt(approved, decision_folder)
     export = root / "export"
     vault.releases.export(approved, export)
-    refused = vault.requests.add({**REQ, "requester": "Ned", "organisation": "next door",
-                                 "kind": "neighbour", "basis": "emergency", "contact": None,
-                                 "reference": None, "reason": "my car"})
+    refused = vault.requests.add(
+        {
+            **REQ,
+            "requester": "Ned",
+            "organisation": "next door",
+            "kind": "neighbour",
+            "basis": "emergency",
+            "contact": None,
+            "reference": None,
+            "reason": "my car",
+        }
+    )
     vault.requests.decide(refused, approve=False, reason="no emergency shown")
     refusal = root / "refusal"
     vault.releases.write_decision_receipt(refused, refusal)
     keys = vault.owner_keys()
     vault.close()
-    return {"vault": root / "vault", "export": export, "decision": decision_folder,
-            "refusal": refusal, "keys": keys}
+    return {
+        "vault": root / "vault",
+        "export": export,
+        "decision": decision_folder,
+        "refusal": refusal,
+        "keys": keys,
+    }
 
 
 def _receipt(folder: Path) -> dict[str, Any]:
@@ -167,20 +187,24 @@ def test_a_refusal_has_no_kantara_form(world: dict[str, Any]) -> None:
     """Chosen: a usage error, never a document that could pass for consent."""
     with pytest.raises(UsageError, match="no form for a refusal"):
         receipts.to_kantara(_receipt(world["refusal"]))
-    res = run_cli(world["vault"], "receipt", "show", str(world["refusal"]), "--kantara",
-                  check=False)
+    res = run_cli(
+        world["vault"], "receipt", "show", str(world["refusal"]), "--kantara", check=False
+    )
     assert res.returncode == 2
     assert res.stdout == ""
     assert "Kantara Consent Receipt v1.1 has no form for a refusal" in res.stderr
     assert "Traceback" not in res.stderr
     # The refusal's own receipt still renders and verifies.
     assert "refused" in run_cli(world["vault"], "receipt", "show", str(world["refusal"])).stdout
-    assert "verified: refused" in run_cli(world["vault"], "receipt", "verify",
-                                          str(world["refusal"])).stdout
+    assert (
+        "verified: refused"
+        in run_cli(world["vault"], "receipt", "verify", str(world["refusal"])).stdout
+    )
 
 
 def test_a_receipt_from_before_the_record_block_still_renders(
-        world: dict[str, Any], validator: Any) -> None:
+    world: dict[str, Any], validator: Any
+) -> None:
     old = _receipt(world["export"])
     del old["record"]
     old["jurisdiction"] = None
@@ -210,8 +234,9 @@ def test_the_owner_contact_and_jurisdiction_come_from_config(tmp_path: Path) -> 
     config_path = vault.layout.config
     vault.close()
     text = config_path.read_text("utf-8")
-    config_path.write_text(text + '\n[receipt]\njurisdiction = "GB"\n'
-                           'contact = "owner@home.example"\n')
+    config_path.write_text(
+        text + '\n[receipt]\njurisdiction = "GB"\ncontact = "owner@home.example"\n'
+    )
     vault = Vault.open(tmp_path / "vault")
     try:
         vault.unlock(PASSPHRASE)
@@ -235,23 +260,27 @@ def test_the_owner_contact_and_jurisdiction_come_from_config(tmp_path: Path) -> 
     cfg = Config.from_toml(config_path.read_bytes(), config_path)
     again = Config.from_toml(cfg.to_toml(), config_path)
     assert (again.receipt_jurisdiction, again.receipt_contact) == ("GB", "owner@home.example")
-    for bad in ('contact = ""', 'contact = "two\\nlines"', "contact = 7",
-                f'contact = "{"x" * 201}"'):
+    for bad in (
+        'contact = ""',
+        'contact = "two\\nlines"',
+        "contact = 7",
+        f'contact = "{"x" * 201}"',
+    ):
         config_path.write_text(text + f"\n[receipt]\n{bad}\n")
         with pytest.raises(VaultError, match=r"\[receipt\] contact"):
             Config.from_toml(config_path.read_bytes(), config_path)
 
 
 def test_a_receipt_signed_before_the_record_block_still_verifies(
-        world: dict[str, Any], tmp_path: Path) -> None:
+    world: dict[str, Any], tmp_path: Path
+) -> None:
     """Receipts signed before ``record`` and a configured jurisdiction existed
     verify as they did: the new members are not required."""
     import shutil
 
     from vault.service.release import write_receipt_files
 
-    body = {k: v for k, v in _receipt(world["export"]).items()
-            if k not in ("signature", "record")}
+    body = {k: v for k, v in _receipt(world["export"]).items() if k not in ("signature", "record")}
     body["jurisdiction"] = None
     old = receipts.sign(body, world["keys"].signing_key)
     folder = tmp_path / "old-export"

@@ -31,8 +31,9 @@ def _nothing_left(tmp_path: Path, out: Path) -> None:
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".partial")]
 
 
-def test_withdrawn_during_the_export_releases_nothing(vault: Vault, camera: Path,
-                                                      tmp_path: Path) -> None:
+def test_withdrawn_during_the_export_releases_nothing(
+    vault: Vault, camera: Path, tmp_path: Path
+) -> None:
     ingest(vault, camera, n=3)
     rid = vault.requests.add(REQ)
     vault.requests.decide(rid, approve=True, reason="ok")
@@ -53,8 +54,9 @@ def test_withdrawn_during_the_export_releases_nothing(vault: Vault, camera: Path
     assert "clip.released" not in types and "export.created" not in types
 
 
-def test_an_approval_expiring_during_the_export_releases_nothing(vault: Vault, camera: Path,
-                                                                 tmp_path: Path) -> None:
+def test_an_approval_expiring_during_the_export_releases_nothing(
+    vault: Vault, camera: Path, tmp_path: Path
+) -> None:
     ingest(vault, camera, n=2)
     rid = vault.requests.add(REQ)
     expires = datetime.now(UTC) + timedelta(hours=1)
@@ -84,11 +86,14 @@ def test_a_clip_added_to_the_decision_in_the_catalog_is_not_released(
 
 
 @pytest.mark.parametrize("change", ["expiry", "outcome", "receipt"])
-def test_other_changes_to_the_decision_rows_are_caught(vault: Vault, camera: Path,
-                                                       tmp_path: Path, change: str) -> None:
+def test_other_changes_to_the_decision_rows_are_caught(
+    vault: Vault, camera: Path, tmp_path: Path, change: str
+) -> None:
     ingest(vault, camera, n=2)
     rid = vault.requests.add(REQ)
-    vault.requests.decide(rid, approve=True, reason="ok", expires=datetime.now(UTC) + timedelta(days=1))
+    vault.requests.decide(
+        rid, approve=True, reason="ok", expires=datetime.now(UTC) + timedelta(days=1)
+    )
     sql = {
         "expiry": "UPDATE decision SET expires_at = NULL",
         "outcome": "UPDATE decision SET outcome = 'partly_approved'",
@@ -107,7 +112,9 @@ def _widen_in_the_catalog(vault: Vault, rid: str, clip_id: str) -> None:
     with db:
         db.execute(
             "INSERT INTO decision_clip SELECT d.id, c.id, 'front', c.captured_at, c.size, c.sha256"
-            " FROM clip c, decision d WHERE c.id = ? AND d.request_id = ?", (clip_id, rid))
+            " FROM clip c, decision d WHERE c.id = ? AND d.request_id = ?",
+            (clip_id, rid),
+        )
     db.close()
 
 
@@ -145,9 +152,13 @@ def test_blanking_the_receipt_and_rewriting_the_entry_releases_nothing(
     scope = vault.requests.scope_clips(rid)
     vault.requests.decide(rid, approve=True, reason="one", clips=[scope[0].id])
     with vault.reader.connect() as conn:
-        index = conn.execute(
-            Decision.__table__.select().where(Decision.request_id == rid)  # type: ignore[attr-defined]
-        ).first().audit_index
+        index = (
+            conn.execute(
+                Decision.__table__.select().where(Decision.request_id == rid)  # type: ignore[attr-defined]
+            )
+            .first()
+            .audit_index
+        )
     entry = parse_canonical(vault.audit.entry(index))
     entry["details"]["clips"] = [{"id": c.id, "sha256": c.sha256} for c in scope]
     forged = canonical_json(entry)
@@ -179,8 +190,9 @@ def test_a_view_is_logged_before_the_clip_is_decrypted(vault: Vault, camera: Pat
     assert [e["subject"] for e in viewed] == [clip.id]  # the attempt is on record
 
 
-def test_a_withdrawal_undone_in_the_catalog_releases_nothing(vault: Vault, camera: Path,
-                                                             tmp_path: Path) -> None:
+def test_a_withdrawal_undone_in_the_catalog_releases_nothing(
+    vault: Vault, camera: Path, tmp_path: Path
+) -> None:
     ingest(vault, camera, n=1)
     rid = vault.requests.add(REQ)
     vault.requests.decide(rid, approve=True, reason="ok")

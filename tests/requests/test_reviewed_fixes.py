@@ -20,10 +20,18 @@ def _ingest(vault: Vault, drop: Path) -> None:
 
 
 def test_listing_requests_does_not_wait_for_a_writer(vault: Vault, camera: Path) -> None:
-    vault.requests.add({
-        "requester": "A", "organisation": "B", "kind": "insurer", "basis": "consent",
-        "reason": "claim", "cameras": ["front"], "from": "2026-01-01", "to": "2026-02-01",
-    })
+    vault.requests.add(
+        {
+            "requester": "A",
+            "organisation": "B",
+            "kind": "insurer",
+            "basis": "consent",
+            "reason": "claim",
+            "cameras": ["front"],
+            "from": "2026-01-01",
+            "to": "2026-02-01",
+        }
+    )
     other = sqlite3.connect(vault.layout.catalog, timeout=0)
     other.execute("BEGIN IMMEDIATE")  # someone (the daemon) holds the write lock
     seen: dict[str, int] = {}
@@ -65,24 +73,38 @@ def test_viewing_a_shredded_clip_files_no_request(vault: Vault, camera: Path) ->
 def test_status_counts_stored_bytes_from_the_catalog(vault: Vault, camera: Path) -> None:
     _ingest(vault, camera)
     (clip,) = vault.clips.all()
-    assert vault.status.report().store_bytes == clip.payload_size == vault.store.path(clip.id).stat().st_size
+    assert (
+        vault.status.report().store_bytes
+        == clip.payload_size
+        == vault.store.path(clip.id).stat().st_size
+    )
 
 
 REQUEST = {
-    "requester": "A", "organisation": "B", "kind": "insurer", "basis": "consent",
-    "reason": "claim", "cameras": ["front"], "from": "2026-01-01", "to": "2026-02-01",
+    "requester": "A",
+    "organisation": "B",
+    "kind": "insurer",
+    "basis": "consent",
+    "reason": "claim",
+    "cameras": ["front"],
+    "from": "2026-01-01",
+    "to": "2026-02-01",
 }
 
 
-@pytest.mark.parametrize("field,value,message", [
-    ("to", "9999-12-31T23:00:00-05:00", "out of the range"),
-    ("from", "0001-01-01T00:00:00+05:00", "out of the range"),
-    ("deadline", "2020-01-01T00:00:00Z", "already passed"),
-    ("attachments", [5], "must be a file path"),
-    ("attachments", "", None),
-])
-def test_request_fields_out_of_range_are_usage_errors(vault: Vault, camera: Path, field: str,
-                                                     value: object, message: str | None) -> None:
+@pytest.mark.parametrize(
+    "field,value,message",
+    [
+        ("to", "9999-12-31T23:00:00-05:00", "out of the range"),
+        ("from", "0001-01-01T00:00:00+05:00", "out of the range"),
+        ("deadline", "2020-01-01T00:00:00Z", "already passed"),
+        ("attachments", [5], "must be a file path"),
+        ("attachments", "", None),
+    ],
+)
+def test_request_fields_out_of_range_are_usage_errors(
+    vault: Vault, camera: Path, field: str, value: object, message: str | None
+) -> None:
     fields = dict(REQUEST, **{field: value})
     if message is None:
         assert vault.requests.get(vault.requests.add(fields)).status == "pending"
@@ -92,8 +114,9 @@ def test_request_fields_out_of_range_are_usage_errors(vault: Vault, camera: Path
     assert vault.requests.all() == []
 
 
-def test_an_imported_request_reaches_only_files_beside_it(vault: Vault, camera: Path,
-                                                          tmp_path: Path) -> None:
+def test_an_imported_request_reaches_only_files_beside_it(
+    vault: Vault, camera: Path, tmp_path: Path
+) -> None:
     import json
 
     outside = tmp_path / "secret.txt"

@@ -52,7 +52,9 @@ def test_a_deadline_passing_expires_a_pending_request(vault: Vault, camera: Path
 def test_an_approval_lapses_at_its_expiry(vault: Vault, camera: Path, tmp_path: Path) -> None:
     ingest(vault, camera)
     rid = vault.requests.add(REQ)
-    vault.requests.decide(rid, approve=True, reason="ok", expires=datetime.now(UTC) + timedelta(hours=1))
+    vault.requests.decide(
+        rid, approve=True, reason="ok", expires=datetime.now(UTC) + timedelta(hours=1)
+    )
     later = datetime.now(UTC) + timedelta(hours=2)
     vault.clock.set(lambda: later)
     with pytest.raises(PolicyError, match="expired"):
@@ -69,7 +71,6 @@ def test_import_names_the_bad_field_and_stores_nothing(
         "kind.json": ({**REQ, "kind": "spy"}, "kind: 'spy' is not one of"),
         "time.json": ({**REQ, "from": "yesterday"}, "from: 'yesterday' is not an ISO 8601"),
         "order.json": ({**REQ, "to": "1999-01-01T00:00Z"}, "to: must be after from"),
-
         "recipient.json": ({**REQ, "recipient": "age1xyz"}, "recipient: not an age recipient"),
         "missing.json": ({k: v for k, v in REQ.items() if k != "reason"}, "reason: missing"),
     }
@@ -119,7 +120,9 @@ def test_no_other_route_to_plaintext() -> None:
     opening = {"decrypt", "decrypt_payload", "unwrap_file_key", "rewrap", "decrypt_bytes"}
     allowed = {
         Path("vault/service/guard.py"),  # the one release path
-        Path("vault/keys.py"),  # the owner's own key files, and headers readdressed to the vault's own recipients
+        Path(
+            "vault/keys.py"
+        ),  # the owner's own key files, and headers readdressed to the vault's own recipients
     }
     root = Path(__file__).resolve().parents[2]
     offenders = []

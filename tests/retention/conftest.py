@@ -22,8 +22,9 @@ def clip_name(at: datetime, camera: str = "front") -> str:
     return f"{camera}_{at.strftime('%Y%m%d_%H%M%S')}+0000.mp4"
 
 
-def ingest(vault: Vault, drop: Path, times: Iterable[datetime], camera: str = "front",
-           size: int = 3000) -> dict[datetime, str]:
+def ingest(
+    vault: Vault, drop: Path, times: Iterable[datetime], camera: str = "front", size: int = 3000
+) -> dict[datetime, str]:
     """Drop one random file per capture time, run the daemon once; capture time -> clip id."""
     times = list(times)
     for at in times:

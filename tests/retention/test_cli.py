@@ -30,8 +30,9 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> dict:  # type: ignore[
     vault, drop = root / "vault", root / "drop"
     drop.mkdir()
     run_cli(vault, "init", "--kdf-log-n", "10")
-    run_cli(vault, "camera", "add", "front", str(drop), "--pattern", PATTERN,
-            "--retention-days", "30")
+    run_cli(
+        vault, "camera", "add", "front", str(drop), "--pattern", PATTERN, "--retention-days", "30"
+    )
     times = {"old": at(0), "old2": at(1), "held": at(2), "claimed": at(3), "spare": at(4)}
     for t in times.values():
         (drop / clip_name(t)).write_bytes(bytes(range(256)) * 20 + t.isoformat().encode())
@@ -45,14 +46,43 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> dict:  # type: ignore[
 def _hold_and_claim(vault: Path, times: dict) -> tuple[str, str]:  # type: ignore[type-arg]
     """A manual hold on the `held` clip and a pending request for the `claimed` one."""
     t = times["held"]
-    hid = run_cli(vault, "hold", "add", "--camera", "front", "--from", iso(t), "--to",
-                  iso(t.replace(second=1)), "--reason", "insurance claim", passphrase=None
-                  ).stdout.strip()
+    hid = run_cli(
+        vault,
+        "hold",
+        "add",
+        "--camera",
+        "front",
+        "--from",
+        iso(t),
+        "--to",
+        iso(t.replace(second=1)),
+        "--reason",
+        "insurance claim",
+        passphrase=None,
+    ).stdout.strip()
     t = times["claimed"]
-    rid = run_cli(vault, "request", "add", "--requester", "PC Jones", "--org", "Police",
-                  "--kind", "police", "--basis", "warrant", "--reason", "theft",
-                  "--camera", "front", "--from", iso(t), "--to", iso(t.replace(minute=5)),
-                  passphrase=None).stdout.strip()
+    rid = run_cli(
+        vault,
+        "request",
+        "add",
+        "--requester",
+        "PC Jones",
+        "--org",
+        "Police",
+        "--kind",
+        "police",
+        "--basis",
+        "warrant",
+        "--reason",
+        "theft",
+        "--camera",
+        "front",
+        "--from",
+        iso(t),
+        "--to",
+        iso(t.replace(minute=5)),
+        passphrase=None,
+    ).stdout.strip()
     return hid, rid
 
 
@@ -70,26 +100,60 @@ def test_holds_from_the_command_line(template: dict, tmp_path: Path) -> None:  #
     assert hid.startswith("hld_")
     listed = json.loads(run_cli(vault, "hold", "list", "--json").stdout)
     assert {(h["kind"], h["id"], h["state"]) for h in listed} == {
-        ("hold", hid, "active"), ("request", rid, "active")}
+        ("hold", hid, "active"),
+        ("request", rid, "active"),
+    }
     text = run_cli(vault, "hold", "list").stdout
     assert hid in text and rid in text and "insurance claim" in text
-    temp = run_cli(vault, "hold", "add", "--camera", "front", "--from", iso(times["spare"]),
-                   "--to", iso(times["spare"].replace(second=1)), "--reason", "brief",
-                   "--until", "2999-01-01T00:00Z").stdout.strip()
+    temp = run_cli(
+        vault,
+        "hold",
+        "add",
+        "--camera",
+        "front",
+        "--from",
+        iso(times["spare"]),
+        "--to",
+        iso(times["spare"].replace(second=1)),
+        "--reason",
+        "brief",
+        "--until",
+        "2999-01-01T00:00Z",
+    ).stdout.strip()
     out = run_cli(vault, "hold", "release", temp, "--reason", "not needed", "--json")
     assert json.loads(out.stdout)["state"] == "released"
     again = run_cli(vault, "hold", "release", temp, "--reason", "x", check=False)
     assert again.returncode == 7 and "already released" in again.stderr
-    bad = run_cli(vault, "hold", "add", "--camera", "nope", "--from", "2020-01-01",
-                  "--to", "2020-01-02", "--reason", "x", check=False)
+    bad = run_cli(
+        vault,
+        "hold",
+        "add",
+        "--camera",
+        "nope",
+        "--from",
+        "2020-01-01",
+        "--to",
+        "2020-01-02",
+        "--reason",
+        "x",
+        check=False,
+    )
     assert bad.returncode == 3
     all_holds = json.loads(run_cli(vault, "hold", "list", "--all", "--json").stdout)
     assert {h["id"] for h in all_holds} == {hid, rid, temp}
 
 
 def test_clips_shred_refuses_a_held_clip(world: dict) -> None:  # type: ignore[type-arg]
-    res = run_cli(world["vault"], "clips", "shred", world["ids"]["held"], "--reason", "x",
-                  passphrase=None, check=False)
+    res = run_cli(
+        world["vault"],
+        "clips",
+        "shred",
+        world["ids"]["held"],
+        "--reason",
+        "x",
+        passphrase=None,
+        check=False,
+    )
     assert res.returncode == 7 and world["hold"] in res.stderr
 
 
@@ -106,7 +170,9 @@ def test_retention_run_dry_run_then_real_and_byte_search(world: dict) -> None:  
 
     assert {c["id"] for c in out["shredded"]} == expect_gone
     assert {c["id"]: c["held_by"][0]["id"] for c in out["held"]} == {
-        ids["held"]: world["hold"], ids["claimed"]: world["request"]}
+        ids["held"]: world["hold"],
+        ids["claimed"]: world["request"],
+    }
     assert out["record"].startswith("del_")
     after = catalog_headers(vault)
     assert set(after) == {ids["held"], ids["claimed"]}
@@ -118,8 +184,9 @@ def test_retention_run_dry_run_then_real_and_byte_search(world: dict) -> None:  
     assert listed == {ids["held"], ids["claimed"]}
     shown = json.loads(run_cli(vault, "clips", "show", ids["old"], "--json").stdout)
     assert shown["shredded_at"] is not None
-    refused = run_cli(vault, "clips", "export-age", ids["old"], "-o",
-                      str(world["root"] / "x.age"), check=False)
+    refused = run_cli(
+        vault, "clips", "export-age", ids["old"], "-o", str(world["root"] / "x.age"), check=False
+    )
     assert refused.returncode == 7 and "shredded" in refused.stderr
 
     records = json.loads(run_cli(vault, "retention", "records", "--json").stdout)
@@ -134,10 +201,8 @@ def test_clips_shred_after_release(world: dict) -> None:  # type: ignore[type-ar
     vault, ids = world["vault"], world["ids"]
     header = catalog_headers(vault)[ids["held"]]
     run_cli(vault, "hold", "release", world["hold"], "--reason", "claim settled")
-    res = run_cli(vault, "clips", "shred", ids["held"], "--reason", "owner asked",
-                  passphrase=None)
+    res = run_cli(vault, "clips", "shred", ids["held"], "--reason", "owner asked", passphrase=None)
     assert res.stdout.startswith(f"shredded {ids['held']}")
     assert files_containing(vault, header) == []
-    missing = run_cli(vault, "clips", "shred", "clp_aaaaaaaaaaaaaaaa", "--reason", "x",
-                      check=False)
+    missing = run_cli(vault, "clips", "shred", "clp_aaaaaaaaaaaaaaaa", "--reason", "x", check=False)
     assert missing.returncode == 3

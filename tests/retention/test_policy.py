@@ -26,15 +26,29 @@ DAY = timedelta(days=1)
 
 
 def clip(days_old: float, camera: str = "front", retention: int = 30, **kw: object) -> ClipFacts:
-    return ClipFacts(id=f"clp_{camera}_{days_old}", camera=camera,
-                     captured_at=NOW - days_old * DAY, retention_days=retention, **kw)  # type: ignore[arg-type]
+    return ClipFacts(
+        id=f"clp_{camera}_{days_old}",
+        camera=camera,
+        captured_at=NOW - days_old * DAY,
+        retention_days=retention,
+        **kw,
+    )  # type: ignore[arg-type]
 
 
-def request(status: str, *, updated: float = 0, exported: float | None = None,
-            cameras: tuple[str, ...] = ("front",)) -> RequestScope:
+def request(
+    status: str,
+    *,
+    updated: float = 0,
+    exported: float | None = None,
+    cameras: tuple[str, ...] = ("front",),
+) -> RequestScope:
     return RequestScope(
-        id="req_x", status=status, cameras=frozenset(cameras),
-        scope_from=NOW - 100 * DAY, scope_to=NOW - 35 * DAY, updated_at=NOW - updated * DAY,
+        id="req_x",
+        status=status,
+        cameras=frozenset(cameras),
+        scope_from=NOW - 100 * DAY,
+        scope_to=NOW - 35 * DAY,
+        updated_at=NOW - updated * DAY,
         exported_at=None if exported is None else NOW - exported * DAY,
     )
 

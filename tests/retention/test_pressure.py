@@ -22,7 +22,8 @@ def low_disk(vault: Vault, monkeypatch: pytest.MonkeyPatch, missing: int) -> Non
 
 
 def test_low_disk_is_reported_and_nothing_extra_is_shredded(
-        vault: Vault, drop: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    vault: Vault, drop: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     recent = utc_now().replace(microsecond=0)
     ids = ingest(vault, drop, [at(0), recent])
     low_disk(vault, monkeypatch, 10**9)
@@ -38,7 +39,8 @@ def test_low_disk_is_reported_and_nothing_extra_is_shredded(
 
 
 def test_shred_on_pressure_takes_the_oldest_unheld_clips(
-        vault: Vault, drop: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    vault: Vault, drop: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     vault.cameras.change("front", retention_days=0)  # nothing is due by retention
     times = [at(d) for d in (3, 0, 4, 1, 2)]
     ids = ingest(vault, drop, times)
@@ -55,9 +57,9 @@ def test_shred_on_pressure_takes_the_oldest_unheld_clips(
     verify_record(record, vault.config.device_verifier)
 
 
-def test_daemon_runs_retention_and_warns(vault: Vault, drop: Path,
-                                         monkeypatch: pytest.MonkeyPatch,
-                                         caplog: pytest.LogCaptureFixture) -> None:
+def test_daemon_runs_retention_and_warns(
+    vault: Vault, drop: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     ids = ingest(vault, drop, [at(0)])
     low_disk(vault, monkeypatch, 1)
     daemon = Daemon(vault)
@@ -75,8 +77,11 @@ def test_cli_status_and_retention_run_say_so(vault: Vault, drop: Path) -> None:
     config = root / "config.toml"
     text = config.read_text()
     assert tomllib.loads(text)["retention"]["min_free_bytes"] > 0
-    config.write_text(text.replace(f"min_free_bytes = {vault.config.min_free_bytes}",
-                                   f"min_free_bytes = {1 << 60}"))
+    config.write_text(
+        text.replace(
+            f"min_free_bytes = {vault.config.min_free_bytes}", f"min_free_bytes = {1 << 60}"
+        )
+    )
     assert "LOW DISK SPACE" in run_cli(root, "status").stdout
     res = run_cli(root, "retention", "run")
     assert "LOW DISK SPACE" in res.stderr

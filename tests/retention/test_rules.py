@@ -19,12 +19,19 @@ def shredded_ids(vault: Vault) -> set[str]:
 
 
 def file_request(vault: Vault, clip_time: Any, **extra: Any) -> str:
-    return vault.requests.add({
-        "requester": "DC Smith", "organisation": "Met Police", "kind": "police",
-        "basis": "warrant", "reason": "burglary", "cameras": ["front"],
-        "from": iso(clip_time - timedelta(minutes=5)), "to": iso(clip_time + timedelta(minutes=5)),
-        **extra,
-    })
+    return vault.requests.add(
+        {
+            "requester": "DC Smith",
+            "organisation": "Met Police",
+            "kind": "police",
+            "basis": "warrant",
+            "reason": "burglary",
+            "cameras": ["front"],
+            "from": iso(clip_time - timedelta(minutes=5)),
+            "to": iso(clip_time + timedelta(minutes=5)),
+            **extra,
+        }
+    )
 
 
 def file_overdue(vault: Vault, clip_time: Any) -> str:
@@ -37,8 +44,9 @@ def file_overdue(vault: Vault, clip_time: Any) -> str:
         vault.clock.set(saved)
 
 
-def test_old_clips_go_new_clips_and_forever_cameras_stay(vault: Vault, drop: Path,
-                                                          tmp_path: Path) -> None:
+def test_old_clips_go_new_clips_and_forever_cameras_stay(
+    vault: Vault, drop: Path, tmp_path: Path
+) -> None:
     recent = utc_now().replace(microsecond=0) - timedelta(days=2)
     ids = ingest(vault, drop, [at(0), at(1), recent])
     forever = tmp_path / "drop" / "back"
@@ -67,7 +75,8 @@ def test_setting_retention_to_zero_keeps_old_clips(vault: Vault, drop: Path) -> 
 
 
 def test_retention_beyond_a_hundred_years_is_refused_and_never_breaks_a_run(
-        vault: Vault, drop: Path) -> None:
+    vault: Vault, drop: Path
+) -> None:
     import sqlite3
 
     ingest(vault, drop, [at(0)])
@@ -84,7 +93,9 @@ def test_retention_beyond_a_hundred_years_is_refused_and_never_breaks_a_run(
     db.close()
     assert vault.retention.run().shredded == []
     assert len(vault.clips.all()) == 1
-    vault.retention.shred(vault.clips.all()[0].id, "the owner asked")  # and the owner can still shred
+    vault.retention.shred(
+        vault.clips.all()[0].id, "the owner asked"
+    )  # and the owner can still shred
     assert vault.clips.all() == []
 
 
@@ -116,8 +127,9 @@ def test_pending_request_holds_its_scope(vault: Vault, drop: Path) -> None:
     assert shredded_ids(vault) == {ids[at(10)]}
     [held] = report.held
     assert held["id"] == ids[at(0)]
-    assert held["held_by"] == [{"kind": "request", "id": rid, "reason": "pending, from DC Smith",
-                                "until": None}]
+    assert held["held_by"] == [
+        {"kind": "request", "id": rid, "reason": "pending, from DC Smith", "until": None}
+    ]
     later(vault, 400)  # pending forever still holds
     assert vault.retention.run().shredded == []
 
@@ -150,8 +162,9 @@ def test_closed_requests_hold_for_the_grace_period(vault: Vault, drop: Path, how
     assert [c["id"] for c in vault.retention.run().shredded] == [ids[at(0)]]
 
 
-def test_exported_request_holds_for_grace_after_export(vault: Vault, drop: Path,
-                                                        tmp_path: Path) -> None:
+def test_exported_request_holds_for_grace_after_export(
+    vault: Vault, drop: Path, tmp_path: Path
+) -> None:
     ids = ingest(vault, drop, [at(0)])
     rid = file_request(vault, at(0))
     vault.requests.decide(rid, approve=True, reason="ok")
@@ -168,18 +181,25 @@ def test_exported_request_holds_for_grace_after_export(vault: Vault, drop: Path,
 
 def test_manual_hold_without_until_then_release(vault: Vault, drop: Path) -> None:
     ids = ingest(vault, drop, [at(0), at(1)])
-    hid = vault.holds.add("front", at(0) - timedelta(hours=1), at(0) + timedelta(hours=1),
-                         "insurance claim 77")
+    hid = vault.holds.add(
+        "front", at(0) - timedelta(hours=1), at(0) + timedelta(hours=1), "insurance claim 77"
+    )
     assert [h.id for h in vault.holds.all()] == [hid]
     report = vault.retention.run()
     assert shredded_ids(vault) == {ids[at(1)]}
-    assert report.held[0]["held_by"][0] == {"kind": "hold", "id": hid,
-                                            "reason": "insurance claim 77", "until": None}
+    assert report.held[0]["held_by"][0] == {
+        "kind": "hold",
+        "id": hid,
+        "reason": "insurance claim 77",
+        "until": None,
+    }
     later(vault, 3650)
     assert vault.retention.run().shredded == []
     info = vault.holds.release(hid, "claim settled")
     assert info.state == "released" and info.release_reason == "claim settled"
-    assert vault.holds.all() == [] and [h.id for h in vault.holds.all(include_released=True)] == [hid]
+    assert vault.holds.all() == [] and [h.id for h in vault.holds.all(include_released=True)] == [
+        hid
+    ]
     assert [c["id"] for c in vault.retention.run().shredded] == [ids[at(0)]]
     types = [e["type"] for _i, e in vault.audit.entries()]
     assert "hold.added" in types and "hold.released" in types
@@ -187,8 +207,13 @@ def test_manual_hold_without_until_then_release(vault: Vault, drop: Path) -> Non
 
 def test_manual_hold_with_until_lapses_by_itself(vault: Vault, drop: Path) -> None:
     ids = ingest(vault, drop, [at(0)])
-    vault.holds.add("front", at(0), at(0) + timedelta(seconds=1), "until the hearing",
-                   hold_until=utc_now() + timedelta(days=10))
+    vault.holds.add(
+        "front",
+        at(0),
+        at(0) + timedelta(seconds=1),
+        "until the hearing",
+        hold_until=utc_now() + timedelta(days=10),
+    )
     later(vault, 9)
     assert vault.retention.run().shredded == []
     later(vault, 10.01)
@@ -220,7 +245,13 @@ def test_request_holds_are_listed(vault: Vault, drop: Path) -> None:
     ingest(vault, drop, [at(0)])
     rid = file_request(vault, at(0))
     [h] = vault.holds.all()
-    assert (h.kind, h.id, h.state, h.cameras, h.until) == ("request", rid, "active", ["front"], None)
+    assert (h.kind, h.id, h.state, h.cameras, h.until) == (
+        "request",
+        rid,
+        "active",
+        ["front"],
+        None,
+    )
     vault.requests.decide(rid, approve=False, reason="no")
     [h] = vault.holds.all()
     assert h.until is not None and h.until > utc_now() + timedelta(days=6)

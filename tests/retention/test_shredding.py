@@ -48,7 +48,8 @@ def test_many_clips_and_rounds_leave_nothing(vault: Vault, drop: Path) -> None:
         day += 2
         for t in times:
             (drop / f"front_{t:%Y%m%d_%H%M%S}+0000{'_' * rnd.randint(0, 120)}.mp4").write_bytes(
-                rnd.randbytes(rnd.randint(1, 4000)))
+                rnd.randbytes(rnd.randint(1, 4000))
+            )
         from vault.ingest.daemon import Daemon, DaemonOptions
 
         Daemon(vault, DaemonOptions(once=True, settle_seconds=0)).run()
@@ -61,8 +62,9 @@ def test_many_clips_and_rounds_leave_nothing(vault: Vault, drop: Path) -> None:
     assert vault.audit.verify(vault.verifier_keys()).ok
 
 
-def test_a_copy_of_the_payload_cannot_be_opened_after_shredding(vault: Vault, drop: Path,
-                                                                tmp_path: Path) -> None:
+def test_a_copy_of_the_payload_cannot_be_opened_after_shredding(
+    vault: Vault, drop: Path, tmp_path: Path
+) -> None:
     ids = ingest(vault, drop, [at(0), at(50_000)])
     victim, other = ids[at(0)], ids[at(50_000)]
     backup = tmp_path / "backup.payload"
@@ -97,7 +99,8 @@ def test_deletion_record_is_signed_and_logged(vault: Vault, drop: Path) -> None:
     with pytest.raises(IntegrityError):
         verify_record(record, vault.config.owner_verifier)
     assert {c["id"]: (c["sha256"], c["payload_sha256"]) for c in record["clips"]} == {
-        cid: (info[cid].sha256, info[cid].payload_sha256) for cid in ids.values()}
+        cid: (info[cid].sha256, info[cid].payload_sha256) for cid in ids.values()
+    }
     assert all(c["rule"] == "retention" and "30 day(s)" in c["why"] for c in record["clips"])
     assert record["created_at"] and record["vault"] == vault.config.origin
     digest = hashlib.sha256(canonical_json(record)).hexdigest()
@@ -144,12 +147,15 @@ def test_a_copy_that_survives_is_an_error(vault: Vault, drop: Path) -> None:
 
 
 def test_a_blocked_wal_truncation_is_reported_and_retried(
-        vault: Vault, drop: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    vault: Vault, drop: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     ids = ingest(vault, drop, [at(0)])
     header = headers(vault)[ids[at(0)]]
     real = vault.retention._pragma
     monkeypatch.setattr("vault.service.retention.time.sleep", lambda _s: None)
-    monkeypatch.setattr(vault.retention, "_pragma", lambda sql: (1, -1, -1) if "TRUNCATE" in sql else real(sql))
+    monkeypatch.setattr(
+        vault.retention, "_pragma", lambda sql: (1, -1, -1) if "TRUNCATE" in sql else real(sql)
+    )
     with pytest.raises(StorageError, match="retention run"):
         vault.retention.shred(ids[at(0)], "test")
     assert vault.clips.get(ids[at(0)]).shredded  # committed: the key is gone from the catalog
@@ -181,11 +187,19 @@ def test_the_scrub_leaves_this_process_s_catalog_locks_in_place(vault: Vault, dr
     vault.clips.get(ids[at(1)])  # this process keeps a pooled connection open
     vault.retention.shred(ids[at(0)], "test")
     catalog = vault.root / "catalog.db"
-    seen = subprocess.run([sys.executable, "-c", _OTHER_PROCESS, str(catalog)],
-                          capture_output=True, text=True, check=True).stdout
+    seen = subprocess.run(
+        [sys.executable, "-c", _OTHER_PROCESS, str(catalog)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert seen.strip() == "2"
     assert (vault.root / "catalog.db-shm").exists()  # still shared, not deleted
     ingest(vault, drop, [at(2)])  # a write from this process after the other one left
-    seen = subprocess.run([sys.executable, "-c", _OTHER_PROCESS, str(catalog)],
-                          capture_output=True, text=True, check=True).stdout
+    seen = subprocess.run(
+        [sys.executable, "-c", _OTHER_PROCESS, str(catalog)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert seen.strip() == "3"  # another process sees it

@@ -22,8 +22,9 @@ from vault.service import Vault
 def _cut_back(vault: Vault, size: int) -> None:
     db = sqlite3.connect(vault.layout.catalog)
     with db:
-        note = db.execute("SELECT note FROM checkpoint WHERE size = ? ORDER BY id LIMIT 1",
-                          (size,)).fetchone()[0]
+        note = db.execute(
+            "SELECT note FROM checkpoint WHERE size = ? ORDER BY id LIMIT 1", (size,)
+        ).fetchone()[0]
         db.execute("DELETE FROM audit_entry WHERE idx >= ?", (size,))
         db.execute("DELETE FROM audit_node WHERE (pos + 1) * (1 << level) > ?", (size,))
         db.execute("DELETE FROM checkpoint WHERE size > ?", (size,))
@@ -77,7 +78,9 @@ def test_a_head_the_owner_did_not_sign_is_not_trusted(vault: Vault, camera: Path
     """Someone who can write the owner's folder replaces the head with the device's note."""
     _history(vault, camera)
     vault.lock()
-    vault.requests.withdraw(vault.requests.all()[0].id, "no longer needed")  # signed by the device alone
+    vault.requests.withdraw(
+        vault.requests.all()[0].id, "no longer needed"
+    )  # signed by the device alone
     [device_only] = [cp.note for cp in vault.audit.checkpoints()][-1:]
     head = owner_head_path(vault.config.vault_id)
     head.write_text(device_only)

@@ -51,20 +51,35 @@ def _forge_approval(vault: Vault, rid: str, clip_ids: list[str]) -> None:
     clips = {c.id: c for c in vault.clips.all()}
     now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
     index = intruder.audit.append(
-        "request.decided", actor="owner", subject=rid,
-        details={"decision": "dec_forged", "outcome": "approved", "reason": "ok",
-                 "terms": None, "expires_at": None,
-                 "clips": [{"id": c, "sha256": clips[c].sha256} for c in clip_ids],
-                 "in_scope": len(clip_ids)})
+        "request.decided",
+        actor="owner",
+        subject=rid,
+        details={
+            "decision": "dec_forged",
+            "outcome": "approved",
+            "reason": "ok",
+            "terms": None,
+            "expires_at": None,
+            "clips": [{"id": c, "sha256": clips[c].sha256} for c in clip_ids],
+            "in_scope": len(clip_ids),
+        },
+    )
     intruder.checkpoint()  # the device key lives in the vault: the attacker can sign
     intruder.close()
     _sql(vault, "UPDATE request SET status = 'approved' WHERE id = ?", (rid,))
-    _sql(vault, "INSERT INTO decision (id, request_id, outcome, reason, decided_at, "
-         "audit_index, receipt) VALUES ('dec_forged', ?, 'approved', 'ok', ?, ?, '')",
-         (rid, now, index))
+    _sql(
+        vault,
+        "INSERT INTO decision (id, request_id, outcome, reason, decided_at, "
+        "audit_index, receipt) VALUES ('dec_forged', ?, 'approved', 'ok', ?, ?, '')",
+        (rid, now, index),
+    )
     for c in clip_ids:
-        _sql(vault, "INSERT INTO decision_clip SELECT 'dec_forged', id, 'front', captured_at, "
-             "size, sha256 FROM clip WHERE id = ?", (c,))
+        _sql(
+            vault,
+            "INSERT INTO decision_clip SELECT 'dec_forged', id, 'front', captured_at, "
+            "size, sha256 FROM clip WHERE id = ?",
+            (c,),
+        )
 
 
 def _owner_signed_sizes(vault: Vault) -> list[int]:
@@ -132,19 +147,31 @@ def test_a_partial_approval_widened_in_the_catalog_and_the_log_releases_nothing(
     vault.requests.decide(rid, approve=True, reason="one", clips=[scope[0].id])
     with vault.reader.connect() as conn:
         index, dec_id = conn.exec_driver_sql(
-            "SELECT audit_index, id FROM decision WHERE request_id = ?", (rid,)).one()
+            "SELECT audit_index, id FROM decision WHERE request_id = ?", (rid,)
+        ).one()
     entry = parse_canonical(vault.audit.entry(index))
     entry["details"]["clips"] = [{"id": c.id, "sha256": c.sha256} for c in scope]
     entry["details"]["signed"]["clips"] = [
-        {"id": c.id, "camera": "front", "captured_at": c.captured_at.strftime(
-            "%Y-%m-%dT%H:%M:%SZ"), "size": c.size, "sha256": c.sha256} for c in scope]
+        {
+            "id": c.id,
+            "camera": "front",
+            "captured_at": c.captured_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "size": c.size,
+            "sha256": c.sha256,
+        }
+        for c in scope
+    ]
     entry["details"]["signed"]["decision"]["outcome"] = "approved"
     _sql(vault, "UPDATE audit_entry SET entry = ? WHERE idx = ?", (canonical_json(entry), index))
     _sql(vault, "UPDATE decision SET outcome = 'approved', receipt = '' WHERE id = ?", (dec_id,))
     _sql(vault, "UPDATE request SET status = 'approved' WHERE id = ?", (rid,))
     for c in scope[1:]:
-        _sql(vault, "INSERT INTO decision_clip SELECT ?, id, 'front', captured_at, size, sha256 "
-             "FROM clip WHERE id = ?", (dec_id, c.id))
+        _sql(
+            vault,
+            "INSERT INTO decision_clip SELECT ?, id, 'front', captured_at, size, sha256 "
+            "FROM clip WHERE id = ?",
+            (dec_id, c.id),
+        )
     out = tmp_path / "out"
     with pytest.raises(IntegrityError, match="signature does not verify"):
         vault.releases.export(rid, out)
@@ -177,13 +204,16 @@ def test_a_swapped_recipient_before_the_decision_cannot_be_signed(
     assert "request.decided" not in _types(vault)
 
 
-@pytest.mark.parametrize("column, value", [
-    ("requester", "Chief Constable"),
-    ("organisation", "Another Force"),
-    ("basis", "court-order"),
-    ("reason", "a different case"),
-    ("scope_to", "2200-01-01 00:00:00.000000"),
-])
+@pytest.mark.parametrize(
+    "column, value",
+    [
+        ("requester", "Chief Constable"),
+        ("organisation", "Another Force"),
+        ("basis", "court-order"),
+        ("reason", "a different case"),
+        ("scope_to", "2200-01-01 00:00:00.000000"),
+    ],
+)
 def test_a_request_edited_after_the_decision_releases_nothing(
     vault: Vault, camera: Path, tmp_path: Path, column: str, value: str
 ) -> None:
@@ -234,10 +264,18 @@ def test_a_crash_before_the_receipt_was_stored_heals_only_a_signed_decision(
 def test_a_released_hold_in_the_catalog_still_holds(vault: Vault, camera: Path) -> None:
     ingest(vault, camera, n=1)
     [clip] = vault.clips.all()
-    hold = vault.holds.add("front", clip.captured_at - timedelta(minutes=1),
-                          clip.captured_at + timedelta(minutes=1), "insurance claim")
-    _sql(vault, "UPDATE hold SET released_at = '2026-01-01 00:00:00.000000', "
-         "release_reason = 'x' WHERE id = ?", (hold,))
+    hold = vault.holds.add(
+        "front",
+        clip.captured_at - timedelta(minutes=1),
+        clip.captured_at + timedelta(minutes=1),
+        "insurance claim",
+    )
+    _sql(
+        vault,
+        "UPDATE hold SET released_at = '2026-01-01 00:00:00.000000', "
+        "release_reason = 'x' WHERE id = ?",
+        (hold,),
+    )
     with pytest.raises(PolicyError, match="held by"):
         vault.retention.shred(clip.id, "make room")
     _sql(vault, "DELETE FROM hold WHERE id = ?", (hold,))
@@ -246,14 +284,15 @@ def test_a_released_hold_in_the_catalog_still_holds(vault: Vault, camera: Path) 
     assert vault.clips.get(clip.id).shredded is False
 
 
-def test_a_request_marked_withdrawn_in_the_catalog_still_holds(
-    vault: Vault, camera: Path
-) -> None:
+def test_a_request_marked_withdrawn_in_the_catalog_still_holds(vault: Vault, camera: Path) -> None:
     ingest(vault, camera, n=1)
     [clip] = vault.clips.all()
     rid = vault.requests.add(REQ)
-    _sql(vault, "UPDATE request SET status = 'withdrawn', updated_at = '2000-01-02 00:00:00' "
-         "WHERE id = ?", (rid,))
+    _sql(
+        vault,
+        "UPDATE request SET status = 'withdrawn', updated_at = '2000-01-02 00:00:00' WHERE id = ?",
+        (rid,),
+    )
     with pytest.raises(PolicyError, match="held by"):
         vault.retention.shred(clip.id, "make room")
 

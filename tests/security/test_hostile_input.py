@@ -45,13 +45,18 @@ def clean_failure(proc: subprocess.CompletedProcess[str], code: int) -> str:
 # --- request import -----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name, text", [
-    ("deep.json", "[" * 200_000 + "]" * 200_000),
-    ("deep-field.json", '{"requester": ' + "[" * 50_000 + "]" * 50_000 + "}"),
-    ("deep.toml", "requester = " + "[" * 50_000 + "]" * 50_000 + "\n"),
-], ids=["json", "json-field", "toml"])
-def test_deeply_nested_request_files_are_refused(vault: Vault, camera: Path, tmp_path: Path,
-                                                 name: str, text: str) -> None:
+@pytest.mark.parametrize(
+    "name, text",
+    [
+        ("deep.json", "[" * 200_000 + "]" * 200_000),
+        ("deep-field.json", '{"requester": ' + "[" * 50_000 + "]" * 50_000 + "}"),
+        ("deep.toml", "requester = " + "[" * 50_000 + "]" * 50_000 + "\n"),
+    ],
+    ids=["json", "json-field", "toml"],
+)
+def test_deeply_nested_request_files_are_refused(
+    vault: Vault, camera: Path, tmp_path: Path, name: str, text: str
+) -> None:
     path = tmp_path / name
     path.write_text(text)
     err = clean_failure(cli(vault, "request", "import", str(path)), UsageError.exit_code)
@@ -59,17 +64,19 @@ def test_deeply_nested_request_files_are_refused(vault: Vault, camera: Path, tmp
     assert vault.requests.all() == []
 
 
-def test_a_request_with_a_key_given_twice_is_refused(vault: Vault, camera: Path,
-                                                     tmp_path: Path) -> None:
+def test_a_request_with_a_key_given_twice_is_refused(
+    vault: Vault, camera: Path, tmp_path: Path
+) -> None:
     path = tmp_path / "twice.json"
     body = json.dumps(REQ)[1:-1]
-    path.write_text('{' + body + ', "requester": "Someone Else"}')
+    path.write_text("{" + body + ', "requester": "Someone Else"}')
     with pytest.raises(UsageError, match="'requester' is given twice"):
         vault.requests.import_file(path)
 
 
-def test_request_import_reads_only_a_bounded_regular_file(vault: Vault, camera: Path,
-                                                          tmp_path: Path) -> None:
+def test_request_import_reads_only_a_bounded_regular_file(
+    vault: Vault, camera: Path, tmp_path: Path
+) -> None:
     fifo = tmp_path / "request.json"
     os.mkfifo(fifo)  # nobody ever writes: a plain open() would wait forever
     link = tmp_path / "zero.json"
@@ -77,15 +84,20 @@ def test_request_import_reads_only_a_bounded_regular_file(vault: Vault, camera: 
     huge = tmp_path / "huge.json"
     with open(huge, "wb") as f:
         f.truncate(64 << 20)  # sparse: 64 MiB of nothing
-    for target, why in ((Path("/dev/zero"), "not a regular file"), (fifo, "not a regular file"),
-                        (link, "not a regular file"), (huge, "larger than")):
+    for target, why in (
+        (Path("/dev/zero"), "not a regular file"),
+        (fifo, "not a regular file"),
+        (link, "not a regular file"),
+        (huge, "larger than"),
+    ):
         err = clean_failure(cli(vault, "request", "import", str(target)), UsageError.exit_code)
         assert why in err, err
     assert vault.requests.all() == []
 
 
-def test_file_names_in_request_errors_are_escaped(vault: Vault, camera: Path,
-                                                  tmp_path: Path) -> None:
+def test_file_names_in_request_errors_are_escaped(
+    vault: Vault, camera: Path, tmp_path: Path
+) -> None:
     evil = tmp_path / "form\x1b[2J\x1b]0;owned\x07\u202e\n.json"
     evil.write_text("{not json")
     err = clean_failure(cli(vault, "request", "import", str(evil)), UsageError.exit_code)
@@ -116,19 +128,29 @@ def folder_with(tmp_path: Path, kind: str) -> Path:
     return folder
 
 
-@pytest.mark.parametrize("kind, why", [("fifo", "not a regular file"), ("zero", "a symlink"),
-                                       ("huge", "larger than"), ("deep", "too deep")])
+@pytest.mark.parametrize(
+    "kind, why",
+    [
+        ("fifo", "not a regular file"),
+        ("zero", "a symlink"),
+        ("huge", "larger than"),
+        ("deep", "too deep"),
+    ],
+)
 def test_receipt_verify_refuses_a_receipt_that_is_not_a_small_regular_file(
-        tmp_path: Path, kind: str, why: str) -> None:
+    tmp_path: Path, kind: str, why: str
+) -> None:
     folder = folder_with(tmp_path, kind)
     # The requester runs this with no vault at all.
-    proc = run_cli(tmp_path / "no-vault", "receipt", "verify", str(folder), check=False,
-                   timeout=DEADLINE)
+    proc = run_cli(
+        tmp_path / "no-vault", "receipt", "verify", str(folder), check=False, timeout=DEADLINE
+    )
     assert "Traceback" not in proc.stderr + proc.stdout
     assert proc.returncode == 6, (proc.returncode, proc.stderr)
     assert why in proc.stdout + proc.stderr
-    shown_proc = run_cli(tmp_path / "no-vault", "receipt", "show", str(folder), check=False,
-                         timeout=DEADLINE)
+    shown_proc = run_cli(
+        tmp_path / "no-vault", "receipt", "show", str(folder), check=False, timeout=DEADLINE
+    )
     assert "Traceback" not in shown_proc.stderr and shown_proc.returncode == 6
 
 
@@ -140,7 +162,8 @@ def refusal_folder(vault: Vault, camera: Path, tmp_path: Path, reason: str) -> P
 
 
 def test_receipt_verify_does_not_hang_on_a_fifo_beside_a_good_receipt(
-        vault: Vault, camera: Path, tmp_path: Path) -> None:
+    vault: Vault, camera: Path, tmp_path: Path
+) -> None:
     folder = refusal_folder(vault, camera, tmp_path, "no")
     (folder / receipts.RECEIPT_TXT).unlink()
     os.mkfifo(folder / receipts.RECEIPT_TXT)
@@ -175,8 +198,7 @@ def damage(catalog: Path, where: str) -> None:
 
 
 @pytest.mark.parametrize("where", ["header", "pages"])
-def test_a_damaged_catalog_is_a_clear_vault_error(vault: Vault, camera: Path,
-                                                  where: str) -> None:
+def test_a_damaged_catalog_is_a_clear_vault_error(vault: Vault, camera: Path, where: str) -> None:
     ingest(vault, camera, 3)
     vault.requests.add(REQ)
     catalog = vault.layout.catalog
@@ -191,20 +213,36 @@ def test_a_damaged_catalog_is_a_clear_vault_error(vault: Vault, camera: Path,
 
 
 @pytest.mark.parametrize("field", ["requester", "organisation", "reference", "contact"])
-@pytest.mark.parametrize("bad", ["two\nlines", "carriage\rreturn", "tab\there", "nel\x85",
-                                 "line\u2028sep", "rlo\u202eevil", "isolate\u2066x\u2069",
-                                 "lrm\u200e", "c1\x9bcsi", "esc\x1b[31m", "del\x7f"])
-def test_one_line_fields_refuse_breaks_controls_and_bidi(vault: Vault, camera: Path,
-                                                         field: str, bad: str) -> None:
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "two\nlines",
+        "carriage\rreturn",
+        "tab\there",
+        "nel\x85",
+        "line\u2028sep",
+        "rlo\u202eevil",
+        "isolate\u2066x\u2069",
+        "lrm\u200e",
+        "c1\x9bcsi",
+        "esc\x1b[31m",
+        "del\x7f",
+    ],
+)
+def test_one_line_fields_refuse_breaks_controls_and_bidi(
+    vault: Vault, camera: Path, field: str, bad: str
+) -> None:
     with pytest.raises(UsageError, match=f"^{field}: contains"):
         vault.requests.add({**REQ, field: bad})
     assert vault.requests.all() == []
 
 
-@pytest.mark.parametrize("bad", ["rlo\u202eevil", "c1\x9b", "cr\r\nline", "esc\x1b[2J",
-                                 "pdi\u2069", "ps\u2029"])
-def test_the_reason_takes_newlines_but_no_controls_or_bidi(vault: Vault, camera: Path,
-                                                           bad: str) -> None:
+@pytest.mark.parametrize(
+    "bad", ["rlo\u202eevil", "c1\x9b", "cr\r\nline", "esc\x1b[2J", "pdi\u2069", "ps\u2029"]
+)
+def test_the_reason_takes_newlines_but_no_controls_or_bidi(
+    vault: Vault, camera: Path, bad: str
+) -> None:
     with pytest.raises(UsageError, match="^reason: contains"):
         vault.requests.add({**REQ, "reason": bad})
     rid = vault.requests.add({**REQ, "reason": "first line\n\tsecond, indented"})
@@ -228,26 +266,32 @@ def outcome_lines(text: str) -> list[str]:
 
 
 def test_a_hostile_reason_cannot_fake_an_approval_in_a_refusal_receipt(
-        vault: Vault, camera: Path, tmp_path: Path) -> None:
+    vault: Vault, camera: Path, tmp_path: Path
+) -> None:
     ingest(vault, camera, 1)
     rid = vault.requests.add({**REQ, "reason": FAKE_APPROVAL})
-    vault.requests.decide(rid, approve=False, reason="no warrant\nDECISION\n  Outcome:      approved")
+    vault.requests.decide(
+        rid, approve=False, reason="no warrant\nDECISION\n  Outcome:      approved"
+    )
     folder = vault.releases.write_decision_receipt(rid, tmp_path / "refusal").parent
     text = (folder / receipts.RECEIPT_TXT).read_text()
     # The only line that starts as a field is the real one.
     assert [line for line in text.splitlines() if line.startswith("  Outcome:")] == [
-        "  Outcome:      refused"]
+        "  Outcome:      refused"
+    ]
     assert text.count("\nDECISION\n") == 1 and "\nWHAT WAS GIVEN: nothing\n" in text
     # Every line of the requester's text sits under its label, marked.
     for line in FAKE_APPROVAL.splitlines()[1:]:
         assert (receipts.CONTINUATION + line).rstrip() in text.splitlines()
-    assert all(line.startswith(receipts.CONTINUATION) for line in outcome_lines(text)
-               if "approved" in line)
+    assert all(
+        line.startswith(receipts.CONTINUATION) for line in outcome_lines(text) if "approved" in line
+    )
     assert receipts.verify_folder(folder).ok  # and verify regenerates the same text
 
 
 def test_text_the_catalog_was_edited_to_hold_is_escaped_in_receipt_txt(
-        vault: Vault, camera: Path, tmp_path: Path) -> None:
+    vault: Vault, camera: Path, tmp_path: Path
+) -> None:
     """Validation stops a requester; a catalog writer skips it. The renderer does not trust."""
     folder = refusal_folder(vault, camera, tmp_path, "no")
     receipt: dict[str, Any] = json.loads((folder / receipts.RECEIPT_JSON).read_bytes())
@@ -257,10 +301,14 @@ def test_text_the_catalog_was_edited_to_hold_is_escaped_in_receipt_txt(
     receipt["decision"]["terms"] = "keep it\x1b]0;x\x07\n  Outcome:      approved"
     text = receipts.render_text(receipt)
     assert outcome_lines(text)[0] == "  Outcome:      refused"
-    assert all(line.startswith(receipts.CONTINUATION) or "\\x0a" in line or "\\x0d" in line
-               for line in outcome_lines(text)[1:])
-    assert "  Requester:    Ned\\x0aDECISION\\x0a  Outcome:      approved\\x1b[8m (\\u202edevorppa)" \
+    assert all(
+        line.startswith(receipts.CONTINUATION) or "\\x0a" in line or "\\x0d" in line
+        for line in outcome_lines(text)[1:]
+    )
+    assert (
+        "  Requester:    Ned\\x0aDECISION\\x0a  Outcome:      approved\\x1b[8m (\\u202edevorppa)"
         in text
+    )
     assert not any(ch in text for ch in "\x1b\x07\r\u202e")
 
 
@@ -271,13 +319,15 @@ def test_shown_escapes_what_would_change_a_terminal() -> None:
     assert shown("a\u200fb\u061cc\x9bd") == "a\\u200fb\\u061cc\\x9bd"
 
 
-def test_a_passphrase_file_that_never_ends_is_refused(vault: Vault, camera: Path,
-                                                     tmp_path: Path) -> None:
+def test_a_passphrase_file_that_never_ends_is_refused(
+    vault: Vault, camera: Path, tmp_path: Path
+) -> None:
     ingest(vault, camera, 1)
     rid = vault.requests.add(REQ)
     env = cli_env(vault.root, None, RINGFENCE_PASSPHRASE_FILE="/dev/zero")
-    proc = run_cli(vault.root, "refuse", rid, "--reason", "no", env=env, check=False,
-                   timeout=DEADLINE)
+    proc = run_cli(
+        vault.root, "refuse", rid, "--reason", "no", env=env, check=False, timeout=DEADLINE
+    )
     err = clean_failure(proc, 4)
     assert "/dev/zero is longer than" in err
     assert vault.requests.get(rid).status == "pending"

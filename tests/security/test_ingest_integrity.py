@@ -100,9 +100,9 @@ def test_an_edited_clip_fact_fails_clips_verify(
     vault, _drop, ids = sealed
     sql(vault, f"UPDATE clip SET {column} = ? WHERE id = ?", value, ids[0])
     found = problems_of(vault)
-    assert f"the catalog row differs from its clip.sealed audit entry in: {field}" in found[
-        ids[0]
-    ], found
+    assert (
+        f"the catalog row differs from its clip.sealed audit entry in: {field}" in found[ids[0]]
+    ), found
     assert set(found) == {ids[0]}
 
 
@@ -112,15 +112,18 @@ def test_a_clip_moved_to_another_camera_fails_clips_verify(
     vault, _drop, ids = sealed
     (tmp_path / "back").mkdir()
     vault.cameras.add("back", tmp_path / "back")
-    sql(vault, "UPDATE clip SET camera_id = (SELECT id FROM camera WHERE name = 'back') "
-        "WHERE id = ?", ids[2])
+    sql(
+        vault,
+        "UPDATE clip SET camera_id = (SELECT id FROM camera WHERE name = 'back') WHERE id = ?",
+        ids[2],
+    )
     assert problems_of(vault) == {
         ids[2]: ["the catalog row differs from its clip.sealed audit entry in: camera"]
     }
 
 
 def test_a_clip_marked_shredded_without_a_log_entry_fails_clips_verify(
-    sealed: tuple[Vault, Path, list[str]]
+    sealed: tuple[Vault, Path, list[str]],
 ) -> None:
     vault, _drop, ids = sealed
     # Hiding a clip from listings and exports (shredded_at) or destroying its
@@ -137,15 +140,17 @@ def test_a_clip_marked_shredded_without_a_log_entry_fails_clips_verify(
 
 
 def test_a_shredded_clip_marked_live_again_fails_clips_verify(
-    sealed: tuple[Vault, Path, list[str]]
+    sealed: tuple[Vault, Path, list[str]],
 ) -> None:
     vault, _drop, ids = sealed
     vault.retention.shred(ids[0], "owner's choice")
     assert problems_of(vault) == {}
     sql(vault, "UPDATE clip SET shredded_at = NULL WHERE id = ?", ids[0])
     assert problems_of(vault) == {
-        ids[0]: ["the audit log says it was shredded, but the catalog row does not "
-                 "(shredded_at or header)"]
+        ids[0]: [
+            "the audit log says it was shredded, but the catalog row does not "
+            "(shredded_at or header)"
+        ]
     }
 
 
@@ -155,17 +160,19 @@ def test_a_deleted_clip_row_fails_clips_verify(sealed: tuple[Vault, Path, list[s
     result = run_cli(vault.root, "clips", "verify", "--json", check=False)
     assert result.returncode == IntegrityError.exit_code
     report = json.loads(result.stdout)
-    assert report["problems"] == [{
-        "id": ids[1],
-        "problem": "the audit log recorded its sealing, but its catalog row is gone (its "
-                   "payload is still in the store)",
-    }]
+    assert report["problems"] == [
+        {
+            "id": ids[1],
+            "problem": "the audit log recorded its sealing, but its catalog row is gone (its "
+            "payload is still in the store)",
+        }
+    ]
     status = json.loads(run_cli(vault.root, "status", "--json").stdout)
     assert status["unknown_payloads"] == [ids[1]]
 
 
 def test_a_clip_sealed_during_clips_verify_is_no_false_alarm(
-    sealed: tuple[Vault, Path, list[str]]
+    sealed: tuple[Vault, Path, list[str]],
 ) -> None:
     """The daemon seals a clip right after verify read the catalog's clip
     rows and before it reads the log: one snapshot means neither is seen."""
@@ -194,7 +201,7 @@ def test_a_clip_sealed_during_clips_verify_is_no_false_alarm(
 
 
 def test_clips_sealed_before_header_hashes_are_noted_not_failed(
-    sealed: tuple[Vault, Path, list[str]]
+    sealed: tuple[Vault, Path, list[str]],
 ) -> None:
     """A vault from before header hashes: its clip.sealed entries lack them."""
     vault, _drop, ids = sealed
@@ -211,8 +218,10 @@ def test_clips_sealed_before_header_hashes_are_noted_not_failed(
         entry = json.loads(data)
         entry["details"].pop("header_sha256")
         body = canonical_json(entry)
-        db.execute("UPDATE audit_entry SET entry = ?, leaf_hash = ? WHERE idx = ?",
-                   (body, merkle.leaf_hash(body), idx))
+        db.execute(
+            "UPDATE audit_entry SET entry = ?, leaf_hash = ? WHERE idx = ?",
+            (body, merkle.leaf_hash(body), idx),
+        )
     db.close()
     check = vault.clips.verify()
     assert check.problems == []
@@ -291,7 +300,7 @@ def test_without_the_checkpoint_copy_a_restored_catalog_still_deletes_nothing(
 
 
 def test_an_intent_from_a_longer_log_stops_the_daemon(
-    sealed: tuple[Vault, Path, list[str]]
+    sealed: tuple[Vault, Path, list[str]],
 ) -> None:
     """A sealing interrupted on a newer catalog: its payload is not an orphan
     of this (older) one, so it is kept and the daemon refuses to run."""
@@ -308,7 +317,7 @@ def test_an_intent_from_a_longer_log_stops_the_daemon(
 
 
 def test_a_full_catalog_removes_the_payload_it_just_wrote(
-    sealed: tuple[Vault, Path, list[str]]
+    sealed: tuple[Vault, Path, list[str]],
 ) -> None:
     """SQLITE_FULL on the clip's commit (the catalog may not grow): the
     payload goes, the plaintext stays, the error is the storage error."""
@@ -332,13 +341,20 @@ def test_a_full_catalog_removes_the_payload_it_just_wrote(
         with vault.engine.connect() as conn:
             cam_id, identity = conn.exec_driver_sql(
                 "SELECT camera.id, camera_folder.identity FROM camera JOIN camera_folder "
-                "ON camera_folder.camera_id = camera.id").first()
+                "ON camera_folder.camera_id = camera.id"
+            ).first()
         # Fill the free room in the catalog's pages first, so the next row needs a page.
         with pytest.raises(StorageError, match="disk is full"):
             for _ in range(200):
-                seal_file(clip, DropFolder(drop, CameraRef(cam_id, "front", None), identity),
-                          engine=vault.engine, store=vault.store, audit=vault.audit,
-                          recipients=vault.config.recipients, now=vault.clock())
+                seal_file(
+                    clip,
+                    DropFolder(drop, CameraRef(cam_id, "front", None), identity),
+                    engine=vault.engine,
+                    store=vault.store,
+                    audit=vault.audit,
+                    recipients=vault.config.recipients,
+                    now=vault.clock(),
+                )
                 # Sealed after all (the page had room): put it back for another try.
                 clip.write_bytes(os.urandom(6000))
     finally:
@@ -355,14 +371,14 @@ def _mount_tmpfs(where: Path, size: str) -> bool:
     where.mkdir(parents=True, exist_ok=True)
     if os.geteuid() != 0 or shutil.which("mount") is None:
         return False
-    proc = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size},mode=0700", "tmpfs",
-                           str(where)], capture_output=True)
+    proc = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size},mode=0700", "tmpfs", str(where)],
+        capture_output=True,
+    )
     return proc.returncode == 0
 
 
-def test_a_full_disk_under_the_catalog_is_the_storage_error_not_a_traceback(
-    tmp_path: Path
-) -> None:
+def test_a_full_disk_under_the_catalog_is_the_storage_error_not_a_traceback(tmp_path: Path) -> None:
     small = tmp_path / "small"
     if not _mount_tmpfs(small, "4m"):
         pytest.skip("needs root to mount a small tmpfs")
@@ -388,8 +404,9 @@ def test_a_full_disk_under_the_catalog_is_the_storage_error_not_a_traceback(
             except OSError:
                 pass
         (tmp_path / "back").mkdir()
-        result = run_cli(small / "vault", "camera", "add", "back", str(tmp_path / "back"),
-                         check=False)
+        result = run_cli(
+            small / "vault", "camera", "add", "back", str(tmp_path / "back"), check=False
+        )
         assert result.returncode == StorageError.exit_code, result.stderr
         assert "disk is full" in result.stderr and "Traceback" not in result.stderr
         # The daemon's own entries (daemon.started) on a full catalog: the same error.
@@ -435,9 +452,7 @@ def test_a_drop_folder_swapped_for_a_symlink_is_not_followed(
     assert status["files_waiting"] == 0
 
 
-def test_a_parent_of_the_drop_folder_swapped_for_a_symlink_is_not_followed(
-    tmp_path: Path
-) -> None:
+def test_a_parent_of_the_drop_folder_swapped_for_a_symlink_is_not_followed(tmp_path: Path) -> None:
     v = Vault.init(tmp_path / "vault", PASSPHRASE, log_n=FAST_LOG_N)
     try:
         cams = tmp_path / "cams"
@@ -486,13 +501,20 @@ def test_a_folder_swapped_between_the_check_and_the_sealing_is_not_followed(
     with vault.engine.connect() as conn:
         cam_id, identity = conn.exec_driver_sql(
             "SELECT camera.id, camera_folder.identity FROM camera JOIN camera_folder "
-            "ON camera_folder.camera_id = camera.id").first()
+            "ON camera_folder.camera_id = camera.id"
+        ).first()
     drop.rename(tmp_path / "drop-was")
     drop.symlink_to(tmp_path / "documents")
     with pytest.raises(FolderProblem, match="symlink"):
-        seal_file(drop / "tax.pdf", DropFolder(drop, CameraRef(cam_id, "front", None), identity),
-                  engine=vault.engine, store=vault.store, audit=vault.audit,
-                  recipients=vault.config.recipients, now=vault.clock())
+        seal_file(
+            drop / "tax.pdf",
+            DropFolder(drop, CameraRef(cam_id, "front", None), identity),
+            engine=vault.engine,
+            store=vault.store,
+            audit=vault.audit,
+            recipients=vault.config.recipients,
+            now=vault.clock(),
+        )
     assert _untouched(files)
     assert _blobs(vault.root) == {c.id for c in vault.clips.all()}
 

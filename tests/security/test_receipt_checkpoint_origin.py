@@ -29,8 +29,13 @@ from vault.service import Vault
 from vault.service.release import write_receipt_files
 
 REQ = {
-    "requester": "DC Smith", "organisation": "Met", "kind": "police", "basis": "warrant",
-    "reason": "burglary", "cameras": ["front"], "from": "2000-01-01T00:00Z",
+    "requester": "DC Smith",
+    "organisation": "Met",
+    "kind": "police",
+    "basis": "warrant",
+    "reason": "burglary",
+    "cameras": ["front"],
+    "from": "2000-01-01T00:00Z",
     "to": "2100-01-01T00:00Z",
 }
 
@@ -66,7 +71,8 @@ def exported(tmp_path: Path) -> tuple[Path, Path, Any]:
 
 
 def test_a_checkpoint_of_another_origin_signed_by_the_owner_is_refused(
-        exported: tuple[Path, Path, Any], tmp_path: Path) -> None:
+    exported: tuple[Path, Path, Any], tmp_path: Path
+) -> None:
     vault, out, keys = exported
     receipt = parse_canonical((out / "receipt.json").read_bytes())
     origin = receipt["controller"]["vault_origin"]
@@ -76,16 +82,18 @@ def test_a_checkpoint_of_another_origin_signed_by_the_owner_is_refused(
     shutil.copytree(out, forged_folder)
     for name in handover.all_files():
         (forged_folder / name).unlink()
-    forged = receipts.sign(_reprove(receipt, "ringfence.vault/another-log", signer),
-                           keys.signing_key)
+    forged = receipts.sign(
+        _reprove(receipt, "ringfence.vault/another-log", signer), keys.signing_key
+    )
     write_receipt_files(forged_folder, forged)
     # The control: the same re-signing with the real origin verifies.
     control_folder = tmp_path / "control"
     shutil.copytree(out, control_folder)
     for name in handover.all_files():
         (control_folder / name).unlink()
-    write_receipt_files(control_folder, receipts.sign(_reprove(receipt, origin, signer),
-                                                      keys.signing_key))
+    write_receipt_files(
+        control_folder, receipts.sign(_reprove(receipt, origin, signer), keys.signing_key)
+    )
     assert receipts.verify_folder(control_folder).ok
 
     report = receipts.verify_folder(forged_folder)

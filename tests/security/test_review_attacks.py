@@ -64,8 +64,13 @@ def test_age_export_delivers_an_unapproved_clip_swapped_in_by_header_and_payload
     a, b = vault.requests.scope_clips(rid)
     vault.requests.decide(rid, approve=True, reason="only the first", clips=[a.id])
 
-    _sql(vault, ("UPDATE clip SET header = (SELECT header FROM clip WHERE id = ?) WHERE id = ?",
-                 (b.id, a.id)))
+    _sql(
+        vault,
+        (
+            "UPDATE clip SET header = (SELECT header FROM clip WHERE id = ?) WHERE id = ?",
+            (b.id, a.id),
+        ),
+    )
     shutil.copyfile(vault.store.path(b.id), vault.store.path(a.id))
 
     out = tmp_path / "out"
@@ -76,7 +81,8 @@ def test_age_export_delivers_an_unapproved_clip_swapped_in_by_header_and_payload
     [delivered] = list((out / "clips").rglob("*.age"))
     plain = age.decrypt_bytes(delivered.read_bytes(), [ATTACKER])
     assert hashlib.sha256(plain).hexdigest() != b.sha256, (
-        "the requester received clip B, which the owner never approved")
+        "the requester received clip B, which the owner never approved"
+    )
 
 
 # --- 2. a signed approval replayed after the owner reopened and refused -------------
@@ -93,10 +99,18 @@ def test_a_signed_approval_revived_after_a_reopen_and_a_refusal(
     ingest(vault, camera, n=1)
     rid = vault.requests.add(REQ)
     vault.requests.decide(rid, approve=True, reason="ok")
-    old_dec = _one(vault, "SELECT id, outcome, reason, terms, expires_at, decided_at, "
-                   "audit_index FROM decision WHERE request_id = ?", (rid,))
-    old_clips = _one(vault, "SELECT decision_id, clip_id, camera, captured_at, size, sha256 "
-                     "FROM decision_clip WHERE decision_id = ?", (old_dec[0],))
+    old_dec = _one(
+        vault,
+        "SELECT id, outcome, reason, terms, expires_at, decided_at, "
+        "audit_index FROM decision WHERE request_id = ?",
+        (rid,),
+    )
+    old_clips = _one(
+        vault,
+        "SELECT decision_id, clip_id, camera, captured_at, size, sha256 "
+        "FROM decision_clip WHERE decision_id = ?",
+        (old_dec[0],),
+    )
 
     # Make the signed decision look broken, so that the owner reopens it.
     _sql(vault, ("UPDATE request SET reason = 'tampered' WHERE id = ?", (rid,)))
@@ -109,16 +123,26 @@ def test_a_signed_approval_revived_after_a_reopen_and_a_refusal(
     assert vault.requests.get(rid).status == "refused"
 
     # The attacker restores the approval the owner overturned.
-    _sql(vault,
-         ("DELETE FROM decision_clip WHERE decision_id IN "
-          "(SELECT id FROM decision WHERE request_id = ?)", (rid,)),
-         ("DELETE FROM decision WHERE request_id = ?", (rid,)),
-         ("INSERT INTO decision (id, request_id, outcome, reason, terms, expires_at, "
-          "decided_at, audit_index, receipt) VALUES (?, ?, ?, ?, ?, ?, ?, ?, '')",
-          (old_dec[0], rid, *old_dec[1:])),
-         ("INSERT INTO decision_clip (decision_id, clip_id, camera, captured_at, size, sha256) "
-          "VALUES (?, ?, ?, ?, ?, ?)", old_clips),
-         ("UPDATE request SET status = 'approved' WHERE id = ?", (rid,)))
+    _sql(
+        vault,
+        (
+            "DELETE FROM decision_clip WHERE decision_id IN "
+            "(SELECT id FROM decision WHERE request_id = ?)",
+            (rid,),
+        ),
+        ("DELETE FROM decision WHERE request_id = ?", (rid,)),
+        (
+            "INSERT INTO decision (id, request_id, outcome, reason, terms, expires_at, "
+            "decided_at, audit_index, receipt) VALUES (?, ?, ?, ?, ?, ?, ?, ?, '')",
+            (old_dec[0], rid, *old_dec[1:]),
+        ),
+        (
+            "INSERT INTO decision_clip (decision_id, clip_id, camera, captured_at, size, sha256) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            old_clips,
+        ),
+        ("UPDATE request SET status = 'approved' WHERE id = ?", (rid,)),
+    )
 
     out = tmp_path / "out"
     with pytest.raises(RingfenceError):
@@ -137,8 +161,10 @@ def _index_without(vault: Vault, hidden_idx: int) -> None:
     table, not the indexes, and the entry's bytes are untouched."""
     db = sqlite3.connect(vault.layout.catalog)
     names = ("ix_audit_entry_entry_type", "ix_audit_entry_entry_subject")
-    original = {n: db.execute("SELECT sql FROM sqlite_schema WHERE name = ?", (n,)).fetchone()[0]
-                for n in names}
+    original = {
+        n: db.execute("SELECT sql FROM sqlite_schema WHERE name = ?", (n,)).fetchone()[0]
+        for n in names
+    }
     with db:
         for n in names:
             db.execute(f"DROP INDEX {n}")
@@ -180,8 +206,12 @@ def test_a_hold_hidden_from_the_expression_indexes_lets_retention_shred(
 ) -> None:
     ingest(vault, camera, n=1)
     [clip] = vault.clips.all()
-    hold = vault.holds.add("front", clip.captured_at - timedelta(minutes=1),
-                          clip.captured_at + timedelta(minutes=1), "insurance claim")
+    hold = vault.holds.add(
+        "front",
+        clip.captured_at - timedelta(minutes=1),
+        clip.captured_at + timedelta(minutes=1),
+        "insurance claim",
+    )
     [added] = [i for i, e in vault.audit.entries() if e["type"] == "hold.added"]
     _sql(vault, ("DELETE FROM hold WHERE id = ?", (hold,)))
     _index_without(vault, added)
@@ -204,12 +234,15 @@ def test_a_forged_hold_released_entry_releases_the_hold(vault: Vault, camera: Pa
     hold it knows replaces the catalog's instead of adding to it."""
     ingest(vault, camera, n=1)
     [clip] = vault.clips.all()
-    hold = vault.holds.add("front", clip.captured_at - timedelta(minutes=1),
-                          clip.captured_at + timedelta(minutes=1), "insurance claim")
+    hold = vault.holds.add(
+        "front",
+        clip.captured_at - timedelta(minutes=1),
+        clip.captured_at + timedelta(minutes=1),
+        "insurance claim",
+    )
     intruder = Vault.open(vault.root)
     try:
-        intruder.audit.append("hold.released", actor="owner", subject=hold,
-                              details={"reason": "x"})
+        intruder.audit.append("hold.released", actor="owner", subject=hold, details={"reason": "x"})
         assert _one(vault, "SELECT released_at FROM hold WHERE id = ?", (hold,)) == (None,)
         with pytest.raises(PolicyError, match="held by"):
             intruder.retention.shred(clip.id, "make room")
@@ -221,8 +254,12 @@ def test_releasing_a_hold_needs_no_passphrase(vault: Vault, camera: Path) -> Non
     """`ringfence hold release` opens the vault without unlocking it."""
     ingest(vault, camera, n=1)
     [clip] = vault.clips.all()
-    hold = vault.holds.add("front", clip.captured_at - timedelta(minutes=1),
-                          clip.captured_at + timedelta(minutes=1), "insurance claim")
+    hold = vault.holds.add(
+        "front",
+        clip.captured_at - timedelta(minutes=1),
+        clip.captured_at + timedelta(minutes=1),
+        "insurance claim",
+    )
     intruder = Vault.open(vault.root)
     try:
         assert not intruder.unlocked
@@ -240,8 +277,9 @@ def test_releasing_a_hold_needs_no_passphrase(vault: Vault, camera: Path) -> Non
 def _cut_back(vault: Vault, size: int) -> None:
     db = sqlite3.connect(vault.layout.catalog)
     with db:
-        note = db.execute("SELECT note FROM checkpoint WHERE size = ? ORDER BY id LIMIT 1",
-                          (size,)).fetchone()[0]
+        note = db.execute(
+            "SELECT note FROM checkpoint WHERE size = ? ORDER BY id LIMIT 1", (size,)
+        ).fetchone()[0]
         db.execute("DELETE FROM audit_entry WHERE idx >= ?", (size,))
         db.execute("DELETE FROM audit_node WHERE (pos + 1) * (1 << level) > ?", (size,))
         db.execute("DELETE FROM checkpoint WHERE size > ?", (size,))

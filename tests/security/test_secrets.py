@@ -43,11 +43,17 @@ SECRET_ENV = {
 }
 
 
-def python(code: str, *args: str, env: dict[str, str] | None = None,
-           stdin: int | None = subprocess.DEVNULL) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-c", textwrap.dedent(code), *args],
-                          capture_output=True, text=True, timeout=DEADLINE, stdin=stdin,
-                          env=env or dict(os.environ))
+def python(
+    code: str, *args: str, env: dict[str, str] | None = None, stdin: int | None = subprocess.DEVNULL
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code), *args],
+        capture_output=True,
+        text=True,
+        timeout=DEADLINE,
+        stdin=stdin,
+        env=env or dict(os.environ),
+    )
 
 
 # --- core dumps --------------------------------------------------------------------------------
@@ -76,9 +82,13 @@ sys.stdin.readline()  # stay unlocked while the test reads /proc/<pid>/limits
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="prctl and /proc are Linux")
 def test_an_unlocked_process_can_leave_no_core_dump(vault: Vault) -> None:
-    proc = subprocess.Popen([sys.executable, "-c", UNLOCKED, str(vault.root), PASSPHRASE],
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", UNLOCKED, str(vault.root), PASSPHRASE],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert proc.stdout is not None and proc.stdin is not None
         seen = json.loads(proc.stdout.readline() or "null")
@@ -141,17 +151,22 @@ def test_the_terminal_app_forbids_core_dumps_when_it_unlocks(vault: Vault, tmp_p
     assert seen["unlocked"] is True and seen["after"] == [False, False]
 
 
-def test_a_cli_that_asks_for_the_passphrase_forbids_core_dumps_first(vault: Vault,
-                                                                     tmp_path: Path) -> None:
+def test_a_cli_that_asks_for_the_passphrase_forbids_core_dumps_first(
+    vault: Vault, tmp_path: Path
+) -> None:
     """The passphrase command runs while the CLI waits: it reads its parent's limits."""
     spy = tmp_path / "ask.sh"
-    spy.write_text(f"#!/bin/sh\ncat /proc/$PPID/limits > {tmp_path / 'limits'}\n"
-                   f"printf '%s' '{PASSPHRASE}'\n")
+    spy.write_text(
+        f"#!/bin/sh\ncat /proc/$PPID/limits > {tmp_path / 'limits'}\nprintf '%s' '{PASSPHRASE}'\n"
+    )
     spy.chmod(0o700)
     env = cli_env(vault.root, None, RINGFENCE_PASSPHRASE_COMMAND=str(spy))
     run_cli(vault.root, "key", "passwd", env={**env, "RINGFENCE_NEW_PASSPHRASE": NEW})
-    core = [line for line in (tmp_path / "limits").read_text().splitlines()
-            if line.startswith("Max core file size")]
+    core = [
+        line
+        for line in (tmp_path / "limits").read_text().splitlines()
+        if line.startswith("Max core file size")
+    ]
     assert core and core[0].split()[4:6] == ["0", "0"]
 
 
@@ -163,8 +178,9 @@ def secret_names(env_dump: str) -> list[str]:
     return [n for n in names if "PASSPHRASE" in n.upper()]
 
 
-def test_the_player_gets_no_passphrase_variable(tmp_path: Path,
-                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_player_gets_no_passphrase_variable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     for name, value in SECRET_ENV.items():
         monkeypatch.setenv(name, value)
     player = tmp_path / "player.sh"
@@ -179,16 +195,20 @@ def test_the_player_gets_no_passphrase_variable(tmp_path: Path,
     assert not any(value in dump for value in SECRET_ENV.values())
 
 
-def test_the_passphrase_command_gets_no_passphrase_variable(vault: Vault,
-                                                            tmp_path: Path) -> None:
+def test_the_passphrase_command_gets_no_passphrase_variable(vault: Vault, tmp_path: Path) -> None:
     """`key passwd` holds the old passphrase and the new one's variables while its
     passphrase command runs: the command sees neither."""
     dump = tmp_path / "env.txt"
     ask = tmp_path / "ask.sh"
     ask.write_text(f"#!/bin/sh\nenv > {dump}\nprintf '%s' '{PASSPHRASE}'\n")
     ask.chmod(0o700)
-    env = cli_env(vault.root, None, RINGFENCE_PASSPHRASE_COMMAND=str(ask),
-                  RINGFENCE_NEW_PASSPHRASE=NEW, backup_passphrase="hunter2-lower")
+    env = cli_env(
+        vault.root,
+        None,
+        RINGFENCE_PASSPHRASE_COMMAND=str(ask),
+        RINGFENCE_NEW_PASSPHRASE=NEW,
+        backup_passphrase="hunter2-lower",
+    )
     run_cli(vault.root, "key", "passwd", env=env)
     text = dump.read_text()
     assert "PATH=" in text and secret_names(text) == []
@@ -241,8 +261,9 @@ def opens_with(layout: Layout, passphrase: str) -> bool:
 def test_a_passwd_killed_at_any_step_leaves_no_temporary_key_file(tmp_path: Path) -> None:
     pristine = tmp_path / "pristine"
     Vault.init(pristine, PASSPHRASE, log_n=FAST_LOG_N).close()
-    whole = python(KILLED_PASSWD, str(shutil.copytree(pristine, tmp_path / "whole")), "0",
-                   PASSPHRASE, NEW)
+    whole = python(
+        KILLED_PASSWD, str(shutil.copytree(pristine, tmp_path / "whole")), "0", PASSPHRASE, NEW
+    )
     assert whole.returncode == 0, whole.stderr
     steps = int(whole.stdout)
     assert steps >= 6  # two temp files, fsynced and renamed, then both renamed into place
@@ -274,11 +295,17 @@ def test_a_start_never_sweeps_the_files_of_a_passwd_that_is_running(tmp_path: Pa
     temp = layout.keys / ".owner.age.next.0123456789ab.tmp"
     temp.write_bytes(b"being written")
     holder = subprocess.Popen(
-        [sys.executable, "-c",
-         "import fcntl, os, sys; fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT, 0o600); "
-         "fcntl.flock(fd, fcntl.LOCK_EX); print('held', flush=True); sys.stdin.readline()",
-         str(layout.keys / PASSWD_LOCK)],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-c",
+            "import fcntl, os, sys; fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT, 0o600); "
+            "fcntl.flock(fd, fcntl.LOCK_EX); print('held', flush=True); sys.stdin.readline()",
+            str(layout.keys / PASSWD_LOCK),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
         assert sweep_key_temps(layout) == [] and temp.exists()
@@ -320,8 +347,12 @@ def test_a_shredded_header_does_not_outlive_a_kill_in_the_wal(vault: Vault, came
     clip_id, kept = sorted(headers(vault))
     header = headers(vault)[clip_id]
     vault.close()
-    holder = subprocess.Popen([sys.executable, "-c", DAEMON_LIKE, str(vault.layout.catalog)],
-                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", DAEMON_LIKE, str(vault.layout.catalog)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "open"
         killed = python(KILLED_SHRED, str(vault.root), clip_id)
@@ -360,8 +391,12 @@ sys.stdin.readline()
 def test_a_catalog_pinned_by_a_long_reader_still_opens(vault: Vault, camera: Path) -> None:
     """The truncation at open is best effort: a reader only defers it."""
     ingest(vault, camera, 1)
-    reader = subprocess.Popen([sys.executable, "-c", READER, str(vault.layout.catalog)],
-                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    reader = subprocess.Popen(
+        [sys.executable, "-c", READER, str(vault.layout.catalog)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert reader.stdout is not None and reader.stdout.readline().strip() == "reading"
         (camera / "later.mp4").write_bytes(os.urandom(5000))

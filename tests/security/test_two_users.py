@@ -35,8 +35,11 @@ def base() -> Iterator[Path]:
     require_tool("setpriv")
     path = Path(tempfile.mkdtemp(prefix="rf-two-users-", dir="/tmp"))
     path.chmod(0o755)
-    for name, uid, mode in (("owner", OWNER, 0o700), ("daemon", DAEMON, 0o700),
-                            ("drop", DAEMON, 0o2770)):
+    for name, uid, mode in (
+        ("owner", OWNER, 0o700),
+        ("daemon", DAEMON, 0o700),
+        ("drop", DAEMON, 0o2770),
+    ):
         (path / name).mkdir()
         os.chown(path / name, uid, GROUP)
         (path / name).chmod(mode)
@@ -46,11 +49,18 @@ def base() -> Iterator[Path]:
 
 
 def _env(base: Path, who: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith("RINGFENCE_") and k not in ("XDG_CONFIG_HOME", "HOME")}
-    env.update(HOME=str(base / who), XDG_CONFIG_HOME=str(base / who / ".config"),
-               RINGFENCE_VAULT=str(base / "vault"), RINGFENCE_LOG="WARNING",
-               PYTHONDONTWRITEBYTECODE="1")
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("RINGFENCE_") and k not in ("XDG_CONFIG_HOME", "HOME")
+    }
+    env.update(
+        HOME=str(base / who),
+        XDG_CONFIG_HOME=str(base / who / ".config"),
+        RINGFENCE_VAULT=str(base / "vault"),
+        RINGFENCE_LOG="WARNING",
+        PYTHONDONTWRITEBYTECODE="1",
+    )
     if who == "owner":
         env["RINGFENCE_PASSPHRASE"] = PASSPHRASE
     return env
@@ -59,10 +69,22 @@ def _env(base: Path, who: str) -> dict[str, str]:
 def _as(uid: int, base: Path, *argv: str) -> subprocess.CompletedProcess[str]:
     who = "owner" if uid == OWNER else "daemon"
     return subprocess.run(
-        ["setpriv", f"--reuid={uid}", f"--regid={GROUP}", f"--groups={GROUP}", "--",
-         sys.executable, *argv],
-        env=_env(base, who), capture_output=True, text=True, timeout=120,
-        stdin=subprocess.DEVNULL, cwd=base / who)
+        [
+            "setpriv",
+            f"--reuid={uid}",
+            f"--regid={GROUP}",
+            f"--groups={GROUP}",
+            "--",
+            sys.executable,
+            *argv,
+        ],
+        env=_env(base, who),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+        cwd=base / who,
+    )
 
 
 def _cli(uid: int, base: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -129,10 +151,33 @@ def test_owner_and_daemon_share_a_vault_and_the_daemon_cannot_take_over(base: Pa
     assert not clip.exists()
 
     [row] = json.loads(_ok(_cli(OWNER, base, "clips", "list", "--json")))
-    rid = json.loads(_ok(_cli(
-        OWNER, base, "request", "add", "--requester", "DC Smith", "--org", "Met",
-        "--kind", "police", "--basis", "warrant", "--reason", "burglary", "--camera", "front",
-        "--from", "2000-01-01T00:00Z", "--to", "2100-01-01T00:00Z", "--json")))["id"]
+    rid = json.loads(
+        _ok(
+            _cli(
+                OWNER,
+                base,
+                "request",
+                "add",
+                "--requester",
+                "DC Smith",
+                "--org",
+                "Met",
+                "--kind",
+                "police",
+                "--basis",
+                "warrant",
+                "--reason",
+                "burglary",
+                "--camera",
+                "front",
+                "--from",
+                "2000-01-01T00:00Z",
+                "--to",
+                "2100-01-01T00:00Z",
+                "--json",
+            )
+        )
+    )["id"]
     _ok(_cli(OWNER, base, "approve", rid, "--reason", "warrant checked"))
     out = base / "owner" / "handover"
     _ok(_cli(OWNER, base, "export", rid, "--out", str(out)))

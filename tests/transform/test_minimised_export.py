@@ -27,12 +27,25 @@ PATTERN = "front_%Y%m%dT%H%M%S%z"
 def make_clip(path: Path, *, seconds: int = 10, gop: int = 20, audio: bool = True) -> None:
     """A real H.264 clip, 10 fps, a keyframe every *gop* frames, with AAC sound."""
     ffmpeg = require_tool("ffmpeg")
-    args = [ffmpeg, "-loglevel", "error", "-y", "-f", "lavfi", "-i",
-            "testsrc=size=320x240:rate=10"]
+    args = [ffmpeg, "-loglevel", "error", "-y", "-f", "lavfi", "-i", "testsrc=size=320x240:rate=10"]
     if audio:
         args += ["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=16000"]
-    args += ["-t", str(seconds), "-c:v", "libx264", "-g", str(gop), "-keyint_min", str(gop),
-             "-sc_threshold", "0", "-bf", "0", "-pix_fmt", "yuv420p"]
+    args += [
+        "-t",
+        str(seconds),
+        "-c:v",
+        "libx264",
+        "-g",
+        str(gop),
+        "-keyint_min",
+        str(gop),
+        "-sc_threshold",
+        "0",
+        "-bf",
+        "0",
+        "-pix_fmt",
+        "yuv420p",
+    ]
     if audio:
         args += ["-c:a", "aac", "-shortest"]
     subprocess.run([*args, str(path)], check=True)
@@ -40,8 +53,21 @@ def make_clip(path: Path, *, seconds: int = 10, gop: int = 20, audio: bool = Tru
 
 def probe(path: Path, *extra: str) -> dict:  # type: ignore[type-arg]
     out = subprocess.run(
-        [require_tool("ffprobe"), "-v", "error", *extra, "-count_packets", "-show_streams",
-         "-of", "json", str(path)], check=True, capture_output=True, text=True).stdout
+        [
+            require_tool("ffprobe"),
+            "-v",
+            "error",
+            *extra,
+            "-count_packets",
+            "-show_streams",
+            "-of",
+            "json",
+            str(path),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
     return json.loads(out)
 
 
@@ -53,12 +79,19 @@ def world(vault: Vault, tmp_path: Path) -> dict:  # type: ignore[type-arg]
     make_clip(drop / f"{CAPTURED.strftime(PATTERN)}.mp4")
     Daemon(vault, DaemonOptions(once=True, settle_seconds=0)).run()
     (clip,) = vault.clips.all()
-    rid = vault.requests.add({
-        "requester": "DC Smith", "organisation": "Met", "kind": "police", "basis": "warrant",
-        "reason": "burglary", "cameras": ["front"],
-        # 21:59:58 to 22:00:02: starts and ends inside the clip (21:59:55 to 22:00:05).
-        "from": "2026-11-27T21:59:58Z", "to": "2026-11-27T22:00:02Z",
-    })
+    rid = vault.requests.add(
+        {
+            "requester": "DC Smith",
+            "organisation": "Met",
+            "kind": "police",
+            "basis": "warrant",
+            "reason": "burglary",
+            "cameras": ["front"],
+            # 21:59:58 to 22:00:02: starts and ends inside the clip (21:59:55 to 22:00:05).
+            "from": "2026-11-27T21:59:58Z",
+            "to": "2026-11-27T22:00:02Z",
+        }
+    )
     return {"vault": vault, "rid": rid, "clip": clip, "drop": drop}
 
 
@@ -78,7 +111,8 @@ def test_the_plan_shows_the_disclosed_window_before_signing(world: dict) -> None
 
 
 def test_a_cut_export_has_no_hidden_frames_no_sound_and_checks_with_stock_tools(
-        world: dict, tmp_path: Path) -> None:  # type: ignore[type-arg]
+    world: dict, tmp_path: Path
+) -> None:  # type: ignore[type-arg]
     vault, rid = world["vault"], world["rid"]
     vault.requests.decide(rid, approve=True, reason="ok", choices=Choices(strip_audio=True))
     out = tmp_path / "out"
@@ -86,8 +120,7 @@ def test_a_cut_export_has_no_hidden_frames_no_sound_and_checks_with_stock_tools(
     (entry,) = result.receipt["clips"]
     delivered = entry["delivered"]
     video = out / delivered["file"]
-    assert delivered["derived_from"] == {"clip": world["clip"].id,
-                                         "sha256": world["clip"].sha256}
+    assert delivered["derived_from"] == {"clip": world["clip"].id, "sha256": world["clip"].sha256}
     assert [o["op"] for o in delivered["operations"]] == ["trim", "strip-audio", "time-track"]
     frames = delivered["operations"][0]["frames"]
 
@@ -106,25 +139,43 @@ def test_a_cut_export_has_no_hidden_frames_no_sound_and_checks_with_stock_tools(
     asked = datetime(2026, 11, 27, 21, 59, 58, tzinfo=UTC)
     assert asked - timedelta(seconds=2) <= start <= asked
 
-    text = subprocess.run([require_tool("ffmpeg"), "-loglevel", "error", "-i", str(video),
-                           "-map", "0:s", "-f", "srt", "-"], check=True, capture_output=True,
-                          text=True).stdout
+    text = subprocess.run(
+        [
+            require_tool("ffmpeg"),
+            "-loglevel",
+            "error",
+            "-i",
+            str(video),
+            "-map",
+            "0:s",
+            "-f",
+            "srt",
+            "-",
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
     assert "2026-11-27T21:59:57.000Z" in text and "2026-11-27T22:00:01.000Z" in text
 
-    sums = subprocess.run([require_tool("sha256sum"), "-c", handover.SUMS], cwd=out,
-                          capture_output=True, text=True)
+    sums = subprocess.run(
+        [require_tool("sha256sum"), "-c", handover.SUMS], cwd=out, capture_output=True, text=True
+    )
     assert sums.returncode == 0, sums.stdout + sums.stderr
     assert delivered["file"] in sums.stdout
     readme = (out / handover.README).read_text()
     command = handover.OPENSSL_VERIFY
     assert command in readme
-    ok = subprocess.run([require_tool("openssl"), *command.split()[1:]], cwd=out,
-                        capture_output=True, text=True)
+    ok = subprocess.run(
+        [require_tool("openssl"), *command.split()[1:]], cwd=out, capture_output=True, text=True
+    )
     assert ok.returncode == 0 and "Signature Verified Successfully" in ok.stdout, ok.stderr
-    (out / handover.SIGNED).write_bytes((out / handover.SIGNED).read_bytes().replace(
-        b"burglary", b"burglarz"))
-    bad = subprocess.run([require_tool("openssl"), *command.split()[1:]], cwd=out,
-                         capture_output=True, text=True)
+    (out / handover.SIGNED).write_bytes(
+        (out / handover.SIGNED).read_bytes().replace(b"burglary", b"burglarz")
+    )
+    bad = subprocess.run(
+        [require_tool("openssl"), *command.split()[1:]], cwd=out, capture_output=True, text=True
+    )
     assert bad.returncode != 0
     (out / handover.SIGNED).write_bytes(handover.signed_bytes(result.receipt))
     report = receipts.verify_folder(out)
@@ -160,11 +211,15 @@ def test_an_exact_cut_re_encodes_to_the_window(world: dict, tmp_path: Path) -> N
     result = vault.releases.export(rid, tmp_path / "out")
     trim = result.receipt["clips"][0]["delivered"]["operations"][0]
     assert trim["mode"] == "exact"
-    assert trim["disclosed"] == trim["requested"] == ["2026-11-27T21:59:58.000Z",
-                                                      "2026-11-27T22:00:02.000Z"]
+    assert (
+        trim["disclosed"]
+        == trim["requested"]
+        == ["2026-11-27T21:59:58.000Z", "2026-11-27T22:00:02.000Z"]
+    )
     video = tmp_path / "out" / result.receipt["clips"][0]["delivered"]["file"]
-    v = next(s for s in probe(video, "-ignore_editlist", "1")["streams"]
-             if s["codec_type"] == "video")
+    v = next(
+        s for s in probe(video, "-ignore_editlist", "1")["streams"] if s["codec_type"] == "video"
+    )
     assert int(v["nb_read_packets"]) == trim["frames"] == 40
 
 
@@ -174,7 +229,8 @@ def _catalog(vault: Vault) -> sqlite3.Connection:
 
 @pytest.mark.parametrize("edit", ["whole", "keep-sound", "wider"])
 def test_an_export_cannot_release_more_than_the_owner_signed(
-        world: dict, tmp_path: Path, edit: str) -> None:  # type: ignore[type-arg]
+    world: dict, tmp_path: Path, edit: str
+) -> None:  # type: ignore[type-arg]
     """The attacker can write the catalog (no passphrase): they turn the signed
     plan into whole clips, drop the sound removal, or widen the window."""
     vault, rid = world["vault"], world["rid"]
@@ -186,13 +242,16 @@ def test_an_export_cannot_release_more_than_the_owner_signed(
         plan["choices"]["cut"] = "whole"
         plan["clips"][0]["operations"] = []
     elif edit == "keep-sound":
-        plan["clips"][0]["operations"] = [o for o in plan["clips"][0]["operations"]
-                                          if o["op"] != "strip-audio"]
+        plan["clips"][0]["operations"] = [
+            o for o in plan["clips"][0]["operations"] if o["op"] != "strip-audio"
+        ]
     else:
         plan["clips"][0]["operations"][0]["requested"][0] = "2026-11-27T21:59:55.000Z"
         plan["clips"][0]["operations"][0]["disclosed"][0] = "2026-11-27T21:59:55.000Z"
-    db.execute("UPDATE decision SET release = ? WHERE request_id = ?",
-               (json.dumps(plan, separators=(",", ":"), sort_keys=True), rid))
+    db.execute(
+        "UPDATE decision SET release = ? WHERE request_id = ?",
+        (json.dumps(plan, separators=(",", ":"), sort_keys=True), rid),
+    )
     db.close()
     before = vault.audit.size()
     with pytest.raises(IntegrityError, match="does not carry the owner's valid signature"):
@@ -202,20 +261,31 @@ def test_an_export_cannot_release_more_than_the_owner_signed(
 
 
 def test_a_data_subject_request_defaults_to_no_sound_and_blurred_faces(
-        world: dict, tmp_path: Path) -> None:  # type: ignore[type-arg]
+    world: dict, tmp_path: Path
+) -> None:  # type: ignore[type-arg]
     """Until face blurring is installed, the choice is signed and the export
     refuses before decrypting anything, with a message that says why."""
     from vault.errors import PolicyError
 
     vault = world["vault"]
-    rid = vault.requests.add({
-        "requester": "A. Neighbour", "organisation": "self", "kind": "data-subject",
-        "basis": "data-subject-access", "reason": "footage of me", "cameras": ["front"],
-        "from": "2026-11-27T21:59:58Z", "to": "2026-11-27T22:00:02Z",
-    })
+    rid = vault.requests.add(
+        {
+            "requester": "A. Neighbour",
+            "organisation": "self",
+            "kind": "data-subject",
+            "basis": "data-subject-access",
+            "reason": "footage of me",
+            "cameras": ["front"],
+            "from": "2026-11-27T21:59:58Z",
+            "to": "2026-11-27T22:00:02Z",
+        }
+    )
     receipt = vault.requests.decide(rid, approve=True, reason="their right of access").receipt
-    assert receipt["release"]["choices"] == {"cut": "remux", "strip_audio": True,
-                                             "blur_faces": True}
+    assert receipt["release"]["choices"] == {
+        "cut": "remux",
+        "strip_audio": True,
+        "blur_faces": True,
+    }
     ops = [o["op"] for o in receipt["release"]["clips"][0]["operations"]]
     assert ops == ["trim", "strip-audio", "blur-faces", "time-track"]
     from vault.transform import steps
@@ -237,8 +307,9 @@ def test_approve_prints_the_disclosed_window_before_signing(world: dict) -> None
     assert "released 2026-11-27T21:59:57.000Z to 2026-11-27T22:00:02.000Z" in dry.stdout
     assert "nothing was signed" in dry.stdout
     assert vault.requests.get(rid).status == "pending"
-    as_json = json.loads(run_cli(root, "approve", rid, "--reason", "ok", "--exact",
-                                 "--dry-run", "--json").stdout)
+    as_json = json.loads(
+        run_cli(root, "approve", rid, "--reason", "ok", "--exact", "--dry-run", "--json").stdout
+    )
     assert as_json["signed"] is False
     assert as_json["release"]["clips"][0]["operations"][0]["mode"] == "exact"
     done = run_cli(root, "approve", rid, "--reason", "ok", "--keep-audio")

@@ -54,8 +54,15 @@ def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Demo:
         mp.setenv("TZ", "UTC")
         time.tzset()
         _deterministic_ids(mp, 1)
-        demo = build(root, NOW, clock=fixed_clock, clip_seconds=1.0, size=(160, 120), log_n=10,
-                     say=lambda _text: None)
+        demo = build(
+            root,
+            NOW,
+            clock=fixed_clock,
+            clip_seconds=1.0,
+            size=(160, 120),
+            log_n=10,
+            say=lambda _text: None,
+        )
     time.tzset()
     return demo
 
@@ -71,8 +78,9 @@ class DemoCopy:
 
 
 @pytest.fixture
-def demo(demo_template: Demo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-         ) -> Iterator[DemoCopy]:
+def demo(
+    demo_template: Demo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[DemoCopy]:
     """A private copy of the demo vault, opened with the fixed clock."""
     new_id = _deterministic_ids(monkeypatch, 1000)
     root = tmp_path / "demo"
@@ -80,11 +88,14 @@ def demo(demo_template: Demo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     # The catalog names the template's drop folders: point it at the copy's
     # (new folders, so their identities are recorded anew when first seen).
     with sqlite3.connect(root / "vault" / "catalog.db") as db:
-        db.execute("UPDATE camera_folder SET path = replace(path, ?, ?), identity = NULL",
-                   (str(demo_template.root), str(root)))
+        db.execute(
+            "UPDATE camera_folder SET path = replace(path, ?, ?), identity = NULL",
+            (str(demo_template.root), str(root)),
+        )
     db.close()
-    copy = Demo(root, {k: root / "drop" / k for k in demo_template.drops},
-                dict(demo_template.requests))
+    copy = Demo(
+        root, {k: root / "drop" / k for k in demo_template.drops}, dict(demo_template.requests)
+    )
     vault = Vault.open(copy.vault_dir, clock=fixed_clock, new_id=new_id)
     yield DemoCopy(copy, vault)
     vault.close()
@@ -96,5 +107,3 @@ def empty_vault(tmp_path: Path) -> Iterator[Vault]:
     vault = Vault.open(tmp_path / "empty", clock=fixed_clock)
     yield vault
     vault.close()
-
-

@@ -21,8 +21,9 @@ EXPORTS = Path("/tmp/ringfence-test-exports")  # shown in dialogs; tests that ex
 
 STATUS_UP = VaultStatus(
     vault=Path("/vault"),
-    daemon=DaemonState(running=True, pid=4242, started_at="2026-11-28T11:00:00Z",
-                       last_beat="2026-11-28T11:59:30Z"),
+    daemon=DaemonState(
+        running=True, pid=4242, started_at="2026-11-28T11:00:00Z", last_beat="2026-11-28T11:59:30Z"
+    ),
     receivers={},
     cameras=(),
     folders=(),
@@ -48,8 +49,13 @@ def fixed_clock() -> datetime:
     return NOW
 
 
-def make_app(vault: Vault, *, status: VaultStatus | None = STATUS_UP,
-             export_dir: Path = EXPORTS, **kwargs: Any) -> RingfenceApp:
+def make_app(
+    vault: Vault,
+    *,
+    status: VaultStatus | None = STATUS_UP,
+    export_dir: Path = EXPORTS,
+    **kwargs: Any,
+) -> RingfenceApp:
     """The app on *vault*; *status* replaces the live (machine-dependent) status."""
     if status is not None:
         vault.status.report = lambda: status  # type: ignore[method-assign]
@@ -57,8 +63,9 @@ def make_app(vault: Vault, *, status: VaultStatus | None = STATUS_UP,
     return RingfenceApp(vault, export_dir=export_dir, **kwargs)
 
 
-async def wait_for(pilot: Any, predicate: Callable[[], bool], timeout: float = 60.0,
-                   what: str = "condition") -> None:
+async def wait_for(
+    pilot: Any, predicate: Callable[[], bool], timeout: float = 60.0, what: str = "condition"
+) -> None:
     """Let the app run (workers included) until *predicate* holds."""
     deadline = time.monotonic() + timeout
     while not predicate():
@@ -78,8 +85,9 @@ async def settle(pilot: Any) -> None:
 FIRST = NOW - timedelta(hours=2)
 
 
-def build_vault(root: Path, clips: int = 3, seconds: float = 4.0,
-                size: tuple[int, int] = (160, 96)) -> tuple[Vault, str, list[bytes]]:
+def build_vault(
+    root: Path, clips: int = 3, seconds: float = 4.0, size: tuple[int, int] = (160, 96)
+) -> tuple[Vault, str, list[bytes]]:
     """A vault with *clips* clips of camera `porch`, a minute apart, and a request for them."""
     vault = Vault.init(root / "vault", PASSPHRASE, log_n=10, clock=fixed_clock)
     drop = root / "drop"
@@ -88,15 +96,29 @@ def build_vault(root: Path, clips: int = 3, seconds: float = 4.0,
     plaintexts = []
     for i in range(clips):
         at = FIRST + timedelta(minutes=i)
-        data = synth.clip_bytes(seconds=seconds, width=size[0], height=size[1], fps=10, codec="h264",
-                                label=f"CLIP {i + 1}", seed=i)
+        data = synth.clip_bytes(
+            seconds=seconds,
+            width=size[0],
+            height=size[1],
+            fps=10,
+            codec="h264",
+            label=f"CLIP {i + 1}",
+            seed=i,
+        )
         plaintexts.append(data)
         (drop / f"porch_{at.astimezone():%Y%m%d_%H%M%S}.mp4").write_bytes(data)
     Daemon(vault, DaemonOptions(once=True, settle_seconds=0)).run()
-    request = vault.requests.add({
-        "requester": "DC Sam Patel", "organisation": "Metropolitan Police", "kind": "police",
-        "basis": "warrant", "reason": "who rang the bell", "cameras": ["porch"],
-        "from": FIRST - timedelta(minutes=1), "to": FIRST + timedelta(minutes=clips + 1),
-    })
+    request = vault.requests.add(
+        {
+            "requester": "DC Sam Patel",
+            "organisation": "Metropolitan Police",
+            "kind": "police",
+            "basis": "warrant",
+            "reason": "who rang the bell",
+            "cameras": ["porch"],
+            "from": FIRST - timedelta(minutes=1),
+            "to": FIRST + timedelta(minutes=clips + 1),
+        }
+    )
     vault.lock()
     return vault, request, plaintexts

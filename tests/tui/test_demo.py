@@ -25,7 +25,9 @@ def test_the_demo_vault_has_the_sample_requests(demo: DemoCopy) -> None:
     assert by_id[ids["police"]].recipient and by_id[ids["police"]].reference
     assert (by_id[ids["insurer"]].kind, by_id[ids["insurer"]].basis) == ("insurer", "consent")
     assert by_id[ids["neighbour"]].urgent
-    assert [len(vault.requests.scope_clips(ids[k])) for k in ("police", "insurer", "neighbour")] == [6, 4, 6]
+    assert [
+        len(vault.requests.scope_clips(ids[k])) for k in ("police", "insurer", "neighbour")
+    ] == [6, 4, 6]
     assert vault.requests.decision_receipt(ids["press"])["decision"]["outcome"] == "refused"
     assert stat.S_IMODE(demo.demo.police_key.stat().st_mode) == 0o600
     assert not vault.unlocked
@@ -41,8 +43,7 @@ def test_the_synthetic_camera_keeps_recording(tmp_path: Path) -> None:
         time.sleep(0.05)
     camera.stop()
     names = sorted(p.name for p in drops["cam"].iterdir())
-    assert len(names) >= 2 and all(n.startswith("cam_") and n.endswith("+0000.mp4")
-                                   for n in names)
+    assert len(names) >= 2 and all(n.startswith("cam_") and n.endswith("+0000.mp4") for n in names)
     assert not camera.is_alive()
 
 
@@ -69,8 +70,9 @@ def test_the_daemon_seals_what_the_camera_records(demo: DemoCopy) -> None:
 
 
 @pytest.mark.parametrize("clean", [False, True])
-def test_demo_command_starts_and_stops_everything(tmp_path: Path, monkeypatch: Any,
-                                                  capsys: Any, clean: bool) -> None:
+def test_demo_command_starts_and_stops_everything(
+    tmp_path: Path, monkeypatch: Any, capsys: Any, clean: bool
+) -> None:
     seen: dict[str, Any] = {}
 
     def fake_run(app: Any) -> None:
@@ -79,8 +81,11 @@ def test_demo_command_starts_and_stops_everything(tmp_path: Path, monkeypatch: A
         seen["notice"] = app.notice
 
     monkeypatch.setattr("tui.app.RingfenceApp.run", fake_run)
-    monkeypatch.setattr(demo_module, "build", functools.partial(
-        demo_module.build, clip_seconds=0.5, size=(160, 120), log_n=10))
+    monkeypatch.setattr(
+        demo_module,
+        "build",
+        functools.partial(demo_module.build, clip_seconds=0.5, size=(160, 120), log_n=10),
+    )
     root = tmp_path / "demo"
     args = argparse.Namespace(dir=root, every=0.2, clean=clean)
     assert demo_module.run(args) == 0

@@ -49,15 +49,22 @@ async def open_request(pilot: Any, request_id: str, clips: int) -> RequestScreen
     table = app.screen.query_one(RequestTable)
     table.move_cursor(row=table.get_row_index(request_id))
     await pilot.press("enter")
-    await wait_for(pilot, lambda: isinstance(app.screen, RequestScreen)
-                   and app.screen.query_one(ClipTable).row_count == clips, what="the request")
+    await wait_for(
+        pilot,
+        lambda: (
+            isinstance(app.screen, RequestScreen)
+            and app.screen.query_one(ClipTable).row_count == clips
+        ),
+        what="the request",
+    )
     await settle(pilot)
     return app.screen  # type: ignore[no-any-return]
 
 
 async def unlock(pilot: Any, passphrase: str = PASSPHRASE) -> None:
-    await wait_for(pilot, lambda: isinstance(pilot.app.screen, PassphraseScreen),
-                   what="the passphrase dialog")
+    await wait_for(
+        pilot, lambda: isinstance(pilot.app.screen, PassphraseScreen), what="the passphrase dialog"
+    )
     await type_text(pilot, passphrase)
     await pilot.press("enter")
 
@@ -70,8 +77,10 @@ async def test_inbox_lists_pending_first_with_marks_and_counts(demo: DemoCopy) -
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         table = app.screen.query_one(RequestTable)
-        order = [str(table.coordinate_to_cell_key((row, 0)).row_key.value)
-                 for row in range(table.row_count)]
+        order = [
+            str(table.coordinate_to_cell_key((row, 0)).row_key.value)
+            for row in range(table.row_count)
+        ]
         assert order == [demo.ids[k] for k in ("neighbour", "insurer", "police", "press")]
         assert str(table.get_row(demo.ids["neighbour"])[0]) == "EMERGENCY"
         assert str(table.get_row(demo.ids["insurer"])[0]) == "DUE SOON"
@@ -96,8 +105,11 @@ async def test_daemon_down_is_shown_and_announced(demo: DemoCopy) -> None:
         await settle(pilot)
         bar = str(app.screen.query_one(StatusBar).content)
         assert "daemon DOWN" in bar and "3 waiting" in bar and "locked" in bar
-        await wait_for(pilot, lambda: any(n.title == "Daemon down" for n in app._notifications),
-                       what="the daemon-down notice")
+        await wait_for(
+            pilot,
+            lambda: any(n.title == "Daemon down" for n in app._notifications),
+            what="the daemon-down notice",
+        )
 
 
 async def test_daemon_up_status_bar(demo: DemoCopy) -> None:
@@ -117,16 +129,22 @@ async def test_the_live_status_is_read_off_the_ui_thread(demo: DemoCopy) -> None
         assert app.status_info.daemon.running is False
 
 
-async def test_inbox_loads_more_requests_as_you_scroll(empty_vault: Vault, tmp_path: Path
-                                                       ) -> None:
+async def test_inbox_loads_more_requests_as_you_scroll(empty_vault: Vault, tmp_path: Path) -> None:
     drop = tmp_path / "drop"
     empty_vault.cameras.add("front", drop)
     for i in range(230):
-        empty_vault.requests.add({
-            "requester": f"Officer {i}", "organisation": "Police", "kind": "police",
-            "basis": "warrant", "reason": "test", "cameras": ["front"],
-            "from": "2026-11-20T00:00:00Z", "to": "2026-11-21T00:00:00Z",
-        })
+        empty_vault.requests.add(
+            {
+                "requester": f"Officer {i}",
+                "organisation": "Police",
+                "kind": "police",
+                "basis": "warrant",
+                "reason": "test",
+                "cameras": ["front"],
+                "from": "2026-11-20T00:00:00Z",
+                "to": "2026-11-21T00:00:00Z",
+            }
+        )
     app = make_app(empty_vault)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
@@ -201,8 +219,11 @@ async def test_nothing_ticked_cannot_be_approved(demo: DemoCopy) -> None:
         await pilot.press("t")  # all -> none
         assert "Ticked 0 of 4" in text_of(app, "#selection")
         await pilot.press("a")
-        await wait_for(pilot, lambda: any("No clip is ticked" in n.message
-                                          for n in app._notifications), what="the notice")
+        await wait_for(
+            pilot,
+            lambda: any("No clip is ticked" in n.message for n in app._notifications),
+            what="the notice",
+        )
         assert isinstance(app.screen, RequestScreen)
 
 
@@ -235,7 +256,8 @@ async def test_refuse_with_a_receipt(demo: DemoCopy, tmp_path: Path) -> None:
 
 
 async def test_a_refusal_with_nowhere_to_put_its_receipt_is_not_recorded(
-        demo: DemoCopy, tmp_path: Path) -> None:
+    demo: DemoCopy, tmp_path: Path
+) -> None:
     insurer = demo.ids["insurer"]
     app = make_app(demo.vault, export_dir=tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
@@ -289,8 +311,9 @@ async def test_cancelling_the_passphrase_decides_nothing(demo: DemoCopy) -> None
     assert demo.vault.requests.get(demo.ids["police"]).status == "pending"
 
 
-async def test_export_with_progress_ends_on_a_verifiable_receipt(demo: DemoCopy,
-                                                                tmp_path: Path) -> None:
+async def test_export_with_progress_ends_on_a_verifiable_receipt(
+    demo: DemoCopy, tmp_path: Path
+) -> None:
     neighbour = demo.ids["neighbour"]
     progress: list[tuple[int, int]] = []
 
@@ -328,8 +351,7 @@ async def test_export_with_progress_ends_on_a_verifiable_receipt(demo: DemoCopy,
     assert len(list((out / "clips").rglob("*.mp4"))) == 6
 
 
-async def test_export_failure_is_shown_and_the_dialog_stays(demo: DemoCopy,
-                                                           tmp_path: Path) -> None:
+async def test_export_failure_is_shown_and_the_dialog_stays(demo: DemoCopy, tmp_path: Path) -> None:
     police = demo.ids["police"]
     demo.vault.unlock(PASSPHRASE)
     demo.vault.requests.decide(police, approve=True, reason="ok")
@@ -379,7 +401,8 @@ async def open_preview(pilot: Any, police: str) -> PreviewScreen:
 
 
 async def test_preview_decrypts_logs_and_pipes_to_the_player(
-        demo: DemoCopy, tmp_path: Path, monkeypatch: Any) -> None:
+    demo: DemoCopy, tmp_path: Path, monkeypatch: Any
+) -> None:
     police = demo.ids["police"]
     clip = demo.vault.requests.scope_clips(police)[0]
     script = tmp_path / "player.py"
@@ -411,7 +434,8 @@ async def test_preview_decrypts_logs_and_pipes_to_the_player(
 
 
 async def test_a_player_still_running_is_stopped_when_the_vault_locks(
-        demo: DemoCopy, tmp_path: Path, monkeypatch: Any) -> None:
+    demo: DemoCopy, tmp_path: Path, monkeypatch: Any
+) -> None:
     police = demo.ids["police"]
     script = tmp_path / "hang.py"
     script.write_text(HANG)
@@ -431,7 +455,8 @@ async def test_a_player_still_running_is_stopped_when_the_vault_locks(
 
 
 async def test_quitting_stops_a_running_player(
-        demo: DemoCopy, tmp_path: Path, monkeypatch: Any) -> None:
+    demo: DemoCopy, tmp_path: Path, monkeypatch: Any
+) -> None:
     police = demo.ids["police"]
     script = tmp_path / "hang.py"
     script.write_text(HANG)
@@ -518,8 +543,11 @@ async def test_keys_are_remapped_from_the_config(demo: DemoCopy) -> None:
     demo.vault.config.keys = {"request.approve": "y", "not.a.binding": "z"}
     app = make_app(demo.vault)
     async with app.run_test(size=(80, 24), notifications=True) as pilot:
-        await wait_for(pilot, lambda: any("not.a.binding" in n.message
-                                          for n in app._notifications), what="the warning")
+        await wait_for(
+            pilot,
+            lambda: any("not.a.binding" in n.message for n in app._notifications),
+            what="the warning",
+        )
         await open_request(pilot, demo.ids["police"], 6)
         await pilot.press("a")
         await pilot.pause()
@@ -549,8 +577,13 @@ async def test_idle_lock_forgets_the_keys(demo: DemoCopy) -> None:
         app._key_users = 0
         app.check_idle_lock()
         assert not demo.vault.unlocked and not app.key_unlocked
-        await wait_for(pilot, lambda: any("Locked after 1 minute without input" in n.message
-                                          for n in app._notifications), what="the lock notice")
+        await wait_for(
+            pilot,
+            lambda: any(
+                "Locked after 1 minute without input" in n.message for n in app._notifications
+            ),
+            what="the lock notice",
+        )
 
 
 async def test_passphrase_from_a_configured_source_unlocks_at_start(demo: DemoCopy) -> None:
@@ -584,8 +617,11 @@ async def test_service_errors_are_shown_with_their_message(demo: DemoCopy) -> No
         app.push_screen(RequestScreen("req_doesnotexist0000"))
         await settle(pilot)
         assert app.errors == ["no request 'req_doesnotexist0000'"]
-        await wait_for(pilot, lambda: any(n.title == "Could not finish"
-                                          for n in app._notifications), what="the error")
+        await wait_for(
+            pilot,
+            lambda: any(n.title == "Could not finish" for n in app._notifications),
+            what="the error",
+        )
 
 
 async def test_export_age_encrypted_to_the_requesters_key(demo: DemoCopy, tmp_path: Path) -> None:
@@ -608,8 +644,11 @@ async def test_export_age_encrypted_to_the_requesters_key(demo: DemoCopy, tmp_pa
     out = tmp_path / police
     files = sorted((out / "clips").rglob("*.age"))
     assert len(files) == 6
-    key_line = [ln for ln in demo.demo.police_key.read_text().splitlines()
-                if ln.startswith("AGE-SECRET-KEY-")][0]
+    key_line = [
+        ln
+        for ln in demo.demo.police_key.read_text().splitlines()
+        if ln.startswith("AGE-SECRET-KEY-")
+    ][0]
     plain = age.decrypt_bytes(files[0].read_bytes(), [age.parse_identity(key_line)])
     assert plain[4:8] == b"ftyp"
     assert receipts.verify_folder(out, None).ok
@@ -671,8 +710,8 @@ async def test_a_truncated_clip_is_shown_as_such(demo: DemoCopy) -> None:
         table = app.screen.query_one(ClipTable)
         names = [str(table.get_row_at(i)[-1]) for i in range(table.row_count)]
         assert sum("[truncated]" in n for n in names) == 1
-        app.push_screen(PreviewScreen(Opened(dataclasses.replace(clip, truncated=True),
-                                             b"not a clip")))
+        app.push_screen(
+            PreviewScreen(Opened(dataclasses.replace(clip, truncated=True), b"not a clip"))
+        )
         await settle(pilot)
         assert "Truncated" in text_of(app, "#facts")
-

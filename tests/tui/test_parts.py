@@ -59,8 +59,9 @@ def test_selection_only_some() -> None:
 
 def test_status_line_drops_the_least_important_parts_when_narrow() -> None:
     wide = status_line(STATUS_UP, False, NOW, width=200).plain
-    assert wide == ("● daemon up │ last clip 5 min ago │ 0 waiting │ 5.0 MiB stored │ "
-                    "40.0 GiB free │ locked")
+    assert wide == (
+        "● daemon up │ last clip 5 min ago │ 0 waiting │ 5.0 MiB stored │ 40.0 GiB free │ locked"
+    )
     narrow = status_line(STATUS_UP, True, NOW, width=60).plain
     assert narrow == "● daemon up │ last clip 5 min ago │ 0 waiting │ unlocked"
     down = status_line(STATUS_DOWN, False, NOW, width=78).plain
@@ -109,28 +110,47 @@ def test_vault_never_imports_the_tui() -> None:
     import subprocess
     import sys
 
-    code = ("import sys, vault.service, vault.cli, vault.ingest.daemon; "
-            "bad = [m for m in sys.modules if m == 'textual' or m.startswith(('textual.', 'tui'))];"
-            "print(bad); sys.exit(1 if bad else 0)")
+    code = (
+        "import sys, vault.service, vault.cli, vault.ingest.daemon; "
+        "bad = [m for m in sys.modules if m == 'textual' or m.startswith(('textual.', 'tui'))];"
+        "print(bad); sys.exit(1 if bad else 0)"
+    )
     env = {k: v for k, v in os.environ.items() if k != "PYTHONSTARTUP"}
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
-@pytest.mark.parametrize("name", ["inbox", "request", "approve", "refuse", "passphrase",
-                                  "export", "preview", "clips", "audit", "help", "ask"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "inbox",
+        "request",
+        "approve",
+        "refuse",
+        "passphrase",
+        "export",
+        "preview",
+        "clips",
+        "audit",
+        "help",
+        "ask",
+    ],
+)
 def test_one_screen_per_module(name: str) -> None:
     import importlib
 
     module = importlib.import_module(f"tui.screens.{name}")
-    screens = [v for v in vars(module).values()
-               if isinstance(v, type) and v.__module__ == module.__name__
-               and v.__name__.endswith("Screen")]
+    screens = [
+        v
+        for v in vars(module).values()
+        if isinstance(v, type) and v.__module__ == module.__name__ and v.__name__.endswith("Screen")
+    ]
     assert len(screens) == 1, screens
 
 
-def test_the_player_does_not_see_the_passphrase(tmp_path: Path,
-                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_player_does_not_see_the_passphrase(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("RINGFENCE_PASSPHRASE", "hunter2-secret")
     monkeypatch.setenv("RINGFENCE_PASSPHRASE_FILE", "/somewhere")
     player = tmp_path / "player.sh"

@@ -12,7 +12,8 @@ from vault.service import Vault
 
 
 async def test_approving_a_cut_shows_the_disclosed_window_before_signing(
-        vault: Vault, tmp_path: Path) -> None:
+    vault: Vault, tmp_path: Path
+) -> None:
     from tests.transform.test_minimised_export import CAPTURED, PATTERN, make_clip
     from vault.ingest.daemon import Daemon, DaemonOptions
 
@@ -21,11 +22,18 @@ async def test_approving_a_cut_shows_the_disclosed_window_before_signing(
     vault.cameras.add("front", drop, pattern=PATTERN)
     make_clip(drop / f"{CAPTURED.strftime(PATTERN)}.mp4")
     Daemon(vault, DaemonOptions(once=True, settle_seconds=0)).run()
-    rid = vault.requests.add({
-        "requester": "DC Smith", "organisation": "Met", "kind": "police", "basis": "warrant",
-        "reason": "burglary", "cameras": ["front"],
-        "from": "2026-11-27T21:59:58Z", "to": "2026-11-27T22:00:02Z",
-    })
+    rid = vault.requests.add(
+        {
+            "requester": "DC Smith",
+            "organisation": "Met",
+            "kind": "police",
+            "basis": "warrant",
+            "reason": "burglary",
+            "cameras": ["front"],
+            "from": "2026-11-27T21:59:58Z",
+            "to": "2026-11-27T22:00:02Z",
+        }
+    )
     app = make_app(vault, export_dir=tmp_path / "exports")
     async with app.run_test(size=(100, 30)) as pilot:
         await open_request(pilot, rid, 1)
@@ -38,8 +46,9 @@ async def test_approving_a_cut_shows_the_disclosed_window_before_signing(
         assert "released 2026-11-27T21:59:57.000Z to 2026-11-27T22:00:02.000Z" in shown
         assert vault.requests.get(rid).status == "pending"  # nothing signed yet
         await pilot.press("ctrl+s")
-        await wait_for(pilot, lambda: vault.requests.get(rid).status == "approved",
-                       what="the decision")
+        await wait_for(
+            pilot, lambda: vault.requests.get(rid).status == "approved", what="the decision"
+        )
         await settle(pilot)
     receipt = vault.requests.decision_receipt(rid)
     trim = receipt["release"]["clips"][0]["operations"][0]

@@ -16,8 +16,9 @@ from tui.screens.export import ExportScreen
 from tui.screens.request import RequestScreen
 
 
-async def test_a_tampered_approval_is_reported_and_decided_again(demo: DemoCopy,
-                                                                 tmp_path: Path) -> None:
+async def test_a_tampered_approval_is_reported_and_decided_again(
+    demo: DemoCopy, tmp_path: Path
+) -> None:
     police = demo.ids["police"]
     vault = demo.vault
     vault.unlock(PASSPHRASE)
@@ -25,9 +26,11 @@ async def test_a_tampered_approval_is_reported_and_decided_again(demo: DemoCopy,
     vault.requests.decide(police, approve=True, reason="ok", clips=scope[:1])
     db = sqlite3.connect(vault.layout.catalog)
     with db:  # widened behind the owner's back
-        db.execute("INSERT INTO decision_clip SELECT d.id, c.id, 'front', c.captured_at, c.size, "
-                   "c.sha256 FROM clip c, decision d WHERE c.id = ? AND d.request_id = ?",
-                   (scope[1], police))
+        db.execute(
+            "INSERT INTO decision_clip SELECT d.id, c.id, 'front', c.captured_at, c.size, "
+            "c.sha256 FROM clip c, decision d WHERE c.id = ? AND d.request_id = ?",
+            (scope[1], police),
+        )
     db.close()
     app = make_app(vault, export_dir=tmp_path)
     async with app.run_test(size=(100, 30)) as pilot:
@@ -46,7 +49,10 @@ async def test_a_tampered_approval_is_reported_and_decided_again(demo: DemoCopy,
         await wait_for(pilot, lambda: isinstance(app.screen, AskScreen), what="the reason")
         await type_text(pilot, "not what I approved")
         await pilot.press("enter")
-        await wait_for(pilot, lambda: vault.requests.get(police).status == "pending",
-                       what="the request reopened")
+        await wait_for(
+            pilot,
+            lambda: vault.requests.get(police).status == "pending",
+            what="the request reopened",
+        )
         await settle(pilot)
     assert vault.requests.get(police).decision is None

@@ -47,8 +47,10 @@ async def test_the_inbox_from_column_uses_the_width_there_is(demo: DemoCopy) -> 
             assert sum(widths.values()) == room, (width, widths, room)
             if width >= 100:  # room for the longest "organisation · requester" in full
                 longest = max(len(str(table.get_cell(r, "from"))) for r in table.rows)
-                assert table.columns[next(k for k in table.columns if k.value == "from")
-                                     ].width >= longest
+                assert (
+                    table.columns[next(k for k in table.columns if k.value == "from")].width
+                    >= longest
+                )
 
 
 async def test_the_clips_columns_use_the_width_there_is(demo: DemoCopy) -> None:
@@ -56,8 +58,14 @@ async def test_the_clips_columns_use_the_width_there_is(demo: DemoCopy) -> None:
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         app.push_screen(ClipsScreen())
-        await wait_for(pilot, lambda: isinstance(app.screen, ClipsScreen)
-                       and any(t.row_count for t in app.screen.query(ClipTable)), what="clips")
+        await wait_for(
+            pilot,
+            lambda: (
+                isinstance(app.screen, ClipsScreen)
+                and any(t.row_count for t in app.screen.query(ClipTable))
+            ),
+            what="clips",
+        )
         table = app.screen.query_one(ClipTable)
         widths = _column_widths(table)
         assert sum(widths.values()) == table.scrollable_content_region.width
@@ -66,8 +74,7 @@ async def test_the_clips_columns_use_the_width_there_is(demo: DemoCopy) -> None:
         assert widths["file"] > widths["picture"]
 
 
-async def test_the_export_format_is_readable_without_colour(demo: DemoCopy,
-                                                           tmp_path: Path) -> None:
+async def test_the_export_format_is_readable_without_colour(demo: DemoCopy, tmp_path: Path) -> None:
     police = demo.ids["police"]
     demo.vault.unlock(PASSPHRASE)
     demo.vault.requests.decide(police, approve=True, reason="ok")
@@ -91,8 +98,9 @@ async def test_toasts_over_a_dialog_stay_clear_of_its_buttons(demo: DemoCopy) ->
         await wait_for(pilot, lambda: isinstance(app.screen, AskScreen), what="dialog")
         await wait_for(pilot, lambda: bool(app.screen.query("#ok")), what="its buttons")
         app.notify("something to say", timeout=30)
-        await wait_for(pilot, lambda: any(r.children for r in app.screen.query(ToastRack)),
-                       what="the toast")
+        await wait_for(
+            pilot, lambda: any(r.children for r in app.screen.query(ToastRack)), what="the toast"
+        )
         await settle(pilot)
         rack = app.screen.query_one(ToastRack)
         ok = app.screen.query_one("#ok")
@@ -103,14 +111,18 @@ async def test_toasts_over_a_dialog_stay_clear_of_its_buttons(demo: DemoCopy) ->
 
 def test_the_verify_command_is_never_cut_inside_a_word() -> None:
     out = Path("/home/owner/ringfence-exports/" + "a-very-long-folder-name-" * 3 + "req_x")
-    receipt = {"clips": [], "receipt_id": "rcp_1", "decision": {"outcome": "refused"},
-               "request": {"requester": "DC Smith", "organisation": "Met Police"}}
+    receipt = {
+        "clips": [],
+        "receipt_id": "rcp_1",
+        "decision": {"outcome": "refused"},
+        "request": {"requester": "DC Smith", "organisation": "Met Police"},
+    }
     console = Console(width=74, record=True, color_system=None, file=io.StringIO())
     console.print(result_text(ExportResult("exp_1", out, receipt)))
     lines = console.export_text().splitlines()
     assert "  ringfence receipt verify \\" in lines
     command = lines.index("  ringfence receipt verify \\")
-    path_lines = lines[command + 1:]
+    path_lines = lines[command + 1 :]
     assert "".join(line.strip() for line in path_lines) == str(out)
 
 

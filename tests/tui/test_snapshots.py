@@ -37,8 +37,12 @@ async def _open(pilot: Any, request_id: str) -> None:
     table = app.screen.query_one(RequestTable)
     table.move_cursor(row=table.get_row_index(request_id))
     await pilot.press("enter")
-    await wait_for(pilot, lambda: isinstance(app.screen, RequestScreen)
-                   and app.screen.query_one(ClipTable).row_count > 0)
+    await wait_for(
+        pilot,
+        lambda: (
+            isinstance(app.screen, RequestScreen) and app.screen.query_one(ClipTable).row_count > 0
+        ),
+    )
     await settle(pilot)
 
 
@@ -47,8 +51,11 @@ def test_inbox(snap_compare: Any, demo: DemoCopy) -> None:
 
 
 def test_inbox_with_demo_notice(snap_compare: Any, demo: DemoCopy) -> None:
-    app = make_app(demo.vault, notice="DEMO vault in /tmp/demo. Passphrase: demo. A synthetic "
-                                      "camera records a clip every 8 s; the daemon seals it.")
+    app = make_app(
+        demo.vault,
+        notice="DEMO vault in /tmp/demo. Passphrase: demo. A synthetic "
+        "camera records a clip every 8 s; the daemon seals it.",
+    )
     assert snap_compare(app, terminal_size=SIZE, run_before=settle)
 
 
@@ -57,8 +64,9 @@ def test_empty_inbox(snap_compare: Any, empty_vault: Vault) -> None:
 
 
 def test_daemon_down(snap_compare: Any, demo: DemoCopy) -> None:
-    assert snap_compare(make_app(demo.vault, status=STATUS_DOWN), terminal_size=SIZE,
-                        run_before=settle)
+    assert snap_compare(
+        make_app(demo.vault, status=STATUS_DOWN), terminal_size=SIZE, run_before=settle
+    )
 
 
 def test_request_detail(snap_compare: Any, demo: DemoCopy) -> None:
@@ -90,13 +98,22 @@ def test_passphrase_dialog(snap_compare: Any, demo: DemoCopy) -> None:
         await pilot.press("x")
         # Type only once the dialog's reason field has the focus, and take the
         # picture once the passphrase dialog's own field has it.
-        await wait_for(pilot, lambda: isinstance(pilot.app.screen, RefuseScreen)
-                       and isinstance(pilot.app.focused, Input))
+        await wait_for(
+            pilot,
+            lambda: (
+                isinstance(pilot.app.screen, RefuseScreen) and isinstance(pilot.app.focused, Input)
+            ),
+        )
         await pilot.press(*"spam")
         await wait_for(pilot, lambda: getattr(pilot.app.focused, "value", "") == "spam")
         await pilot.press("ctrl+s")
-        await wait_for(pilot, lambda: isinstance(pilot.app.screen, PassphraseScreen)
-                       and isinstance(pilot.app.focused, Input))
+        await wait_for(
+            pilot,
+            lambda: (
+                isinstance(pilot.app.screen, PassphraseScreen)
+                and isinstance(pilot.app.focused, Input)
+            ),
+        )
         await settle(pilot)
 
     app = make_app(demo.vault, passphrase_hint="This is the demo vault: its passphrase is “demo”.")
@@ -115,8 +132,12 @@ def _export_finished(snap_compare: Any, demo: DemoCopy) -> None:
     shutil.rmtree(FIXED_EXPORTS, ignore_errors=True)
     demo.vault.unlock(PASSPHRASE)
     police = demo.ids["police"]
-    demo.vault.requests.decide(police, approve=True, reason="warrant checked",
-                      clips=[c.id for c in demo.vault.requests.scope_clips(police)][2:])
+    demo.vault.requests.decide(
+        police,
+        approve=True,
+        reason="warrant checked",
+        clips=[c.id for c in demo.vault.requests.scope_clips(police)][2:],
+    )
 
     async def run_before(pilot: Any) -> None:
         await _open(pilot, police)
@@ -190,8 +211,13 @@ def test_request_with_strip_100x30(snap_compare: Any, demo: DemoCopy) -> None:
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(pilot.app.screen, PassphraseScreen))
         await pilot.press(*PASSPHRASE, "enter")
-        await wait_for(pilot, lambda: isinstance(pilot.app.screen, RequestScreen)
-                       and pilot.app.screen.strip_loader is not None)
+        await wait_for(
+            pilot,
+            lambda: (
+                isinstance(pilot.app.screen, RequestScreen)
+                and pilot.app.screen.strip_loader is not None
+            ),
+        )
         screen = pilot.app.screen
         strip = screen.query_one(FrameStrip)
         await wait_for(pilot, lambda: all(strip.has_frames(c.id) for c in screen.clips))

@@ -20,8 +20,9 @@ from tui.screens.request import RequestScreen
 from tui.widgets.strip import EVERY, FrameStrip, sample_times
 from tui.widgets.tables import ClipTable, RequestTable
 
-pytestmark = pytest.mark.skipif("h264" not in synth.available_codecs(),
-                                reason="no H.264 encoder here")
+pytestmark = pytest.mark.skipif(
+    "h264" not in synth.available_codecs(), reason="no H.264 encoder here"
+)
 
 CLIPS = 24
 
@@ -38,7 +39,8 @@ def strip_text(strip: FrameStrip) -> list[str]:
 
 
 async def test_the_strip_shows_frames_of_every_clip_and_drops_them_on_lock(
-        many: Any, tmp_path: Path) -> None:
+    many: Any, tmp_path: Path
+) -> None:
     vault, request, plaintexts = many
     started = time.time()
     app = make_app(vault)
@@ -47,8 +49,14 @@ async def test_the_strip_shows_frames_of_every_clip_and_drops_them_on_lock(
         table = app.screen.query_one(RequestTable)
         table.move_cursor(row=table.get_row_index(request))
         await pilot.press("enter")
-        await wait_for(pilot, lambda: isinstance(app.screen, RequestScreen)
-                       and app.screen.query_one(ClipTable).row_count == CLIPS, what="clips")
+        await wait_for(
+            pilot,
+            lambda: (
+                isinstance(app.screen, RequestScreen)
+                and app.screen.query_one(ClipTable).row_count == CLIPS
+            ),
+            what="clips",
+        )
         screen: RequestScreen = app.screen  # type: ignore[assignment]
         strip = screen.query_one(FrameStrip)
         assert not strip.display  # nothing is decrypted until the owner asks
@@ -61,8 +69,11 @@ async def test_the_strip_shows_frames_of_every_clip_and_drops_them_on_lock(
         assert strip.display
         loader = screen.strip_loader
         assert loader is not None
-        await wait_for(pilot, lambda: all(strip.has_frames(c.id) for c in screen.clips),
-                       what="frames of every clip")
+        await wait_for(
+            pilot,
+            lambda: all(strip.has_frames(c.id) for c in screen.clips),
+            what="frames of every clip",
+        )
         await settle(pilot)
         clips = screen.clips
         # 4-second clips: a frame at 0 s and 3 s each; the first clip is highlighted.

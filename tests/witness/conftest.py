@@ -36,7 +36,7 @@ class Log:
         return self
 
     def _subtree(self, level: int, pos: int) -> bytes:
-        return merkle.root_from_leaves(self.leaves[pos << level:(pos + 1) << level])
+        return merkle.root_from_leaves(self.leaves[pos << level : (pos + 1) << level])
 
     def root(self, size: int) -> bytes:
         return merkle.root_from_leaves(self.leaves[:size])
@@ -78,8 +78,9 @@ class Client:
     def __init__(self, server: WitnessServer) -> None:
         self.host, self.port = server.server_address[:2]
 
-    def post(self, body: bytes, path: str = "/add-checkpoint",
-             headers: dict[str, str] | None = None) -> tuple[int, str, bytes]:
+    def post(
+        self, body: bytes, path: str = "/add-checkpoint", headers: dict[str, str] | None = None
+    ) -> tuple[int, str, bytes]:
         conn = http.client.HTTPConnection(self.host, self.port, timeout=60)
         try:
             conn.request("POST", path, body=body, headers=headers or {})

@@ -32,12 +32,20 @@ def _trust(root: Path, state: Path) -> str:
     """Trust the vault's device key; return the witness's verifier key."""
     keys = _keys(root)
     fresh = not state.exists()
-    res = run_cli(root, "witness", "trust", keys["origin"], keys["device_verifier"],
-                  "--state", str(state))
+    res = run_cli(
+        root, "witness", "trust", keys["origin"], keys["device_verifier"], "--state", str(state)
+    )
     assert ("witness verifier key: " in res.stderr) == fresh  # first use makes the folder
     show = json.loads(run_cli(root, "witness", "show", "--state", str(state), "--json").stdout)
-    assert show["logs"] == [{"origin": keys["origin"], "keys": [keys["device_verifier"]],
-                             "size": None, "root": None, "cosigned_at": None}]
+    assert show["logs"] == [
+        {
+            "origin": keys["origin"],
+            "keys": [keys["device_verifier"]],
+            "size": None,
+            "root": None,
+            "cosigned_at": None,
+        }
+    ]
     return show["verifier_key"]
 
 
@@ -62,14 +70,28 @@ def _text(note: str) -> str:
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 def test_serve_cosigns_a_vaults_checkpoints_and_stops_cleanly(
-        vault_root: Path, tmp_path: Path, sig: signal.Signals) -> None:
+    vault_root: Path, tmp_path: Path, sig: signal.Signals
+) -> None:
     state = tmp_path / "witness"
     wkey = _trust(vault_root, state)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "vault", "witness", "serve", "--listen", "127.0.0.1:0",
-         "--state", str(state)],
-        env=cli_env(vault_root), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-m",
+            "vault",
+            "witness",
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--state",
+            str(state),
+        ],
+        env=cli_env(vault_root),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert proc.stdout is not None
         first = proc.stdout.readline()
@@ -93,8 +115,9 @@ def test_serve_cosigns_a_vaults_checkpoints_and_stops_cleanly(
         old_size = int(note.split("\n")[1])
         newer = _grow(vault_root, tmp_path, "front")
         new_size = int(newer.split("\n")[1])
-        status, body = post(add_checkpoint_body(
-            old_size, _proof(vault_root, old_size, new_size), newer))
+        status, body = post(
+            add_checkpoint_body(old_size, _proof(vault_root, old_size, new_size), newer)
+        )
         assert status == 200, body
         check_cosignature(_text(newer), body.decode(), wkey)
         assert post(add_checkpoint_body(old_size, [], note)) == (409, f"{new_size}\n".encode())
@@ -110,9 +133,13 @@ def test_serve_cosigns_a_vaults_checkpoints_and_stops_cleanly(
 
 
 def _cosign(root: Path, state: Path, request: bytes) -> subprocess.CompletedProcess[bytes]:
-    return subprocess.run([sys.executable, "-m", "vault", "witness", "cosign",
-                           "--state", str(state)], input=request, capture_output=True,
-                          env=cli_env(root), timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "vault", "witness", "cosign", "--state", str(state)],
+        input=request,
+        capture_output=True,
+        env=cli_env(root),
+        timeout=120,
+    )
 
 
 def test_offline_cosign_through_files(vault_root: Path, tmp_path: Path) -> None:
@@ -133,11 +160,13 @@ def test_offline_cosign_through_files(vault_root: Path, tmp_path: Path) -> None:
     size = int(note.split("\n")[1])
     assert read_offline_reply(res.stdout, newer, [wkey]) == Conflict(size)
     new_size = int(newer.split("\n")[1])
-    res = _cosign(vault_root, state,
-                  add_checkpoint_body(size, _proof(vault_root, size, new_size), newer))
+    res = _cosign(
+        vault_root, state, add_checkpoint_body(size, _proof(vault_root, size, new_size), newer)
+    )
     assert res.returncode == 0, res.stderr
-    show = json.loads(run_cli(vault_root, "witness", "show", "--state", str(state),
-                              "--json").stdout)
+    show = json.loads(
+        run_cli(vault_root, "witness", "show", "--state", str(state), "--json").stdout
+    )
     assert show["logs"][0]["size"] == new_size
 
 
@@ -155,8 +184,9 @@ def test_offline_refusals_write_nothing(vault_root: Path, tmp_path: Path) -> Non
     assert b"Traceback" not in res.stderr
 
 
-def test_trust_show_and_distrust(vault_root: Path, tmp_path: Path,
-                                 capsys: pytest.CaptureFixture[str]) -> None:
+def test_trust_show_and_distrust(
+    vault_root: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     state = tmp_path / "witness"
     keys = _keys(vault_root)
     st = ["--state", str(state)]
@@ -168,31 +198,44 @@ def test_trust_show_and_distrust(vault_root: Path, tmp_path: Path,
     rc, text, _ = run_main(capsys, vault_root, "witness", "show", *st)
     assert f"log {keys['origin']}: never cosigned" in text
     assert keys["owner_verifier"] in text and keys["device_verifier"] in text
-    rc, out, _ = run_main(capsys, vault_root, "witness", "distrust", keys["origin"],
-                          keys["owner_verifier"], *st)
+    rc, out, _ = run_main(
+        capsys, vault_root, "witness", "distrust", keys["origin"], keys["owner_verifier"], *st
+    )
     assert (rc, "removed 1 key " in out) == (0, True)
-    rc, _, _ = run_main(capsys, vault_root, "witness", "distrust", keys["origin"],
-                        keys["owner_verifier"], *st)
+    rc, _, _ = run_main(
+        capsys, vault_root, "witness", "distrust", keys["origin"], keys["owner_verifier"], *st
+    )
     assert rc == 3
 
 
-def test_serve_refuses_a_bad_listen_address(vault_root: Path, tmp_path: Path,
-                                            capsys: pytest.CaptureFixture[str]) -> None:
+def test_serve_refuses_a_bad_listen_address(
+    vault_root: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     for bad in ("7380", "localhost:", "host:99999"):
-        rc, _, err = run_main(capsys, vault_root, "witness", "serve", "--listen", bad,
-                              "--state", str(tmp_path / "w"))
+        rc, _, err = run_main(
+            capsys, vault_root, "witness", "serve", "--listen", bad, "--state", str(tmp_path / "w")
+        )
         assert rc == 2, (bad, err)
 
 
-def test_serve_on_a_port_in_use_is_a_storage_error(vault_root: Path, tmp_path: Path,
-                                                   capsys: pytest.CaptureFixture[str]) -> None:
+def test_serve_on_a_port_in_use_is_a_storage_error(
+    vault_root: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     import socket
 
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        rc, _, err = run_main(capsys, vault_root, "witness", "serve", "--listen",
-                              f"127.0.0.1:{port}", "--state", str(tmp_path / "w"))
+        rc, _, err = run_main(
+            capsys,
+            vault_root,
+            "witness",
+            "serve",
+            "--listen",
+            f"127.0.0.1:{port}",
+            "--state",
+            str(tmp_path / "w"),
+        )
     assert rc == 10, err
     assert "cannot listen" in err

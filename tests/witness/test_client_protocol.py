@@ -39,8 +39,9 @@ def test_the_request_body_round_trips(log: Log) -> None:
         add_checkpoint_body(1, [b"short"], log.note())
 
 
-def test_a_cosigned_reply_is_verified_and_attached(client: Client, log: Log,
-                                                   state: WitnessState) -> None:
+def test_a_cosigned_reply_is_verified_and_attached(
+    client: Client, log: Log, state: WitnessState
+) -> None:
     note = log.note()
     status, _, body = client.post(log.request(0))
     result = read_reply(status, body, note, [state.cosigner.key.encode()])
@@ -54,7 +55,8 @@ def test_a_cosigned_reply_is_verified_and_attached(client: Client, log: Log,
 
 
 def test_replies_from_other_witnesses_or_forged_ones_are_refused(
-        client: Client, log: Log, state: WitnessState) -> None:
+    client: Client, log: Log, state: WitnessState
+) -> None:
     note = log.note()
     status, _, body = client.post(log.request(0))
     stranger = Cosigner("witness.test/other", Ed25519PrivateKey.generate())

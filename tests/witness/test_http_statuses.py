@@ -19,7 +19,8 @@ def _text(note: str) -> str:
 
 
 def test_first_checkpoint_is_cosigned_and_the_spec_verifier_accepts_it(
-        client: Client, log: Log, state: WitnessState) -> None:
+    client: Client, log: Log, state: WitnessState
+) -> None:
     status, ctype, body = client.post(log.request(0))
     assert status == 200, body
     assert ctype.startswith("text/plain")
@@ -27,12 +28,10 @@ def test_first_checkpoint_is_cosigned_and_the_spec_verifier_accepts_it(
     assert len(lines) == 1
     ts = check_cosignature(_text(log.note()), lines[0], state.cosigner.key.encode())
     assert ts == int(NOW.timestamp())
-    assert [(r.origin, r.size, r.root) for r in state.logs()] == [
-        (log.origin, 10, log.root(10))]
+    assert [(r.origin, r.size, r.root) for r in state.logs()] == [(log.origin, 10, log.root(10))]
 
 
-def test_a_consistent_extension_is_cosigned(client: Client, log: Log,
-                                            state: WitnessState) -> None:
+def test_a_consistent_extension_is_cosigned(client: Client, log: Log, state: WitnessState) -> None:
     assert client.post(log.request(0))[0] == 200
     log.grow(7)
     status, _, body = client.post(log.request(10))
@@ -80,8 +79,9 @@ def test_wrong_old_size_is_409_with_the_size_cosigned(client: Client, log: Log) 
     assert (status, body) == (409, b"10\n")
 
 
-def test_same_size_other_root_is_409_and_kept_as_evidence(client: Client, log: Log,
-                                                           state: WitnessState) -> None:
+def test_same_size_other_root_is_409_and_kept_as_evidence(
+    client: Client, log: Log, state: WitnessState
+) -> None:
     assert client.post(log.request(0))[0] == 200
     fork = Log(log.origin, log.signer)
     fork.leaves = [*log.leaves[:9], b"\x00" * 32]
@@ -92,8 +92,9 @@ def test_same_size_other_root_is_409_and_kept_as_evidence(client: Client, log: L
     assert "another root" in evidence[0][1]
 
 
-def test_a_proof_that_does_not_verify_is_422_and_kept(client: Client, log: Log,
-                                                      state: WitnessState) -> None:
+def test_a_proof_that_does_not_verify_is_422_and_kept(
+    client: Client, log: Log, state: WitnessState
+) -> None:
     assert client.post(log.request(0))[0] == 200
     fork = Log(log.origin, log.signer)
     fork.leaves = [*log.leaves[:5], *(b"\x01" * 32 for _ in range(9))]
@@ -109,25 +110,49 @@ def test_a_proof_that_does_not_verify_is_422_and_kept(client: Client, log: Log,
     assert status == 422, body
 
 
-@pytest.mark.parametrize("mangle", [
-    lambda b: b.replace(b"\n\n", b"\n", 1),                        # no empty line
-    lambda b: b"old 01" + b[b.index(b"\n"):],                      # leading zero
-    lambda b: b"old -1" + b[b.index(b"\n"):],
-    lambda b: b"Old 0" + b[b.index(b"\n"):],
-    lambda b: b"old 11" + b[b.index(b"\n"):],                      # above the checkpoint's size
-    lambda b: b"old 0\n" + b"AAAA\n" + b[b.index(b"\n\n") + 1:],    # a proof line not 32 bytes
-    lambda b: b"old 0\n" + base64.b64encode(b"\x00" * 32) + b"\n" + b[b.index(b"\n\n") + 1:],
-    lambda b: b"old 0\n" + base64.b64encode(b"\x00" * 32).rstrip(b"=") + b"\n"
-              + b[b.index(b"\n\n") + 1:],                           # unpadded base64
-    lambda b: b"old 0\n" + b"\n".join([base64.b64encode(b"\x00" * 32)] * 64) + b"\n"
-              + b[b.index(b"\n\n") + 1:],                           # 64 proof lines
-    lambda b: b[: b.rindex(b"\n\n")] + b"\n",                      # no signature lines
-    lambda b: b.replace(b"\n10\n", b"\n010\n"),                    # checkpoint size malformed
-    lambda b: b"\xff" + b,
-    lambda b: b"",
-], ids=["no-blank", "leading-zero", "negative", "case", "old-above-size", "short-hash",
-        "proof-with-old-0", "unpadded", "64-lines", "unsigned", "bad-size", "not-utf8",
-        "empty"])
+@pytest.mark.parametrize(
+    "mangle",
+    [
+        lambda b: b.replace(b"\n\n", b"\n", 1),  # no empty line
+        lambda b: b"old 01" + b[b.index(b"\n") :],  # leading zero
+        lambda b: b"old -1" + b[b.index(b"\n") :],
+        lambda b: b"Old 0" + b[b.index(b"\n") :],
+        lambda b: b"old 11" + b[b.index(b"\n") :],  # above the checkpoint's size
+        lambda b: b"old 0\n" + b"AAAA\n" + b[b.index(b"\n\n") + 1 :],  # a proof line not 32 bytes
+        lambda b: b"old 0\n" + base64.b64encode(b"\x00" * 32) + b"\n" + b[b.index(b"\n\n") + 1 :],
+        lambda b: (
+            b"old 0\n"
+            + base64.b64encode(b"\x00" * 32).rstrip(b"=")
+            + b"\n"
+            + b[b.index(b"\n\n") + 1 :]
+        ),  # unpadded base64
+        lambda b: (
+            b"old 0\n"
+            + b"\n".join([base64.b64encode(b"\x00" * 32)] * 64)
+            + b"\n"
+            + b[b.index(b"\n\n") + 1 :]
+        ),  # 64 proof lines
+        lambda b: b[: b.rindex(b"\n\n")] + b"\n",  # no signature lines
+        lambda b: b.replace(b"\n10\n", b"\n010\n"),  # checkpoint size malformed
+        lambda b: b"\xff" + b,
+        lambda b: b"",
+    ],
+    ids=[
+        "no-blank",
+        "leading-zero",
+        "negative",
+        "case",
+        "old-above-size",
+        "short-hash",
+        "proof-with-old-0",
+        "unpadded",
+        "64-lines",
+        "unsigned",
+        "bad-size",
+        "not-utf8",
+        "empty",
+    ],
+)
 def test_malformed_requests_are_400(client: Client, log: Log, mangle) -> None:  # type: ignore[no-untyped-def]
     status, _, body = client.post(mangle(log.request(0)))
     assert status == 400, body
@@ -151,8 +176,12 @@ def test_http_framing_is_bounded(client: Client, log: Log) -> None:
     status, _, _ = client.post(b"x" * ((1 << 20) + 1))
     assert status == 413
     conn = http.client.HTTPConnection(client.host, client.port, timeout=60)
-    conn.request("POST", "/add-checkpoint", body=iter([log.request(0)]),
-                 headers={"Transfer-Encoding": "chunked"})
+    conn.request(
+        "POST",
+        "/add-checkpoint",
+        body=iter([log.request(0)]),
+        headers={"Transfer-Encoding": "chunked"},
+    )
     assert conn.getresponse().status == 411
     conn.close()
     assert client.post(log.request(0), path="/other")[0] == 404
@@ -176,8 +205,9 @@ def test_keep_alive_serves_several_requests_on_one_connection(client: Client, lo
     conn.close()
 
 
-def test_an_unexpected_failure_is_a_bare_500(client: Client, log: Log,
-                                            monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_unexpected_failure_is_a_bare_500(
+    client: Client, log: Log, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from vault.witness.witness import Witness
 
     def boom(self: Witness, body: bytes) -> None:
@@ -208,15 +238,19 @@ def test_a_submission_prefix(witness, log: Log) -> None:  # type: ignore[no-unty
 
 @pytest.mark.parametrize("length", ["\u00b2", "\u0663", "1\u00b9", "+5", " 5 5", "-1", "0x10"])
 def test_a_content_length_that_is_not_ascii_digits_is_a_400(
-        client: Client, length: str, caplog: pytest.LogCaptureFixture) -> None:
+    client: Client, length: str, caplog: pytest.LogCaptureFixture
+) -> None:
     # "²" and "٣" pass str.isdigit(); int() refuses the first: a 500 with a
     # traceback in the witness's log, for anyone on the network, before this.
     import socket
 
     # Header bytes are read as Latin-1; a character beyond it arrives as UTF-8.
     value = length.encode("latin-1") if max(map(ord, length)) < 256 else length.encode()
-    raw = (b"POST /add-checkpoint HTTP/1.1\r\nHost: w\r\nContent-Length: " + value
-           + b"\r\nConnection: close\r\n\r\n")
+    raw = (
+        b"POST /add-checkpoint HTTP/1.1\r\nHost: w\r\nContent-Length: "
+        + value
+        + b"\r\nConnection: close\r\n\r\n"
+    )
     with socket.create_connection((client.host, client.port), timeout=60) as sock:
         sock.sendall(raw)
         answer = b""

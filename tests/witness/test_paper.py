@@ -26,8 +26,9 @@ def _zbarimg() -> str:
 
 def _scan(png: Path) -> bytes:
     # -Sbinary: the QR code's bytes as they are (UTF-8 em dashes included).
-    res = subprocess.run([_zbarimg(), "--raw", "-q", "-Sbinary", str(png)],
-                         capture_output=True, timeout=120)
+    res = subprocess.run(
+        [_zbarimg(), "--raw", "-q", "-Sbinary", str(png)], capture_output=True, timeout=120
+    )
     assert res.returncode == 0, res.stderr
     return res.stdout
 
@@ -64,8 +65,15 @@ def _terminal_to_png(drawing: str, path: Path) -> None:
             upper, lower = top[ch]
             for dy, value in ((0, upper), (1, lower)):
                 if value:
-                    img.paste(255, (x * scale, (2 * y + dy) * scale,
-                                    (x + 1) * scale, (2 * y + dy + 1) * scale))
+                    img.paste(
+                        255,
+                        (
+                            x * scale,
+                            (2 * y + dy) * scale,
+                            (x + 1) * scale,
+                            (2 * y + dy + 1) * scale,
+                        ),
+                    )
     img.save(path)
 
 
@@ -74,7 +82,7 @@ def test_the_terminal_qr_code_scans_too(vault_root: Path, tmp_path: Path) -> Non
     out = run_cli(vault_root, "audit", "checkpoint", "--qr").stdout
     plain = run_cli(vault_root, "audit", "checkpoint").stdout
     assert out.startswith(plain)  # the note first, as text, then its QR code
-    drawing = out[len(plain):].strip("\n")
+    drawing = out[len(plain) :].strip("\n")
     assert set(drawing) <= {"\u2588", "\u2580", "\u2584", " ", "\n"}
     assert max(len(line) for line in drawing.split("\n")) <= 80  # fits a terminal
     png = tmp_path / "screen.png"
@@ -91,27 +99,40 @@ def test_a_typed_checkpoint_is_proven_extended(vault_root: Path, tmp_path: Path)
     origin, size, root_hash = _lines(vault_root)
     run_cli(vault_root, "camera", "add", "back", str(tmp_path / "drop-back"))
     # Typed with the spaces a person puts in to keep their place.
-    spaced = " ".join(root_hash[i:i + 4] for i in range(0, len(root_hash), 4))
-    res = run_cli(vault_root, "audit", "consistency", "--size", str(size), "--root", spaced,
-                  "--json")
+    spaced = " ".join(root_hash[i : i + 4] for i in range(0, len(root_hash), 4))
+    res = run_cli(
+        vault_root, "audit", "consistency", "--size", str(size), "--root", spaced, "--json"
+    )
     out = json.loads(res.stdout)
     assert out["ok"] is True and out["old_size"] == size and out["size"] > size
-    res = run_cli(vault_root, "audit", "consistency", "--size", str(size), "--root", root_hash,
-                  "--origin", origin)
+    res = run_cli(
+        vault_root,
+        "audit",
+        "consistency",
+        "--size",
+        str(size),
+        "--root",
+        root_hash,
+        "--origin",
+        origin,
+    )
     assert res.stdout.startswith("ok: ")
 
 
-def test_typed_checkpoints_that_do_not_match_fail(vault_root: Path,
-                                                 capsys: pytest.CaptureFixture[str]) -> None:
+def test_typed_checkpoints_that_do_not_match_fail(
+    vault_root: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     origin, size, root_hash = _lines(vault_root)
     wrong = ("B" if root_hash[0] != "B" else "C") + root_hash[1:]
     cases = [
         (["--size", str(size), "--root", wrong], 6, "do not hash"),
         (["--size", str(size + 50), "--root", root_hash], 6, "entries were removed"),
-        (["--size", "0", "--root", "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="], 6,
-         "empty log"),
-        (["--size", str(size), "--root", root_hash, "--origin", "ringfence.vault/other"], 6,
-         "another log"),
+        (["--size", "0", "--root", "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="], 6, "empty log"),
+        (
+            ["--size", str(size), "--root", root_hash, "--origin", "ringfence.vault/other"],
+            6,
+            "another log",
+        ),
         (["--size", str(size)], 2, "both --size and --root"),
         (["--size", str(size), "--root", "abc"], 2, "base64"),
         (["--size", "-3", "--root", root_hash], 2, "non-negative"),
@@ -134,8 +155,9 @@ def test_an_edited_entry_fails_the_typed_check(vault_root: Path) -> None:
     assert edited != bytes(entry)
     db.execute("UPDATE audit_entry SET entry = ? WHERE idx = 1", (edited,))
     db.close()
-    res = run_cli(vault_root, "audit", "consistency", "--size", str(size), "--root", root_hash,
-                  check=False)
+    res = run_cli(
+        vault_root, "audit", "consistency", "--size", str(size), "--root", root_hash, check=False
+    )
     assert res.returncode == 6, res.stderr
 
 

@@ -31,8 +31,9 @@ def _race(client: Client, bodies: list[bytes]) -> list[tuple[int, str, bytes]]:
     return [r for r in results if r is not None]
 
 
-def test_two_concurrent_extensions_only_one_wins(client: Client, log: Log,
-                                                 state: WitnessState) -> None:
+def test_two_concurrent_extensions_only_one_wins(
+    client: Client, log: Log, state: WitnessState
+) -> None:
     assert client.post(log.request(0))[0] == 200
     for round_ in range(5):
         base = len(log.leaves)
@@ -54,7 +55,8 @@ def test_two_concurrent_extensions_only_one_wins(client: Client, log: Log,
 
 
 def test_a_second_process_on_the_same_folder_sees_the_stored_size(
-        tmp_path: Path, client: Client, log: Log, state: WitnessState) -> None:
+    tmp_path: Path, client: Client, log: Log, state: WitnessState
+) -> None:
     other = Witness(WitnessState.open(state.root))
     other.add_checkpoint(log.request(0))
     status, _, body = client.post(log.request(0))
@@ -106,8 +108,7 @@ def test_a_slow_peer_is_cut_off(witness: Witness) -> None:
         srv.server_close()
 
 
-def test_connections_beyond_the_limit_are_closed(witness: Witness, log: Log,
-                                                 monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_connections_beyond_the_limit_are_closed(witness: Witness, log: Log, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     import vault.witness.server as server_mod
 
     monkeypatch.setattr(server_mod, "MAX_CONNECTIONS", 2)

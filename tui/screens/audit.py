@@ -54,15 +54,19 @@ class AuditScreen(VaultScreen):
 
     def action_verify(self) -> None:
         self.query_one("#verify", Static).update(Text("Verifying the whole log…", style="dim"))
-        self.call_vault(lambda: self.vault.audit.verify(self.vault.verifier_keys()),
-                        self._verified, name="audit verify")
+        self.call_vault(
+            lambda: self.vault.audit.verify(self.vault.verifier_keys()),
+            self._verified,
+            name="audit verify",
+        )
 
     def _verified(self, report: Any) -> None:
         if report.ok:
             text = Text(f"✔ Verified: {report.reason}", style="bold green")
         else:
-            where = f" at entry {report.first_bad_index}" if report.first_bad_index is not None \
-                else ""
+            where = (
+                f" at entry {report.first_bad_index}" if report.first_bad_index is not None else ""
+            )
             text = Text(f"✘ The log does not verify{where}: {report.reason}", style="bold red")
         self.query_one("#verify", Static).update(text)
 
@@ -77,16 +81,24 @@ class AuditScreen(VaultScreen):
         end = self._oldest
         since = max(0, end - PAGE)
         self._oldest = since
-        self.call_vault(lambda: list(self.vault.audit.entries(since, end - since)),
-                        self._page_loaded, name="audit entries")
+        self.call_vault(
+            lambda: list(self.vault.audit.entries(since, end - since)),
+            self._page_loaded,
+            name="audit entries",
+        )
 
     def _page_loaded(self, page: list[tuple[int, dict[str, Any]]]) -> None:
         table = self.query_one(LazyTable)
         for index, entry in reversed(page):
             self.entries.append((index, entry))
-            table.add_row(str(index), str(entry.get("time", ""))[:19].replace("T", " "),
-                          entry.get("type", ""), entry.get("actor", ""),
-                          truncate(entry.get("subject") or "", 24), key=str(index))
+            table.add_row(
+                str(index),
+                str(entry.get("time", ""))[:19].replace("T", " "),
+                entry.get("type", ""),
+                entry.get("actor", ""),
+                truncate(entry.get("subject") or "", 24),
+                key=str(index),
+            )
         table.page_loaded(len(page) if self._oldest else 0, PAGE)
 
     @on(LazyTable.NeedMore)
@@ -98,7 +110,8 @@ class AuditScreen(VaultScreen):
         if 0 <= event.cursor_row < len(self.entries):
             details = self.entries[event.cursor_row][1].get("details", {})
             self.query_one("#entry", Static).update(
-                truncate(json.dumps(details, sort_keys=True, ensure_ascii=False), 230))
+                truncate(json.dumps(details, sort_keys=True, ensure_ascii=False), 230)
+            )
 
     def action_back(self) -> None:
         self.dismiss()

@@ -34,10 +34,12 @@ class ClipsScreen(VaultScreen):
     TITLE = "Clips"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back", id="clips.back"),
-        Binding("left_square_bracket", "day(-1)", "Day before", key_display="[",
-                id="clips.prev_day"),
-        Binding("right_square_bracket", "day(1)", "Day after", key_display="]",
-                id="clips.next_day"),
+        Binding(
+            "left_square_bracket", "day(-1)", "Day before", key_display="[", id="clips.prev_day"
+        ),
+        Binding(
+            "right_square_bracket", "day(1)", "Day after", key_display="]", id="clips.next_day"
+        ),
         Binding("p", "preview", "Preview", id="clips.preview"),
     ]
 
@@ -76,7 +78,8 @@ class ClipsScreen(VaultScreen):
             options.add_option(Option(f"{cam.name} ({cam.clips})", id=cam.name))
         if not cameras:
             self.query_one("#day", Static).update(
-                "No cameras yet: add one with `ringfence camera add NAME FOLDER`.")
+                "No cameras yet: add one with `ringfence camera add NAME FOLDER`."
+            )
             return
         self._counts = {c.name: c.clips for c in cameras}
         options.highlighted = 0
@@ -104,8 +107,9 @@ class ClipsScreen(VaultScreen):
         self._generation += 1
         self.clips = []
         self.query_one(ClipTable).reset()
-        self.query_one("#day", Static).update(f"{self.camera}: {day:%a %Y-%m-%d}   "
-                                              "[ day before · ] day after")
+        self.query_one("#day", Static).update(
+            f"{self.camera}: {day:%a %Y-%m-%d}   [ day before · ] day after"
+        )
         self._load_page()
 
     def _load_page(self) -> None:
@@ -114,9 +118,12 @@ class ClipsScreen(VaultScreen):
         camera, generation, offset = self.camera, self._generation, len(self.clips)
         since, until = day_bounds(self.day)
         self.call_vault(
-            lambda: self.vault.clips.all(camera=camera, since=since, until=until, limit=PAGE,
-                                     offset=offset),
-            lambda page: self._page_loaded(generation, page), name="day clips")
+            lambda: self.vault.clips.all(
+                camera=camera, since=since, until=until, limit=PAGE, offset=offset
+            ),
+            lambda page: self._page_loaded(generation, page),
+            name="day clips",
+        )
 
     def _page_loaded(self, generation: int, page: list[ClipInfo]) -> None:
         if generation != self._generation or self.day is None:
@@ -125,15 +132,20 @@ class ClipsScreen(VaultScreen):
         self.clips.extend(page)
         for c in page:
             picture = f"{c.width}×{c.height} {c.codec or ''}" if c.width else (c.codec or "-")
-            table.add_row(local(c.captured_at).strftime("%H:%M:%S"), duration(c.duration_s),
-                          human_size(c.size), cell(picture),
-                          cell(c.original_name + (" [truncated]" if c.truncated else "")),
-                          key=c.id)
+            table.add_row(
+                local(c.captured_at).strftime("%H:%M:%S"),
+                duration(c.duration_s),
+                human_size(c.size),
+                cell(picture),
+                cell(c.original_name + (" [truncated]" if c.truncated else "")),
+                key=c.id,
+            )
         table.page_loaded(len(page), PAGE)
         more = "+" if not table.exhausted else ""
         self.query_one("#day", Static).update(
             f"{self.camera}: {self.day:%a %Y-%m-%d}, {len(self.clips)}{more} clip(s)   "
-            "[ day before · ] day after")
+            "[ day before · ] day after"
+        )
 
     @on(LazyTable.NeedMore, "#clips")
     def _need_more(self, _event: LazyTable.NeedMore) -> None:
@@ -150,8 +162,7 @@ class ClipsScreen(VaultScreen):
         table = self.query_one(ClipTable)
         if table.row_count == 0:
             return
-        start_preview(self.rf, self.clips[table.cursor_row], "browsing my own footage",
-                      self.clips)
+        start_preview(self.rf, self.clips[table.cursor_row], "browsing my own footage", self.clips)
 
     def action_back(self) -> None:
         self.dismiss()

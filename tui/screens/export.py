@@ -49,10 +49,12 @@ def result_text(result: ExportResult) -> Group:
     return Group(
         Text(f"✔ Exported {len(clips)} clip(s), {human_size(size)}, to", style="bold green"),
         path(out),
-        Text(f"Receipt {receipt['receipt_id']}: "
-             f"{outcome_label(receipt['decision']['outcome'])} for "
-             f"{receipt['request']['requester']} ({receipt['request']['organisation']}), "
-             "signed by the owner's key"),
+        Text(
+            f"Receipt {receipt['receipt_id']}: "
+            f"{outcome_label(receipt['decision']['outcome'])} for "
+            f"{receipt['request']['requester']} ({receipt['request']['organisation']}), "
+            "signed by the owner's key"
+        ),
         path(out / receipts.RECEIPT_JSON),
         path(out / receipts.RECEIPT_TXT),
         Text("Anyone can check it offline with", style="dim"),
@@ -80,17 +82,22 @@ class ExportScreen(VaultModal[None]):
         with Vertical(classes="dialog", id="export-dialog"):
             yield Static(f"Export for {r.requester}, {r.organisation}", classes="dialog-title")
             with Vertical(id="form"):
-                yield Static("Writes exactly the approved clips, the signed receipt and the "
-                             "audit proof into a new folder.")
+                yield Static(
+                    "Writes exactly the approved clips, the signed receipt and the "
+                    "audit proof into a new folder."
+                )
                 yield Label("Folder")
                 yield Input(str(self.out), id="out", compact=True)
                 yield Label("Format")
                 with RadioSet(id="format"):
                     yield ChoiceButton("MP4 files as recorded", value=True, id="plain")
                     yield ChoiceButton(
-                        "age-encrypted to the requester's key" if r.recipient
+                        "age-encrypted to the requester's key"
+                        if r.recipient
                         else "age-encrypted (the request names no age key)",
-                        id="age", disabled=not r.recipient)
+                        id="age",
+                        disabled=not r.recipient,
+                    )
             yield ProgressBar(id="progress", show_eta=False)
             yield Static("", id="state")
             with Horizontal(classes="buttons"):
@@ -135,7 +142,8 @@ class ExportScreen(VaultModal[None]):
         bar = self.query_one(ProgressBar)
         bar.update(total=max(message.total, 1), progress=message.done)
         self.query_one("#state", Static).update(
-            f"{human_size(message.done)} of {human_size(message.total)} written")
+            f"{human_size(message.done)} of {human_size(message.total)} written"
+        )
 
     def _done(self, result: ExportResult) -> None:
         self.running = False
@@ -162,10 +170,12 @@ class ExportScreen(VaultModal[None]):
                 self.rf.show_error(event.worker.error, toast=False)
             message = getattr(event.worker.error, "message", str(event.worker.error))
             if "request reopen" in message:
-                message += (" In this app: close this dialog and press o on the request "
-                            "to decide again.")
-            self.query_one("#state", Static).update(Text(f"Export failed: {message}",
-                                                         style="bold red"))
+                message += (
+                    " In this app: close this dialog and press o on the request to decide again."
+                )
+            self.query_one("#state", Static).update(
+                Text(f"Export failed: {message}", style="bold red")
+            )
             self.query_one("#out", Input).focus()  # the folder is what to change
 
     @on(Button.Pressed, "#close")

@@ -44,8 +44,13 @@ class HelpScreen(VaultModal[None]):
             yield Static(f"Help: {self.screen_title}", classes="dialog-title")
             yield Static(Text(GUIDE))
             yield Static(table)
-            yield Static(Text("Mouse: click rows, buttons and the keys in the footer. "
-                              "Esc or ? closes this help.", style="dim"))
+            yield Static(
+                Text(
+                    "Mouse: click rows, buttons and the keys in the footer. "
+                    "Esc or ? closes this help.",
+                    style="dim",
+                )
+            )
 
     def action_close(self) -> None:
         self.dismiss(None)

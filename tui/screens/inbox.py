@@ -96,7 +96,9 @@ class InboxScreen(VaultScreen):
     def reload(self) -> None:
         table = self.query_one(RequestTable)
         if table.row_count:
-            self._reselect = str(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)
+            self._reselect = str(
+                table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+            )
         self._generation += 1
         self._offset = 0
         table.reset()
@@ -139,8 +141,11 @@ class InboxScreen(VaultScreen):
         self._load_page()
 
     def _load_counts(self) -> None:
-        self.call_vault(lambda: self.vault.requests.all(status=Status.PENDING), self._counts_loaded,
-                        name="pending counts")
+        self.call_vault(
+            lambda: self.vault.requests.all(status=Status.PENDING),
+            self._counts_loaded,
+            name="pending counts",
+        )
 
     def _counts_loaded(self, pending: list[RequestInfo]) -> None:
         now = self.now()
@@ -153,8 +158,9 @@ class InboxScreen(VaultScreen):
             text.append(f"{len(pending)} pending", style="bold yellow")
             parts = []
             if urgent:
-                parts.append(Text(f"{urgent} emergency claim{'s' if urgent != 1 else ''}",
-                                  style="bold red"))
+                parts.append(
+                    Text(f"{urgent} emergency claim{'s' if urgent != 1 else ''}", style="bold red")
+                )
             if near:
                 parts.append(Text(f"{near} due within 48 h", style="bold"))
             if parts:
@@ -177,8 +183,11 @@ class InboxScreen(VaultScreen):
 
     def action_toggle_own(self) -> None:
         self.show_own_views = not self.show_own_views
-        self.notify("Showing your own clip views too." if self.show_own_views
-                    else "Hiding your own clip views.")
+        self.notify(
+            "Showing your own clip views too."
+            if self.show_own_views
+            else "Hiding your own clip views."
+        )
         self.reload()
 
     def action_clips(self) -> None:

@@ -28,8 +28,10 @@ class PassphraseScreen(VaultModal[bool]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog", id="passphrase-dialog"):
             yield Static("Unlock the vault", classes="dialog-title")
-            yield Static("Deciding, previewing and exporting need your keys. They stay in "
-                         "memory until you quit, press ctrl+l, or stop typing for a while.")
+            yield Static(
+                "Deciding, previewing and exporting need your keys. They stay in "
+                "memory until you quit, press ctrl+l, or stop typing for a while."
+            )
             if self.hint:
                 yield Static(self.hint, classes="hint")
             yield Input(password=True, placeholder="passphrase", id="passphrase", compact=True)
@@ -67,8 +69,9 @@ class PassphraseScreen(VaultModal[bool]):
                 self.rf.show_error(event.worker.error, toast=False)
             error = event.worker.error
             message = getattr(error, "message", None) or str(error)
-            self.query_one("#error", Static).update(f"{message[:1].upper()}{message[1:]}. "
-                                                    "Try again.")
+            self.query_one("#error", Static).update(
+                f"{message[:1].upper()}{message[1:]}. Try again."
+            )
             field = self.query_one(Input)
             field.disabled = False
             field.value = ""

@@ -39,8 +39,11 @@ class RefuseScreen(VaultModal[RefuseForm]):
         r = self.request
         with Vertical(classes="dialog", id="refuse-dialog"):
             yield Static(f"Refuse: {r.requester}, {r.organisation}", classes="dialog-title")
-            yield Static("Nothing will leave the house. The requester can be given a signed "
-                         "receipt that shows you refused, and why.", id="summary")
+            yield Static(
+                "Nothing will leave the house. The requester can be given a signed "
+                "receipt that shows you refused, and why.",
+                id="summary",
+            )
             yield Label("Reason (written into the signed receipt)")
             yield Input(placeholder="why you refuse", id="reason", compact=True)
             yield Label("Write the refusal receipt to (empty: keep it in the vault only)")

@@ -22,12 +22,17 @@ from vault.transform.plan import describe
 def plan_lines(release: Any) -> list[str]:
     """The plan in words, one line per operation."""
     c = release.choices
-    lines = [f"Cut: {c.cut.value}" + ("; sound removed" if c.strip_audio else "")
-             + ("; faces blurred" if c.blur_faces else "")]
+    lines = [
+        f"Cut: {c.cut.value}"
+        + ("; sound removed" if c.strip_audio else "")
+        + ("; faces blurred" if c.blur_faces else "")
+    ]
     for clip in release.clips:
         if not clip.operations:
-            lines.append(f"{clip.clip}: the original file, unchanged"
-                         + (f" ({clip.note})" if clip.note else ""))
+            lines.append(
+                f"{clip.clip}: the original file, unchanged"
+                + (f" ({clip.note})" if clip.note else "")
+            )
             continue
         lines.append(f"{clip.clip}:")
         lines += [f"  - {describe(op)}" for op in clip.operations]

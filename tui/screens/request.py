@@ -67,13 +67,19 @@ def detail(r: RequestInfo, now_text: Callable[[object], str]) -> Table:
     deadline.append("   status: ")
     deadline.append_text(status_text(r.status))
     grid.add_row("Deadline", deadline)
-    grid.add_row("Scope", f"{', '.join(r.cameras)}: {short_time(r.scope_from)} → "
-                          f"{short_time(r.scope_to)}")
+    grid.add_row(
+        "Scope", f"{', '.join(r.cameras)}: {short_time(r.scope_from)} → {short_time(r.scope_to)}"
+    )
     if r.contact:
         grid.add_row("Contact", r.contact)
     if r.urgent and r.status == Status.PENDING:
-        grid.add_row("", Text("An emergency claim is not a court order: nothing leaves "
-                              "without your decision.", style="red"))
+        grid.add_row(
+            "",
+            Text(
+                "An emergency claim is not a court order: nothing leaves without your decision.",
+                style="red",
+            ),
+        )
     if r.decision:
         d = r.decision
         line = Text(outcome_label(d["outcome"]), style="bold")
@@ -138,13 +144,15 @@ class RequestScreen(VaultScreen):
     # --- loading -------------------------------------------------------------------
 
     def load(self) -> None:
-        self.call_vault(lambda: self.vault.requests.get(self.request_id), self._request_loaded,
-                        name="request")
+        self.call_vault(
+            lambda: self.vault.requests.get(self.request_id), self._request_loaded, name="request"
+        )
 
     def _request_loaded(self, info: RequestInfo) -> None:
         self.info = info
         self.query_one("#detail", Static).update(
-            detail(info, lambda when: relative(when, self.now())))  # type: ignore[arg-type]
+            detail(info, lambda when: relative(when, self.now()))  # type: ignore[arg-type]
+        )
         self._released = set(info.decision["clips"]) if info.decision else set()
         self._redraw_ticks()
         self._show_selection()
@@ -152,8 +160,11 @@ class RequestScreen(VaultScreen):
 
     def _load_clips(self) -> None:
         offset = len(self.clips)
-        self.call_vault(lambda: self.vault.requests.scope_clips(self.request_id, limit=PAGE, offset=offset),
-                        self._clips_loaded, name="scope clips")
+        self.call_vault(
+            lambda: self.vault.requests.scope_clips(self.request_id, limit=PAGE, offset=offset),
+            self._clips_loaded,
+            name="scope clips",
+        )
 
     def _clips_loaded(self, page: list[ClipInfo]) -> None:
         table = self.query_one(ClipTable)
@@ -168,8 +179,15 @@ class RequestScreen(VaultScreen):
         self.clips.extend(page)
         for c in page:
             picture = f"{c.width}×{c.height} {c.codec or ''}" if c.width else (c.codec or "-")
-            table.add_row(self._tick(c.id), c.camera, clock_time(c.captured_at),
-                          duration(c.duration_s), human_size(c.size), picture, key=c.id)
+            table.add_row(
+                self._tick(c.id),
+                c.camera,
+                clock_time(c.captured_at),
+                duration(c.duration_s),
+                human_size(c.size),
+                picture,
+                key=c.id,
+            )
 
     @on(LazyTable.NeedMore, "#clips")
     def _need_more(self, _event: LazyTable.NeedMore) -> None:
@@ -189,8 +207,11 @@ class RequestScreen(VaultScreen):
             self._show_selection()
             then()
 
-        self.call_vault(lambda: self.vault.requests.scope_clips(self.request_id, offset=offset), loaded,
-                        name="all scope clips")
+        self.call_vault(
+            lambda: self.vault.requests.scope_clips(self.request_id, offset=offset),
+            loaded,
+            name="all scope clips",
+        )
 
     # --- selection -------------------------------------------------------------------
 
@@ -216,12 +237,17 @@ class RequestScreen(VaultScreen):
         if self.info is None:
             pass
         elif n == 0 and table.exhausted:
-            text.append("No clips in scope: the vault holds nothing from these cameras "
-                        "in this window.", style="yellow")
+            text.append(
+                "No clips in scope: the vault holds nothing from these cameras in this window.",
+                style="yellow",
+            )
         elif self.pending:
             chosen = [c for c in self.clips if c.id in self.selection]
-            text.append(f"Ticked {len(chosen)}{more if self.selection.everything else ''} "
-                        f"of {n}{more} clips in scope", style="bold")
+            text.append(
+                f"Ticked {len(chosen)}{more if self.selection.everything else ''} "
+                f"of {n}{more} clips in scope",
+                style="bold",
+            )
             text.append(f" · {human_size(sum(c.size for c in chosen))}{more}")
             text.append("   space ticks, t all/none, p previews", style="dim")
         else:
@@ -279,8 +305,11 @@ class RequestScreen(VaultScreen):
         if clip is None or self.info is None:
             return
         org = self.info.organisation
-        reason = (f"before deciding on the request from {org}" if self.pending else
-                  f"reviewing the {self.info.status.replace('_', ' ')} request from {org}")
+        reason = (
+            f"before deciding on the request from {org}"
+            if self.pending
+            else f"reviewing the {self.info.status.replace('_', ' ')} request from {org}"
+        )
         start_preview(self.rf, clip, reason, self.clips)
 
     # --- the strip of frames ------------------------------------------------------------
@@ -305,12 +334,16 @@ class RequestScreen(VaultScreen):
             if reason:
                 self.with_all_clips(lambda: self._open_strip(reason))
 
-        self.app.push_screen(AskScreen(
-            "Frames of every clip",
-            "The strip decrypts each clip in scope in memory, keeps a few small frames of "
-            "it, and logs each as your own view. Why are you looking?",
-            f"looking along the clips of the request from {org}", ok="Decrypt and show"),
-            asked)
+        self.app.push_screen(
+            AskScreen(
+                "Frames of every clip",
+                "The strip decrypts each clip in scope in memory, keeps a few small frames of "
+                "it, and logs each as your own view. Why are you looking?",
+                f"looking along the clips of the request from {org}",
+                ok="Decrypt and show",
+            ),
+            asked,
+        )
 
     def _open_strip(self, reason: str) -> None:
         clips = list(self.clips)
@@ -375,8 +408,10 @@ class RequestScreen(VaultScreen):
             assert self.info is not None
             chosen = [c for c in self.clips if c.id in self.selection]
             if not chosen:
-                self.notify("No clip is ticked. Tick clips with space, or refuse the request.",
-                            severity="warning")
+                self.notify(
+                    "No clip is ticked. Tick clips with space, or refuse the request.",
+                    severity="warning",
+                )
                 return
             summary = ReleaseSummary(self.info, chosen, len(self.clips))
             self.app.push_screen(ApproveScreen(summary, self.now()), decided)
@@ -387,10 +422,18 @@ class RequestScreen(VaultScreen):
             args = self.selection.decide_args()
 
             def sign(release: Any) -> None:
-                job = self.rf.key_job(lambda: self.vault.requests.decide(
-                    self.request_id, approve=True, reason=form.reason, expires=form.expires,
-                    terms=form.terms, release=release, clips=args["clips"],
-                    exclude=args["exclude"]))
+                job = self.rf.key_job(
+                    lambda: self.vault.requests.decide(
+                        self.request_id,
+                        approve=True,
+                        reason=form.reason,
+                        expires=form.expires,
+                        terms=form.terms,
+                        release=release,
+                        clips=args["clips"],
+                        exclude=args["exclude"],
+                    )
+                )
                 self.call_vault(job, self._approved, name="decide")
 
             def planned(release: Any) -> None:
@@ -399,19 +442,26 @@ class RequestScreen(VaultScreen):
                 if not needs_confirming(release):
                     sign(release)
                     return
-                self.app.push_screen(ReleasePlanScreen(release),
-                                     lambda ok: sign(release) if ok else None)
+                self.app.push_screen(
+                    ReleasePlanScreen(release), lambda ok: sign(release) if ok else None
+                )
 
-            plan = self.rf.key_job(lambda: self.vault.requests.plan_release(
-                self.request_id, clips=args["clips"], exclude=args["exclude"]))
+            plan = self.rf.key_job(
+                lambda: self.vault.requests.plan_release(
+                    self.request_id, clips=args["clips"], exclude=args["exclude"]
+                )
+            )
             self.rf.with_key(lambda: self.call_vault(plan, planned, name="plan"))
 
         self.with_all_clips(show)
 
     def _approved(self, result: DecisionResult) -> None:
         outcome = outcome_label(result.outcome)
-        self.notify(f"{outcome.capitalize()}: {len(result.clips)} clip(s). "
-                    "The signed receipt is stored; now export them.", title="Decision signed")
+        self.notify(
+            f"{outcome.capitalize()}: {len(result.clips)} clip(s). "
+            "The signed receipt is stored; now export them.",
+            title="Decision signed",
+        )
         self.load()
         self.action_export(force=True)
 
@@ -425,8 +475,9 @@ class RequestScreen(VaultScreen):
                 return
 
             def run() -> Path | None:
-                return self.vault.releases.refuse(self.request_id, form.reason,
-                                                  form.receipt_dir).receipt_path
+                return self.vault.releases.refuse(
+                    self.request_id, form.reason, form.receipt_dir
+                ).receipt_path
 
             job = self.rf.key_job(run)
             self.rf.with_key(lambda: self.call_vault(job, self._refused, name="decide"))
@@ -451,16 +502,19 @@ class RequestScreen(VaultScreen):
             job = self.rf.key_job(lambda: self.vault.requests.reopen(self.request_id, reason))
             self.rf.with_key(lambda: self.call_vault(job, self._reopened, name="reopen"))
 
-        self.app.push_screen(AskScreen(
-            "Decide again",
-            "Only an approval that does not carry your valid signature (changed in the "
-            "catalog, or made before decisions were signed) can be reopened; it releases "
-            "nothing until you decide again. Why are you reopening it?",
-            ok="Reopen"), asked)
+        self.app.push_screen(
+            AskScreen(
+                "Decide again",
+                "Only an approval that does not carry your valid signature (changed in the "
+                "catalog, or made before decisions were signed) can be reopened; it releases "
+                "nothing until you decide again. Why are you reopening it?",
+                ok="Reopen",
+            ),
+            asked,
+        )
 
     def _reopened(self, _result: object) -> None:
-        self.notify("The request is pending again: look at its clips and decide.",
-                    title="Reopened")
+        self.notify("The request is pending again: look at its clips and decide.", title="Reopened")
         self.load()
 
     def action_export(self, force: bool = False) -> None:

@@ -36,13 +36,13 @@ def half_block_lines(image: Image) -> list[list[Segment]]:
     styles: dict[bytes, Style] = {}
     lines = []
     for y in range(0, h - 1, 2):
-        top = data[y * stride:(y + 1) * stride]
-        bottom = data[(y + 1) * stride:(y + 2) * stride]
+        top = data[y * stride : (y + 1) * stride]
+        bottom = data[(y + 1) * stride : (y + 2) * stride]
         segments: list[Segment] = []
         run_key = b""
         run = 0
         for x in range(0, stride, 3):
-            key = top[x:x + 3] + bottom[x:x + 3]
+            key = top[x : x + 3] + bottom[x : x + 3]
             if key == run_key:
                 run += 1
                 continue
@@ -51,7 +51,8 @@ def half_block_lines(image: Image) -> list[list[Segment]]:
             style = styles.get(key)
             if style is None:
                 style = styles[key] = Style.from_color(
-                    Color.from_rgb(key[0], key[1], key[2]), Color.from_rgb(key[3], key[4], key[5]))
+                    Color.from_rgb(key[0], key[1], key[2]), Color.from_rgb(key[3], key[4], key[5])
+                )
             run_key, run = key, 1
         if run:
             segments.append(Segment("▀" * run, styles[run_key]))
@@ -106,7 +107,9 @@ class HalfBlockPicture(Widget):
             if y == self.size.height // 2 and self.fallback:
                 text = self.fallback[:width]
                 pad = (width - len(text)) // 2
-                return Strip([Segment(" " * pad), Segment(text, Style(dim=True))]).extend_cell_length(width)
+                return Strip(
+                    [Segment(" " * pad), Segment(text, Style(dim=True))]
+                ).extend_cell_length(width)
             return Strip.blank(width)
         lines = self._built()
         top = (self.size.height - len(lines)) // 2
@@ -150,8 +153,10 @@ def _graphics_picture(mode: str, fallback: str, **kwargs: Any) -> Widget:
 
         def pixel_box(self) -> tuple[int, int]:
             cw, ch = graphics.cell_pixels()
-            return (min(MAX_GRAPHICS[0], max(2, self.size.width * cw)),
-                    min(MAX_GRAPHICS[1], max(2, self.size.height * ch)))
+            return (
+                min(MAX_GRAPHICS[0], max(2, self.size.width * cw)),
+                min(MAX_GRAPHICS[1], max(2, self.size.height * ch)),
+            )
 
         def show(self, image: Image | None) -> None:
             self.image = image

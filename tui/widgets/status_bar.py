@@ -15,11 +15,11 @@ if TYPE_CHECKING:
     from vault.service import VaultStatus
 
 
-def status_parts(status: VaultStatus | None, unlocked: bool,
-                 now: datetime) -> list[tuple[int, Text]]:
+def status_parts(
+    status: VaultStatus | None, unlocked: bool, now: datetime
+) -> list[tuple[int, Text]]:
     """(priority, text) pieces of the status line; lower priority goes first when narrow."""
-    lock = Text("unlocked" if unlocked else "locked",
-                style="bold magenta" if unlocked else "dim")
+    lock = Text("unlocked" if unlocked else "locked", style="bold magenta" if unlocked else "dim")
     if status is None:
         return [(9, Text("checking the vault…", style="dim")), (8, lock)]
     parts: list[tuple[int, Text]] = []
@@ -33,15 +33,22 @@ def status_parts(status: VaultStatus | None, unlocked: bool,
     parts.append((6, Text(f"{waiting} waiting", style="bold yellow" if waiting else "")))
     parts.append((2, Text(f"{human_size(status.store_bytes)} stored")))
     low = status.low_disk
-    parts.append((8 if low else 3, Text(f"{human_size(status.free_bytes)} free"
-                                        + (" LOW" if low else ""),
-                                        style="bold red" if low else "")))
+    parts.append(
+        (
+            8 if low else 3,
+            Text(
+                f"{human_size(status.free_bytes)} free" + (" LOW" if low else ""),
+                style="bold red" if low else "",
+            ),
+        )
+    )
     parts.append((8, lock))
     return parts
 
 
-def status_line(status: VaultStatus | None, unlocked: bool, now: datetime,
-                width: int = 200) -> Text:
+def status_line(
+    status: VaultStatus | None, unlocked: bool, now: datetime, width: int = 200
+) -> Text:
     """One line for ``vault.status.report()``: daemon, last ingest, waiting files, storage, key."""
     parts = status_parts(status, unlocked, now)
     sep = Text(" │ ", style="dim")

@@ -110,7 +110,7 @@ class FrameStrip(Widget):
         self._start = max(0, min(first, len(self._slots) - self.per_screen))
 
     def _visible(self) -> list[Slot]:
-        return self._slots[self._start:self._start + self.per_screen]
+        return self._slots[self._start : self._start + self.per_screen]
 
     def on_resize(self) -> None:
         self._place()
@@ -133,7 +133,8 @@ class FrameStrip(Widget):
         if not self._slots or self.message:
             if y == 1:
                 return Strip([Segment(self.message or "", Style(dim=True))]).crop_extend(
-                    0, width, None)
+                    0, width, None
+                )
             return Strip.blank(width)
         segments: list[Segment] = []
         for slot in self._visible():
@@ -150,8 +151,11 @@ class FrameStrip(Widget):
                     segments.extend(row)
                     segments.append(Segment(" " * pad))
             else:
-                at = local(slot.clip.captured_at).strftime("%H:%M:%S") if slot.t == 0 \
+                at = (
+                    local(slot.clip.captured_at).strftime("%H:%M:%S")
+                    if slot.t == 0
                     else f"+{slot.t:.0f}s"
+                )
                 label = at.center(SLOT_WIDTH)[:SLOT_WIDTH]
                 style = Style(reverse=True, bold=True) if focused else Style(dim=True)
                 segments.append(Segment(label, style))

@@ -47,8 +47,9 @@ class LazyTable(DataTable[Any]):
         self._asking = False
         self._flex: list[tuple[str, int, int | None]] = []
 
-    def add_flex_column(self, label: str, key: str, *, min_width: int,
-                        max_width: int | None = None) -> None:
+    def add_flex_column(
+        self, label: str, key: str, *, min_width: int, max_width: int | None = None
+    ) -> None:
         """A column that takes the width the fixed ones leave (at least *min_width*).
 
         With several, the width left goes to them in the order they were
@@ -68,8 +69,7 @@ class LazyTable(DataTable[Any]):
             return
         flex_keys = {ColumnKey(k) for k, _lo, _hi in self._flex}
         pad = 2 * self.cell_padding
-        fixed = sum(c.get_render_width(self) for k, c in self.columns.items()
-                    if k not in flex_keys)
+        fixed = sum(c.get_render_width(self) for k, c in self.columns.items() if k not in flex_keys)
         spare = self.scrollable_content_region.width - fixed - pad * len(self._flex)
         widths = {}
         for key, lo, _hi in self._flex:
@@ -91,7 +91,9 @@ class LazyTable(DataTable[Any]):
             self._clear_caches()
             self.virtual_size = Size(
                 sum(c.get_render_width(self) for c in self.columns.values())
-                + self._row_label_column_width, self.virtual_size.height)
+                + self._row_label_column_width,
+                self.virtual_size.height,
+            )
             self.refresh()
 
     def on_mount(self) -> None:
@@ -118,8 +120,7 @@ class LazyTable(DataTable[Any]):
         if self.exhausted or self._asking or self.row_count == 0:
             return
         near_cursor = self.cursor_row >= self.row_count - self.THRESHOLD
-        near_bottom = (self.scroll_y + self.size.height
-                       >= self.virtual_size.height - self.THRESHOLD)
+        near_bottom = self.scroll_y + self.size.height >= self.virtual_size.height - self.THRESHOLD
         if near_cursor or near_bottom:
             self._asking = True
             self.post_message(self.NeedMore(self))

@@ -54,8 +54,9 @@ class EntryRun:
         return len(self.leaf_hashes) // merkle.HASH_SIZE
 
 
-def check_entry_rows(rows: Iterable[tuple[int, str, str, bytes, bytes]], start: int,
-                     end: int) -> EntryRun:
+def check_entry_rows(
+    rows: Iterable[tuple[int, str, str, bytes, bytes]], start: int, end: int
+) -> EntryRun:
     """Check rows ``(idx, at, type, entry, leaf_hash)`` meant to be entries [start, end).
 
     Each entry must be canonical JSON of the entry schema, carry its own index,
@@ -85,20 +86,29 @@ def check_entry_rows(rows: Iterable[tuple[int, str, str, bytes, bytes]], start: 
         claimed = obj["index"]
         if claimed != idx:
             first = claimed if type(claimed) is int and 0 <= claimed < idx else idx
-            return done((first, f"the entry at position {idx} says it is entry {claimed}: "
-                                "entries were inserted, removed or reordered"))
+            return done(
+                (
+                    first,
+                    f"the entry at position {idx} says it is entry {claimed}: "
+                    "entries were inserted, removed or reordered",
+                )
+            )
         when = obj["time"]
         if type(when) is not str or not time_ok(when) or when != at:
             return done((idx, f"entry {idx}: its time is malformed or differs from its row"))
         if when < last_time:
-            return done((idx, f"entry {idx}: its time {when} is before the previous "
-                              f"entry's {last_time}"))
+            return done(
+                (idx, f"entry {idx}: its time {when} is before the previous entry's {last_time}")
+            )
         kind = obj["type"]
         if type(kind) is not str or not kind or kind != typ:
             return done((idx, f"entry {idx}: its type is malformed or differs from its row"))
         subject = obj["subject"]
-        if (type(obj["actor"]) is not str or type(obj["details"]) is not dict
-                or not (subject is None or type(subject) is str)):
+        if (
+            type(obj["actor"]) is not str
+            or type(obj["details"]) is not dict
+            or not (subject is None or type(subject) is str)
+        ):
             return done((idx, f"entry {idx}: its actor, subject or details are malformed"))
         h = digest(b"\x00" + data).digest()
         if h != cached:
@@ -142,10 +152,15 @@ class LogAuditor:
     thing wrong.
     """
 
-    def __init__(self, origin: str, keys: Sequence[VerifierKey],
-                 checkpoints: Iterable[tuple[int | None, int, bytes, str]],
-                 node_rows: Callable[[int], Iterator[tuple[int, bytes]]], *,
-                 named: Iterable[tuple[str, str]] = ()) -> None:
+    def __init__(
+        self,
+        origin: str,
+        keys: Sequence[VerifierKey],
+        checkpoints: Iterable[tuple[int | None, int, bytes, str]],
+        node_rows: Callable[[int], Iterator[tuple[int, bytes]]],
+        *,
+        named: Iterable[tuple[str, str]] = (),
+    ) -> None:
         """*named*: ``(label, note)`` of checkpoints kept outside the catalog, which
         the log must be consistent with too (the owner's head, a receipt's)."""
         self.origin = origin
@@ -159,18 +174,24 @@ class LogAuditor:
         self._marks = self._place(checkpoints, list(keys), list(named))
         self._next = 0
 
-    def _place(self, checkpoints: Iterable[tuple[int | None, int, bytes, str]],
-               keys: list[VerifierKey], named: list[tuple[str, str]]) -> list[_Mark]:
+    def _place(
+        self,
+        checkpoints: Iterable[tuple[int | None, int, bytes, str]],
+        keys: list[VerifierKey],
+        named: list[tuple[str, str]],
+    ) -> list[_Mark]:
         marks: list[_Mark] = []
         for name, note in named:
             try:
                 body, _ = open_checkpoint(note, keys)
             except IntegrityError as exc:
-                marks.append(_Mark(None, 0, b"", LogProblem(None, f"{name}: {exc.message}"),
-                                   name))
+                marks.append(_Mark(None, 0, b"", LogProblem(None, f"{name}: {exc.message}"), name))
                 continue
-            problem = (None if body.origin == self.origin else
-                       LogProblem(None, f"{name} is for another log ({body.origin!r})"))
+            problem = (
+                None
+                if body.origin == self.origin
+                else LogProblem(None, f"{name} is for another log ({body.origin!r})")
+            )
             marks.append(_Mark(None, body.size, body.root, problem, name))
         largest, largest_id = 0, 0
         for cid, size, root, note in checkpoints:
@@ -183,15 +204,19 @@ class LogAuditor:
                 mark.problem = LogProblem(None, f"{what}: {exc.message}", cid)
                 continue
             if body.origin != self.origin:
-                mark.problem = LogProblem(None, f"{what} is for another log ({body.origin!r})",
-                                          cid)
+                mark.problem = LogProblem(None, f"{what} is for another log ({body.origin!r})", cid)
             elif body.size != size or body.root != root:
-                mark.problem = LogProblem(None, f"{what}: the stored size or root differs from "
-                                          "the signed note", cid)
+                mark.problem = LogProblem(
+                    None, f"{what}: the stored size or root differs from the signed note", cid
+                )
             elif cid is not None and size < largest:
-                mark.problem = LogProblem(size, f"{what} is smaller than the earlier checkpoint "
-                                          f"#{largest_id} (size {largest}): the log was cut and "
-                                          "re-signed", cid)
+                mark.problem = LogProblem(
+                    size,
+                    f"{what} is smaller than the earlier checkpoint "
+                    f"#{largest_id} (size {largest}): the log was cut and "
+                    "re-signed",
+                    cid,
+                )
             if cid is not None and size >= largest:
                 largest, largest_id = size, cid
         marks.sort(key=lambda m: (m.size, m.id is None, m.id or 0))
@@ -213,10 +238,18 @@ class LogAuditor:
             if mark.problem is not None:
                 raise mark.problem
             if merkle.fold(self._frontier) != mark.root:
-                raise self._explained(run, self._vouched, mark.size, LogProblem(
-                    self._vouched, f"{mark.label} does not match the "
-                    f"log: an entry in [{self._vouched}, {mark.size}) was changed after it was "
-                    "signed", mark.id))
+                raise self._explained(
+                    run,
+                    self._vouched,
+                    mark.size,
+                    LogProblem(
+                        self._vouched,
+                        f"{mark.label} does not match the "
+                        f"log: an entry in [{self._vouched}, {mark.size}) was changed after it was "
+                        "signed",
+                        mark.id,
+                    ),
+                )
             self._vouched = mark.size
             self.checked += 1
             self._next += 1
@@ -232,8 +265,11 @@ class LogAuditor:
             raise ValueError("entry runs must be fed in order")
         self._check_marks(run)  # checkpoints of the empty log
         if run.first_time and run.first_time < self._last_time:
-            raise LogProblem(run.start, f"entry {run.start}: its time {run.first_time} is "
-                             f"before the previous entry's {self._last_time}")
+            raise LogProblem(
+                run.start,
+                f"entry {run.start}: its time {run.first_time} is "
+                f"before the previous entry's {self._last_time}",
+            )
         if run.last_time:
             self._last_time = run.last_time
         hashes = run.leaf_hashes
@@ -244,7 +280,7 @@ class LogAuditor:
         next_mark = marks[self._next].size if self._next < len(marks) else -1
         idx = run.start
         for offset in range(0, len(hashes), merkle.HASH_SIZE):
-            h = hashes[offset:offset + merkle.HASH_SIZE]
+            h = hashes[offset : offset + merkle.HASH_SIZE]
             level, pos = 0, idx
             while pos & 1:
                 h = node(frontier.pop(), h)
@@ -254,9 +290,16 @@ class LogAuditor:
                 stored = next(rows, None)
                 if stored is None or stored[0] != pos or stored[1] != h:
                     state = "missing" if stored is None or stored[0] > pos else "wrong"
-                    raise self._explained(run, pos << level, (pos + 1) << level, LogProblem(
-                        pos << level, f"cached node (level {level}, pos {pos}) over entries "
-                        f"[{pos << level}, {(pos + 1) << level}) is {state}"))
+                    raise self._explained(
+                        run,
+                        pos << level,
+                        (pos + 1) << level,
+                        LogProblem(
+                            pos << level,
+                            f"cached node (level {level}, pos {pos}) over entries "
+                            f"[{pos << level}, {(pos + 1) << level}) is {state}",
+                        ),
+                    )
             frontier.append(h)
             idx += 1
             if idx == next_mark:
@@ -275,15 +318,23 @@ class LogAuditor:
             mark = self._marks[self._next]
             if mark.problem is not None:
                 raise mark.problem
-            raise LogProblem(self.size, f"{mark.label} covers {mark.size} entries but "
-                             f"the log has {self.size}: entries from {self.size} on were "
-                             "removed (the log was cut back)", mark.id)
+            raise LogProblem(
+                self.size,
+                f"{mark.label} covers {mark.size} entries but "
+                f"the log has {self.size}: entries from {self.size} on were "
+                "removed (the log was cut back)",
+                mark.id,
+            )
         for level in range(1, max(self.size.bit_length(), 1) + 1):
             extra = next(self._level(level), None)
             if extra is not None:
                 first = min(extra[0] << level, self.size)
-                raise LogProblem(first, f"cached node (level {level}, pos {extra[0]}) lies beyond "
-                                 "the end of the log")
+                raise LogProblem(
+                    first,
+                    f"cached node (level {level}, pos {extra[0]}) lies beyond the end of the log",
+                )
         if stray_node is not None:
-            raise LogProblem(self.size, f"cached node (level {stray_node[0]}, pos "
-                             f"{stray_node[1]}) should not exist")
+            raise LogProblem(
+                self.size,
+                f"cached node (level {stray_node[0]}, pos {stray_node[1]}) should not exist",
+            )

@@ -109,11 +109,15 @@ def read_older_checkpoint(path: Path) -> str:
 
 def _leaves(hashes: bytes) -> Iterator[bytes]:
     for i in range(0, len(hashes), merkle.HASH_SIZE):
-        yield hashes[i:i + merkle.HASH_SIZE]
+        yield hashes[i : i + merkle.HASH_SIZE]
 
 
-def check_extends(log: AuditLog, old_note: str | Checkpoint, new_note: str,
-                  verifier_keys: Sequence[str | VerifierKey]) -> ConsistencyReport:
+def check_extends(
+    log: AuditLog,
+    old_note: str | Checkpoint,
+    new_note: str,
+    verifier_keys: Sequence[str | VerifierKey],
+) -> ConsistencyReport:
     """Does the log, as its entries stand, extend *old_note* up to *new_note*?
 
     *old_note* is a signed checkpoint note, which must verify against
@@ -134,8 +138,9 @@ def check_extends(log: AuditLog, old_note: str | Checkpoint, new_note: str,
     try:
         new, _ = open_checkpoint(new_note, verifier_keys)
     except IntegrityError as exc:
-        return ConsistencyReport(False, old.size, log.size(),
-                                 f"the newest checkpoint: {exc.message}")
+        return ConsistencyReport(
+            False, old.size, log.size(), f"the newest checkpoint: {exc.message}"
+        )
 
     def fail(reason: str) -> ConsistencyReport:
         return ConsistencyReport(False, old.size, new.size, reason)
@@ -145,8 +150,9 @@ def check_extends(log: AuditLog, old_note: str | Checkpoint, new_note: str,
     if typed and old.size == 0:
         return fail(f"{what} is of the empty log: that proves nothing")
     if old.size > new.size:
-        return fail(f"the log has {new.size} entries but {what} covers {old.size}: "
-                    "entries were removed")
+        return fail(
+            f"the log has {new.size} entries but {what} covers {old.size}: entries were removed"
+        )
     run = log.rehash(new.size)
     if run.problem is not None:
         index, why = run.problem
@@ -162,19 +168,26 @@ def check_extends(log: AuditLog, old_note: str | Checkpoint, new_note: str,
     if old.size == new.size:
         old_root = rng.root()
     if old_root != old.root:
-        return fail(f"the first {old.size} entries do not hash to {what}'s root: history "
-                    "was rewritten" + (" (or the root was mistyped)" if typed else ""))
+        return fail(
+            f"the first {old.size} entries do not hash to {what}'s root: history "
+            "was rewritten" + (" (or the root was mistyped)" if typed else "")
+        )
     if rng.root() != new.root:
-        return fail(f"the entries do not hash to the newest checkpoint's root "
-                    f"(size {new.size}): the log was changed")
+        return fail(
+            f"the entries do not hash to the newest checkpoint's root "
+            f"(size {new.size}): the log was changed"
+        )
     width = merkle.HASH_SIZE
-    proof = [merkle.root_from_leaves(_leaves(leaves[a * width:b * width]))
-             for a, b in merkle.consistency_ranges(old.size, new.size)]
+    proof = [
+        merkle.root_from_leaves(_leaves(leaves[a * width : b * width]))
+        for a, b in merkle.consistency_ranges(old.size, new.size)
+    ]
     if typed:
         if not merkle.verify_consistency(old.size, new.size, old.root, new.root, proof):
             return fail(f"the log at size {new.size} does not extend {what}")
-        return ConsistencyReport(True, old.size, new.size,
-                                 f"size {new.size} extends {what} at size {old.size}")
+        return ConsistencyReport(
+            True, old.size, new.size, f"size {new.size} extends {what} at size {old.size}"
+        )
     assert isinstance(old_note, str)
     result = verify_checkpoint_consistency(old_note, new_note, proof, verifier_keys)
     return ConsistencyReport(result.ok, old.size, new.size, result.reason)

@@ -75,8 +75,9 @@ _INSERT_NODE = "INSERT INTO audit_node (level, pos, hash) VALUES (?, ?, ?)"
 _LAST_ENTRY = "SELECT idx, at FROM audit_entry ORDER BY idx DESC LIMIT 1"
 _LEAF = "SELECT leaf_hash FROM audit_entry WHERE idx = ?"
 _NODE = "SELECT hash FROM audit_node WHERE level = ? AND pos = ?"
-_LATEST_CHECKPOINT = ("SELECT id, size, root, note, created_at FROM checkpoint "
-                      "ORDER BY id DESC LIMIT 1")
+_LATEST_CHECKPOINT = (
+    "SELECT id, size, root, note, created_at FROM checkpoint ORDER BY id DESC LIMIT 1"
+)
 _ALL_CHECKPOINTS = "SELECT id, size, root, note, created_at FROM checkpoint ORDER BY id"
 
 
@@ -127,8 +128,9 @@ class _Nodes:
         else:
             row = self._execute(_NODE, (level, pos)).fetchone()
         if row is None:
-            raise IntegrityError(f"audit log: cached node ({level}, {pos}) is missing; "
-                                 "run the audit verification")
+            raise IntegrityError(
+                f"audit log: cached node ({level}, {pos}) is missing; run the audit verification"
+            )
         return bytes(row[0])
 
 
@@ -142,12 +144,18 @@ def _driver(conn: Connection) -> sqlite3.Connection:
 class AuditLog:
     """The vault's tamper-evident log of everything that happened to it."""
 
-    def __init__(self, engine: Engine, origin: str,
-                 clock: Callable[[], datetime] = utc_now, *,
-                 copy_path: Path | None = None,
-                 head_path: Path | None = None, head_key: str | None = None,
-                 head_paths: Sequence[Path] = (),
-                 events: EventRegistry | None = EVENTS) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        origin: str,
+        clock: Callable[[], datetime] = utc_now,
+        *,
+        copy_path: Path | None = None,
+        head_path: Path | None = None,
+        head_key: str | None = None,
+        head_paths: Sequence[Path] = (),
+        events: EventRegistry | None = EVENTS,
+    ) -> None:
         """*copy_path*: where a copy of the latest signed checkpoint is kept,
         outside the catalog (see :meth:`checkpoint` and :meth:`verify`).
 
@@ -165,8 +173,9 @@ class AuditLog:
         self.origin = origin
         self.clock = clock
         self.copy_path = copy_path
-        self.head_paths = ([p for p in (head_path, *head_paths) if p is not None]
-                           if head_key is not None else [])
+        self.head_paths = (
+            [p for p in (head_path, *head_paths) if p is not None] if head_key is not None else []
+        )
         self.head_key = head_key
         self.events = events
 
@@ -202,13 +211,17 @@ class AuditLog:
             try:
                 body, _ = open_checkpoint(note, [self.head_key or ""])
             except IntegrityError as exc:
-                raise IntegrityError(f"the owner's newest checkpoint in {path}: "
-                                     f"{exc.message} (was the vault's configuration "
-                                     "changed?)") from None
+                raise IntegrityError(
+                    f"the owner's newest checkpoint in {path}: "
+                    f"{exc.message} (was the vault's configuration "
+                    "changed?)"
+                ) from None
             if body.origin != self.origin:
-                raise IntegrityError(f"{path} holds a checkpoint of another log "
-                                     f"({body.origin!r}): was the vault's configuration "
-                                     "changed, or is this a new vault in the same folder?")
+                raise IntegrityError(
+                    f"{path} holds a checkpoint of another log "
+                    f"({body.origin!r}): was the vault's configuration "
+                    "changed, or is this a new vault in the same folder?"
+                )
             out.append((path, note, body))
         return out
 
@@ -258,21 +271,27 @@ class AuditLog:
                 raise IntegrityError(
                     f"audit log: the log no longer extends the newest checkpoint the owner "
                     f"signed (size {head.size}, kept in {path}): it was cut back or rewritten; "
-                    "refusing to sign (run the audit verification)")
+                    "refusing to sign (run the audit verification)"
+                )
         note = self.read_copy()
         if note is None:
             return
         try:
             body = parse_checkpoint(split_note(note)[0])
         except IntegrityError as exc:
-            raise IntegrityError(f"{self.copy_path}: {exc.message}; refusing to sign "
-                                 "(run the audit verification)") from None
-        if body.origin != self.origin or body.size > size or (
-                merkle.root(body.size, nodes.get) != body.root):
+            raise IntegrityError(
+                f"{self.copy_path}: {exc.message}; refusing to sign (run the audit verification)"
+            ) from None
+        if (
+            body.origin != self.origin
+            or body.size > size
+            or (merkle.root(body.size, nodes.get) != body.root)
+        ):
             raise IntegrityError(
                 f"audit log: the log no longer extends the checkpoint of size {body.size} kept "
                 f"in {COPY_NAME}; refusing to sign "
-                "(run the audit verification)")
+                "(run the audit verification)"
+            )
 
     # --- connections ---------------------------------------------------------
 
@@ -309,8 +328,15 @@ class AuditLog:
 
     # --- writing -------------------------------------------------------------
 
-    def _entry_bytes(self, index: int, time: str, type: str, actor: str,
-                     subject: str | None, details: dict[str, Any] | None) -> bytes:
+    def _entry_bytes(
+        self,
+        index: int,
+        time: str,
+        type: str,
+        actor: str,
+        subject: str | None,
+        details: dict[str, Any] | None,
+    ) -> bytes:
         if not isinstance(type, str) or not type:
             raise ValueError("audit entry: the type must be a non-empty string")
         if not isinstance(actor, str) or not actor:
@@ -321,8 +347,16 @@ class AuditLog:
             raise ValueError("audit entry: details must be a dict")
         if self.events is not None:
             check_event(self.events, type, details)
-        return canonical_json({"index": index, "time": time, "type": type, "actor": actor,
-                               "subject": subject, "details": details or {}})
+        return canonical_json(
+            {
+                "index": index,
+                "time": time,
+                "type": type,
+                "actor": actor,
+                "subject": subject,
+                "details": details or {},
+            }
+        )
 
     def _tail(self, conn: Connection) -> tuple[int, str]:
         row = conn.exec_driver_sql(_LAST_ENTRY).first()
@@ -335,8 +369,15 @@ class AuditLog:
         # verify checks that they are non-decreasing.
         return max(format_time(self.clock()), last)
 
-    def append(self, type: str, *, actor: str, subject: str | None = None,
-               details: dict[str, Any] | None = None, conn: Connection | None = None) -> int:
+    def append(
+        self,
+        type: str,
+        *,
+        actor: str,
+        subject: str | None = None,
+        details: dict[str, Any] | None = None,
+        conn: Connection | None = None,
+    ) -> int:
         """Log one event; return its index.
 
         With *conn* (a connection inside the caller's open transaction) the
@@ -347,20 +388,30 @@ class AuditLog:
                 return self._append(own, type, actor, subject, details)
         return self._append(conn, type, actor, subject, details)
 
-    def _append(self, conn: Connection, type: str, actor: str, subject: str | None,
-                details: dict[str, Any] | None) -> int:
+    def _append(
+        self,
+        conn: Connection,
+        type: str,
+        actor: str,
+        subject: str | None,
+        details: dict[str, Any] | None,
+    ) -> int:
         index, last = self._tail(conn)
         at = self._now(last)
         body = self._entry_bytes(index, at, type, actor, subject, details)
         leaf = merkle.leaf_hash(body)
         nodes = merkle.nodes_to_add(index, leaf, self._conn_nodes(conn).get)
-        self._insert(conn, [(index, at, type, body, leaf)],
-                     [(lv, pos, h) for lv, pos, h in nodes[1:]])
+        self._insert(
+            conn, [(index, at, type, body, leaf)], [(lv, pos, h) for lv, pos, h in nodes[1:]]
+        )
         return index
 
     @staticmethod
-    def _insert(conn: Connection, entries: list[tuple[int, str, str, bytes, bytes]],
-                nodes: list[tuple[int, int, bytes]]) -> None:
+    def _insert(
+        conn: Connection,
+        entries: list[tuple[int, str, str, bytes, bytes]],
+        nodes: list[tuple[int, int, bytes]],
+    ) -> None:
         from sqlalchemy.exc import IntegrityError as RowConflict
 
         try:
@@ -369,11 +420,14 @@ class AuditLog:
                 conn.exec_driver_sql(_INSERT_NODE, nodes)
         except RowConflict:
             # Only a log whose tables were edited behind our back gets here.
-            raise IntegrityError(f"audit log: a row for entry {entries[0][0]} or one of its "
-                                 "nodes already exists; run the audit verification") from None
+            raise IntegrityError(
+                f"audit log: a row for entry {entries[0][0]} or one of its "
+                "nodes already exists; run the audit verification"
+            ) from None
 
-    def append_many(self, events: Sequence[tuple[str, dict[str, Any]]],
-                    conn: Connection | None = None) -> list[int]:
+    def append_many(
+        self, events: Sequence[tuple[str, dict[str, Any]]], conn: Connection | None = None
+    ) -> list[int]:
         """Log many events in one transaction. Each event is ``(type, fields)``
         where *fields* holds :meth:`append`'s keywords (actor, subject, details)."""
         if conn is None:
@@ -381,8 +435,9 @@ class AuditLog:
                 return self._append_many(own, events)
         return self._append_many(conn, events)
 
-    def _append_many(self, conn: Connection,
-                     events: Sequence[tuple[str, dict[str, Any]]]) -> list[int]:
+    def _append_many(
+        self, conn: Connection, events: Sequence[tuple[str, dict[str, Any]]]
+    ) -> list[int]:
         if not events:
             return []
         start, last = self._tail(conn)
@@ -395,8 +450,14 @@ class AuditLog:
                 raise ValueError(f"audit entry: unknown field(s) {sorted(unknown)}")
             index = start + offset
             at = last = self._now(last)
-            body = self._entry_bytes(index, at, type, fields.get("actor", ""),
-                                     fields.get("subject"), fields.get("details"))
+            body = self._entry_bytes(
+                index,
+                at,
+                type,
+                fields.get("actor", ""),
+                fields.get("subject"),
+                fields.get("details"),
+            )
             leaf = merkle.leaf_hash(body)
             entry_rows.append((index, at, type, body, leaf))
             node_rows.extend(frontier.append(leaf)[1:])
@@ -425,13 +486,18 @@ class AuditLog:
                 if latest.size > size:
                     raise IntegrityError(
                         f"audit log: {size} entries but the last checkpoint covers "
-                        f"{latest.size}; refusing to sign a shorter log")
+                        f"{latest.size}; refusing to sign a shorter log"
+                    )
                 if merkle.root(latest.size, nodes.get) != latest.root:
                     raise IntegrityError(
                         f"audit log: the first {latest.size} entries no longer match checkpoint "
-                        f"#{latest.id}; refusing to sign (run the audit verification)")
-                if latest.size == size and latest.root == head and (
-                        {(s.name, s.key_id) for s in signers} <= set(note_signers(latest.note))):
+                        f"#{latest.id}; refusing to sign (run the audit verification)"
+                    )
+                if (
+                    latest.size == size
+                    and latest.root == head
+                    and ({(s.name, s.key_id) for s in signers} <= set(note_signers(latest.note)))
+                ):
                     if self.copy_path is not None and self.read_copy() is None:
                         self._keep_copy(latest.note, latest.size)  # a vault from before copies
                     self._keep_head(latest.note)
@@ -439,7 +505,8 @@ class AuditLog:
             note = sign_note(CheckpointBody(self.origin, size, head).body(), signers)
             conn.exec_driver_sql(
                 "INSERT INTO checkpoint (size, root, note, created_at) VALUES (?, ?, ?, ?)",
-                (size, head, note, format_time(self.clock())))
+                (size, head, note, format_time(self.clock())),
+            )
         self._keep_copy(note, size)
         self._keep_head(note)
         return note
@@ -461,14 +528,18 @@ class AuditLog:
     def entry(self, index: int) -> bytes:
         """The exact bytes of entry *index* (its leaf data)."""
         with self._read() as raw:
-            row = raw.cursor().execute("SELECT entry FROM audit_entry WHERE idx = ?",
-                                       (index,)).fetchone()
+            row = (
+                raw.cursor()
+                .execute("SELECT entry FROM audit_entry WHERE idx = ?", (index,))
+                .fetchone()
+            )
         if row is None:
             raise NotFound(f"no audit entry {index}")
         return bytes(row[0])
 
-    def entries(self, since: int = 0, limit: int | None = None,
-                page: int = 1000) -> Iterator[tuple[int, dict[str, Any]]]:
+    def entries(
+        self, since: int = 0, limit: int | None = None, page: int = 1000
+    ) -> Iterator[tuple[int, dict[str, Any]]]:
         """Entries from index *since* on, parsed. Reads in pages so that no
         transaction stays open while the caller works through them."""
         remaining = limit
@@ -476,9 +547,14 @@ class AuditLog:
         while remaining is None or remaining > 0:
             want = page if remaining is None else min(page, remaining)
             with self._read() as raw:
-                rows = raw.cursor().execute(
-                    "SELECT idx, entry FROM audit_entry WHERE idx >= ? ORDER BY idx LIMIT ?",
-                    (nxt, want)).fetchall()
+                rows = (
+                    raw.cursor()
+                    .execute(
+                        "SELECT idx, entry FROM audit_entry WHERE idx >= ? ORDER BY idx LIMIT ?",
+                        (nxt, want),
+                    )
+                    .fetchall()
+                )
             if not rows:
                 return
             for idx, data in rows:
@@ -497,9 +573,15 @@ class AuditLog:
         (for reports such as ``clips verify``, never for a check that allows)."""
         return reads.entries_of_types(_driver(conn), types)
 
-    def about(self, *, subject: str | None = None, types: Sequence[str] = (),
-              conn: Connection | None = None, complete: bool = False,
-              since: int = 0) -> list[tuple[int, dict[str, Any]]]:
+    def about(
+        self,
+        *,
+        subject: str | None = None,
+        types: Sequence[str] = (),
+        conn: Connection | None = None,
+        complete: bool = False,
+        since: int = 0,
+    ) -> list[tuple[int, dict[str, Any]]]:
         """Entries about *subject* (and/or of one of *types*), parsed, in log order.
 
         Found by the entry bytes themselves (what the Merkle tree hashes), never
@@ -535,15 +617,17 @@ class AuditLog:
                     rows = raw.cursor().execute(sql, params).fetchall()
         except (sqlite3.DatabaseError, SQLAlchemyError) as exc:
             why = exc.args[0] if exc.args else exc
-            raise IntegrityError(f"the audit log cannot be searched ({why}); "
-                                 "run `ringfence audit verify`") from None
+            raise IntegrityError(
+                f"the audit log cannot be searched ({why}); run `ringfence audit verify`"
+            ) from None
         out = []
         for idx, data in rows:
             try:
                 entry = parse_canonical(bytes(data))
             except IntegrityError:
-                raise IntegrityError(f"audit entry {idx} is not canonical JSON; "
-                                     "run `ringfence audit verify`") from None
+                raise IntegrityError(
+                    f"audit entry {idx} is not canonical JSON; run `ringfence audit verify`"
+                ) from None
             if not isinstance(entry, dict):
                 continue
             if subject is not None and entry.get("subject") != subject:
@@ -564,14 +648,12 @@ class AuditLog:
 
     def latest_checkpoint(self) -> Checkpoint | None:
         with self._read() as raw:
-            row = raw.cursor().execute(
-                _LATEST_CHECKPOINT).fetchone()
+            row = raw.cursor().execute(_LATEST_CHECKPOINT).fetchone()
         return None if row is None else _row_to_checkpoint(row)
 
     def checkpoints(self) -> list[Checkpoint]:
         with self._read() as raw:
-            rows = raw.cursor().execute(
-                _ALL_CHECKPOINTS).fetchall()
+            rows = raw.cursor().execute(_ALL_CHECKPOINTS).fetchall()
         return [_row_to_checkpoint(r) for r in rows]
 
     def _proof(self, raw: Any, ranges: list[tuple[int, int]]) -> list[bytes]:
@@ -606,21 +688,27 @@ class AuditLog:
     def prove(self, index: int) -> str:
         """A tlog-proof of entry *index* against the latest checkpoint."""
         with self._read() as raw:
-            row = raw.cursor().execute(
-                _LATEST_CHECKPOINT).fetchone()
+            row = raw.cursor().execute(_LATEST_CHECKPOINT).fetchone()
             if row is None:
                 raise NotFound("the audit log has no checkpoint yet")
             latest = _row_to_checkpoint(row)
             if not 0 <= index < latest.size:
-                raise NotFound(f"audit entry {index} is not covered by the latest checkpoint "
-                               f"({latest.size} entries); sign a new one first")
+                raise NotFound(
+                    f"audit entry {index} is not covered by the latest checkpoint "
+                    f"({latest.size} entries); sign a new one first"
+                )
             hashes = self._inclusion_proof(raw, index, latest.size)
         return format_inclusion_proof(index, hashes, latest.note)
 
     # --- verification --------------------------------------------------------
 
-    def verify(self, verifier_keys: Sequence[str | VerifierKey], *,
-               workers: int | None = None, chunk: int = CHUNK) -> VerifyReport:
+    def verify(
+        self,
+        verifier_keys: Sequence[str | VerifierKey],
+        *,
+        workers: int | None = None,
+        chunk: int = CHUNK,
+    ) -> VerifyReport:
         """Recompute the whole log from the entry bytes and check everything.
 
         Checks: indices contiguous from 0; each entry canonical JSON of the
@@ -634,8 +722,9 @@ class AuditLog:
         logs; the tree is rebuilt here, in index order, as their results come.
         """
         try:
-            keys = [k if isinstance(k, VerifierKey) else parse_verifier_key(k)
-                    for k in verifier_keys]
+            keys = [
+                k if isinstance(k, VerifierKey) else parse_verifier_key(k) for k in verifier_keys
+            ]
         except IntegrityError as exc:
             return VerifyReport(False, None, f"bad verifier key: {exc.message}", 0, 0)
         if not keys:
@@ -651,40 +740,67 @@ class AuditLog:
             return VerifyReport(False, None, exc.message, 0, 0)
         with self._read() as raw:
             cur = raw.cursor()
-            rows = cur.execute(
-                "SELECT id, size, root, note FROM checkpoint ORDER BY id").fetchall()
+            rows = cur.execute("SELECT id, size, root, note FROM checkpoint ORDER BY id").fetchall()
             marks: list[tuple[int | None, int, bytes, str]] = [
-                (r[0], r[1], bytes(r[2]), r[3]) for r in rows]
+                (r[0], r[1], bytes(r[2]), r[3]) for r in rows
+            ]
             if copy is not None and copy_body is not None:
                 marks.append((None, copy_body.size, copy_body.root, copy))
-            named = [(f"the newest checkpoint the owner signed, kept outside the vault "
-                      f"in {path} (size {body.size})", note) for path, note, body in heads]
-            auditor = LogAuditor(self.origin, keys, marks, lambda level: _node_rows(raw, level),
-                                 named=named)
+            named = [
+                (
+                    f"the newest checkpoint the owner signed, kept outside the vault "
+                    f"in {path} (size {body.size})",
+                    note,
+                )
+                for path, note, body in heads
+            ]
+            auditor = LogAuditor(
+                self.origin, keys, marks, lambda level: _node_rows(raw, level), named=named
+            )
             try:
                 self._verify(raw, auditor, workers, chunk)
                 self._check_kept(auditor.size, [r[3] for r in rows], copy)
             except LogProblem as problem:
-                return VerifyReport(False, problem.index, problem.reason, auditor.size,
-                                    auditor.checked, problem.checkpoint)
-        return VerifyReport(True, None, f"{auditor.size} entries and {auditor.checked} "
-                            "checkpoints verified", auditor.size, auditor.checked)
+                return VerifyReport(
+                    False,
+                    problem.index,
+                    problem.reason,
+                    auditor.size,
+                    auditor.checked,
+                    problem.checkpoint,
+                )
+        return VerifyReport(
+            True,
+            None,
+            f"{auditor.size} entries and {auditor.checked} checkpoints verified",
+            auditor.size,
+            auditor.checked,
+        )
 
     def _check_kept(self, size: int, notes: list[str], copy: str | None) -> None:
         """Checkpoints are never removed: a log with entries has at least one, and
         the copy beside the catalog is one of the catalog's own."""
         if size and not notes:
-            raise LogProblem(0, f"the log has {size} entries but no signed checkpoint: "
-                             "its checkpoints were removed")
+            raise LogProblem(
+                0,
+                f"the log has {size} entries but no signed checkpoint: "
+                "its checkpoints were removed",
+            )
         if self.copy_path is None:
             return
         if copy is None:
             if notes:
-                raise LogProblem(None, f"the copy of the latest checkpoint ({COPY_NAME}) "
-                                 "is missing from the vault folder")
+                raise LogProblem(
+                    None,
+                    f"the copy of the latest checkpoint ({COPY_NAME}) "
+                    "is missing from the vault folder",
+                )
         elif copy not in notes:
-            raise LogProblem(None, f"the checkpoint kept in {COPY_NAME} is not among the "
-                             "catalog's checkpoints: checkpoints were removed")
+            raise LogProblem(
+                None,
+                f"the checkpoint kept in {COPY_NAME} is not among the "
+                "catalog's checkpoints: checkpoints were removed",
+            )
 
     def _verify(self, raw: Any, auditor: LogAuditor, workers: int | None, chunk: int) -> None:
         row = raw.cursor().execute("SELECT MIN(idx), MAX(idx) FROM audit_entry").fetchone()
@@ -707,9 +823,14 @@ class AuditLog:
         finally:
             if pool:
                 pool.close()
-        stray = raw.cursor().execute(
-            "SELECT level, pos FROM audit_node WHERE level < 1 OR level > ? LIMIT 1",
-            (max(size.bit_length(), 1),)).fetchone()
+        stray = (
+            raw.cursor()
+            .execute(
+                "SELECT level, pos FROM audit_node WHERE level < 1 OR level > ? LIMIT 1",
+                (max(size.bit_length(), 1),),
+            )
+            .fetchone()
+        )
         auditor.finish(None if stray is None else (int(stray[0]), int(stray[1])))
 
 
@@ -737,10 +858,12 @@ _ABOUT = "SELECT idx, entry FROM audit_entry WHERE idx >= ?"
 _ABOUT_TABLE = "SELECT idx, entry FROM audit_entry NOT INDEXED WHERE idx >= ?"
 
 
-
 def _node_rows(raw: Any, level: int) -> Iterator[tuple[int, bytes]]:
-    return iter(raw.cursor().execute(
-        "SELECT pos, hash FROM audit_node WHERE level = ? ORDER BY pos", (level,)))
+    return iter(
+        raw.cursor().execute(
+            "SELECT pos, hash FROM audit_node WHERE level = ? ORDER BY pos", (level,)
+        )
+    )
 
 
 def _scan_rows(raw: Any, start: int, end: int) -> EntryRun:

@@ -164,8 +164,9 @@ def consistency_proof(old_size: int, new_size: int, get_subtree: GetSubtree) -> 
     return [range_hash(a, b, get_subtree) for a, b in consistency_ranges(old_size, new_size)]
 
 
-def nodes_to_add(size_before: int, new_leaf_hash: bytes,
-                 get_subtree: GetSubtree) -> list[tuple[int, int, bytes]]:
+def nodes_to_add(
+    size_before: int, new_leaf_hash: bytes, get_subtree: GetSubtree
+) -> list[tuple[int, int, bytes]]:
     """The nodes that appending one leaf completes: ``(0, size_before)`` and
     every parent whose right child it finishes, lowest first."""
     level, pos, h = 0, size_before, new_leaf_hash
@@ -229,8 +230,9 @@ def _is_size(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
-def verify_inclusion(leaf: bytes, index: int, size: int, proof: Sequence[bytes],
-                     root_hash: bytes) -> bool:
+def verify_inclusion(
+    leaf: bytes, index: int, size: int, proof: Sequence[bytes], root_hash: bytes
+) -> bool:
     """RFC 9162 §2.1.3.2: is *leaf* the hash at *index* of the tree *root_hash*?"""
     try:
         if not (_is_size(index) and _is_size(size) and _is_hash(leaf) and _is_hash(root_hash)):
@@ -256,8 +258,9 @@ def verify_inclusion(leaf: bytes, index: int, size: int, proof: Sequence[bytes],
         return False
 
 
-def verify_consistency(old_size: int, new_size: int, old_root: bytes, new_root: bytes,
-                       proof: Sequence[bytes]) -> bool:
+def verify_consistency(
+    old_size: int, new_size: int, old_root: bytes, new_root: bytes, proof: Sequence[bytes]
+) -> bool:
     """RFC 9162 §2.1.4.2: does the tree *new_root* extend the tree *old_root*?
 
     Edge cases: equal sizes need an empty proof and equal roots; the empty

@@ -75,8 +75,9 @@ def check_key_name(name: str) -> None:
 
 def key_id(name: str, public_key: bytes) -> bytes:
     """The 4-byte key ID of an Ed25519 key: SHA-256(name || 0x0A || 0x01 || key)[:4]."""
-    return hashlib.sha256(name.encode("utf-8") + b"\n" + bytes([ALG_ED25519])
-                          + public_key).digest()[:4]
+    return hashlib.sha256(
+        name.encode("utf-8") + b"\n" + bytes([ALG_ED25519]) + public_key
+    ).digest()[:4]
 
 
 @dataclass(frozen=True)
@@ -211,7 +212,7 @@ def split_note(note: str | bytes) -> tuple[str, list[NoteSignature]]:
     cut = note.rfind("\n\n")
     if cut < 0:
         raise NoteError("note: no blank line before the signatures")
-    text, block = note[: cut + 1], note[cut + 2:]
+    text, block = note[: cut + 1], note[cut + 2 :]
     if not block or not block.endswith("\n"):
         raise NoteError("note: the signature lines must end with a newline")
     sig_lines = block[:-1].split("\n")
@@ -220,9 +221,10 @@ def split_note(note: str | bytes) -> tuple[str, list[NoteSignature]]:
     sigs = []
     for line in sig_lines:
         if not line.startswith(SIG_PREFIX):
-            raise NoteError("note: a signature line must start with an em dash (U+2014) "
-                            "and a space")
-        rest = line[len(SIG_PREFIX):]
+            raise NoteError(
+                "note: a signature line must start with an em dash (U+2014) and a space"
+            )
+        rest = line[len(SIG_PREFIX) :]
         name, sep, b64 = rest.partition(" ")
         if not sep or " " in b64:
             raise NoteError("note: a signature line is '— <key name> <base64 signature>'")
@@ -238,8 +240,7 @@ def _as_keys(verifiers: Iterable[VerifierKey | str]) -> list[VerifierKey]:
     return [v if isinstance(v, VerifierKey) else parse_verifier_key(v) for v in verifiers]
 
 
-def open_note(note: str | bytes,
-              verifiers: Iterable[VerifierKey | str]) -> tuple[str, list[str]]:
+def open_note(note: str | bytes, verifiers: Iterable[VerifierKey | str]) -> tuple[str, list[str]]:
     """Check a signed note against trusted keys.
 
     Returns the note text and the names of the keys whose signatures verified
@@ -324,8 +325,9 @@ def parse_checkpoint(text: str | bytes) -> Checkpoint:
     return Checkpoint(origin, size, root, tuple(extensions))
 
 
-def open_checkpoint(note: str | bytes,
-                    verifiers: Iterable[VerifierKey | str]) -> tuple[Checkpoint, list[str]]:
+def open_checkpoint(
+    note: str | bytes, verifiers: Iterable[VerifierKey | str]
+) -> tuple[Checkpoint, list[str]]:
     """Verify a signed checkpoint note and parse its text."""
     text, names = open_note(note, verifiers)
     return parse_checkpoint(text), names

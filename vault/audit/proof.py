@@ -46,8 +46,9 @@ class InclusionProof:
     extra: bytes | None = None
 
 
-def format_inclusion_proof(index: int, hashes: Sequence[bytes], checkpoint_note: str,
-                           extra: bytes | None = None) -> str:
+def format_inclusion_proof(
+    index: int, hashes: Sequence[bytes], checkpoint_note: str, extra: bytes | None = None
+) -> str:
     """Write a tlog-proof for entry *index* against *checkpoint_note*."""
     if isinstance(index, bool) or not isinstance(index, int) or index < 0:
         raise ProofError("tlog-proof: the index must be a non-negative integer")
@@ -80,19 +81,19 @@ def parse_inclusion_proof(text: str) -> InclusionProof:
     pos = 1
     extra: bytes | None = None
     if pos < len(lines) and lines[pos].startswith("extra "):
-        extra = _b64(lines[pos][len("extra "):], "tlog-proof extra data")
+        extra = _b64(lines[pos][len("extra ") :], "tlog-proof extra data")
         if not extra:
             raise ProofError("tlog-proof: the extra line is empty")
         pos += 1
     if pos >= len(lines) or not lines[pos].startswith("index "):
         raise ProofError("tlog-proof: the 'index N' line is missing")
-    index_text = lines[pos][len("index "):]
+    index_text = lines[pos][len("index ") :]
     if not _DECIMAL.fullmatch(index_text) or len(index_text) > 19:
         raise ProofError("tlog-proof: the index must be a decimal with no leading zeros")
     index = int(index_text)
     if index >= 1 << 63:
         raise ProofError("tlog-proof: the index is out of range")
-    hash_lines = lines[pos + 1:]
+    hash_lines = lines[pos + 1 :]
     if len(hash_lines) > MAX_PROOF_HASHES:
         raise ProofError("tlog-proof: too many proof hashes")
     hashes = []

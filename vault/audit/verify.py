@@ -43,18 +43,23 @@ def _keys(verifier_keys: Sequence[str | VerifierKey]) -> list[VerifierKey]:
     return [k if isinstance(k, VerifierKey) else parse_verifier_key(k) for k in verifier_keys]
 
 
-def _open(note: str, keys: list[VerifierKey], required_signer: str | None,
-          what: str) -> tuple[Checkpoint, list[str]]:
+def _open(
+    note: str, keys: list[VerifierKey], required_signer: str | None, what: str
+) -> tuple[Checkpoint, list[str]]:
     cp, names = open_checkpoint(note, keys)
     if required_signer is not None and required_signer not in names:
         raise IntegrityError(f"{what} is not signed by {required_signer}")
     return cp, names
 
 
-def verify_entry_inclusion(entry: bytes, proof_text: str,
-                           verifier_keys: Sequence[str | VerifierKey],
-                           required_signer: str | None = None, *,
-                           origin: str | None = None) -> VerificationResult:
+def verify_entry_inclusion(
+    entry: bytes,
+    proof_text: str,
+    verifier_keys: Sequence[str | VerifierKey],
+    required_signer: str | None = None,
+    *,
+    origin: str | None = None,
+) -> VerificationResult:
     """Is *entry* (the exact logged bytes) in the log whose checkpoint *proof_text* carries?
 
     *required_signer*, when given, is a key name whose signature must be among
@@ -77,23 +82,47 @@ def verify_entry_inclusion(entry: bytes, proof_text: str,
     except Exception as exc:  # a verifier never crashes on hostile input
         return VerificationResult(False, f"unreadable proof ({type(exc).__name__})")
     if origin is not None and cp.origin != origin:
-        return VerificationResult(False, f"the checkpoint is of another log ({cp.origin!r}, "
-                                  f"not {origin!r})", proof.index, cp.size, tuple(names))
+        return VerificationResult(
+            False,
+            f"the checkpoint is of another log ({cp.origin!r}, not {origin!r})",
+            proof.index,
+            cp.size,
+            tuple(names),
+        )
     if proof.index >= cp.size:
-        return VerificationResult(False, f"index {proof.index} is beyond the checkpoint's "
-                                  f"{cp.size} entries", proof.index, cp.size, tuple(names))
-    if not merkle.verify_inclusion(merkle.leaf_hash(entry), proof.index, cp.size,
-                                   list(proof.hashes), cp.root):
-        return VerificationResult(False, f"entry {proof.index} is not included in the "
-                                  f"checkpoint of size {cp.size} (proof does not match the root)",
-                                  proof.index, cp.size, tuple(names))
-    return VerificationResult(True, f"entry {proof.index} is in {cp.origin} at size {cp.size}, "
-                              f"signed by {', '.join(names)}", proof.index, cp.size, tuple(names))
+        return VerificationResult(
+            False,
+            f"index {proof.index} is beyond the checkpoint's {cp.size} entries",
+            proof.index,
+            cp.size,
+            tuple(names),
+        )
+    if not merkle.verify_inclusion(
+        merkle.leaf_hash(entry), proof.index, cp.size, list(proof.hashes), cp.root
+    ):
+        return VerificationResult(
+            False,
+            f"entry {proof.index} is not included in the "
+            f"checkpoint of size {cp.size} (proof does not match the root)",
+            proof.index,
+            cp.size,
+            tuple(names),
+        )
+    return VerificationResult(
+        True,
+        f"entry {proof.index} is in {cp.origin} at size {cp.size}, signed by {', '.join(names)}",
+        proof.index,
+        cp.size,
+        tuple(names),
+    )
 
 
-def verify_checkpoint_consistency(old_note: str, new_note: str, proof_hashes: Sequence[bytes],
-                                  verifier_keys: Sequence[str | VerifierKey]
-                                  ) -> VerificationResult:
+def verify_checkpoint_consistency(
+    old_note: str,
+    new_note: str,
+    proof_hashes: Sequence[bytes],
+    verifier_keys: Sequence[str | VerifierKey],
+) -> VerificationResult:
     """Does the log in *new_note* extend the one in *old_note* (same origin, append-only)?"""
     try:
         keys = _keys(verifier_keys)
@@ -107,23 +136,36 @@ def verify_checkpoint_consistency(old_note: str, new_note: str, proof_hashes: Se
     except Exception as exc:  # a verifier never crashes on hostile input
         return VerificationResult(False, f"unreadable checkpoint ({type(exc).__name__})")
     if old.origin != new.origin:
-        return VerificationResult(False, f"the checkpoints are of different logs "
-                                  f"({old.origin!r} and {new.origin!r})")
+        return VerificationResult(
+            False, f"the checkpoints are of different logs ({old.origin!r} and {new.origin!r})"
+        )
     if old.size == 0 and new.size > 0:
         # The empty tree is a prefix of every tree, so a "proof" from it is
         # vacuous: it would say yes for any log at all. Refused, as the
         # common log verifiers refuse it, rather than reported as a check.
-        return VerificationResult(False, "the older checkpoint is of the empty log: a "
-                                  "consistency proof from an empty tree proves nothing",
-                                  size=new.size, signers=tuple(names))
+        return VerificationResult(
+            False,
+            "the older checkpoint is of the empty log: a "
+            "consistency proof from an empty tree proves nothing",
+            size=new.size,
+            signers=tuple(names),
+        )
     if new.size < old.size:
-        return VerificationResult(False, f"the newer checkpoint ({new.size} entries) is smaller "
-                                  f"than the older one ({old.size}): the log was cut",
-                                  size=new.size, signers=tuple(names))
+        return VerificationResult(
+            False,
+            f"the newer checkpoint ({new.size} entries) is smaller "
+            f"than the older one ({old.size}): the log was cut",
+            size=new.size,
+            signers=tuple(names),
+        )
     if not merkle.verify_consistency(old.size, new.size, old.root, new.root, hashes):
-        return VerificationResult(False, f"the log at size {new.size} does not extend the "
-                                  f"checkpoint at size {old.size}: history was rewritten",
-                                  size=new.size, signers=tuple(names))
-    return VerificationResult(True, f"size {new.size} extends size {old.size}",
-                              size=new.size, signers=tuple(names))
-
+        return VerificationResult(
+            False,
+            f"the log at size {new.size} does not extend the "
+            f"checkpoint at size {old.size}: history was rewritten",
+            size=new.size,
+            signers=tuple(names),
+        )
+    return VerificationResult(
+        True, f"size {new.size} extends size {old.size}", size=new.size, signers=tuple(names)
+    )

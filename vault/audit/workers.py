@@ -22,8 +22,10 @@ from vault.errors import StorageError
 from vault.hardening import child_env
 
 #: The rows of one span, as check_entry_rows reads them.
-SPAN = ("SELECT idx, at, type, entry, leaf_hash FROM audit_entry WHERE idx >= ? AND idx < ? "
-        "ORDER BY idx")
+SPAN = (
+    "SELECT idx, at, type, entry, leaf_hash FROM audit_entry WHERE idx >= ? AND idx < ? "
+    "ORDER BY idx"
+)
 
 
 class Workers:
@@ -39,11 +41,17 @@ class Workers:
         root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
         env = child_env()
         env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
-        cmd = [sys.executable, "-c", "from vault.audit.workers import worker_main; worker_main()",
-               database]
+        cmd = [
+            sys.executable,
+            "-c",
+            "from vault.audit.workers import worker_main; worker_main()",
+            database,
+        ]
         self.spans = spans
-        self.procs = [subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                       env=env) for _ in range(count)]
+        self.procs = [
+            subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
+            for _ in range(count)
+        ]
         for k, proc in enumerate(self.procs):
             # From a thread: a long task list must not fill the pipe while the
             # worker waits for us to read its first results.
@@ -71,8 +79,13 @@ class Workers:
                 raise StorageError(f"audit verification worker failed: {meta.get('error')}")
             hashes = proc.stdout.read(meta["bytes"])
             problem = meta["problem"]
-            yield EntryRun(a, hashes, meta["first_time"], meta["last_time"],
-                           None if problem is None else (problem[0], problem[1]))
+            yield EntryRun(
+                a,
+                hashes,
+                meta["first_time"],
+                meta["last_time"],
+                None if problem is None else (problem[0], problem[1]),
+            )
 
     def close(self) -> None:
         for proc in self.procs:
@@ -97,8 +110,13 @@ def worker_main() -> None:
                 out.write(json.dumps({"error": f"{type(exc).__name__}: {exc}"}).encode() + b"\n")
                 out.flush()
                 return
-            meta = {"start": start, "bytes": len(run.leaf_hashes), "first_time": run.first_time,
-                    "last_time": run.last_time, "problem": run.problem}
+            meta = {
+                "start": start,
+                "bytes": len(run.leaf_hashes),
+                "first_time": run.first_time,
+                "last_time": run.last_time,
+                "problem": run.problem,
+            }
             out.write(json.dumps(meta).encode() + b"\n")
             out.write(run.leaf_hashes)
             out.flush()

@@ -23,8 +23,17 @@ from vault.errors import StorageError, VaultError
 from vault.fsutil import private_mode
 from vault.safetext import shown
 
-__all__ = ["HEAD_REVISION", "BUSY_TIMEOUT_MS", "TRUNCATE_WAL", "open_catalog", "reader",
-           "truncate_wal", "catalog_write_error", "current_revision", "upgrade"]
+__all__ = [
+    "HEAD_REVISION",
+    "BUSY_TIMEOUT_MS",
+    "TRUNCATE_WAL",
+    "open_catalog",
+    "reader",
+    "truncate_wal",
+    "catalog_write_error",
+    "current_revision",
+    "upgrade",
+]
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -78,7 +87,8 @@ def open_catalog(path: Path, *, migrate: bool = True, create: bool = True) -> En
         if not create and (new or path.stat().st_size == 0):
             raise VaultError(
                 f"the catalog {path} is {'missing' if new else 'empty'}; restore it from a "
-                "backup (only `ringfence init` creates a new one)")
+                "backup (only `ringfence init` creates a new one)"
+            )
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         engine = create_engine(f"sqlite:///{path}", connect_args={"timeout": 30})
         event.listen(engine, "connect", _on_connect)

@@ -67,8 +67,10 @@ class CatalogSnapshot:
             "ON clip.camera_id = camera.id AND clip.shredded_at IS NULL "
             "GROUP BY camera.id ORDER BY camera.name"
         ).fetchall()
-        return [CameraCount(str(name), int(n), stored_time(last), int(mtime), int(cut))
-                for name, n, last, mtime, cut in rows]
+        return [
+            CameraCount(str(name), int(n), stored_time(last), int(mtime), int(cut))
+            for name, n, last, mtime, cut in rows
+        ]
 
     def drop_folders(self) -> list[tuple[str, Path, str | None]]:
         """Every camera's drop folders: (camera, folder, "device:inode" or None)."""
@@ -121,7 +123,8 @@ def read_snapshot(path: Path) -> Iterator[CatalogSnapshot]:
     if size <= 0:
         raise VaultError(
             f"the catalog {path} is {'missing' if size < 0 else 'empty'}; restore it from a "
-            "backup (only `ringfence init` creates a new one)")
+            "backup (only `ringfence init` creates a new one)"
+        )
     conn: sqlite3.Connection | None = None
     try:
         conn = sqlite3.connect(path, timeout=30)

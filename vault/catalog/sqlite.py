@@ -55,7 +55,8 @@ def mapped_error(exc: BaseException, path: Path, doing: str = "cannot use") -> E
     if primary in (SQLITE_CORRUPT, SQLITE_NOTADB) or "malformed" in text:
         return CatalogDamaged(
             f"{doing} the catalog {shown(path)}: it is damaged ({text}); stop the daemon and "
-            "restore it from a backup (docs/daemon.md)")
+            "restore it from a backup (docs/daemon.md)"
+        )
     if primary == SQLITE_FULL:
         return StorageError(f"{doing} the catalog {shown(path)}: the disk is full")
     return None

@@ -21,8 +21,16 @@ from vault.safetext import shown_lines
 #: The command modules, imported when the parser is built (inside main's
 #: error handling, so Ctrl-C there is one line, not a traceback). Each imports
 #: only argparse helpers at the top; what a command uses is imported when it runs.
-MODULES = ("cmd_keys", "cmd_clips", "cmd_daemon", "cmd_requests", "cmd_audit", "cmd_retention",
-           "cmd_witness", "cmd_backup")
+MODULES = (
+    "cmd_keys",
+    "cmd_clips",
+    "cmd_daemon",
+    "cmd_requests",
+    "cmd_audit",
+    "cmd_retention",
+    "cmd_witness",
+    "cmd_backup",
+)
 
 
 def _global_options(parser: argparse.ArgumentParser, default: object) -> None:

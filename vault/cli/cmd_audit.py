@@ -31,11 +31,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("index", type=int)
     p.set_defaults(func=cmd_prove)
     p = asub.add_parser("consistency", help="prove today's log extends an older checkpoint")
-    p.add_argument("file", type=Path, nargs="?",
-                   help="the older signed checkpoint: a checkpoint file, a receipt.json "
-                        "or an export folder")
-    p.add_argument("--size", type=int, metavar="N", help="instead of FILE: a checkpoint "
-                   "typed from paper, its size (with --root, and --origin if not this vault)")
+    p.add_argument(
+        "file",
+        type=Path,
+        nargs="?",
+        help="the older signed checkpoint: a checkpoint file, a receipt.json or an export folder",
+    )
+    p.add_argument(
+        "--size",
+        type=int,
+        metavar="N",
+        help="instead of FILE: a checkpoint "
+        "typed from paper, its size (with --root, and --origin if not this vault)",
+    )
     p.add_argument("--root", metavar="B64", help="the paper checkpoint's root hash")
     p.add_argument("--origin", metavar="ORIGIN", help="the paper checkpoint's origin line")
     add_json(p)
@@ -125,8 +133,14 @@ def cmd_consistency(args: argparse.Namespace) -> int:
     else:
         report = check_extends(vault.audit, old_note, latest.note, vault.verifier_keys())
     if args.json:
-        emit_json({"ok": report.ok, "old_size": report.old_size, "size": report.size,
-                   "reason": report.reason})
+        emit_json(
+            {
+                "ok": report.ok,
+                "old_size": report.old_size,
+                "size": report.size,
+                "reason": report.reason,
+            }
+        )
     elif report.ok:
         print(f"ok: {report.reason}")
     if not report.ok:

@@ -17,9 +17,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         "checks a backup",
         usage="ringfence backup [verify] DEST [--json]",
     )
-    p.add_argument("words", nargs="+", metavar="DEST",
-                   help="the destination: a folder or rclone:REMOTE:PATH "
-                   "(`backup verify DEST` checks it, without the passphrase)")
+    p.add_argument(
+        "words",
+        nargs="+",
+        metavar="DEST",
+        help="the destination: a folder or rclone:REMOTE:PATH "
+        "(`backup verify DEST` checks it, without the passphrase)",
+    )
     add_json(p)
     p.set_defaults(func=cmd_backup)
     p = sub.add_parser("restore", help="make a new vault from a backup (needs the passphrase)")
@@ -39,12 +43,16 @@ def cmd_backup(args: argparse.Namespace) -> int:
     if args.json:
         emit_json(report.as_json())
         return 0
-    print(f"backed up to {report.destination}: {report.clips} clip(s), log of "
-          f"{report.log_size} entries; {report.payloads_added} payload(s) copied, "
-          f"{report.payloads_removed} removed")
+    print(
+        f"backed up to {report.destination}: {report.clips} clip(s), log of "
+        f"{report.log_size} entries; {report.payloads_added} payload(s) copied, "
+        f"{report.payloads_removed} removed"
+    )
     if report.shredded_removed:
-        print(f"removed the headers of {len(report.shredded_removed)} clip(s) shredded since "
-              "the last backup: " + ", ".join(report.shredded_removed))
+        print(
+            f"removed the headers of {len(report.shredded_removed)} clip(s) shredded since "
+            "the last backup: " + ", ".join(report.shredded_removed)
+        )
     return 0
 
 
@@ -56,9 +64,11 @@ def _verify(args: argparse.Namespace, destination: str) -> int:
         emit_json(check.as_json())
     else:
         state = "ok" if check.ok else "FAILED"
-        print(f"backup {check.destination}: {state}; taken {check.taken_at}, log of "
-              f"{check.log_size} entries, {check.clips_checked} clip row(s), "
-              f"{check.payloads_checked} payload(s) hashed")
+        print(
+            f"backup {check.destination}: {state}; taken {check.taken_at}, log of "
+            f"{check.log_size} entries, {check.clips_checked} clip row(s), "
+            f"{check.payloads_checked} payload(s) hashed"
+        )
         if check.owner_verifier:
             print(f"owner verifier: {check.owner_verifier} (compare with `ringfence key show`)")
         for note in check.notes:
@@ -66,8 +76,10 @@ def _verify(args: argparse.Namespace, destination: str) -> int:
         for problem in check.problems:
             print(f"  problem: {problem}", file=sys.stderr)
     if not check.ok:
-        raise CommandError(f"the backup at {check.destination} does not verify "
-                           f"({len(check.problems)} problem(s))", IntegrityError.exit_code)
+        raise CommandError(
+            f"the backup at {check.destination} does not verify ({len(check.problems)} problem(s))",
+            IntegrityError.exit_code,
+        )
     return 0
 
 
@@ -79,8 +91,12 @@ def cmd_restore(args: argparse.Namespace) -> int:
     if args.json:
         emit_json(report.as_json())
         return 0
-    print(f"restored {report.source} into {report.vault}: backup taken {report.taken_at}, "
-          f"{report.clips} payload(s) verified; audit log: {report.audit}")
-    print(f"use it with `ringfence --vault {report.vault} ...`; add its cameras' drop folders "
-          "again if they moved (`ringfence camera add`)")
+    print(
+        f"restored {report.source} into {report.vault}: backup taken {report.taken_at}, "
+        f"{report.clips} payload(s) verified; audit log: {report.audit}"
+    )
+    print(
+        f"use it with `ringfence --vault {report.vault} ...`; add its cameras' drop folders "
+        "again if they moved (`ringfence camera add`)"
+    )
     return 0

@@ -52,8 +52,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("name")
     p.add_argument("--pattern", metavar="STRFTIME")
     p.add_argument("--retention-days", type=int, metavar="N")
-    p.add_argument("--export-audio", choices=["yes", "no"],
-                   help="no: remove the sound from every export of this camera")
+    p.add_argument(
+        "--export-audio",
+        choices=["yes", "no"],
+        help="no: remove the sound from every export of this camera",
+    )
     add_json(p)
     p.set_defaults(func=cmd_camera_set)
     p = csub.add_parser("list", help="list cameras")
@@ -81,13 +84,21 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_json(p)
     p.set_defaults(func=cmd_clips_show)
     p = ssub.add_parser(
-        "view", help="watch a clip: decrypted through a pipe into a player, never a file")
+        "view", help="watch a clip: decrypted through a pipe into a player, never a file"
+    )
     p.add_argument("id")
-    p.add_argument("--player", metavar="CMD",
-                   help="the command line that gets the clip on its standard input "
-                        "(default: $RINGFENCE_PLAYER, else the first of mpv -, ffplay -, vlc -)")
-    p.add_argument("--reason", metavar="TEXT", default=VIEW_REASON,
-                   help="why you are looking (written to the audit log)")
+    p.add_argument(
+        "--player",
+        metavar="CMD",
+        help="the command line that gets the clip on its standard input "
+        "(default: $RINGFENCE_PLAYER, else the first of mpv -, ffplay -, vlc -)",
+    )
+    p.add_argument(
+        "--reason",
+        metavar="TEXT",
+        default=VIEW_REASON,
+        help="why you are looking (written to the audit log)",
+    )
     add_json(p)
     p.set_defaults(func=cmd_clips_view)
     p = ssub.add_parser(
@@ -131,8 +142,10 @@ def _print_camera(info: Any, as_json: bool, login: Any = None) -> None:
 def _print_login(login: Any) -> None:
     print(f"FTP user:       {login.user}")
     print(f"FTP password:   {login.password}")
-    print("Type these into the camera now: the password is shown only this once "
-          "(`ringfence camera ftp-password` makes a new one).")
+    print(
+        "Type these into the camera now: the password is shown only this once "
+        "(`ringfence camera ftp-password` makes a new one)."
+    )
 
 
 def cmd_camera_add(args: argparse.Namespace) -> int:
@@ -166,8 +179,9 @@ def cmd_camera_ftp_password(args: argparse.Namespace) -> int:
 def cmd_camera_set(args: argparse.Namespace) -> int:
     vault = open_vault(args)
     audio = None if args.export_audio is None else args.export_audio == "yes"
-    info = vault.cameras.change(args.name, pattern=args.pattern, retention_days=args.retention_days,
-                                export_audio=audio)
+    info = vault.cameras.change(
+        args.name, pattern=args.pattern, retention_days=args.retention_days, export_audio=audio
+    )
     _print_camera(info, args.json)
     return 0
 
@@ -203,8 +217,13 @@ def cmd_clips_list(args: argparse.Namespace) -> int:
         emit_json(to_json(clips))
         return 0
     rows = [
-        [c.id, c.camera, iso(c.captured_at) or "", human_size(c.size),
-         c.original_name + (" [truncated]" if c.truncated else "")]
+        [
+            c.id,
+            c.camera,
+            iso(c.captured_at) or "",
+            human_size(c.size),
+            c.original_name + (" [truncated]" if c.truncated else ""),
+        ]
         for c in clips
     ]
     print(table(rows, ["ID", "CAMERA", "CAPTURED", "SIZE", "NAME"]))
@@ -223,8 +242,10 @@ def cmd_clips_show(args: argparse.Namespace) -> int:
     for k, v in media.items():
         print(f"{k + ':':16} {v if v is not None else '-'}")
     if info.truncated:
-        print("TRUNCATED:       the clip was cut short (it arrived incomplete); its bytes are "
-              "kept as they arrived")
+        print(
+            "TRUNCATED:       the clip was cut short (it arrived incomplete); its bytes are "
+            "kept as they arrived"
+        )
     return 0
 
 
@@ -244,28 +265,43 @@ def cmd_clips_view(args: argparse.Namespace) -> int:
 
     command = parse_command(args.player) if args.player else find_player()
     if command is None:
-        raise UsageError("no video player found: install mpv, ffplay or vlc, or name one "
-                         "with --player CMD (it reads the clip on its standard input), "
-                         "e.g. --player \"ssh laptop mpv -\"; tried "
-                         + ", ".join(" ".join(c) for c in PLAYERS))
+        raise UsageError(
+            "no video player found: install mpv, ffplay or vlc, or name one "
+            "with --player CMD (it reads the clip on its standard input), "
+            'e.g. --player "ssh laptop mpv -"; tried ' + ", ".join(" ".join(c) for c in PLAYERS)
+        )
     if shutil.which(command[0]) is None:
         raise UsageError(f"no such player: {command[0]}")
     if not args.reason.strip():
         raise UsageError("--reason is empty")
     vault = unlocked_vault(args)
     viewing = vault.releases.viewing([args.id], args.reason, via="pipe")
-    print(f"ringfence: playing {args.id} with {shlex.join(command)} (on its standard input; "
-          "this view is in the audit log)", file=sys.stderr, flush=True)
+    print(
+        f"ringfence: playing {args.id} with {shlex.join(command)} (on its standard input; "
+        "this view is in the audit log)",
+        file=sys.stderr,
+        flush=True,
+    )
     # With --json, standard output is this command's: the player's goes to stderr.
     player = PlayerProcess(command, stdout=sys.stderr if args.json else None)
     played = player.feed(lambda sink: viewing.write_to(args.id, sink))
     if args.json:
-        emit_json({"clip": args.id, "request": viewing.request_id, "player": command,
-                   "exit_code": played.exit_code, "bytes_sent": played.bytes_sent,
-                   "complete": played.complete, "sha256": played.sha256})
+        emit_json(
+            {
+                "clip": args.id,
+                "request": viewing.request_id,
+                "player": command,
+                "exit_code": played.exit_code,
+                "bytes_sent": played.bytes_sent,
+                "complete": played.complete,
+                "sha256": played.sha256,
+            }
+        )
     elif not played.complete:
-        print(f"ringfence: the player stopped reading after {played.bytes_sent} bytes",
-              file=sys.stderr)
+        print(
+            f"ringfence: the player stopped reading after {played.bytes_sent} bytes",
+            file=sys.stderr,
+        )
     if played.exit_code != 0:
         print(f"ringfence: the player exited with status {played.exit_code}", file=sys.stderr)
         return 1
@@ -336,18 +372,19 @@ def cmd_status(args: argparse.Namespace) -> int:
     print(f"daemon:         {daemon}")
     for name, r in sorted(st.receivers.items()):
         tls = f", FTPS certificate {r['tls']}" if r.get("tls") else ""
-        print(f"receiver {name + ':':6}  {r.get('listening') or 'running'}{tls}; "
-              f"{r.get('uploads', 0)} upload(s), {r.get('cut_short', 0)} cut short, "
-              f"{r.get('failed_logins', 0)} failed login(s), "
-              f"last upload {r.get('last_upload_at') or '-'}")
+        print(
+            f"receiver {name + ':':6}  {r.get('listening') or 'running'}{tls}; "
+            f"{r.get('uploads', 0)} upload(s), {r.get('cut_short', 0)} cut short, "
+            f"{r.get('failed_logins', 0)} failed login(s), "
+            f"last upload {r.get('last_upload_at') or '-'}"
+        )
         if r.get("last_error"):
             print(f"  last error: {r['last_error']}")
     print(f"clips:          {st.clips}")
     for c in st.cameras:
         cut = f", {c.truncated} truncated" if c.truncated else ""
         ftp = " (FTP)" if c.ftp else ""
-        print(f"  {c.name}{ftp}: {c.clips} clip(s){cut}, "
-              f"last ingest {iso(c.last_ingest) or '-'}")
+        print(f"  {c.name}{ftp}: {c.clips} clip(s){cut}, last ingest {iso(c.last_ingest) or '-'}")
     for f in st.folders:
         state = "ok" if f.problem is None else f.problem
         print(f"  folder {f.path} ({f.camera}): {state}")
@@ -371,8 +408,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         )
     print(f"store:          {human_size(st.store_bytes)}")
     print(
-        f"free space:     {human_size(st.free_bytes)}"
-        + ("  LOW DISK SPACE" if st.low_disk else "")
+        f"free space:     {human_size(st.free_bytes)}" + ("  LOW DISK SPACE" if st.low_disk else "")
     )
     print(f"audit entries:  {st.audit_size}")
     for e in d.errors:

@@ -71,8 +71,12 @@ def _options(args: argparse.Namespace) -> DaemonOptions:
 
         parse_listen(args.ftp_listen, "--ftp-listen")  # a typo fails before the vault opens
         overrides["ftp_listen"] = args.ftp_listen
-    return DaemonOptions(settle_seconds=settle, rescan_seconds=args.rescan, once=args.once,
-                         receiver_overrides=overrides)
+    return DaemonOptions(
+        settle_seconds=settle,
+        rescan_seconds=args.rescan,
+        once=args.once,
+        receiver_overrides=overrides,
+    )
 
 
 def cmd_daemon(args: argparse.Namespace) -> int:
@@ -113,8 +117,11 @@ def cmd_quickstart(args: argparse.Namespace) -> int:
                 if old != camera.folders:
                     # Said here and in the audit log (camera.changed): clips
                     # copied to the old folder now stay there.
-                    print(f"the default camera's drop folder changes from "
-                          f"{', '.join(old) or 'none'} to {camera.folders[0]}", file=sys.stderr)
+                    print(
+                        f"the default camera's drop folder changes from "
+                        f"{', '.join(old) or 'none'} to {camera.folders[0]}",
+                        file=sys.stderr,
+                    )
                 folders = camera.folders
         except NotFound:
             drop = (args.drop or default_drop_dir()).expanduser().absolute()

@@ -52,24 +52,42 @@ def register(sub: argparse._SubParsersAction) -> None:
     rec = ksub.add_parser("recovery", help="a recovery key as SLIP-39 word shares")
     rsub = rec.add_subparsers(dest="recovery_command", metavar="ACTION")
     rsub.required = True
-    p = rsub.add_parser("create", help="make a recovery key, add it to every clip, print it "
-                        "once as word shares")
-    p.add_argument("--shares", type=int, default=1, metavar="N",
-                   help="how many SLIP-39 shares (default 1: a single paper key)")
-    p.add_argument("--threshold", type=int, default=None, metavar="K",
-                   help="how many shares rebuild the key (default: all of them)")
+    p = rsub.add_parser(
+        "create", help="make a recovery key, add it to every clip, print it once as word shares"
+    )
+    p.add_argument(
+        "--shares",
+        type=int,
+        default=1,
+        metavar="N",
+        help="how many SLIP-39 shares (default 1: a single paper key)",
+    )
+    p.add_argument(
+        "--threshold",
+        type=int,
+        default=None,
+        metavar="K",
+        help="how many shares rebuild the key (default: all of them)",
+    )
     p.add_argument("--qr", action="store_true", help="also print each share as a QR code")
     add_json(p)
     p.set_defaults(func=cmd_recovery_create)
     p = rsub.add_parser("revoke", help="remove the recovery key from every clip")
-    p.add_argument("recipient", nargs="?", metavar="AGE1",
-                   help="the recovery recipient (default: the only one)")
+    p.add_argument(
+        "recipient",
+        nargs="?",
+        metavar="AGE1",
+        help="the recovery recipient (default: the only one)",
+    )
     add_json(p)
     p.set_defaults(func=cmd_recovery_revoke)
     p = ksub.add_parser("recover", help="set a new passphrase with K recovery shares")
-    p.add_argument("--shares-file", metavar="FILE",
-                   help="read the shares from FILE, one per line (default: ask on the terminal, "
-                   "or read standard input)")
+    p.add_argument(
+        "--shares-file",
+        metavar="FILE",
+        help="read the shares from FILE, one per line (default: ask on the terminal, "
+        "or read standard input)",
+    )
     p.add_argument(
         "--new-passphrase-file",
         metavar="FILE",
@@ -149,8 +167,10 @@ def cmd_recovery_create(args: argparse.Namespace) -> int:
         emit_json(key.as_json())
         return 0
     print(f"recovery recipient: {key.recipient} (added to {key.headers} header(s))")
-    print(f"Write these down now: they are shown once and never stored. Any {key.threshold} "
-          f"of the {len(key.shares)} share(s) rebuild the key; fewer reveal nothing.")
+    print(
+        f"Write these down now: they are shown once and never stored. Any {key.threshold} "
+        f"of the {len(key.shares)} share(s) rebuild the key; fewer reveal nothing."
+    )
     for i, share in enumerate(key.shares, 1):
         print(f"\nshare {i} of {len(key.shares)}:\n{share}")
         if args.qr:
@@ -181,8 +201,7 @@ def cmd_recovery_revoke(args: argparse.Namespace) -> int:
     if args.json:
         emit_json(result)
     else:
-        print(f"revoked {result['revoked']} from {result['headers']} header(s); "
-              f"{result['note']}")
+        print(f"revoked {result['revoked']} from {result['headers']} header(s); {result['note']}")
     return 0
 
 

@@ -35,10 +35,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = rsub.add_parser("add", help="file a request; prints its id")
     p.add_argument("--requester", required=True, metavar="NAME")
     p.add_argument("--org", required=True, metavar="ORG")
-    p.add_argument("--kind", required=True, help="police, insurer, court, neighbour, owner, data-subject, other")
     p.add_argument(
-        "--basis", required=True, help="consent, warrant, subpoena, court-order, emergency, owner, "
-        "data-subject-access"
+        "--kind",
+        required=True,
+        help="police, insurer, court, neighbour, owner, data-subject, other",
+    )
+    p.add_argument(
+        "--basis",
+        required=True,
+        help="consent, warrant, subpoena, court-order, emergency, owner, data-subject-access",
     )
     p.add_argument("--reason", required=True, metavar="TEXT")
     p.add_argument("--camera", action="append", required=True, metavar="C")
@@ -92,22 +97,45 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--expires", metavar="T", help="the approval lapses at T")
     p.add_argument("--terms", metavar="TEXT", help="usage terms given to the requester")
     cut = p.add_mutually_exclusive_group()
-    cut.add_argument("--exact", action="store_true",
-                     help="re-encode clips that extend beyond the window to cut exactly at it "
-                     "(default: cut by remux from the keyframe at or before it)")
-    cut.add_argument("--whole-clips", action="store_true",
-                     help="release the original files unchanged, even beyond the window")
+    cut.add_argument(
+        "--exact",
+        action="store_true",
+        help="re-encode clips that extend beyond the window to cut exactly at it "
+        "(default: cut by remux from the keyframe at or before it)",
+    )
+    cut.add_argument(
+        "--whole-clips",
+        action="store_true",
+        help="release the original files unchanged, even beyond the window",
+    )
     audio = p.add_mutually_exclusive_group()
-    audio.add_argument("--strip-audio", dest="strip_audio", action="store_true", default=None,
-                       help="remove the sound (default for data-subject requests)")
-    audio.add_argument("--keep-audio", dest="strip_audio", action="store_false",
-                       help="keep the sound (cameras set --export-audio no never keep it)")
+    audio.add_argument(
+        "--strip-audio",
+        dest="strip_audio",
+        action="store_true",
+        default=None,
+        help="remove the sound (default for data-subject requests)",
+    )
+    audio.add_argument(
+        "--keep-audio",
+        dest="strip_audio",
+        action="store_false",
+        help="keep the sound (cameras set --export-audio no never keep it)",
+    )
     faces = p.add_mutually_exclusive_group()
-    faces.add_argument("--blur-faces", dest="blur_faces", action="store_true", default=None,
-                       help="blur faces (default for data-subject requests)")
+    faces.add_argument(
+        "--blur-faces",
+        dest="blur_faces",
+        action="store_true",
+        default=None,
+        help="blur faces (default for data-subject requests)",
+    )
     faces.add_argument("--no-blur-faces", dest="blur_faces", action="store_false")
-    p.add_argument("--dry-run", action="store_true",
-                   help="show what each clip would become (the disclosed windows); sign nothing")
+    p.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="show what each clip would become (the disclosed windows); sign nothing",
+    )
     add_json(p)
     p.set_defaults(func=cmd_approve)
     p = sub.add_parser("refuse", help="refuse a request (signs: needs the passphrase)")
@@ -262,8 +290,7 @@ def _decision_summary(result: DecisionResult, as_json: bool) -> None:
     if as_json:
         emit_json(to_json(result))
         return
-    print(f"{result.request_id}: {result.outcome.replace('_', ' ')}, "
-          f"{len(result.clips)} clip(s)")
+    print(f"{result.request_id}: {result.outcome.replace('_', ' ')}, {len(result.clips)} clip(s)")
     if result.receipt_path is not None:
         print(f"receipt_path: {result.receipt_path}")
 
@@ -287,13 +314,19 @@ def _print_plan(release: Any, out: Any) -> None:
     from vault.transform.plan import describe
 
     c = release.choices
-    print(f"release plan: cut {c.cut.value}"
-          + (", sound removed" if c.strip_audio else "")
-          + (", faces blurred" if c.blur_faces else ""), file=out)
+    print(
+        f"release plan: cut {c.cut.value}"
+        + (", sound removed" if c.strip_audio else "")
+        + (", faces blurred" if c.blur_faces else ""),
+        file=out,
+    )
     for clip in release.clips:
         if not clip.operations:
-            print(f"  {clip.clip}: the original file, unchanged"
-                  + (f" ({clip.note})" if clip.note else ""), file=out)
+            print(
+                f"  {clip.clip}: the original file, unchanged"
+                + (f" ({clip.note})" if clip.note else ""),
+                file=out,
+            )
             continue
         print(f"  {clip.clip}:", file=out)
         for op in clip.operations:
@@ -309,9 +342,12 @@ def _plan_json(release: Any) -> dict[str, Any]:
 
 def cmd_approve(args: argparse.Namespace) -> int:
     vault = unlocked_vault(args)
-    release = vault.requests.plan_release(args.id, clips=args.clip or None,
-                                          exclude=args.exclude_clip or None,
-                                          choices=_choices(vault, args))
+    release = vault.requests.plan_release(
+        args.id,
+        clips=args.clip or None,
+        exclude=args.exclude_clip or None,
+        choices=_choices(vault, args),
+    )
     if args.dry_run:
         if args.json:
             emit_json({"release": _plan_json(release), "signed": False})
@@ -390,11 +426,14 @@ def cmd_receipt_verify(args: argparse.Namespace) -> int:
             print(f"{mark} {c.name}" + (f": {c.detail}" if c.detail else ""))
         if report.ok and report.receipt:
             r = report.receipt
-            print("\nverified: " + shown(  # the receipt's text is the folder maker's
-                f"{r['decision']['outcome'].replace('_', ' ')} for "
-                f"{r['request']['requester']} ({r['request']['organisation']}), "
-                f"{len(r.get('clips', []))} clip(s), signed by {r['signature']['public_key']}"
-            ))
+            print(
+                "\nverified: "
+                + shown(  # the receipt's text is the folder maker's
+                    f"{r['decision']['outcome'].replace('_', ' ')} for "
+                    f"{r['request']['requester']} ({r['request']['organisation']}), "
+                    f"{len(r.get('clips', []))} clip(s), signed by {r['signature']['public_key']}"
+                )
+            )
             if not report.signer_pinned:
                 print(
                     "NOTE: the signer is NOT authenticated: its key was taken from the receipt.\n"

@@ -18,15 +18,22 @@ if TYPE_CHECKING:
 
 
 def _state_option(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--state", type=Path, metavar="DIR",
-                   help="the witness's folder: its key and records "
-                        "(default: ringfence/witness in the user data folder)")
+    p.add_argument(
+        "--state",
+        type=Path,
+        metavar="DIR",
+        help="the witness's folder: its key and records "
+        "(default: ringfence/witness in the user data folder)",
+    )
 
 
 def _name_option(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--name", metavar="NAME",
-                   help="the witness's key name, given when its folder is first made "
-                        "(default: ringfence.witness/<random id>)")
+    p.add_argument(
+        "--name",
+        metavar="NAME",
+        help="the witness's key name, given when its folder is first made "
+        "(default: ringfence.witness/<random id>)",
+    )
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -34,10 +41,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     wsub = witness.add_subparsers(dest="witness_command", metavar="ACTION")
     wsub.required = True
     p = wsub.add_parser("serve", help="answer add-checkpoint requests over HTTP")
-    p.add_argument("--listen", required=True, metavar="HOST:PORT",
-                   help="the address to listen on, e.g. 0.0.0.0:7380 or [::1]:7380")
-    p.add_argument("--prefix", default="", metavar="PATH",
-                   help="the URL prefix before /add-checkpoint (default: none)")
+    p.add_argument(
+        "--listen",
+        required=True,
+        metavar="HOST:PORT",
+        help="the address to listen on, e.g. 0.0.0.0:7380 or [::1]:7380",
+    )
+    p.add_argument(
+        "--prefix",
+        default="",
+        metavar="PATH",
+        help="the URL prefix before /add-checkpoint (default: none)",
+    )
     _state_option(p)
     _name_option(p)
     p.set_defaults(func=cmd_serve)
@@ -109,8 +124,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     worker = threading.Thread(target=server.serve_forever, name="witness-http", daemon=True)
     worker.start()
     try:
-        print(f"witness {state.cosigner.name} listening on {server.url}/add-checkpoint",
-              flush=True)
+        print(f"witness {state.cosigner.name} listening on {server.url}/add-checkpoint", flush=True)
         print(f"witness verifier key: {state.cosigner.key.encode()}", flush=True)
         while not stop.wait(1.0):
             if not worker.is_alive():
@@ -158,13 +172,22 @@ def cmd_show(args: argparse.Namespace) -> int:
     state = _state(args)
     logs = state.logs()
     if args.json:
-        emit_json({
-            "name": state.cosigner.name,
-            "verifier_key": state.cosigner.key.encode(),
-            "logs": [{"origin": r.origin, "keys": list(r.keys), "size": r.size,
-                      "root": None if r.root is None else base64.b64encode(r.root).decode(),
-                      "cosigned_at": r.cosigned_at} for r in logs],
-        })
+        emit_json(
+            {
+                "name": state.cosigner.name,
+                "verifier_key": state.cosigner.key.encode(),
+                "logs": [
+                    {
+                        "origin": r.origin,
+                        "keys": list(r.keys),
+                        "size": r.size,
+                        "root": None if r.root is None else base64.b64encode(r.root).decode(),
+                        "cosigned_at": r.cosigned_at,
+                    }
+                    for r in logs
+                ],
+            }
+        )
         return 0
     print(f"witness:      {state.cosigner.name}")
     print(f"verifier key: {state.cosigner.key.encode()}")

@@ -200,8 +200,11 @@ class PayloadWriter:
 
     def _check_open(self, what: str) -> None:
         if self._state != "open":
-            reason = {"closed": "it was closed", "aborted": "it was aborted",
-                      "failed": "an earlier write failed"}[self._state]
+            reason = {
+                "closed": "it was closed",
+                "aborted": "it was aborted",
+                "failed": "an earlier write failed",
+            }[self._state]
             raise AgeError(f"payload writer: cannot {what} it, {reason}")
 
     def _seal(self, plain: memoryview, *, final: bool) -> None:

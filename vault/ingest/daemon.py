@@ -53,6 +53,7 @@ from vault.timeutil import iso
 
 log = logging.getLogger("ringfence.daemon")
 
+
 def install_stop_signals(stop: threading.Event) -> None:
     """SIGTERM and SIGINT set *stop*; whatever runs finishes its current step.
 
@@ -177,8 +178,7 @@ class Daemon:
                 events.CAMERA_FOLDER_RECORDED,
                 actor="daemon",
                 subject=folder.camera.name,
-                details={"folder": str(folder.path), "identity": identity,
-                         "was": folder.identity},
+                details={"folder": str(folder.path), "identity": identity, "was": folder.identity},
                 conn=conn,
             )
         self._dirty = True
@@ -275,16 +275,16 @@ class Daemon:
             log.info("already sealed as %s: removed %s", sealed.clip_id, display_name(str(path)))
             return
         self.stats.sealed += 1
-        log.info(
-            "sealed %s -> %s (%d bytes)", display_name(str(path)), sealed.clip_id, sealed.size
-        )
+        log.info("sealed %s -> %s (%d bytes)", display_name(str(path)), sealed.clip_id, sealed.size)
         camera = folder.camera
         if sealed.time_from_mtime and camera.id not in self._fallback_said:
             self._fallback_said.add(camera.id)
             log.warning(
                 "camera %s: %s does not match --pattern %r, so its capture time is the "
                 "file's mtime (said once per camera; `ringfence status` counts such clips)",
-                camera.name, display_name(path.name), camera.pattern,
+                camera.name,
+                display_name(path.name),
+                camera.pattern,
             )
 
     def _remember_error(self, msg: str) -> None:
@@ -381,8 +381,13 @@ class Daemon:
 
     def _held_back(self) -> list[dict[str, Any]]:
         return [
-            {"path": str(p), "size": size, "mtime_ns": mtime, "clip": clip,
-             "reason": "the same bytes as a shredded clip"}
+            {
+                "path": str(p),
+                "size": size,
+                "mtime_ns": mtime,
+                "clip": clip,
+                "reason": "the same bytes as a shredded clip",
+            }
             for (p, size, mtime), clip in sorted(self._left_alone.items())
         ]
 
@@ -391,7 +396,10 @@ class Daemon:
         for item in read_heartbeat(self.vault.layout.daemon_state).get("held_back", []):
             try:
                 path, size, mtime, clip = (
-                    Path(item["path"]), int(item["size"]), int(item["mtime_ns"]), str(item["clip"])
+                    Path(item["path"]),
+                    int(item["size"]),
+                    int(item["mtime_ns"]),
+                    str(item["clip"]),
                 )
                 st = os.lstat(path)
             except (OSError, KeyError, TypeError, ValueError):
@@ -430,15 +438,23 @@ class Daemon:
         """Start every receiver the vault configures; one that cannot run stops the daemon."""
         v = self.vault
         self._sink = CatalogSink(
-            engine=v.engine, reader=v.reader, store=v.store, audit=v.audit,
-            recipients=v.config.recipients, clock=v.clock, new_id=v.ctx.new_id,
+            engine=v.engine,
+            reader=v.reader,
+            store=v.store,
+            audit=v.audit,
+            recipients=v.config.recipients,
+            clock=v.clock,
+            new_id=v.ctx.new_id,
         )
         setup = ReceiverSetup(v, self._sink, dict(self.opts.receiver_overrides))
         for receiver in configured(setup):
             receiver.start()
             self._receivers.append(receiver)
-            log.info("receiver %s started: %s", receiver.name,
-                     receiver.status().get("listening", "running"))
+            log.info(
+                "receiver %s started: %s",
+                receiver.name,
+                receiver.status().get("listening", "running"),
+            )
 
     def _receiver_status(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -610,8 +626,10 @@ class Daemon:
                         added = self._usable - watched
                         watched = self._start_watching(watcher)
                         if added & watched:
-                            log.info("now also watching %s",
-                                     ", ".join(display_name(str(p)) for p in sorted(added)))
+                            log.info(
+                                "now also watching %s",
+                                ", ".join(display_name(str(p)) for p in sorted(added)),
+                            )
                     self.rescan()
                     # An export killed while this daemon runs leaves plaintext
                     # in its staging folder: do not wait for the next start.
@@ -634,8 +652,11 @@ class Daemon:
         vanished since it was checked is left to the next rescan."""
         failed = watcher.start(sorted(self._usable))
         for path, exc in failed.items():
-            log.warning("cannot watch %s (%s); the next rescan tries again",
-                        display_name(str(path)), exc.strerror or type(exc).__name__)
+            log.warning(
+                "cannot watch %s (%s); the next rescan tries again",
+                display_name(str(path)),
+                exc.strerror or type(exc).__name__,
+            )
         return self._usable - set(failed)
 
     def _stop(self) -> None:
@@ -650,7 +671,9 @@ class Daemon:
         skipped = f", {len(self._problems)} folder(s) skipped" if self._problems else ""
         log.info(
             "stopped: %d sealed, %d duplicate(s)%s",
-            self.stats.sealed, self.stats.duplicates, skipped,
+            self.stats.sealed,
+            self.stats.duplicates,
+            skipped,
         )
 
 

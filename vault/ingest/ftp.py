@@ -132,7 +132,11 @@ class FtpSettings:
 def safe_filename(ftp_path: str) -> str | None:
     """The base name of an uploaded path, or None if it is not a plain, printable name."""
     name = posixpath.basename(ftp_path)
-    if not name or name in (".", "..") or len(name.encode("utf-8", "surrogateescape")) > MAX_FILENAME:
+    if (
+        not name
+        or name in (".", "..")
+        or len(name.encode("utf-8", "surrogateescape")) > MAX_FILENAME
+    ):
         return None
     if any(unicodedata.category(c)[0] == "C" or c == "\\" for c in name):
         return None
@@ -252,20 +256,31 @@ class _Upload:
         handler = self._handler
         if self.failure is not None:
             self._upload.abort()
-            handler.report("upload.failed", filename=self.name, size=self.size,
-                           detail=self.failure)
+            handler.report("upload.failed", filename=self.name, size=self.size, detail=self.failure)
             return "451 The upload could not be stored; nothing was kept. Try again."
         if self.oversize:
             self._upload.abort()
-            handler.report("upload.oversize", filename=self.name, size=self.size,
-                           detail=f"limit {self._limit} bytes")
-            return (f"552 The upload is larger than the limit of {self._limit} bytes; "
-                    "nothing was kept.")
+            handler.report(
+                "upload.oversize",
+                filename=self.name,
+                size=self.size,
+                detail=f"limit {self._limit} bytes",
+            )
+            return (
+                f"552 The upload is larger than the limit of {self._limit} bytes; nothing was kept."
+            )
         if not complete and (self.aborted or handler.receiver.stopping or self.size == 0):
             self._upload.abort()
-            handler.report("upload.incomplete", filename=self.name, size=self.size,
-                           detail="aborted" if self.aborted else
-                           "the receiver stopped" if handler.receiver.stopping else how)
+            handler.report(
+                "upload.incomplete",
+                filename=self.name,
+                size=self.size,
+                detail="aborted"
+                if self.aborted
+                else "the receiver stopped"
+                if handler.receiver.stopping
+                else how,
+            )
             return None
         handler.commit_later(self, None if complete else (how or "the connection was lost"))
         return ""
@@ -314,8 +329,13 @@ class _UploadDTP:
     def close(self) -> None:
         if not self._closed and self.receive and isinstance(self.file_obj, _Upload):
             upload = self.file_obj
-            if not (self.transfer_finished or upload.closed or upload.aborted or self._resp
-                    or upload._handler.receiver.stopping):
+            if not (
+                self.transfer_finished
+                or upload.closed
+                or upload.aborted
+                or self._resp
+                or upload._handler.receiver.stopping
+            ):
                 self._drain(upload)
             # A reply already set here is a data-channel error (reset, timeout).
             how = "the data connection failed" if self._resp else "the transfer was cut off"
@@ -412,8 +432,9 @@ class _UploadOnly:
             self.camera = account.camera
             self.handle_auth_success("/", "", gate.get_msg_login(username))
 
-        self.receiver.off_loop(self.receiver.logins, lambda: gate.accounts.check(username, line),
-                               done)
+        self.receiver.off_loop(
+            self.receiver.logins, lambda: gate.accounts.check(username, line), done
+        )
 
     def ftp_ABOR(self, line: str) -> None:
         # ABOR is the camera cancelling: that upload is discarded, not kept as cut short.
@@ -428,19 +449,23 @@ class _UploadOnly:
     def commit_later(self, upload: _Upload, cut_short: str | None) -> None:
         def done(sealed: SealedUpload | None, exc: BaseException | None) -> None:
             if exc is not None or sealed is None:
-                detail = (exc.message if isinstance(exc, RingfenceError)
-                          else type(exc).__name__)
-                self.report("upload.failed", filename=upload.name, size=upload.size,
-                            detail=detail)
+                detail = exc.message if isinstance(exc, RingfenceError) else type(exc).__name__
+                self.report("upload.failed", filename=upload.name, size=upload.size, detail=detail)
                 reply = "451 The upload could not be stored; nothing was kept. Try again."
             elif cut_short is not None:
-                self.report("upload.cut_short", filename=upload.name, size=upload.size,
-                            sealed=sealed, detail=cut_short)
-                reply = ("426 The transfer was cut short; the part received is kept, "
-                         "marked as cut short.")
+                self.report(
+                    "upload.cut_short",
+                    filename=upload.name,
+                    size=upload.size,
+                    sealed=sealed,
+                    detail=cut_short,
+                )
+                reply = (
+                    "426 The transfer was cut short; the part received is kept, "
+                    "marked as cut short."
+                )
             else:
-                self.report("upload.sealed", filename=upload.name, size=upload.size,
-                            sealed=sealed)
+                self.report("upload.sealed", filename=upload.name, size=upload.size, sealed=sealed)
                 reply = "226 Transfer complete; the clip is sealed."
             if not self._closed:
                 self.respond(reply)
@@ -503,8 +528,9 @@ class _Authorizer:
     server's thread; this answers pyftpdlib's other questions.
     """
 
-    def __init__(self, accounts: Accounts, throttle: LoginThrottle,
-                 emit: Callable[[str, str, str], None]) -> None:
+    def __init__(
+        self, accounts: Accounts, throttle: LoginThrottle, emit: Callable[[str, str, str], None]
+    ) -> None:
         self.accounts, self.throttle, self.emit = accounts, throttle, emit
 
     def validate_authentication(self, username: str, password: str, handler: Any) -> None:
@@ -645,8 +671,12 @@ class FtpReceiver:
     def stopping(self) -> bool:
         return self._stopping.is_set()
 
-    def off_loop(self, pool: ThreadPoolExecutor, work: Callable[[], Any],
-                 done: Callable[[Any, BaseException | None], None]) -> None:
+    def off_loop(
+        self,
+        pool: ThreadPoolExecutor,
+        work: Callable[[], Any],
+        done: Callable[[Any, BaseException | None], None],
+    ) -> None:
         """Run *work* in *pool*, then ``done(result, exception)`` in the server's thread."""
         calls = self._calls
 

@@ -140,8 +140,7 @@ class AccountBook:
     time a failed login takes does not tell a valid login from an invalid one.
     """
 
-    def __init__(self, accounts: Iterable[FtpAccount] = (), *,
-                 log_n: int = DEFAULT_LOG_N) -> None:
+    def __init__(self, accounts: Iterable[FtpAccount] = (), *, log_n: int = DEFAULT_LOG_N) -> None:
         self._log_n = log_n
         self._accounts: dict[str, FtpAccount] = {}
         for account in accounts:
@@ -188,17 +187,22 @@ class AccountBook:
             doc = json.loads(data)
         except (ValueError, UnicodeDecodeError):
             raise VaultError("FTP accounts: the file is not valid JSON") from None
-        if not isinstance(doc, dict) or doc.get("version") != 1 or set(doc) != {
-            "version", "accounts"
-        } or not isinstance(doc["accounts"], list):
-            raise VaultError("FTP accounts: expected {\"version\": 1, \"accounts\": [...]}")
+        if (
+            not isinstance(doc, dict)
+            or doc.get("version") != 1
+            or set(doc) != {"version", "accounts"}
+            or not isinstance(doc["accounts"], list)
+        ):
+            raise VaultError('FTP accounts: expected {"version": 1, "accounts": [...]}')
         accounts = []
         for number, row in enumerate(doc["accounts"], start=1):
             if not isinstance(row, dict) or set(row) != {"login", "camera", "verifier"}:
                 raise VaultError(f"FTP accounts: entry {number} is malformed")
             if not all(isinstance(row[k], str) for k in row) or not LOGIN.match(row["login"]):
                 raise VaultError(f"FTP accounts: entry {number} is malformed")
-            accounts.append(FtpAccount(row["login"], row["camera"], Verifier.parse(row["verifier"])))
+            accounts.append(
+                FtpAccount(row["login"], row["camera"], Verifier.parse(row["verifier"]))
+            )
         if len({a.login for a in accounts}) != len(accounts):
             raise VaultError("FTP accounts: a login appears twice")
         return cls(accounts, log_n=log_n)
@@ -307,8 +311,15 @@ class LoginThrottle:
     under a flood of addresses.
     """
 
-    def __init__(self, *, limit: int = 5, window: float = 600.0, pause: float = 900.0,
-                 max_addresses: int = 4096, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        *,
+        limit: int = 5,
+        window: float = 600.0,
+        pause: float = 900.0,
+        max_addresses: int = 4096,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.limit, self.window, self.pause = limit, window, pause
         self._max = max_addresses
         self._clock = clock

@@ -36,8 +36,15 @@ def ftp_settings(setup: ReceiverSetup) -> FtpConfig | None:
     host, port = parse_listen(listen, "--ftp-listen")
     if configured is None:
         return FtpConfig(host, port)
-    return FtpConfig(host, port, configured.passive_ports, configured.tls,
-                     configured.tls_cert, configured.tls_key, configured.max_upload)
+    return FtpConfig(
+        host,
+        port,
+        configured.passive_ports,
+        configured.tls,
+        configured.tls_cert,
+        configured.tls_key,
+        configured.max_upload,
+    )
 
 
 def ftp_receiver(setup: ReceiverSetup) -> FtpService | None:
@@ -66,19 +73,26 @@ class FtpService:
             from vault.ingest.ftp_accounts import AccountFile
             from vault.ingest.ftp_tls import ensure_identity, supplied
         except ImportError:
-            raise UsageError("[ftp] is configured but the FTP receiver is not installed: "
-                             "pip install 'ringfence[ftp]'") from None
+            raise UsageError(
+                "[ftp] is configured but the FTP receiver is not installed: "
+                "pip install 'ringfence[ftp]'"
+            ) from None
         layout, c = self._setup.vault.layout, self._config
         tls = None
         if c.tls:
-            tls = (supplied(Path(c.tls_cert), Path(c.tls_key))
-                   if c.tls_cert is not None and c.tls_key is not None
-                   else ensure_identity(layout.ftps))
+            tls = (
+                supplied(Path(c.tls_cert), Path(c.tls_key))
+                if c.tls_cert is not None and c.tls_key is not None
+                else ensure_identity(layout.ftps)
+            )
             self._fingerprint = tls.fingerprint
         settings = FtpSettings(
-            host=c.host, port=c.port, tls=tls,
+            host=c.host,
+            port=c.port,
+            tls=tls,
             passive_ports=range(c.passive_ports[0], c.passive_ports[1] + 1)
-            if c.passive_ports else None,
+            if c.passive_ports
+            else None,
             max_upload=c.max_upload if c.max_upload is not None else DEFAULT_MAX_UPLOAD,
         )
         accounts = AccountFile(layout.ftp_accounts)
@@ -108,24 +122,46 @@ class FtpService:
                 self._last_error = f"{name} from {event.camera}: {shown(event.detail)}"
         sealed = event.sealed
         if event.kind == "upload.sealed" and sealed is not None:
-            log.info("ftp: %s from %s sealed as %s (%d bytes)%s", name, event.camera,
-                     sealed.clip_id, sealed.size,
-                     " (the same bytes as before)" if sealed.duplicate else
-                     " (truncated: the media check found it incomplete)" if sealed.truncated
-                     else "")
+            log.info(
+                "ftp: %s from %s sealed as %s (%d bytes)%s",
+                name,
+                event.camera,
+                sealed.clip_id,
+                sealed.size,
+                " (the same bytes as before)"
+                if sealed.duplicate
+                else " (truncated: the media check found it incomplete)"
+                if sealed.truncated
+                else "",
+            )
         elif event.kind == "upload.cut_short" and sealed is not None:
-            log.warning("ftp: %s from %s was cut short (%s); the %d bytes received are kept "
-                        "as %s, marked truncated", name, event.camera, shown(event.detail),
-                        sealed.size, sealed.clip_id)
+            log.warning(
+                "ftp: %s from %s was cut short (%s); the %d bytes received are kept "
+                "as %s, marked truncated",
+                name,
+                event.camera,
+                shown(event.detail),
+                sealed.size,
+                sealed.clip_id,
+            )
         elif event.kind == "upload.incomplete":
-            log.info("ftp: %s from %s did not finish (%s); nothing was kept", name,
-                     event.camera, shown(event.detail) or "aborted")
+            log.info(
+                "ftp: %s from %s did not finish (%s); nothing was kept",
+                name,
+                event.camera,
+                shown(event.detail) or "aborted",
+            )
         elif event.kind in ("upload.failed", "upload.oversize"):
-            log.error("ftp: %s from %s refused: %s; nothing was kept", name, event.camera,
-                      shown(event.detail))
+            log.error(
+                "ftp: %s from %s refused: %s; nothing was kept",
+                name,
+                event.camera,
+                shown(event.detail),
+            )
         elif event.kind == "login.blocked":
-            log.warning("ftp: too many failed logins from %s (last as %s); paused",
-                        event.address, login)
+            log.warning(
+                "ftp: too many failed logins from %s (last as %s); paused", event.address, login
+            )
         elif event.kind == "login.failed":
             log.info("ftp: failed login from %s as %s", event.address, login)
 

@@ -66,8 +66,14 @@ class ClipUpload(Protocol):
 
 
 class ClipSink(Protocol):
-    def begin(self, camera: str, filename: str, *, source: str = "ftp",
-              captured_at: datetime | None = None) -> ClipUpload:
+    def begin(
+        self,
+        camera: str,
+        filename: str,
+        *,
+        source: str = "ftp",
+        captured_at: datetime | None = None,
+    ) -> ClipUpload:
         """Start an upload of *filename* (a safe base name) from *camera*.
 
         *source* names the receiver ("ftp", "stream"); *captured_at* is the
@@ -86,9 +92,14 @@ class StoreSink:
     crash in between leaves a blob that recovery knows to delete.
     """
 
-    def __init__(self, store: BlobStore, recipients: list[str], *,
-                 intent: Callable[[str], bytes] | None = None,
-                 new_id: Callable[[str], str] = new_id) -> None:
+    def __init__(
+        self,
+        store: BlobStore,
+        recipients: list[str],
+        *,
+        intent: Callable[[str], bytes] | None = None,
+        new_id: Callable[[str], str] = new_id,
+    ) -> None:
         if not recipients:
             raise UsageError("the FTP receiver needs at least one recipient")
         self._store = store
@@ -96,8 +107,14 @@ class StoreSink:
         self._intent = intent
         self._new_id = new_id
 
-    def begin(self, camera: str, filename: str, *, source: str = "ftp",
-              captured_at: datetime | None = None) -> _StoreUpload:
+    def begin(
+        self,
+        camera: str,
+        filename: str,
+        *,
+        source: str = "ftp",
+        captured_at: datetime | None = None,
+    ) -> _StoreUpload:
         blob_id = self._new_id("clip")
         if self._intent is not None:
             self._store.write_intent(blob_id, self._intent(blob_id))
@@ -107,13 +124,21 @@ class StoreSink:
             if self._intent is not None:
                 self._store.clear_intent(blob_id)
             raise
-        return _StoreUpload(self._store, blob, self._recipients, camera, filename,
-                            self._intent is not None)
+        return _StoreUpload(
+            self._store, blob, self._recipients, camera, filename, self._intent is not None
+        )
 
 
 class _StoreUpload:
-    def __init__(self, store: BlobStore, blob: BlobWriter, recipients: list[age.Recipient],
-                 camera: str, filename: str, has_intent: bool) -> None:
+    def __init__(
+        self,
+        store: BlobStore,
+        blob: BlobWriter,
+        recipients: list[age.Recipient],
+        camera: str,
+        filename: str,
+        has_intent: bool,
+    ) -> None:
         self._store, self._blob, self._has_intent = store, blob, has_intent
         self._camera, self._filename = camera, filename
         self._payload = HashingWriter(blob)
@@ -136,9 +161,14 @@ class _StoreUpload:
             raise
         self._done = True
         return SealedUpload(
-            camera=self._camera, filename=self._filename, blob_id=self._blob.blob_id,
-            header=self._sealer.header, size=self._size, sha256=self._plain.hexdigest(),
-            payload_size=self._payload.count, payload_sha256=self._payload.sha256.hexdigest(),
+            camera=self._camera,
+            filename=self._filename,
+            blob_id=self._blob.blob_id,
+            header=self._sealer.header,
+            size=self._size,
+            sha256=self._plain.hexdigest(),
+            payload_size=self._payload.count,
+            payload_sha256=self._payload.sha256.hexdigest(),
         )
 
     def abort(self) -> None:

@@ -71,8 +71,12 @@ def supplied(cert_path: Path, key_path: Path) -> TlsIdentity:
     return TlsIdentity(cert_path, key_path, fingerprint(cert_pem))
 
 
-def ensure_identity(folder: Path, *, name: str = "ringfence", now: datetime.datetime | None = None,
-                    ) -> TlsIdentity:
+def ensure_identity(
+    folder: Path,
+    *,
+    name: str = "ringfence",
+    now: datetime.datetime | None = None,
+) -> TlsIdentity:
     """The self-signed identity in *folder*, made on first use."""
     cert_path, key_path = folder / CERT_NAME, folder / KEY_NAME
     if cert_path.exists() or key_path.exists():

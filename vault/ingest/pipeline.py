@@ -152,8 +152,15 @@ def seal_file(
     try:
         with folder_beneath(folder_fd, parts[:-1], path.parent) as dir_fd:
             return _seal_beneath(
-                dir_fd, path, folder.camera, engine=engine, store=store, audit=audit,
-                recipients=recipients, now=now, new_id=new_id,
+                dir_fd,
+                path,
+                folder.camera,
+                engine=engine,
+                store=store,
+                audit=audit,
+                recipients=recipients,
+                now=now,
+                new_id=new_id,
             )
     finally:
         os.close(folder_fd)
@@ -250,10 +257,16 @@ def _seal_beneath(
                 )
                 if row["truncated"]:
                     audit.append(
-                        events.CLIP_TRUNCATED, actor="daemon", subject=clip_id,
-                        details={"camera": camera.name, "sha256": sha,
-                                 "why": passed.why or "the media check found it incomplete"},
-                        conn=conn)
+                        events.CLIP_TRUNCATED,
+                        actor="daemon",
+                        subject=clip_id,
+                        details={
+                            "camera": camera.name,
+                            "sha256": sha,
+                            "why": passed.why or "the media check found it incomplete",
+                        },
+                        conn=conn,
+                    )
             elif existing[1] is not None:
                 shredded_twin = existing[0]
             else:

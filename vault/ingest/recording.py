@@ -70,15 +70,23 @@ class CatalogSink:
         self._engine, self._reader, self._store, self._audit = engine, reader, store, audit
         self._clock = clock
         self._inner = StoreSink(
-            store, recipients, new_id=new_id,
+            store,
+            recipients,
+            new_id=new_id,
             intent=lambda blob_id: json.dumps({"log_size": audit.size()}).encode(),
         )
         self._lock = threading.Lock()
         self._recorded = 0  # clips recorded since the daemon last asked
         self.truncated = 0  # clips recorded as cut short, since start
 
-    def begin(self, camera: str, filename: str, *, source: str = "ftp",
-              captured_at: datetime | None = None) -> _RecordedUpload:
+    def begin(
+        self,
+        camera: str,
+        filename: str,
+        *,
+        source: str = "ftp",
+        captured_at: datetime | None = None,
+    ) -> _RecordedUpload:
         ref = self._camera(camera)
         arrived = self._clock()
         upload = self._inner.begin(camera, filename, source=source, captured_at=captured_at)
@@ -99,8 +107,15 @@ class CatalogSink:
             raise NotFound(f"no camera named {display_name(name)}")
         return CameraRef(int(row[0]), str(row[1]), row[2])
 
-    def _record(self, sealed: SealedUpload, camera: CameraRef, passed: PassedClip,
-                captured_at: datetime, from_fallback: bool, source: str) -> SealedUpload:
+    def _record(
+        self,
+        sealed: SealedUpload,
+        camera: CameraRef,
+        passed: PassedClip,
+        captured_at: datetime,
+        from_fallback: bool,
+        source: str,
+    ) -> SealedUpload:
         """Step 2 and 3 of the module docstring; the clip's id in the result."""
         clip_id = sealed.blob_id
         truncated = passed.whole is False
@@ -130,18 +145,30 @@ class CatalogSink:
             with self._engine.begin() as conn:
                 existing = conn.execute(
                     select(Clip.id, Clip.shredded_at).where(
-                        Clip.camera_id == camera.id, Clip.sha256 == sealed.sha256)
+                        Clip.camera_id == camera.id, Clip.sha256 == sealed.sha256
+                    )
                 ).first()
                 if existing is None:
                     conn.execute(insert(Clip).values(**row))
-                    self._audit.append(events.CLIP_SEALED, actor="daemon", subject=clip_id,
-                                       details=sealed_details(row, camera.name), conn=conn)
+                    self._audit.append(
+                        events.CLIP_SEALED,
+                        actor="daemon",
+                        subject=clip_id,
+                        details=sealed_details(row, camera.name),
+                        conn=conn,
+                    )
                     if truncated:
                         self._audit.append(
-                            events.CLIP_TRUNCATED, actor="daemon", subject=clip_id,
-                            details={"camera": camera.name, "sha256": sealed.sha256,
-                                     "why": passed.why or "the media check found it incomplete"},
-                            conn=conn)
+                            events.CLIP_TRUNCATED,
+                            actor="daemon",
+                            subject=clip_id,
+                            details={
+                                "camera": camera.name,
+                                "sha256": sealed.sha256,
+                                "why": passed.why or "the media check found it incomplete",
+                            },
+                            conn=conn,
+                        )
         except (SQLAlchemyError, StorageError) as exc:
             self._store.delete(clip_id)
             self._store.clear_intent(clip_id)
@@ -152,8 +179,10 @@ class CatalogSink:
             self._store.delete(clip_id)
         self._store.clear_intent(clip_id)
         if existing is not None and existing[1] is not None:
-            raise ShreddedBytes(f"{display_name(sealed.filename)} has the same bytes as clip "
-                                f"{existing[0]}, which was shredded; it was not kept")
+            raise ShreddedBytes(
+                f"{display_name(sealed.filename)} has the same bytes as clip "
+                f"{existing[0]}, which was shredded; it was not kept"
+            )
         with self._lock:
             if existing is None:
                 self._recorded += 1
@@ -164,8 +193,16 @@ class CatalogSink:
 
 
 class _RecordedUpload:
-    def __init__(self, sink: CatalogSink, upload: ClipUpload, camera: CameraRef, filename: str,
-                 source: str, captured_at: datetime | None, arrived: datetime) -> None:
+    def __init__(
+        self,
+        sink: CatalogSink,
+        upload: ClipUpload,
+        camera: CameraRef,
+        filename: str,
+        source: str,
+        captured_at: datetime | None,
+        arrived: datetime,
+    ) -> None:
         self._sink, self._upload, self._camera = sink, upload, camera
         self._filename, self._source = filename, source
         self._captured_at, self._arrived = captured_at, arrived
@@ -183,8 +220,9 @@ class _RecordedUpload:
                 # Known to be cut short, whatever its bytes look like.
                 passed = dataclasses.replace(passed, whole=False, why=cut_short)
             captured, fallback = self._capture_time()
-            return self._sink._record(sealed, self._camera, passed, captured, fallback,
-                                      self._source)
+            return self._sink._record(
+                sealed, self._camera, passed, captured, fallback, self._source
+            )
         except BaseException:
             # _record cleans up after a failed transaction itself; anything
             # before it (a fault in the probe) must not leave a stray blob.
@@ -195,8 +233,9 @@ class _RecordedUpload:
 
     def _recorded(self, sealed: SealedUpload) -> bool:
         with self._sink._reader.connect() as conn:
-            return conn.execute(select(Clip.id).where(Clip.id == sealed.blob_id)).first() \
-                is not None
+            return (
+                conn.execute(select(Clip.id).where(Clip.id == sealed.blob_id)).first() is not None
+            )
 
     def _capture_time(self) -> tuple[datetime, bool]:
         """The source's own time, else the name read with the camera's pattern, else
@@ -211,4 +250,3 @@ class _RecordedUpload:
 
     def abort(self) -> None:
         self._upload.abort()
-

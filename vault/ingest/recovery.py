@@ -68,15 +68,19 @@ def recover_store(vault: Vault, *, removed_tmp: int = 0) -> None:
         log.error(
             "the catalog has lost the rows of %d clip(s) the audit log recorded as sealed "
             "(%s); their payloads were kept. Run `ringfence clips verify`.",
-            len(census.logged), ", ".join(census.logged[:5]),
+            len(census.logged),
+            ", ".join(census.logged[:5]),
         )
     if census.stray:
         log.warning(
             "%d stored clip payload(s) the catalog does not know were kept (%s); run "
-            "`ringfence clips verify`.", len(census.stray), ", ".join(census.stray[:5]),
+            "`ringfence clips verify`.",
+            len(census.stray),
+            ", ".join(census.stray[:5]),
         )
     if removed_tmp or census.pending:
         log.info(
             "recovered: %d temp file(s), %d uncommitted blob(s) removed",
-            removed_tmp, len(census.pending),
+            removed_tmp,
+            len(census.pending),
         )

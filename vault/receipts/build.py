@@ -82,8 +82,9 @@ class Controller(Protocol):
     def receipt_contact(self) -> str | None: ...
 
 
-def audit_entry(index: int, role: str, entry: bytes, hashes: Sequence[bytes],
-                note: str) -> dict[str, Any]:
+def audit_entry(
+    index: int, role: str, entry: bytes, hashes: Sequence[bytes], note: str
+) -> dict[str, Any]:
     """An audit entry as a receipt carries it: its bytes and its tlog-proof against *note*."""
     return {
         "role": role,
@@ -111,8 +112,14 @@ def consent_record_fields(controller: Controller, dec: DecisionFacts) -> dict[st
     }
 
 
-def base_body(*, receipt_id: str, issued_at: datetime, controller: Controller,
-              info: RequestFacts, dec: DecisionFacts) -> dict[str, Any]:
+def base_body(
+    *,
+    receipt_id: str,
+    issued_at: datetime,
+    controller: Controller,
+    info: RequestFacts,
+    dec: DecisionFacts,
+) -> dict[str, Any]:
     """Every member of a receipt but its clips, export and audit entries."""
     body: dict[str, Any] = {
         "version": VERSION,
@@ -155,10 +162,15 @@ def base_body(*, receipt_id: str, issued_at: datetime, controller: Controller,
     return body
 
 
-def complete(body: dict[str, Any], *, clips: list[dict[str, Any]],
-             export: dict[str, Any] | None, note: str,
-             entries: list[dict[str, Any]],
-             release: dict[str, Any] | None = None) -> dict[str, Any]:
+def complete(
+    body: dict[str, Any],
+    *,
+    clips: list[dict[str, Any]],
+    export: dict[str, Any] | None,
+    note: str,
+    entries: list[dict[str, Any]],
+    release: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """*body* with what was given, the export (None for a decision's receipt), the
     release plan the owner signed (vault.transform.plan; absent for whole clips
     decided before plans existed) and the audit entries that prove them against

@@ -94,18 +94,26 @@ def root_key(owner_signing: Ed25519PrivateKey) -> Ed25519PrivateKey:
 
 
 def _name(common: str, origin: str) -> x509.Name:
-    return x509.Name([
-        x509.NameAttribute(NameOID.COMMON_NAME, common),
-        x509.NameAttribute(NameOID.ORGANIZATION_NAME, "ringfence vault"),
-        x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, origin[:64] or "vault"),
-    ])
+    return x509.Name(
+        [
+            x509.NameAttribute(NameOID.COMMON_NAME, common),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "ringfence vault"),
+            x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, origin[:64] or "vault"),
+        ]
+    )
 
 
 def _key_usage(*, sign: bool, ca: bool) -> x509.KeyUsage:
     return x509.KeyUsage(
-        digital_signature=sign, content_commitment=False, key_encipherment=False,
-        data_encipherment=False, key_agreement=False, key_cert_sign=ca, crl_sign=ca,
-        encipher_only=False, decipher_only=False,
+        digital_signature=sign,
+        content_commitment=False,
+        key_encipherment=False,
+        data_encipherment=False,
+        key_agreement=False,
+        key_cert_sign=ca,
+        crl_sign=ca,
+        encipher_only=False,
+        decipher_only=False,
     )
 
 
@@ -113,15 +121,19 @@ def root_certificate(key: Ed25519PrivateKey, origin: str) -> x509.Certificate:
     """The self-signed root, the same bytes for the same key and origin
     (Ed25519 signatures are deterministic; the serial comes from the key)."""
     public = key.public_key()
-    serial = int.from_bytes(
-        hashlib.sha256(ROOT_INFO + public.public_bytes_raw()).digest()[:16], "big"
-    ) >> 1
+    serial = (
+        int.from_bytes(hashlib.sha256(ROOT_INFO + public.public_bytes_raw()).digest()[:16], "big")
+        >> 1
+    )
     name = _name("ringfence export root", origin)
     return (
         x509.CertificateBuilder()
-        .subject_name(name).issuer_name(name).public_key(public)
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(public)
         .serial_number(serial or 1)
-        .not_valid_before(ROOT_NOT_BEFORE).not_valid_after(ROOT_NOT_AFTER)
+        .not_valid_before(ROOT_NOT_BEFORE)
+        .not_valid_after(ROOT_NOT_AFTER)
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
         .add_extension(_key_usage(sign=False, ca=True), critical=True)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(public), critical=False)
@@ -152,8 +164,9 @@ def root_fingerprint(root_pem: bytes) -> str:
     return cert.fingerprint(hashes.SHA256()).hex()
 
 
-def export_signer(owner_signing: Ed25519PrivateKey, origin: str, export_id: str,
-                  now: dt.datetime) -> ExportSigner:
+def export_signer(
+    owner_signing: Ed25519PrivateKey, origin: str, export_id: str, now: dt.datetime
+) -> ExportSigner:
     """A fresh export key and its certificate, issued by the vault's root."""
     rkey = root_key(owner_signing)
     root = root_certificate(rkey, origin)
@@ -162,7 +175,8 @@ def export_signer(owner_signing: Ed25519PrivateKey, origin: str, export_id: str,
     cert = (
         x509.CertificateBuilder()
         .subject_name(_name(f"ringfence export {export_id}"[:64], origin))
-        .issuer_name(root.subject).public_key(public)
+        .issuer_name(root.subject)
+        .public_key(public)
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - dt.timedelta(hours=1))
         .not_valid_after(min(now + dt.timedelta(days=365 * EXPORT_YEARS), ROOT_NOT_AFTER))
@@ -170,19 +184,22 @@ def export_signer(owner_signing: Ed25519PrivateKey, origin: str, export_id: str,
         .add_extension(_key_usage(sign=True, ca=False), critical=True)
         # C2PA accepts a signing certificate only with one of a few purposes;
         # e-mail protection is the one every validator knows.
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.EMAIL_PROTECTION]),
-                       critical=False)
+        .add_extension(
+            x509.ExtendedKeyUsage([ExtendedKeyUsageOID.EMAIL_PROTECTION]), critical=False
+        )
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(public), critical=False)
-        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(rkey.public_key()),
-                       critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(rkey.public_key()), critical=False
+        )
         .sign(rkey, None)
     )
     pem = serialization.Encoding.PEM
     root_pem = root.public_bytes(pem)
     return ExportSigner(
         chain_pem=cert.public_bytes(pem) + root_pem,
-        key_pem=key.private_bytes(pem, serialization.PrivateFormat.PKCS8,
-                                  serialization.NoEncryption()),
+        key_pem=key.private_bytes(
+            pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        ),
         root_pem=root_pem,
     )
 
@@ -221,27 +238,40 @@ def _describe(op: dict[str, Any]) -> str:
 def definition(p: Provenance, version: str) -> dict[str, Any]:
     """The manifest definition c2pa-python signs (pure)."""
     ingredient_id = f"ringfence:clip:{p.clip_id}"
-    actions: list[dict[str, Any]] = [{
-        "action": "c2pa.created",
-        "digitalSourceType": DIGITAL_CAPTURE,
-        "when": p.captured_at,
-        "softwareAgent": {"name": f"camera {p.camera}"},
-        "parameters": {"ringfence.camera": p.camera, "ringfence.clip": p.clip_id,
-                       "ringfence.clip_sha256": p.clip_sha256},
-    }]
+    actions: list[dict[str, Any]] = [
+        {
+            "action": "c2pa.created",
+            "digitalSourceType": DIGITAL_CAPTURE,
+            "when": p.captured_at,
+            "softwareAgent": {"name": f"camera {p.camera}"},
+            "parameters": {
+                "ringfence.camera": p.camera,
+                "ringfence.clip": p.clip_id,
+                "ringfence.clip_sha256": p.clip_sha256,
+            },
+        }
+    ]
     for op in p.operations:
-        actions.append({
-            "action": "c2pa.edited",
-            "description": _describe(op),
+        actions.append(
+            {
+                "action": "c2pa.edited",
+                "description": _describe(op),
+                "softwareAgent": {"name": "ringfence", "version": version},
+                "parameters": {"ingredientIds": [ingredient_id], "ringfence.operation": op},
+            }
+        )
+    actions.append(
+        {
+            "action": "c2pa.published",
             "softwareAgent": {"name": "ringfence", "version": version},
-            "parameters": {"ingredientIds": [ingredient_id], "ringfence.operation": op},
-        })
-    actions.append({
-        "action": "c2pa.published",
-        "softwareAgent": {"name": "ringfence", "version": version},
-        "parameters": {"ringfence.request": p.request_id, "ringfence.receipt": p.receipt_id,
-                       "ringfence.export": p.export_id, "ringfence.vault": p.vault_origin},
-    })
+            "parameters": {
+                "ringfence.request": p.request_id,
+                "ringfence.receipt": p.receipt_id,
+                "ringfence.export": p.export_id,
+                "ringfence.vault": p.vault_origin,
+            },
+        }
+    )
     return {
         "claim_generator_info": [{"name": "ringfence", "version": version}],
         "title": p.title,
@@ -250,8 +280,14 @@ def definition(p: Provenance, version: str) -> dict[str, Any]:
     }
 
 
-def sign_sidecar(video: Path, provenance: Provenance, signer: ExportSigner, *,
-                 original: Path | None, version: str) -> bytes:
+def sign_sidecar(
+    video: Path,
+    provenance: Provenance,
+    signer: ExportSigner,
+    *,
+    original: Path | None,
+    version: str,
+) -> bytes:
     """The manifest store for *video*, bound to its bytes, ready to write as
     ``VIDEO.c2pa``. *original* is the clip as ingested when *video* was
     derived from it (it becomes the ingredient), None when *video* is the
@@ -262,18 +298,25 @@ def sign_sidecar(video: Path, provenance: Provenance, signer: ExportSigner, *,
     if mime is None:
         raise UsageError(f"{video.name}: C2PA manifests are made for MP4 and QuickTime only")
     try:
-        info = c2pa.C2paSignerInfo(c2pa.C2paSigningAlg.ED25519, signer.chain_pem,
-                                   signer.key_pem, None)
-        context = c2pa.Context.from_dict(
-            {"builder": {"thumbnail": {"enabled": False}}})
-        with c2pa.Signer.from_info(info) as sig, \
-                c2pa.Builder(definition(provenance, version), context=context) as builder:
+        info = c2pa.C2paSignerInfo(
+            c2pa.C2paSigningAlg.ED25519, signer.chain_pem, signer.key_pem, None
+        )
+        context = c2pa.Context.from_dict({"builder": {"thumbnail": {"enabled": False}}})
+        with (
+            c2pa.Signer.from_info(info) as sig,
+            c2pa.Builder(definition(provenance, version), context=context) as builder,
+        ):
             if original is not None and provenance.operations:
                 with open(original, "rb") as f:
                     builder.add_ingredient(
-                        {"title": f"clip {provenance.clip_id}", "relationship": "parentOf",
-                         "instance_id": f"ringfence:clip:{provenance.clip_id}"},
-                        mime_of(original.name) or mime, f)
+                        {
+                            "title": f"clip {provenance.clip_id}",
+                            "relationship": "parentOf",
+                            "instance_id": f"ringfence:clip:{provenance.clip_id}",
+                        },
+                        mime_of(original.name) or mime,
+                        f,
+                    )
             builder.set_no_embed()
             with open(video, "rb") as src:
                 manifest: bytes = builder.sign(sig, mime, src, _Null())
@@ -344,10 +387,12 @@ def validate(video: Path, manifest: bytes, root_pem: bytes) -> ManifestCheck:
     if mime is None:
         return ManifestCheck("Invalid", [f"{video.name}: not an MP4 or QuickTime file"], None)
     try:
-        context = c2pa.Context.from_dict({
-            "verify": {"verify_trust": True},
-            "trust": {"trust_anchors": root_pem.decode("ascii")},
-        })
+        context = c2pa.Context.from_dict(
+            {
+                "verify": {"verify_trust": True},
+                "trust": {"trust_anchors": root_pem.decode("ascii")},
+            }
+        )
         with open(video, "rb") as f, c2pa.Reader(mime, f, manifest, context=context) as reader:
             state = reader.get_validation_state() or "Invalid"
             results = reader.get_validation_results() or {}

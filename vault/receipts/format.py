@@ -33,14 +33,25 @@ SHAPE: dict[str, Any] = {
     "issued_at": _TEXT,
     "controller": {"vault_origin": _TEXT},
     "request": {
-        "id": _TEXT, "requester": _TEXT, "organisation": _TEXT, "kind": _TEXT,
-        "contact": OPT, "basis": _TEXT, "reference": OPT, "reason": _TEXT,
+        "id": _TEXT,
+        "requester": _TEXT,
+        "organisation": _TEXT,
+        "kind": _TEXT,
+        "contact": OPT,
+        "basis": _TEXT,
+        "reference": OPT,
+        "reason": _TEXT,
         "scope": {"cameras": [_TEXT], "from": _TEXT, "to": _TEXT},
-        "deadline": OPT, "created_at": _TEXT,
+        "deadline": OPT,
+        "created_at": _TEXT,
     },
     "decision": {
-        "id": _TEXT, "outcome": _TEXT, "reason": _TEXT, "decided_at": _TEXT,
-        "terms": OPT, "expires_at": OPT,
+        "id": _TEXT,
+        "outcome": _TEXT,
+        "reason": _TEXT,
+        "decided_at": _TEXT,
+        "terms": OPT,
+        "expires_at": OPT,
     },
     "clips": [_CLIP],
     "audit": {"checkpoint": _TEXT, "entries": [_ENTRY]},
@@ -83,4 +94,3 @@ def check_shape(receipt: Any) -> None:
     export = receipt.get("export")
     if export is not None:
         check_fields(export, {"id": _TEXT, "format": _TEXT, "created_at": _TEXT}, "export.")
-

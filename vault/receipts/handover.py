@@ -27,6 +27,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from cryptography.hazmat.primitives import serialization
@@ -46,6 +47,7 @@ SUMS = "SHA256SUMS"
 #: The handover files, in the order they are written (SHA256SUMS last).
 FILES = (SIGNED, SIGNATURE, OWNER_KEY, README, SUMS)
 
+
 #: Every file a receipt's folder holds besides the footage.
 def all_files() -> tuple[str, ...]:
     from vault.receipts.format import PROOF_TXT, RECEIPT_JSON, RECEIPT_TXT
@@ -53,15 +55,15 @@ def all_files() -> tuple[str, ...]:
     return (RECEIPT_JSON, RECEIPT_TXT, PROOF_TXT, *FILES)
 
 
-OPENSSL_VERIFY = (f"openssl pkeyutl -verify -pubin -inkey {OWNER_KEY} -rawin "
-                  f"-in {SIGNED} -sigfile {SIGNATURE}")
+OPENSSL_VERIFY = (
+    f"openssl pkeyutl -verify -pubin -inkey {OWNER_KEY} -rawin -in {SIGNED} -sigfile {SIGNATURE}"
+)
 _SUM_LINE = re.compile(r"([0-9a-f]{64})  ([A-Za-z0-9._/-]{1,512})")
 
 
 def signed_bytes(receipt: dict[str, Any]) -> bytes:
     """The exact message the receipt's signature is over."""
-    return SIGNING_CONTEXT + canonical_json({k: v for k, v in receipt.items()
-                                             if k != "signature"})
+    return SIGNING_CONTEXT + canonical_json({k: v for k, v in receipt.items() if k != "signature"})
 
 
 def signature_bytes(receipt: dict[str, Any]) -> bytes:
@@ -77,15 +79,17 @@ def owner_key_pem(receipt: dict[str, Any]) -> bytes:
         key = Ed25519PublicKey.from_public_bytes(raw)
     except (KeyError, TypeError, ValueError):
         raise IntegrityError("the receipt's public key is malformed") from None
-    return key.public_bytes(serialization.Encoding.PEM,
-                            serialization.PublicFormat.SubjectPublicKeyInfo)
+    return key.public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
 
 
 def key_fingerprint(receipt: dict[str, Any]) -> str:
     """SHA-256 of the owner's key as DER: what `openssl pkey -pubin -in
     owner-key.pem -outform DER | sha256sum` prints."""
     der = serialization.load_pem_public_key(owner_key_pem(receipt)).public_bytes(
-        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
     return hashlib.sha256(der).hexdigest()
 
 
@@ -119,25 +123,43 @@ def readme(receipt: dict[str, Any]) -> str:
     """README.txt for the folder of *receipt*: plain text, every outside string escaped."""
     r, d = receipt["request"], receipt["decision"]
     exp = receipt.get("export") or {}
-    out = ["This folder was handed over by the owner of a home camera recorder (ringfence).\n",
-           "It holds footage released in answer to a request, and what proves it.\n\n",
-           "THE REQUEST\n"]
-    out += [_line("requester", f"{r['requester']} ({r['organisation']})"),
-            _line("kind", r["kind"]), _line("basis", r["basis"]),
-            _line("reference", r.get("reference")), _line("reason", r["reason"]),
-            _line("cameras", ", ".join(r["scope"]["cameras"])),
-            _line("asked for", f"{r['scope']['from']} to {r['scope']['to']}")]
-    out += ["\nTHE OWNER'S DECISION\n",
-            _line("outcome", d["outcome"].replace("_", " ")), _line("decided at", d["decided_at"]),
-            _line("reason", d["reason"]), _line("terms", d.get("terms")),
-            _line("expires", d.get("expires_at")), _line("export", exp.get("id")),
-            _line("exported at", exp.get("created_at"))]
+    out = [
+        "This folder was handed over by the owner of a home camera recorder (ringfence).\n",
+        "It holds footage released in answer to a request, and what proves it.\n\n",
+        "THE REQUEST\n",
+    ]
+    out += [
+        _line("requester", f"{r['requester']} ({r['organisation']})"),
+        _line("kind", r["kind"]),
+        _line("basis", r["basis"]),
+        _line("reference", r.get("reference")),
+        _line("reason", r["reason"]),
+        _line("cameras", ", ".join(r["scope"]["cameras"])),
+        _line("asked for", f"{r['scope']['from']} to {r['scope']['to']}"),
+    ]
+    out += [
+        "\nTHE OWNER'S DECISION\n",
+        _line("outcome", d["outcome"].replace("_", " ")),
+        _line("decided at", d["decided_at"]),
+        _line("reason", d["reason"]),
+        _line("terms", d.get("terms")),
+        _line("expires", d.get("expires_at")),
+        _line("export", exp.get("id")),
+        _line("exported at", exp.get("created_at")),
+    ]
     release = receipt.get("release")
     if isinstance(release, dict):
         c = release.get("choices") or {}
-        out.append(_line("minimised", ", ".join(
-            [f"cut: {c.get('cut')}"] + (["sound removed"] if c.get("strip_audio") else [])
-            + (["faces blurred"] if c.get("blur_faces") else []))))
+        out.append(
+            _line(
+                "minimised",
+                ", ".join(
+                    [f"cut: {c.get('cut')}"]
+                    + (["sound removed"] if c.get("strip_audio") else [])
+                    + (["faces blurred"] if c.get("blur_faces") else [])
+                ),
+            )
+        )
     out.append("\nTHE FILES\n")
     for clip in receipt["clips"]:
         dl = clip.get("delivered")
@@ -187,11 +209,17 @@ def receipt_files(receipt: dict[str, Any]) -> list[tuple[str, bytes]]:
     ]
 
 
-def sums_for(receipt: dict[str, Any], files: list[tuple[str, bytes]],
-             extra: list[tuple[str, str]] = ()) -> bytes:  # type: ignore[assignment]
+def sums_for(
+    receipt: dict[str, Any],
+    files: list[tuple[str, bytes]],
+    extra: Sequence[tuple[str, str]] = (),
+) -> bytes:
     """SHA256SUMS of the delivered files, the receipt's *files* and *extra*
     (name, digest) pairs (e.g. content credentials beside the videos)."""
-    entries = [(c["delivered"]["file"], c["delivered"]["sha256"])
-               for c in receipt["clips"] if c.get("delivered")]
+    entries = [
+        (c["delivered"]["file"], c["delivered"]["sha256"])
+        for c in receipt["clips"]
+        if c.get("delivered")
+    ]
     entries += [(name, hashlib.sha256(data).hexdigest()) for name, data in files]
     return sha256sums(entries + list(extra))

@@ -33,8 +33,10 @@ def _field(label: str, value: Any) -> str:
 def _block(label: str, text: str) -> list[str]:
     """A multi-line field: its first line after the label, the others under it."""
     first, *rest = shown_lines(text)
-    return [f"  {label + ':':<{VALUE_COLUMN - 2}}{first}",
-            *((CONTINUATION + line).rstrip() for line in rest)]
+    return [
+        f"  {label + ':':<{VALUE_COLUMN - 2}}{first}",
+        *((CONTINUATION + line).rstrip() for line in rest),
+    ]
 
 
 def render_text(receipt: dict[str, Any]) -> str:
@@ -116,9 +118,13 @@ NO_EXPIRY = "when the owner withdraws the request (no expiry was set)"
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _PHONE = re.compile(r"\+?[0-9][0-9 ()./-]{5,}")
 #: The optional ``record`` block (newer receipts), checked before it is read.
-_KANTARA_RECORD = {"language": str, "notice": (str, type(None)),
-                   "storage_location": (str, type(None)),
-                   "retention_until": (str, type(None)), "owner_contact": (str, type(None))}
+_KANTARA_RECORD = {
+    "language": str,
+    "notice": (str, type(None)),
+    "storage_location": (str, type(None)),
+    "retention_until": (str, type(None)),
+    "owner_contact": (str, type(None)),
+}
 
 
 def _epoch_seconds(text: str, where: str) -> int:
@@ -126,8 +132,9 @@ def _epoch_seconds(text: str, where: str) -> int:
     try:
         when = datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
     except ValueError:
-        raise IntegrityError(f"receipt field {where}: not a UTC time like "
-                             "2026-11-28T14:00:00Z") from None
+        raise IntegrityError(
+            f"receipt field {where}: not a UTC time like 2026-11-28T14:00:00Z"
+        ) from None
     return int(when.timestamp())
 
 

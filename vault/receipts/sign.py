@@ -14,8 +14,14 @@ from vault import signed
 from vault.audit.note import VerifierKey, key_id
 from vault.signed import raw_public
 
-__all__ = ["SIGNING_CONTEXT", "VERSION", "check_signature", "note_verifier_key", "raw_public",
-           "sign"]
+__all__ = [
+    "SIGNING_CONTEXT",
+    "VERSION",
+    "check_signature",
+    "note_verifier_key",
+    "raw_public",
+    "sign",
+]
 
 from vault.receipts.format import VERSION
 
@@ -27,8 +33,9 @@ def note_verifier_key(name: str, public: bytes) -> str:
     return VerifierKey(name, key_id(name, public), public).encode()
 
 
-def sign(body: dict[str, Any], key: Ed25519PrivateKey, *,
-         context: bytes = SIGNING_CONTEXT) -> dict[str, Any]:
+def sign(
+    body: dict[str, Any], key: Ed25519PrivateKey, *, context: bytes = SIGNING_CONTEXT
+) -> dict[str, Any]:
     """Return *body* with a ``signature`` member over *context* and its canonical form.
 
     The owner's documents (receipts, decisions, hold releases) are all signed
@@ -39,7 +46,12 @@ def sign(body: dict[str, Any], key: Ed25519PrivateKey, *,
     return signed.sign(body, key, context=context)
 
 
-def check_signature(receipt: dict[str, Any], pinned_key: bytes | None = None, *,
-                    context: bytes = SIGNING_CONTEXT, what: str = "the receipt") -> bytes:
+def check_signature(
+    receipt: dict[str, Any],
+    pinned_key: bytes | None = None,
+    *,
+    context: bytes = SIGNING_CONTEXT,
+    what: str = "the receipt",
+) -> bytes:
     """Verify a document's signature (see :func:`sign`); return the signer's raw public key."""
     return signed.verify(receipt, context=context, what=what, public_key=pinned_key)

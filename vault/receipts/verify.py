@@ -70,7 +70,6 @@ class VerifyReport:
         }
 
 
-
 def load_receipt(path: Path) -> tuple[Path, dict[str, Any]]:
     """(folder, receipt) from an export folder or a receipt.json path.
 
@@ -115,7 +114,10 @@ def _check_entries(
             # signed by the owner's key (tlog-proof: a proof is checked
             # against the log's origin and the trusted keys).
             result = verify_entry_inclusion(
-                entry_bytes, e["proof"], [verifier], required_signer=owner_name,
+                entry_bytes,
+                e["proof"],
+                [verifier],
+                required_signer=owner_name,
                 origin=receipt["controller"]["vault_origin"],
             )
         except (KeyError, AttributeError, TypeError):
@@ -241,12 +243,17 @@ def _check_release(report: VerifyReport, receipt: dict[str, Any]) -> None:
             report.add(name, False, "its operations differ from the signed release plan")
         elif planned and d.get("derived_from") != {"clip": c["id"], "sha256": c["sha256"]}:
             report.add(name, False, "it does not name its original clip and hash")
-        elif not planned and ("derived_from" in d or (
-                d["format"] == "plain" and not hmac.compare_digest(d["sha256"], c["sha256"]))):
+        elif not planned and (
+            "derived_from" in d
+            or (d["format"] == "plain" and not hmac.compare_digest(d["sha256"], c["sha256"]))
+        ):
             report.add(name, False, "the plan releases the original, but this is not it")
         else:
-            report.add(name, True, "; ".join(release_plan.describe(o) for o in planned)
-                       or "the original, unchanged")
+            report.add(
+                name,
+                True,
+                "; ".join(release_plan.describe(o) for o in planned) or "the original, unchanged",
+            )
 
 
 def _regular_digest(path: Path) -> tuple[int, str]:
@@ -270,8 +277,9 @@ def _unsafe_parent(folder: Path, name: str) -> bool:
     return False
 
 
-def _check_files(report: VerifyReport, folder: Path, receipt: dict[str, Any], *,
-                 whole_folder: bool) -> None:
+def _check_files(
+    report: VerifyReport, folder: Path, receipt: dict[str, Any], *, whole_folder: bool
+) -> None:
     expected = {RECEIPT_JSON, RECEIPT_TXT, PROOF_TXT}
     txt_path, proof_path = folder / RECEIPT_TXT, folder / PROOF_TXT
     if whole_folder or os.path.lexists(txt_path):
@@ -284,8 +292,10 @@ def _check_files(report: VerifyReport, folder: Path, receipt: dict[str, Any], *,
         try:
             proof = _read_text(proof_path)
             entries = receipt["audit"]["entries"]
-            report.add("audit-proof.txt matches receipt.json",
-                       bool(entries) and proof == entries[-1]["proof"])
+            report.add(
+                "audit-proof.txt matches receipt.json",
+                bool(entries) and proof == entries[-1]["proof"],
+            )
         except (OSError, UnicodeDecodeError) as exc:
             report.add("audit-proof.txt matches receipt.json", False, _why(exc))
     _check_handover(report, folder, receipt, expected)
@@ -322,8 +332,9 @@ def _check_files(report: VerifyReport, folder: Path, receipt: dict[str, Any], *,
     report.add("no unexpected files", not extra, ", ".join(sorted(extra)[:5]))
 
 
-def _check_handover(report: VerifyReport, folder: Path, receipt: dict[str, Any],
-                    expected: set[str]) -> None:
+def _check_handover(
+    report: VerifyReport, folder: Path, receipt: dict[str, Any], expected: set[str]
+) -> None:
     """The handover files that are there (older folders have none) say what
     the receipt says, and every line of SHA256SUMS matches its file."""
     for name, data in handover.receipt_files(receipt):
@@ -361,12 +372,15 @@ def _check_handover(report: VerifyReport, folder: Path, receipt: dict[str, Any],
         if not hmac.compare_digest(actual, digest):
             bad.append(f"{name} (hash differs)")
     listed = {n for n, _d in lines}
-    needed = {RECEIPT_JSON} | {c["delivered"]["file"] for c in receipt["clips"]
-                               if c.get("delivered")}
+    needed = {RECEIPT_JSON} | {
+        c["delivered"]["file"] for c in receipt["clips"] if c.get("delivered")
+    }
     missing = sorted(needed - listed)
-    report.add(f"{handover.SUMS} lists every delivered file and matches them",
-               not bad and not missing,
-               ", ".join(bad[:5] + [f"{m} (not listed)" for m in missing[:5]]))
+    report.add(
+        f"{handover.SUMS} lists every delivered file and matches them",
+        not bad and not missing,
+        ", ".join(bad[:5] + [f"{m} (not listed)" for m in missing[:5]]),
+    )
 
 
 def _read_text(path: Path) -> str:

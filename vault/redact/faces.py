@@ -125,10 +125,12 @@ class CenterFace:
             cx = (x + float(offset[0, 1, y, x]) + 0.5) * 4
             x0, y0 = max(0.0, cx - fw / 2), max(0.0, cy - fh / 2)
             x1, y1 = min(float(nw), cx + fw / 2), min(float(nh), cy + fh / 2)
-            found.append(Detection(
-                (int(x0 * sx), int(y0 * sy), math.ceil(x1 * sx), math.ceil(y1 * sy)),
-                float(heat[y, x]),
-            ))
+            found.append(
+                Detection(
+                    (int(x0 * sx), int(y0 * sy), math.ceil(x1 * sx), math.ceil(y1 * sy)),
+                    float(heat[y, x]),
+                )
+            )
         return _suppress(found)
 
 
@@ -211,4 +213,3 @@ class FaceBlur:
 
 def threshold_text(value: float) -> str:
     return f"{value:.2f}"
-

@@ -117,7 +117,9 @@ def check_rect(values: Any, *, what: str = "a mask") -> MaskRect:
     if w <= 0 or h <= 0:
         raise UsageError(f"{what}: the width and the height must be more than 0")
     if x + w > SCALE or y + h > SCALE:
-        raise UsageError(f"{what}: the rectangle goes past the frame's edge (X+W and Y+H at most 1)")
+        raise UsageError(
+            f"{what}: the rectangle goes past the frame's edge (X+W and Y+H at most 1)"
+        )
     return MaskRect(x, y, w, h)
 
 

@@ -56,8 +56,14 @@ def _av() -> Any:
     return av
 
 
-def redact(src: Path, dst: Path, *, masks: Sequence[MaskRect] = (),
-           blur: FaceBlur | None = None, progress: FrameProgress | None = None) -> Redacted:
+def redact(
+    src: Path,
+    dst: Path,
+    *,
+    masks: Sequence[MaskRect] = (),
+    blur: FaceBlur | None = None,
+    progress: FrameProgress | None = None,
+) -> Redacted:
     """Write *src* to *dst* (a new MP4) with *masks* filled and faces blurred by *blur*.
 
     Raises RedactError when the video cannot be decoded or encoded; *dst* is
@@ -73,8 +79,14 @@ def redact(src: Path, dst: Path, *, masks: Sequence[MaskRect] = (),
         raise RedactError(f"cannot re-encode {src.name}: {exc.strerror or exc}") from None
 
 
-def _run(av: Any, inp: Any, dst: Path, masks: Sequence[MaskRect], blur: FaceBlur | None,
-         progress: FrameProgress | None) -> Redacted:
+def _run(
+    av: Any,
+    inp: Any,
+    dst: Path,
+    masks: Sequence[MaskRect],
+    blur: FaceBlur | None,
+    progress: FrameProgress | None,
+) -> Redacted:
     vin = inp.streams.video[0]
     width, height = vin.codec_context.width, vin.codec_context.height
     if width <= 0 or height <= 0 or width % 2 or height % 2:
@@ -112,8 +124,9 @@ def _run(av: Any, inp: Any, dst: Path, masks: Sequence[MaskRect], blur: FaceBlur
     return Redacted(done, width, height, CODEC, faced)
 
 
-def _change(av: Any, frame: Any, boxes: list[tuple[int, int, int, int]],
-            blur: FaceBlur | None) -> tuple[Any, bool]:
+def _change(
+    av: Any, frame: Any, boxes: list[tuple[int, int, int, int]], blur: FaceBlur | None
+) -> tuple[Any, bool]:
     """The frame with faces blurred (first) and masks filled (last, so a blur
     can never reach into a mask)."""
     if blur is not None:
@@ -126,10 +139,10 @@ def _change(av: Any, frame: Any, boxes: list[tuple[int, int, int, int]],
     yuv = frame.to_ndarray(format="yuv420p")
     h = yuv.shape[0] * 2 // 3
     w = yuv.shape[1]
-    u = yuv[h: h + h // 4].reshape(h // 2, w // 2)
-    v = yuv[h + h // 4:].reshape(h // 2, w // 2)
+    u = yuv[h : h + h // 4].reshape(h // 2, w // 2)
+    v = yuv[h + h // 4 :].reshape(h // 2, w // 2)
     for x0, y0, x1, y1 in boxes:
         yuv[y0:y1, x0:x1] = FILL_YUV[0]
-        u[y0 // 2: (y1 + 1) // 2, x0 // 2: (x1 + 1) // 2] = FILL_YUV[1]
-        v[y0 // 2: (y1 + 1) // 2, x0 // 2: (x1 + 1) // 2] = FILL_YUV[2]
+        u[y0 // 2 : (y1 + 1) // 2, x0 // 2 : (x1 + 1) // 2] = FILL_YUV[1]
+        v[y0 // 2 : (y1 + 1) // 2, x0 // 2 : (x1 + 1) // 2] = FILL_YUV[2]
     return av.VideoFrame.from_ndarray(yuv, format="yuv420p"), False

@@ -35,47 +35,71 @@ class CamerasAPI(Protocol):
 
 
 class ClipsAPI(Protocol):
-    def all(self, *, camera: str | None = None, since: datetime | None = None,
-            until: datetime | None = None, include_shredded: bool = False,
-            limit: int | None = None, offset: int = 0) -> list[ClipInfo]: ...
+    def all(
+        self,
+        *,
+        camera: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        include_shredded: bool = False,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> list[ClipInfo]: ...
 
 
 class RequestsAPI(Protocol):
-    def all(self, status: str | None = None, *, limit: int | None = None,
-            offset: int = 0) -> list[RequestInfo]: ...
+    def all(
+        self, status: str | None = None, *, limit: int | None = None, offset: int = 0
+    ) -> list[RequestInfo]: ...
 
     def get(self, request_id: str) -> RequestInfo: ...
 
-    def scope_clips(self, request_id: str, *, limit: int | None = None,
-                    offset: int = 0) -> list[ClipInfo]: ...
+    def scope_clips(
+        self, request_id: str, *, limit: int | None = None, offset: int = 0
+    ) -> list[ClipInfo]: ...
 
-    def plan_release(self, request_id: str, *, clips: list[str] | None = None,
-                     exclude: list[str] | None = None,
-                     choices: Choices | None = None) -> ReleasePlan: ...
+    def plan_release(
+        self,
+        request_id: str,
+        *,
+        clips: list[str] | None = None,
+        exclude: list[str] | None = None,
+        choices: Choices | None = None,
+    ) -> ReleasePlan: ...
 
-    def decide(self, request_id: str, *, approve: bool, reason: str,
-               clips: list[str] | None = None, exclude: list[str] | None = None,
-               expires: datetime | None = None, terms: str | None = None,
-               choices: Choices | None = None,
-               release: ReleasePlan | None = None) -> DecisionResult: ...
+    def decide(
+        self,
+        request_id: str,
+        *,
+        approve: bool,
+        reason: str,
+        clips: list[str] | None = None,
+        exclude: list[str] | None = None,
+        expires: datetime | None = None,
+        terms: str | None = None,
+        choices: Choices | None = None,
+        release: ReleasePlan | None = None,
+    ) -> DecisionResult: ...
 
     def reopen(self, request_id: str, reason: str) -> None: ...
 
 
 class ReleasesAPI(Protocol):
-    def export(self, request_id: str, out: Path, *, fmt: str = "plain",
-               progress: Progress | None = None) -> ExportResult: ...
+    def export(
+        self, request_id: str, out: Path, *, fmt: str = "plain", progress: Progress | None = None
+    ) -> ExportResult: ...
 
-    def view(self, clip_id: str, reason: str, *, max_bytes: int = ...,
-             via: str = ...) -> bytes: ...
+    def view(self, clip_id: str, reason: str, *, max_bytes: int = ..., via: str = ...) -> bytes: ...
 
-    def view_to(self, clip_id: str, reason: str, dst: BinaryIO, *,
-                via: str = ...) -> tuple[int, str]: ...
+    def view_to(
+        self, clip_id: str, reason: str, dst: BinaryIO, *, via: str = ...
+    ) -> tuple[int, str]: ...
 
     def viewing(self, clip_ids: Sequence[str], reason: str, *, via: str = ...) -> Viewing: ...
 
-    def refuse(self, request_id: str, reason: str,
-               receipt_dir: Path | None = None) -> DecisionResult: ...
+    def refuse(
+        self, request_id: str, reason: str, receipt_dir: Path | None = None
+    ) -> DecisionResult: ...
 
 
 class StatusAPI(Protocol):

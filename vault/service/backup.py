@@ -63,8 +63,14 @@ DEVICE_SEALED_REL = f"{KEYS_DIR}/{DEVICE_KEY_NAME}.age"
 #: The owner's keys sealed to the recovery key, while the vault has one.
 RECOVERY_REL = f"{KEYS_DIR}/{RECOVERY_KEYS_NAME}"
 #: The small files of a backup, besides its manifest and payloads.
-SMALL_FILES = (CONFIG_NAME, CHECKPOINT_COPY_NAME, OWNER_IDENTITY_REL, OWNER_SIGNING_REL,
-               DEVICE_SEALED_REL, CATALOG_NAME)
+SMALL_FILES = (
+    CONFIG_NAME,
+    CHECKPOINT_COPY_NAME,
+    OWNER_IDENTITY_REL,
+    OWNER_SIGNING_REL,
+    DEVICE_SEALED_REL,
+    CATALOG_NAME,
+)
 
 
 @dataclass(frozen=True)
@@ -110,8 +116,7 @@ class _Snapshot:
 
 
 def _connect(path: Path) -> sqlite3.Connection:
-    conn = sqlite3.connect(os.fspath(path), timeout=BUSY_TIMEOUT_MS / 1000,
-                           isolation_level=None)
+    conn = sqlite3.connect(os.fspath(path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
     conn.execute("PRAGMA secure_delete=ON")
     return conn
 
@@ -140,8 +145,9 @@ def _read_snapshot(path: Path, blob_rel: Any) -> _Snapshot:
         live: set[str] = set()
         shredded: set[str] = set()
         for cid, size, sha, has_header, gone in conn.execute(
-                "SELECT id, payload_size, payload_sha256, header IS NOT NULL, "
-                "shredded_at IS NOT NULL FROM clip"):
+            "SELECT id, payload_size, payload_sha256, header IS NOT NULL, "
+            "shredded_at IS NOT NULL FROM clip"
+        ):
             if gone or not has_header:
                 shredded.add(cid)
                 continue
@@ -149,12 +155,20 @@ def _read_snapshot(path: Path, blob_rel: Any) -> _Snapshot:
             blobs[blob_rel(cid)] = (cid, int(size), sha)
         attachments = 0
         for aid, sha in conn.execute(
-                "SELECT id, payload_sha256 FROM attachment WHERE header IS NOT NULL"):
+            "SELECT id, payload_sha256 FROM attachment WHERE header IS NOT NULL"
+        ):
             blobs[blob_rel(aid)] = (aid, None, sha)
             attachments += 1
         row = conn.execute("SELECT note FROM checkpoint ORDER BY id DESC LIMIT 1").fetchone()
-        return _Snapshot(path, blobs, live, shredded, attachments, reads.log_size(conn),
-                         None if row is None else str(row[0]))
+        return _Snapshot(
+            path,
+            blobs,
+            live,
+            shredded,
+            attachments,
+            reads.log_size(conn),
+            None if row is None else str(row[0]),
+        )
     finally:
         conn.close()
 
@@ -177,14 +191,17 @@ def _headers(path: Path, ids: set[str]) -> dict[str, bytes]:
 def _live_headers(path: Path) -> dict[str, bytes]:
     conn = _connect(path)
     try:
-        return {cid: bytes(h) for cid, h in
-                conn.execute("SELECT id, header FROM clip WHERE header IS NOT NULL")}
+        return {
+            cid: bytes(h)
+            for cid, h in conn.execute("SELECT id, header FROM clip WHERE header IS NOT NULL")
+        }
     finally:
         conn.close()
 
 
-def remove_headers(path: Path, ids: set[str], *, shredded_at: dict[str, str] | None = None,
-                   wal: bool = False) -> None:
+def remove_headers(
+    path: Path, ids: set[str], *, shredded_at: dict[str, str] | None = None, wal: bool = False
+) -> None:
     """Securely delete the headers of clips *ids* in the catalog file *path*.
 
     With *wal*, the change goes through a write-ahead log that is copied into
@@ -203,8 +220,11 @@ def remove_headers(path: Path, ids: set[str], *, shredded_at: dict[str, str] | N
             if when is None:
                 conn.execute("UPDATE clip SET header = NULL WHERE id = ?", (cid,))
             else:
-                conn.execute("UPDATE clip SET header = NULL, shredded_at = "
-                             "COALESCE(shredded_at, ?) WHERE id = ?", (when, cid))
+                conn.execute(
+                    "UPDATE clip SET header = NULL, shredded_at = "
+                    "COALESCE(shredded_at, ?) WHERE id = ?",
+                    (when, cid),
+                )
         conn.execute("COMMIT")
         if wal:
             conn.execute(TRUNCATE_WAL)
@@ -271,8 +291,11 @@ class BackupService:
         previous_ok = False
         try:
             if dest.fetch(CATALOG_NAME, previous):
-                gone = {cid: h for cid, h in _live_headers(previous).items()
-                        if cid not in snap.live_clips}
+                gone = {
+                    cid: h
+                    for cid, h in _live_headers(previous).items()
+                    if cid not in snap.live_clips
+                }
                 previous_ok = True
         except sqlite3.DatabaseError:
             previous_ok = False  # unreadable: replaced whole below, after zeroing
@@ -302,16 +325,23 @@ class BackupService:
         # Clips shredded while this ran: their headers leave the copy too.
         with ctx.reader.connect() as conn:
             now_shredded = {
-                cid: iso(at) or "" for cid, at in conn.execute(
+                cid: iso(at) or ""
+                for cid, at in conn.execute(
                     select(Clip.id, Clip.shredded_at).where(
-                        Clip.shredded_at.is_not(None)))  # type: ignore[union-attr]
-                if cid in snap.live_clips}
+                        Clip.shredded_at.is_not(None)  # type: ignore[union-attr]
+                    )
+                )
+                if cid in snap.live_clips
+            }
         during = _headers(snap_path, set(now_shredded))
         remove_headers(snap_path, set(now_shredded), shredded_at=now_shredded)
         problems = [p for p in problems if p.split(":", 1)[0] not in now_shredded]
         if problems:
-            raise IntegrityError("the backup was not finished: " + "; ".join(problems)
-                                 + " (run `ringfence clips verify`)")
+            raise IntegrityError(
+                "the backup was not finished: "
+                + "; ".join(problems)
+                + " (run `ringfence clips verify`)"
+            )
         final = folder / CATALOG_NAME
         rewrite_catalog(snap_path, final)
         snap_path.unlink()
@@ -319,14 +349,15 @@ class BackupService:
         for header in (*gone.values(), *during.values()):
             keys |= key_lines(header)
         if keys and holds_any_key(final, keys):
-            raise IntegrityError("the catalog copy still holds a shredded header; "
-                                 "nothing was replaced at the destination")
+            raise IntegrityError(
+                "the catalog copy still holds a shredded header; "
+                "nothing was replaced at the destination"
+            )
         size, digest = file_sha256(final)
 
         # The small files, then the catalog (the old one's shredded headers
         # securely deleted in place first), then the manifest.
-        write_atomic(folder / "device.age",
-                     sealed_device_key(ctx.layout, ctx.config.recipients))
+        write_atomic(folder / "device.age", sealed_device_key(ctx.layout, ctx.config.recipients))
         dest.put(ctx.layout.config, CONFIG_NAME)
         dest.put(ctx.layout.owner_identity, OWNER_IDENTITY_REL)
         dest.put(ctx.layout.owner_signing, OWNER_SIGNING_REL)
@@ -343,11 +374,15 @@ class BackupService:
             _scrub_in_place(old, set(gone) | set(now_shredded), previous_ok)
         dest.put(final, CATALOG_NAME)
         if old is not None and keys:
-            left = [p.name for p in (old, old.with_name(old.name + "-wal"))
-                    if p.exists() and holds_any_key(p, keys)]
+            left = [
+                p.name
+                for p in (old, old.with_name(old.name + "-wal"))
+                if p.exists() and holds_any_key(p, keys)
+            ]
             if left:
-                raise IntegrityError(f"a shredded header is still in {', '.join(left)} at "
-                                     "the destination")
+                raise IntegrityError(
+                    f"a shredded header is still in {', '.join(left)} at the destination"
+                )
         stale = sorted(set(have) - set(snap.blobs))
         dest.delete_blobs(stale)
         manifest = {
@@ -361,24 +396,37 @@ class BackupService:
             "clips": len(snap.live_clips) - len(now_shredded),
             "attachments": snap.attachments,
         }
-        write_atomic(folder / MANIFEST_NAME,
-                     json.dumps(manifest, indent=2, sort_keys=True).encode() + b"\n")
+        write_atomic(
+            folder / MANIFEST_NAME, json.dumps(manifest, indent=2, sort_keys=True).encode() + b"\n"
+        )
         dest.put(folder / MANIFEST_NAME, MANIFEST_NAME)
 
         removed = sorted(set(gone) | set(now_shredded))
-        report = BackupReport(dest.describe(), taken_at, snap.log_size,
-                              manifest["clips"], snap.attachments, len(new), len(stale),
-                              removed, digest)
-        ctx.audit.append(events.BACKUP_TAKEN, actor=ctx.actor, subject=report.destination,
-                         details={
-                             "destination": report.destination,
-                             "log_size": report.log_size,
-                             "clips": report.clips,
-                             "payloads_added": report.payloads_added,
-                             "payloads_removed": report.payloads_removed,
-                             "shredded_removed": report.shredded_removed,
-                             "catalog_sha256": digest,
-                         })
+        report = BackupReport(
+            dest.describe(),
+            taken_at,
+            snap.log_size,
+            manifest["clips"],
+            snap.attachments,
+            len(new),
+            len(stale),
+            removed,
+            digest,
+        )
+        ctx.audit.append(
+            events.BACKUP_TAKEN,
+            actor=ctx.actor,
+            subject=report.destination,
+            details={
+                "destination": report.destination,
+                "log_size": report.log_size,
+                "clips": report.clips,
+                "payloads_added": report.payloads_added,
+                "payloads_removed": report.payloads_removed,
+                "shredded_removed": report.shredded_removed,
+                "catalog_sha256": digest,
+            },
+        )
         self.keyring.checkpoint()
         return report
 

@@ -70,10 +70,15 @@ class BackupCheck:
 
     def as_json(self) -> dict[str, Any]:
         return {
-            "destination": self.destination, "ok": self.ok, "taken_at": self.taken_at,
-            "log_size": self.log_size, "clips_checked": self.clips_checked,
-            "payloads_checked": self.payloads_checked, "problems": self.problems,
-            "notes": self.notes, "owner_verifier": self.owner_verifier,
+            "destination": self.destination,
+            "ok": self.ok,
+            "taken_at": self.taken_at,
+            "log_size": self.log_size,
+            "clips_checked": self.clips_checked,
+            "payloads_checked": self.payloads_checked,
+            "problems": self.problems,
+            "notes": self.notes,
+            "owner_verifier": self.owner_verifier,
         }
 
 
@@ -87,8 +92,14 @@ class RestoreReport:
     audit: str
 
     def as_json(self) -> dict[str, Any]:
-        return {"vault": self.vault, "source": self.source, "taken_at": self.taken_at,
-                "log_size": self.log_size, "clips": self.clips, "audit": self.audit}
+        return {
+            "vault": self.vault,
+            "source": self.source,
+            "taken_at": self.taken_at,
+            "log_size": self.log_size,
+            "clips": self.clips,
+            "audit": self.audit,
+        }
 
 
 @contextlib.contextmanager
@@ -111,8 +122,9 @@ def _manifest(folder: Path) -> dict[str, Any]:
     except (OSError, ValueError, IntegrityError):
         raise IntegrityError(f"the backup's {MANIFEST_NAME} is missing or not JSON") from None
     if not isinstance(data, dict) or data.get("format") != MANIFEST_FORMAT:
-        raise IntegrityError(f"{MANIFEST_NAME} is not a ringfence backup manifest "
-                             f"(format {MANIFEST_FORMAT})")
+        raise IntegrityError(
+            f"{MANIFEST_NAME} is not a ringfence backup manifest (format {MANIFEST_FORMAT})"
+        )
     return data
 
 
@@ -154,8 +166,10 @@ def _verify(dest: Destination, folder: Path) -> BackupCheck:
         problems.append("the manifest names another vault than config.toml")
     size, digest = file_sha256(layout.catalog)
     if digest != manifest.get("catalog_sha256") or size != manifest.get("catalog_size"):
-        problems.append("catalog.db does not match the manifest (a backup run did not "
-                        "finish, or the file was changed): run `ringfence backup` again")
+        problems.append(
+            "catalog.db does not match the manifest (a backup run did not "
+            "finish, or the file was changed): run `ringfence backup` again"
+        )
     try:
         conn = sqlite3.connect(os.fspath(layout.catalog), isolation_level=None)
         try:
@@ -163,17 +177,25 @@ def _verify(dest: Destination, folder: Path) -> BackupCheck:
         finally:
             conn.close()
     except sqlite3.DatabaseError as exc:
-        return BackupCheck(where, False, taken_at, 0, 0, 0,
-                           [*problems, f"catalog.db is not a catalog: {exc}"], notes)
+        return BackupCheck(
+            where,
+            False,
+            taken_at,
+            0,
+            0,
+            0,
+            [*problems, f"catalog.db is not a catalog: {exc}"],
+            notes,
+        )
     if result != ["ok"]:
         problems.append("catalog.db fails SQLite's integrity check: " + "; ".join(result[:5]))
-        return BackupCheck(where, False, taken_at, 0, 0, 0, problems, notes,
-                           config.owner_verifier)
+        return BackupCheck(where, False, taken_at, 0, 0, 0, problems, notes, config.owner_verifier)
     try:
         engine = open_catalog(layout.catalog, create=False)
     except RingfenceError as exc:
-        return BackupCheck(where, False, taken_at, 0, 0, 0, [*problems, exc.message], notes,
-                           config.owner_verifier)
+        return BackupCheck(
+            where, False, taken_at, 0, 0, 0, [*problems, exc.message], notes, config.owner_verifier
+        )
     try:
         audit = AuditLog(engine, config.origin, copy_path=layout.checkpoint_copy)
         report = audit.verify([config.owner_verifier, config.device_verifier])
@@ -184,10 +206,11 @@ def _verify(dest: Destination, folder: Path) -> BackupCheck:
         try:
             driver: Any = raw.driver_connection
             rows = driver.execute(
-                "SELECT id, header, shredded_at, payload_size, payload_sha256 FROM clip "
-                "ORDER BY id").fetchall()
+                "SELECT id, header, shredded_at, payload_size, payload_sha256 FROM clip ORDER BY id"
+            ).fetchall()
             attachments = driver.execute(
-                "SELECT id, payload_sha256 FROM attachment WHERE header IS NOT NULL").fetchall()
+                "SELECT id, payload_sha256 FROM attachment WHERE header IS NOT NULL"
+            ).fetchall()
             sealed, shredded = logged_clips(driver)
         finally:
             raw.close()
@@ -199,18 +222,23 @@ def _verify(dest: Destination, folder: Path) -> BackupCheck:
             if header is not None:
                 problems.append(f"{cid}: shredded, but the backup still holds its header")
             elif cid not in shredded:
-                notes.append(f"{cid}: shredded after this backup's log was copied (its header "
-                             "was removed from the backup)")
+                notes.append(
+                    f"{cid}: shredded after this backup's log was copied (its header "
+                    "was removed from the backup)"
+                )
             continue
         if header is None:
-            problems.append(f"{cid}: no header, and neither the catalog nor the log says it "
-                            "was shredded")
+            problems.append(
+                f"{cid}: no header, and neither the catalog nor the log says it was shredded"
+            )
             continue
         logged = sealed.get(cid)
         if logged is None:
             problems.append(f"{cid}: no clip.sealed entry in the audit log")
-        elif (isinstance(logged.get("header_sha256"), str)
-              and hashlib.sha256(bytes(header)).hexdigest() != logged["header_sha256"]):
+        elif (
+            isinstance(logged.get("header_sha256"), str)
+            and hashlib.sha256(bytes(header)).hexdigest() != logged["header_sha256"]
+        ):
             problems.append(f"{cid}: its age header differs from the one logged at sealing")
         want[_blob_rel(cid)] = (cid, int(psize), psha)
     for aid, psha in attachments:
@@ -224,15 +252,26 @@ def _verify(dest: Destination, folder: Path) -> BackupCheck:
             problems.append(f"{blob_id}: its payload does not match its hash")
     stray = sorted(set(dest.blobs()) - set(want))
     if stray:
-        notes.append(f"{len(stray)} payload(s) in the backup that its catalog does not name "
-                     "(removed by the next backup run)")
-    return BackupCheck(where, not problems, taken_at, log_size,
-                       sum(1 for r in rows), len(hashes), problems, notes,
-                       config.owner_verifier)
+        notes.append(
+            f"{len(stray)} payload(s) in the backup that its catalog does not name "
+            "(removed by the next backup run)"
+        )
+    return BackupCheck(
+        where,
+        not problems,
+        taken_at,
+        log_size,
+        sum(1 for r in rows),
+        len(hashes),
+        problems,
+        notes,
+        config.owner_verifier,
+    )
 
 
-def restore(destination: str, root: Path, passphrase: str, *,
-            clock: Callable[[], datetime] = utc_now) -> RestoreReport:
+def restore(
+    destination: str, root: Path, passphrase: str, *, clock: Callable[[], datetime] = utc_now
+) -> RestoreReport:
     """Make a new vault in the empty folder *root* from the backup at *destination*."""
     from vault.service.vault import Vault
 
@@ -240,8 +279,9 @@ def restore(destination: str, root: Path, passphrase: str, *,
     with _private_temp() as folder:
         check = _verify(dest, folder)
     if not check.ok:
-        raise IntegrityError(f"the backup at {check.destination} does not verify: "
-                             + "; ".join(check.problems[:5]))
+        raise IntegrityError(
+            f"the backup at {check.destination} does not verify: " + "; ".join(check.problems[:5])
+        )
     if root.exists() and (not root.is_dir() or any(root.iterdir())):
         raise UsageError(f"{root} is not empty; restore into a new or empty folder")
     made = not root.exists()
@@ -273,15 +313,24 @@ def restore(destination: str, root: Path, passphrase: str, *,
                     "backup is older than the newest checkpoint you signed on this machine, "
                     "the entries after the backup are lost: keep that head file as the "
                     "record of what was lost, move it aside, and restore again "
-                    "(docs/backup.md)")
+                    "(docs/backup.md)"
+                )
             clips = vault.clips.verify()
             if clips.problems:
-                raise IntegrityError("the restored clips do not verify: " + "; ".join(
-                    f"{p.clip_id}: {p.problem}" for p in clips.problems[:5]))
-            vault.audit.append(events.VAULT_RESTORED, actor="owner", subject=check.destination,
-                               details={"source": check.destination,
-                                        "log_size": int(manifest.get("log_size", 0)),
-                                        "taken_at": str(manifest.get("taken_at"))})
+                raise IntegrityError(
+                    "the restored clips do not verify: "
+                    + "; ".join(f"{p.clip_id}: {p.problem}" for p in clips.problems[:5])
+                )
+            vault.audit.append(
+                events.VAULT_RESTORED,
+                actor="owner",
+                subject=check.destination,
+                details={
+                    "source": check.destination,
+                    "log_size": int(manifest.get("log_size", 0)),
+                    "taken_at": str(manifest.get("taken_at")),
+                },
+            )
             vault.keyring.checkpoint_with_owner()
             audit = vault.audit.verify(vault.verifier_keys())
         finally:
@@ -296,6 +345,11 @@ def restore(destination: str, root: Path, passphrase: str, *,
                 else:
                     child.unlink(missing_ok=True)
         raise
-    return RestoreReport(os.fspath(root), check.destination, check.taken_at, check.log_size,
-                         clips.checked, audit.reason)
-
+    return RestoreReport(
+        os.fspath(root),
+        check.destination,
+        check.taken_at,
+        check.log_size,
+        clips.checked,
+        audit.reason,
+    )

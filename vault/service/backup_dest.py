@@ -69,8 +69,7 @@ class Destination(Protocol):
         """Copy the payloads *rels* (fan-out paths) from the vault's store."""
         ...
 
-    def delete_blobs(self, rels: list[str]) -> None:
-        ...
+    def delete_blobs(self, rels: list[str]) -> None: ...
 
     def blob_hashes(self, rels: list[str]) -> dict[str, tuple[int, str]]:
         """SHA-256 and size of each payload in *rels* that is there, read whole."""
@@ -86,11 +85,13 @@ def parse_destination(text: str) -> Destination:
     if not text or "\x00" in text:
         raise UsageError("the backup destination is empty or not a path")
     if text.startswith(RCLONE_PREFIX):
-        spec = text[len(RCLONE_PREFIX):]
+        spec = text[len(RCLONE_PREFIX) :]
         remote, sep, path = spec.partition(":")
         if not sep or not _REMOTE.match(remote):
-            raise UsageError(f"{shown(text)}: an rclone destination is rclone:REMOTE:PATH, "
-                             "with REMOTE a remote of `rclone config`")
+            raise UsageError(
+                f"{shown(text)}: an rclone destination is rclone:REMOTE:PATH, "
+                "with REMOTE a remote of `rclone config`"
+            )
         return RcloneDestination(remote, path)
     return FolderDestination(Path(text))
 
@@ -228,8 +229,11 @@ class FolderDestination:
 
 def _dirs(folder: Path) -> Iterator[Path]:
     with os.scandir(folder) as it:
-        names = sorted(e.name for e in it if e.is_dir(follow_symlinks=False)
-                       and re.fullmatch(r"[a-z0-9]{2}", e.name))
+        names = sorted(
+            e.name
+            for e in it
+            if e.is_dir(follow_symlinks=False) and re.fullmatch(r"[a-z0-9]{2}", e.name)
+        )
     for name in names:
         yield folder / name
 
@@ -267,11 +271,18 @@ class RcloneDestination:
     def _run(self, *args: str, what: str, ok_missing: bool = False) -> str | None:
         exe = shutil.which("rclone")
         if exe is None:
-            raise StorageError("rclone is not installed (apt-get install rclone): it is "
-                               "needed for rclone: destinations")
+            raise StorageError(
+                "rclone is not installed (apt-get install rclone): it is "
+                "needed for rclone: destinations"
+            )
         try:
-            proc = subprocess.run([exe, *args], env=child_env(), capture_output=True,
-                                  stdin=subprocess.DEVNULL, check=False)
+            proc = subprocess.run(
+                [exe, *args],
+                env=child_env(),
+                capture_output=True,
+                stdin=subprocess.DEVNULL,
+                check=False,
+            )
         except OSError as exc:
             raise storage_error(exc, f"cannot run rclone to {what}") from exc
         if proc.returncode == 0:
@@ -287,8 +298,9 @@ class RcloneDestination:
         return None
 
     def fetch(self, rel: str, local: Path) -> bool:
-        listing = self._run("lsjson", "--files-only", self._spec(rel), what=f"look for {rel}",
-                            ok_missing=True)
+        listing = self._run(
+            "lsjson", "--files-only", self._spec(rel), what=f"look for {rel}", ok_missing=True
+        )
         if listing is None or not _parse_listing(listing):
             return False
         self._run("copyto", self._spec(rel), os.fspath(local), what=f"read {rel}")
@@ -298,15 +310,22 @@ class RcloneDestination:
         self._run("copyto", os.fspath(local), self._spec(rel), what=f"write {rel}")
 
     def remove(self, rel: str) -> None:
-        listing = self._run("lsjson", "--files-only", self._spec(rel), what=f"look for {rel}",
-                            ok_missing=True)
+        listing = self._run(
+            "lsjson", "--files-only", self._spec(rel), what=f"look for {rel}", ok_missing=True
+        )
         if listing is None or not _parse_listing(listing):
             return  # rclone's deletefile fails (exit 1) on a file that is not there
         self._run("deletefile", self._spec(rel), what=f"remove {rel}")
 
     def blobs(self) -> dict[str, int]:
-        listing = self._run("lsjson", "-R", "--files-only", self._spec("store"),
-                            what="list the payloads", ok_missing=True)
+        listing = self._run(
+            "lsjson",
+            "-R",
+            "--files-only",
+            self._spec("store"),
+            what="list the payloads",
+            ok_missing=True,
+        )
         if listing is None:
             return {}
         return {rel: size for rel, size in _parse_listing(listing).items() if _BLOB.match(rel)}
@@ -321,23 +340,40 @@ class RcloneDestination:
             return
         listing = self._files_from(store_root / "tmp", rels)
         try:
-            self._run("copy", "--no-traverse", "--files-from-raw", os.fspath(listing),
-                      os.fspath(store_root), self._spec("store"), what="copy the payloads")
+            self._run(
+                "copy",
+                "--no-traverse",
+                "--files-from-raw",
+                os.fspath(listing),
+                os.fspath(store_root),
+                self._spec("store"),
+                what="copy the payloads",
+            )
         finally:
             listing.unlink(missing_ok=True)
 
     def delete_blobs(self, rels: list[str]) -> None:
         for rel in rels:
-            self._run("deletefile", self._spec(f"store/{_blob_rel(rel)}"),
-                      what=f"delete the payload {rel}", ok_missing=True)
+            self._run(
+                "deletefile",
+                self._spec(f"store/{_blob_rel(rel)}"),
+                what=f"delete the payload {rel}",
+                ok_missing=True,
+            )
 
     def blob_hashes(self, rels: list[str]) -> dict[str, tuple[int, str]]:
         wanted = set(rels)
         if not wanted:
             return {}
         sizes = self.blobs()
-        out = self._run("hashsum", "sha256", "--download", self._spec("store"),
-                        what="hash the payloads", ok_missing=True)
+        out = self._run(
+            "hashsum",
+            "sha256",
+            "--download",
+            self._spec("store"),
+            what="hash the payloads",
+            ok_missing=True,
+        )
         found: dict[str, tuple[int, str]] = {}
         for line in (out or "").splitlines():
             digest, _sep, rel = line.partition("  ")
@@ -352,8 +388,14 @@ class RcloneDestination:
             if not self.fetch(name, target):
                 raise NotFound(f"the backup in {self.describe()} has no {name}")
         (local / "store").mkdir(mode=0o700, exist_ok=True)
-        self._run("copy", "--exclude", "tmp/**", self._spec("store"), os.fspath(local / "store"),
-                  what="copy the payloads back")
+        self._run(
+            "copy",
+            "--exclude",
+            "tmp/**",
+            self._spec("store"),
+            os.fspath(local / "store"),
+            what="copy the payloads back",
+        )
 
 
 def _parse_listing(text: str) -> dict[str, int]:

@@ -33,9 +33,7 @@ class FtpLogin:
 
 def _check_name(name: str) -> None:
     if not _NAME.match(name):
-        raise UsageError(
-            f"camera name {name!r}: use letters, digits, '.', '_' or '-' (at most 64)"
-        )
+        raise UsageError(f"camera name {name!r}: use letters, digits, '.', '_' or '-' (at most 64)")
 
 
 def _check_pattern(pattern: str | None) -> None:
@@ -94,19 +92,31 @@ class CameraService:
         with Session(self.ctx.engine) as s:
             cam = s.exec(select(Camera).where(Camera.name == name)).first()
             if cam is None:
-                cam = Camera(name=name, pattern=pattern, retention_days=retention_days or 0,
-                             created_at=self.ctx.clock())
+                cam = Camera(
+                    name=name,
+                    pattern=pattern,
+                    retention_days=retention_days or 0,
+                    created_at=self.ctx.clock(),
+                )
                 s.add(cam)
                 s.flush()
                 self.ctx.audit.append(
-                    events.CAMERA_ADDED, actor=self.ctx.actor, subject=name,
-                    details={"identity": None, "pattern": cam.pattern,
-                             "retention_days": cam.retention_days, "ftp": name},
+                    events.CAMERA_ADDED,
+                    actor=self.ctx.actor,
+                    subject=name,
+                    details={
+                        "identity": None,
+                        "pattern": cam.pattern,
+                        "retention_days": cam.retention_days,
+                        "ftp": name,
+                    },
                     conn=s.connection(),
                 )
             elif pattern is not None or retention_days is not None:
-                raise UsageError(f"camera {name} exists: change its pattern or retention with "
-                                 "`ringfence camera set`")
+                raise UsageError(
+                    f"camera {name} exists: change its pattern or retention with "
+                    "`ringfence camera set`"
+                )
             login = self._new_ftp_password(s, name, replace=False)
             s.commit()
         self.keyring.checkpoint()
@@ -130,14 +140,20 @@ class CameraService:
         book = AccountBook.load(path)
         had = book.get(name) is not None
         if had and not replace:
-            raise UsageError(f"camera {name} already has an FTP login; "
-                             f"replace its password with `ringfence camera ftp-password {name}`")
+            raise UsageError(
+                f"camera {name} already has an FTP login; "
+                f"replace its password with `ringfence camera ftp-password {name}`"
+            )
         if replace and not had:
-            raise NotFound(f"camera {name} has no FTP login (add one with "
-                           f"`ringfence camera add {name} --ftp`)")
+            raise NotFound(
+                f"camera {name} has no FTP login (add one with `ringfence camera add {name} --ftp`)"
+            )
         self.ctx.audit.append(
-            events.CAMERA_FTP_LOGIN, actor=self.ctx.actor, subject=name,
-            details={"login": name, "replaced": replace}, conn=s.connection(),
+            events.CAMERA_FTP_LOGIN,
+            actor=self.ctx.actor,
+            subject=name,
+            details={"login": name, "replaced": replace},
+            conn=s.connection(),
         )
         account, password = book.add(name)
         book.save(path)
@@ -233,7 +249,11 @@ class CameraService:
         return self.get(name)
 
     def change(
-        self, name: str, *, pattern: str | None = None, retention_days: int | None = None,
+        self,
+        name: str,
+        *,
+        pattern: str | None = None,
+        retention_days: int | None = None,
         export_audio: bool | None = None,
     ) -> CameraInfo:
         _check_pattern(pattern)
@@ -251,8 +271,9 @@ class CameraService:
                 cam.export_audio = export_audio
                 changes["export_audio"] = export_audio
             if not changes:
-                raise UsageError("nothing to change: give --pattern, --retention-days or "
-                                 "--export-audio")
+                raise UsageError(
+                    "nothing to change: give --pattern, --retention-days or --export-audio"
+                )
             s.add(cam)
             self.ctx.audit.append(
                 events.CAMERA_CHANGED,
@@ -316,9 +337,7 @@ class CameraService:
         """Every camera's drop folders, in the order they were added, each with its camera
         and the identity recorded at ``camera add``: what the daemon watches."""
         with Session(self.ctx.reader) as s:
-            rows = s.exec(
-                select(CameraFolder, Camera).join(Camera).order_by(CameraFolder.id)
-            ).all()
+            rows = s.exec(select(CameraFolder, Camera).join(Camera).order_by(CameraFolder.id)).all()
         return [
             DropFolder(Path(f.path), CameraRef(c.id, c.name, c.pattern), f.identity)
             for f, c in rows

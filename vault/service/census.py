@@ -58,8 +58,9 @@ def logged_clips(conn: sqlite3.Connection) -> tuple[dict[str, dict[str, Any]], s
     ``audit verify`` proves those."""
     sealed: dict[str, dict[str, Any]] = {}
     shredded: set[str] = set()
-    for data in reads.entries_of_types(conn, (events.CLIP_SEALED, events.CLIP_SHREDDED,
-                                              events.CLIPS_READDRESSED)):
+    for data in reads.entries_of_types(
+        conn, (events.CLIP_SEALED, events.CLIP_SHREDDED, events.CLIPS_READDRESSED)
+    ):
         try:
             entry = parse_canonical(data)
             kind, subject, details = entry["type"], entry["subject"], entry["details"]
@@ -70,7 +71,7 @@ def logged_clips(conn: sqlite3.Connection) -> tuple[dict[str, dict[str, Any]], s
         if kind == events.CLIPS_READDRESSED:
             # A recovery key added or revoked: the headers named have new hashes.
             headers = details.get("headers")
-            for clip_id, digest in (headers.items() if isinstance(headers, dict) else ()):
+            for clip_id, digest in headers.items() if isinstance(headers, dict) else ():
                 if clip_id in sealed and isinstance(digest, str):
                     sealed[clip_id] = {**sealed[clip_id], "header_sha256": digest}
             continue

@@ -98,9 +98,7 @@ def _differences(logged: dict[str, Any], row: Any) -> list[str]:
         "name": row.original_name,
     }
     return [
-        key
-        for key, render in _LOGGED_FACTS
-        if key in logged and render(facts[key]) != logged[key]
+        key for key, render in _LOGGED_FACTS if key in logged and render(facts[key]) != logged[key]
     ]
 
 
@@ -177,7 +175,10 @@ class ClipService:
         if os.path.lexists(out):
             raise UsageError(f"{out} exists; choose another name")
         try:
-            with self.ctx.store.open(clip_id) as src, atomic_writer(out, mode=0o600, share=False) as dst:
+            with (
+                self.ctx.store.open(clip_id) as src,
+                atomic_writer(out, mode=0o600, share=False) as dst,
+            ):
                 dst.write(header)
                 while chunk := src.read(READ_CHUNK):
                     dst.write(chunk)
@@ -214,10 +215,20 @@ class ClipService:
         with self.ctx.reader.connect() as conn:
             rows = conn.execute(
                 select(
-                    Clip.id, Camera.name.label("camera"), Clip.captured_at,  # type: ignore[attr-defined]
-                    Clip.captured_from_mtime, Clip.size, Clip.sha256, Clip.payload_size,
-                    Clip.payload_sha256, Clip.original_name, Clip.header, Clip.shredded_at,
-                ).outerjoin(Camera, Camera.id == Clip.camera_id).order_by(Clip.id)
+                    Clip.id,
+                    Camera.name.label("camera"),  # type: ignore[attr-defined]
+                    Clip.captured_at,
+                    Clip.captured_from_mtime,
+                    Clip.size,
+                    Clip.sha256,
+                    Clip.payload_size,
+                    Clip.payload_sha256,
+                    Clip.original_name,
+                    Clip.header,
+                    Clip.shredded_at,
+                )
+                .outerjoin(Camera, Camera.id == Clip.camera_id)
+                .order_by(Clip.id)
             ).all()
             sealed, shredded = logged_clips(conn.connection.driver_connection)
         catalog_ids = {r.id for r in rows}
@@ -231,43 +242,73 @@ class ClipService:
                 continue
             diff = _differences(logged, row)
             if diff:
-                problems.append(VerifyProblem(
-                    row.id, "the catalog row differs from its clip.sealed audit entry in: "
-                    + ", ".join(diff)))
+                problems.append(
+                    VerifyProblem(
+                        row.id,
+                        "the catalog row differs from its clip.sealed audit entry in: "
+                        + ", ".join(diff),
+                    )
+                )
             if row.id in shredded:
                 if row.shredded_at is None or row.header is not None:
-                    problems.append(VerifyProblem(
-                        row.id, "the audit log says it was shredded, but the catalog row "
-                        "does not (shredded_at or header)"))
+                    problems.append(
+                        VerifyProblem(
+                            row.id,
+                            "the audit log says it was shredded, but the catalog row "
+                            "does not (shredded_at or header)",
+                        )
+                    )
                 continue
             if row.shredded_at is not None or row.header is None:
-                problems.append(VerifyProblem(
-                    row.id, "the catalog marks it shredded (shredded_at or no header), but "
-                    "the audit log has no clip.shredded entry"))
+                problems.append(
+                    VerifyProblem(
+                        row.id,
+                        "the catalog marks it shredded (shredded_at or no header), but "
+                        "the audit log has no clip.shredded entry",
+                    )
+                )
                 continue
             want = logged.get("header_sha256")
             if want is None:
-                notes.append(VerifyProblem(
-                    row.id, "sealed before header hashes were logged: its header was not "
-                    "checked"))
+                notes.append(
+                    VerifyProblem(
+                        row.id,
+                        "sealed before header hashes were logged: its header was not checked",
+                    )
+                )
             elif hashlib.sha256(bytes(row.header)).hexdigest() != want:
-                problems.append(VerifyProblem(
-                    row.id, "its age header differs from the one logged at sealing "
-                    "(the clip cannot be opened)"))
+                problems.append(
+                    VerifyProblem(
+                        row.id,
+                        "its age header differs from the one logged at sealing "
+                        "(the clip cannot be opened)",
+                    )
+                )
             to_hash.append((row.id, row.payload_sha256, row.payload_size))
         for clip_id in sorted(set(sealed) - catalog_ids):
-            problems.append(VerifyProblem(
-                clip_id, "the audit log recorded its sealing, but its catalog row is gone"
-                + (" (its payload is still in the store)" if clip_id in census.logged else "")))
+            problems.append(
+                VerifyProblem(
+                    clip_id,
+                    "the audit log recorded its sealing, but its catalog row is gone"
+                    + (" (its payload is still in the store)" if clip_id in census.logged else ""),
+                )
+            )
         # Listed before the snapshot: one that committed since is no longer unknown.
         for clip_id in (c for c in census.stray if c not in catalog_ids):
-            problems.append(VerifyProblem(
-                clip_id, "a payload in the store that neither the catalog nor the audit log "
-                "knows"))
+            problems.append(
+                VerifyProblem(
+                    clip_id,
+                    "a payload in the store that neither the catalog nor the audit log knows",
+                )
+            )
         for clip_id in (c for c in census.pending if c not in catalog_ids):
-            notes.append(VerifyProblem(
-                clip_id, "a payload whose sealing did not commit (the daemon removes it at "
-                "its next start)"))
+            notes.append(
+                VerifyProblem(
+                    clip_id,
+                    "a payload whose sealing did not commit (the daemon removes it at "
+                    "its next start)",
+                )
+            )
         checked = 0
         for clip_id, want_sha, size in to_hash:
             checked += 1
@@ -297,8 +338,11 @@ class ClipService:
             except IntegrityError as exc:
                 # The findings stand whether or not the log can be signed now
                 # (a catalog behind the owner's newest checkpoint is not).
-                notes.append(VerifyProblem("audit log", f"the findings were logged but not "
-                                           f"signed: {exc.message}"))
+                notes.append(
+                    VerifyProblem(
+                        "audit log", f"the findings were logged but not signed: {exc.message}"
+                    )
+                )
         return ClipCheck(checked, problems, notes)
 
     def _shredded_now(self, clip_id: str) -> bool:

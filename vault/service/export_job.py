@@ -60,10 +60,22 @@ class ExportJob:
     (vault.transform.steps). The owner's keys are taken once, at the start.
     """
 
-    def __init__(self, ctx: VaultContext, keyring: Keyring, guard: ReleaseGuard,
-                 requests: RequestService, *, request_id: str, recipient: str | None,
-                 clips: list[Any], release: ReleasePlan, fmt: str, out: Path,
-                 staging: Path, export_id: str) -> None:
+    def __init__(
+        self,
+        ctx: VaultContext,
+        keyring: Keyring,
+        guard: ReleaseGuard,
+        requests: RequestService,
+        *,
+        request_id: str,
+        recipient: str | None,
+        clips: list[Any],
+        release: ReleasePlan,
+        fmt: str,
+        out: Path,
+        staging: Path,
+        export_id: str,
+    ) -> None:
         self.ctx = ctx
         self.keyring = keyring
         self.guard = guard
@@ -93,8 +105,7 @@ class ExportJob:
             for clip in clips:
                 self.guard.still_releasable(request_id)
                 stamp = clip.captured_at.strftime("%Y%m%dT%H%M%SZ")
-                cam_dir = ensure_private_dir(staging / "clips" / str(clip.camera_id),
-                                             share=False)
+                cam_dir = ensure_private_dir(staging / "clips" / str(clip.camera_id), share=False)
                 operations = self.release.for_clip(clip.id).operations
                 ext = ".mp4" if operations else _safe_ext(clip.original_name)
                 name = f"{stamp}_{clip.id}{ext}" + (".age" if fmt == "age" else "")
@@ -110,8 +121,7 @@ class ExportJob:
                     "sha256": digest,
                 }
                 if operations:
-                    delivered[clip.id]["derived_from"] = {"clip": clip.id,
-                                                          "sha256": clip.sha256}
+                    delivered[clip.id]["derived_from"] = {"clip": clip.id, "sha256": clip.sha256}
                     delivered[clip.id]["operations"] = operations
                 done += clip.size
                 if progress:
@@ -201,9 +211,7 @@ class ExportJob:
 
     def _write_original(self, clip: Any, target: Path) -> tuple[int, str]:
         """The clip as ingested: decrypted, or re-encrypted for the recipient."""
-        with os.fdopen(
-            os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb"
-        ) as f:
+        with os.fdopen(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as f:
             if self.fmt == "plain":
                 size, digest = self.guard.plaintext_to(clip, f)
             else:
@@ -214,32 +222,31 @@ class ExportJob:
                     # signature; the plaintext hash is. Every payload byte is
                     # delivered as it is decrypted and checked, so what leaves
                     # is exactly what was checked.
-                    self.guard.plaintext_to(clip, cast(BinaryIO, _Discard()),
-                                            cast(BinaryIO, _Tee(payload, sink)))
+                    self.guard.plaintext_to(
+                        clip, cast(BinaryIO, _Discard()), cast(BinaryIO, _Tee(payload, sink))
+                    )
                 size, digest = sink.count, sink.sha256.hexdigest()
             f.flush()
             os.fsync(f.fileno())
         return size, digest
 
-    def _write_derived(self, clip: Any, operations: list[dict[str, Any]],
-                       target: Path) -> tuple[int, str]:
+    def _write_derived(
+        self, clip: Any, operations: list[dict[str, Any]], target: Path
+    ) -> tuple[int, str]:
         """A file made from the clip by exactly the signed *operations*
         (vault.transform.steps), in plaintext or encrypted for the recipient.
         The work files stay in the staging folder, which a killed export's
         sweep removes."""
         work = ensure_private_dir(self.staging / WORK, share=False)
         original = work / f"{clip.id}.orig"
-        with os.fdopen(
-            os.open(original, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb"
-        ) as f:
+        with os.fdopen(os.open(original, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as f:
             self.guard.plaintext_to(clip, f)
-        source = steps.ClipSource(clip.id, self._camera_names()[clip.camera_id],
-                                  as_utc(clip.captured_at), clip.sha256)
+        source = steps.ClipSource(
+            clip.id, self._camera_names()[clip.camera_id], as_utc(clip.captured_at), clip.sha256
+        )
         made = steps.run(operations, original, work, source)
         original.unlink()
-        with os.fdopen(
-            os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb"
-        ) as f:
+        with os.fdopen(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as f:
             sink = HashingWriter(f)
             with open_regular(made) as src:
                 if self.fmt == "plain":
@@ -307,8 +314,9 @@ def _move_into(staging: Path, out: Path) -> None:
     staging.rmdir()
 
 
-def write_receipt_files(folder: Path, receipt: dict[str, Any],
-                        extra_sums: list[tuple[str, str]] | None = None) -> None:
+def write_receipt_files(
+    folder: Path, receipt: dict[str, Any], extra_sums: list[tuple[str, str]] | None = None
+) -> None:
     """The receipt and its handover files (vault.receipts.handover) in *folder*;
     SHA256SUMS last, also naming *extra_sums* (name, SHA-256) already there."""
     files = handover.receipt_files(receipt)

@@ -45,8 +45,9 @@ class ClipOpener:
         self.ctx = ctx
         self.keyring = keyring
 
-    def plaintext_to(self, clip: Any, dst: BinaryIO,
-                     payload: BinaryIO | None = None) -> tuple[int, str]:
+    def plaintext_to(
+        self, clip: Any, dst: BinaryIO, payload: BinaryIO | None = None
+    ) -> tuple[int, str]:
         """Decrypt *clip* into *dst*; the size and SHA-256 written (equal to the
         clip's, or IntegrityError). *payload*: its stored payload, already open."""
         keys = self.keyring.owner_keys()
@@ -142,12 +143,15 @@ class ReleaseGuard:
             facts = decision.verify(entry["details"]["signed"], public)
             raw = facts["decision"].get("release")
         except (KeyError, TypeError, AttributeError):
-            raise IntegrityError(f"the decision on {request_id} has no readable signed "
-                                 "facts; nothing was released") from None
+            raise IntegrityError(
+                f"the decision on {request_id} has no readable signed facts; nothing was released"
+            ) from None
         signed = transform_plan.whole(clip_ids) if raw is None else transform_plan.parse(raw)
         if sorted(c.clip for c in signed.clips) != sorted(clip_ids):
-            raise IntegrityError(f"the signed release plan of {request_id} names other clips "
-                                 "than the decision; nothing was released")
+            raise IntegrityError(
+                f"the signed release plan of {request_id} names other clips "
+                "than the decision; nothing was released"
+            )
         return signed
 
     def _check_signed_decision(self, request_id: str, dec: Any, approved: dict[str, str]) -> None:
@@ -188,7 +192,8 @@ class ReleaseGuard:
         renamed ``type`` column: the entries are found and read by their bytes.
         """
         for idx, entry in self.ctx.audit.about(
-            subject=request_id, types=(events.REQUEST_WITHDRAWN, events.REQUEST_EXPIRED),
+            subject=request_id,
+            types=(events.REQUEST_WITHDRAWN, events.REQUEST_EXPIRED),
             complete=True,
         ):
             raise IntegrityError(
@@ -201,15 +206,22 @@ class ReleaseGuard:
         """Sign and store the receipt a decision lost when the vault stopped."""
         from vault.service.receipts_build import decision_receipt
 
-        receipt = decision_receipt(self.requests.receipt_source(), request_id,
-                                   self.keyring.checkpoint_with_owner(),
-                                   self.keyring.owner_keys())
+        receipt = decision_receipt(
+            self.requests.receipt_source(),
+            request_id,
+            self.keyring.checkpoint_with_owner(),
+            self.keyring.owner_keys(),
+        )
         with self.ctx.engine.begin() as conn:
-            conn.execute(update(Decision).where(Decision.id == decision_id)
-                         .values(receipt=canonical_json(receipt).decode()))
+            conn.execute(
+                update(Decision)
+                .where(Decision.id == decision_id)
+                .values(receipt=canonical_json(receipt).decode())
+            )
 
-    def plaintext_to(self, clip: Any, dst: BinaryIO,
-                      payload: BinaryIO | None = None) -> tuple[int, str]:
+    def plaintext_to(
+        self, clip: Any, dst: BinaryIO, payload: BinaryIO | None = None
+    ) -> tuple[int, str]:
         """Decrypt one approved clip into *dst*, checking its plaintext hash.
 
         Returns the size and SHA-256 written (equal to the clip's, or it raises).

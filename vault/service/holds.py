@@ -40,8 +40,9 @@ def parse_entry_time(text: str) -> datetime:
     return datetime.fromisoformat(text[:-1] + "+00:00")
 
 
-def _moved(requests: dict[str, RequestScope], kind: Any, subject: str, d: dict[str, Any],
-           at: datetime) -> dict[str, RequestScope]:
+def _moved(
+    requests: dict[str, RequestScope], kind: Any, subject: str, d: dict[str, Any], at: datetime
+) -> dict[str, RequestScope]:
     """A request's scope after one logged event about it."""
     if kind == events.EXPORT_CREATED:
         rid = d["request"]
@@ -94,12 +95,24 @@ class HoldService:
         for h in conn.execute(select(Hold)):
             if h.id in logged_holds:
                 if h.released_at is not None and logged_holds[h.id].released_at is None:
-                    log.warning("hold %s is released in the catalog but not in the audit log: "
-                                "it still holds; run `ringfence audit verify`", h.id)
+                    log.warning(
+                        "hold %s is released in the catalog but not in the audit log: "
+                        "it still holds; run `ringfence audit verify`",
+                        h.id,
+                    )
                 continue
             if h.released_at is None:
-                holds.append(ManualHold(h.id, names[h.camera_id], h.scope_from, h.scope_to,
-                                        h.reason, h.until, h.released_at))
+                holds.append(
+                    ManualHold(
+                        h.id,
+                        names[h.camera_id],
+                        h.scope_from,
+                        h.scope_to,
+                        h.reason,
+                        h.until,
+                        h.released_at,
+                    )
+                )
         cams: dict[str, set[str]] = {}
         for rid, cid in conn.execute(select(RequestCamera.request_id, RequestCamera.camera_id)):
             cams.setdefault(rid, set()).add(names[cid])
@@ -133,14 +146,15 @@ class HoldService:
             return False
         try:
             pinned = base64.b64decode(self.ctx.config.signing_public_key, validate=True)
-            receipts.check_signature(signed, pinned, context=HOLD_RELEASE_CONTEXT,
-                                     what="the hold's release")
+            receipts.check_signature(
+                signed, pinned, context=HOLD_RELEASE_CONTEXT, what="the hold's release"
+            )
         except (IntegrityError, ValueError):
-            log.warning("hold %s: its release is not signed by the owner; it still holds",
-                        hold_id)
+            log.warning("hold %s: its release is not signed by the owner; it still holds", hold_id)
             return False
-        return bool(signed.get("hold") == hold_id
-                    and signed.get("vault_origin") == self.ctx.config.origin)
+        return bool(
+            signed.get("hold") == hold_id and signed.get("vault_origin") == self.ctx.config.origin
+        )
 
     def _logged_policy(
         self, conn: Connection
@@ -160,17 +174,30 @@ class HoldService:
                 if kind == events.HOLD_ADDED:
                     until = d.get("until")
                     holds[subject] = ManualHold(
-                        subject, d["camera"], parse_entry_time(d["from"]),
-                        parse_entry_time(d["to"]) + second, d["reason"],
-                        None if until is None else parse_entry_time(until) + second)
-                elif kind == events.HOLD_RELEASED and subject in holds and self._signed_release(
-                        subject, d):
+                        subject,
+                        d["camera"],
+                        parse_entry_time(d["from"]),
+                        parse_entry_time(d["to"]) + second,
+                        d["reason"],
+                        None if until is None else parse_entry_time(until) + second,
+                    )
+                elif (
+                    kind == events.HOLD_RELEASED
+                    and subject in holds
+                    and self._signed_release(subject, d)
+                ):
                     holds[subject] = replace(holds[subject], released_at=at)
                 elif kind == events.REQUEST_CREATED:
                     requests[subject] = RequestScope(
-                        subject, Status.PENDING.value, frozenset(d["cameras"]),
-                        parse_entry_time(d["from"]), parse_entry_time(d["to"]) + second, at,
-                        None, f"pending, from {d['requester']}")
+                        subject,
+                        Status.PENDING.value,
+                        frozenset(d["cameras"]),
+                        parse_entry_time(d["from"]),
+                        parse_entry_time(d["to"]) + second,
+                        at,
+                        None,
+                        f"pending, from {d['requester']}",
+                    )
                 elif subject in requests or d.get("request") in requests:
                     requests.update(_moved(requests, kind, subject, d, at))
             except (KeyError, TypeError, ValueError):
@@ -298,9 +325,16 @@ class HoldService:
                 update(Hold).where(Hold.id == hold_id).values(released_at=now, release_reason=text)
             )
             signed = receipts.sign(
-                {"version": HOLD_RELEASE, "vault_origin": self.ctx.config.origin, "hold": hold_id,
-                 "reason": text, "released_at": iso(now)},
-                keys.signing_key, context=HOLD_RELEASE_CONTEXT)
+                {
+                    "version": HOLD_RELEASE,
+                    "vault_origin": self.ctx.config.origin,
+                    "hold": hold_id,
+                    "reason": text,
+                    "released_at": iso(now),
+                },
+                keys.signing_key,
+                context=HOLD_RELEASE_CONTEXT,
+            )
             self.ctx.audit.append(
                 events.HOLD_RELEASED,
                 actor=self.ctx.actor,

@@ -32,8 +32,7 @@ class InFlight:
         folder = ensure_private_dir(root / self.DIR)
         self.path = folder / export_id
         try:
-            self.fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL,
-                              private_mode(0o600))
+            self.fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, private_mode(0o600))
             fcntl.flock(self.fd, fcntl.LOCK_EX)
             os.write(self.fd, os.fsencode(staging))
             os.fsync(self.fd)

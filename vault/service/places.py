@@ -21,6 +21,7 @@ def check_out_folder(ctx: VaultContext, out: Path) -> None:
     backup; inside a camera's drop folder the daemon would seal the files as
     new clips; inside an earlier export its receipt would no longer verify.
     """
+
     def real(path: Path | str) -> Path:
         p = Path(path).expanduser().absolute()
         try:
@@ -35,15 +36,21 @@ def check_out_folder(ctx: VaultContext, out: Path) -> None:
     target = real(out)
     places = [(real(ctx.root), "the vault folder")]
     with ctx.reader.connect() as conn:
-        places += [(real(f), f"the drop folder of camera {name}")
-                   for name, f in conn.execute(
-                       select(Camera.name, CameraFolder.path)
-                       .join(CameraFolder, CameraFolder.camera_id == Camera.id))]
+        places += [
+            (real(f), f"the drop folder of camera {name}")
+            for name, f in conn.execute(
+                select(Camera.name, CameraFolder.path).join(
+                    CameraFolder, CameraFolder.camera_id == Camera.id
+                )
+            )
+        ]
         # An earlier export counts while its receipt is still there; one
         # handed over and deleted leaves its folder free for a new export.
-        places += [(real(d), f"the folder of export {e}")
-                   for e, d in conn.execute(select(Export.id, Export.out_dir))
-                   if (Path(d) / receipts.RECEIPT_JSON).exists()]
+        places += [
+            (real(d), f"the folder of export {e}")
+            for e, d in conn.execute(select(Export.id, Export.out_dir))
+            if (Path(d) / receipts.RECEIPT_JSON).exists()
+        ]
     for place, what in places:
         if target == place or place in target.parents:
             raise UsageError(f"{out} is inside {what}; choose a folder elsewhere")

@@ -35,8 +35,13 @@ def _base(vault: RequestOps, request_id: str) -> tuple[dict[str, Any], Any]:
     with vault.reader.connect() as conn:
         dec = conn.execute(select(Decision).where(Decision.request_id == request_id)).first()
     assert dec is not None
-    body = build.base_body(receipt_id=vault.new_id("decision").replace("dec_", "rcp_"),
-                           issued_at=vault.clock(), controller=vault.config, info=info, dec=dec)
+    body = build.base_body(
+        receipt_id=vault.new_id("decision").replace("dec_", "rcp_"),
+        issued_at=vault.clock(),
+        controller=vault.config,
+        info=info,
+        dec=dec,
+    )
     return body, dec
 
 
@@ -61,9 +66,14 @@ def decision_receipt(
     vault: RequestOps, request_id: str, note: str, keys: OwnerKeys
 ) -> dict[str, Any]:
     body, dec = _base(vault, request_id)
-    build.complete(body, clips=decided_clips(vault, dec.id), export=None, note=note,
-                   release=_release(dec),
-                   entries=[audit_entry_with_proof(vault, dec.audit_index, "decision", note)])
+    build.complete(
+        body,
+        clips=decided_clips(vault, dec.id),
+        export=None,
+        note=note,
+        release=_release(dec),
+        entries=[audit_entry_with_proof(vault, dec.audit_index, "decision", note)],
+    )
     return receipts.sign(body, keys.signing_key)
 
 
@@ -80,8 +90,15 @@ def export_receipt(
     clips = decided_clips(vault, dec.id)
     for c in clips:
         c["delivered"] = delivered.get(c["id"])
-    build.complete(body, clips=clips, export=export, note=note, release=_release(dec), entries=[
-        audit_entry_with_proof(vault, dec.audit_index, "decision", note),
-        audit_entry_with_proof(vault, export_index, "export", note),
-    ])
+    build.complete(
+        body,
+        clips=clips,
+        export=export,
+        note=note,
+        release=_release(dec),
+        entries=[
+            audit_entry_with_proof(vault, dec.audit_index, "decision", note),
+            audit_entry_with_proof(vault, export_index, "export", note),
+        ],
+    )
     return receipts.sign(body, keys.signing_key)

@@ -59,8 +59,14 @@ class RecoveryKey:
     note: str = field(default="shown once and never stored: write it down now")
 
     def as_json(self) -> dict[str, Any]:
-        return {"recipient": self.recipient, "shares": self.shares, "threshold": self.threshold,
-                "paper_key": self.paper_key, "headers": self.headers, "note": self.note}
+        return {
+            "recipient": self.recipient,
+            "shares": self.shares,
+            "threshold": self.threshold,
+            "paper_key": self.paper_key,
+            "headers": self.headers,
+            "note": self.note,
+        }
 
 
 class RecoveryService:
@@ -76,8 +82,10 @@ class RecoveryService:
         try:
             lock.acquire()
         except VaultBusy:
-            raise VaultBusy("the daemon is running: stop it first (it seals new clips to the "
-                            "recipients it read at its start)") from None
+            raise VaultBusy(
+                "the daemon is running: stop it first (it seals new clips to the "
+                "recipients it read at its start)"
+            ) from None
         try:
             yield
         finally:
@@ -89,8 +97,10 @@ class RecoveryService:
         keys = self.keyring.owner_keys()
         config = self.ctx.config
         if len(config.recipients) > 1:
-            raise UsageError("this vault already has a recovery recipient; revoke it first "
-                             "(`ringfence key recovery revoke`)")
+            raise UsageError(
+                "this vault already has a recovery recipient; revoke it first "
+                "(`ringfence key recovery revoke`)"
+            )
         secret = secrets.token_bytes(32)
         identity = recovery_identity(secret)
         recipient = str(identity.recipient)
@@ -101,13 +111,21 @@ class RecoveryService:
             count = self._readdress(new, "recovery key added")
             config.recipients = new
             config.save(self.ctx.layout)
-            self.ctx.audit.append(events.KEY_RECOVERY_CREATED, actor=self.ctx.actor,
-                                  subject=owner_key_name(config.origin),
-                                  details={"recipient": recipient, "shares": shares,
-                                           "threshold": threshold, "headers": count})
+            self.ctx.audit.append(
+                events.KEY_RECOVERY_CREATED,
+                actor=self.ctx.actor,
+                subject=owner_key_name(config.origin),
+                details={
+                    "recipient": recipient,
+                    "shares": shares,
+                    "threshold": threshold,
+                    "headers": count,
+                },
+            )
         self.keyring.checkpoint()
-        return RecoveryKey(recipient, words, threshold,
-                           str(identity) if shares == 1 else None, count)
+        return RecoveryKey(
+            recipient, words, threshold, str(identity) if shares == 1 else None, count
+        )
 
     def revoke(self, recipient: str | None = None) -> dict[str, Any]:
         """Remove the recovery recipient from every header and from config.toml."""
@@ -128,28 +146,38 @@ class RecoveryService:
             config.recipients = new
             config.save(self.ctx.layout)
             self.ctx.layout.recovery_keys.unlink(missing_ok=True)
-            self.ctx.audit.append(events.KEY_RECOVERY_REVOKED, actor=self.ctx.actor,
-                                  subject=owner_key_name(config.origin),
-                                  details={"recipient": recipient, "headers": count})
+            self.ctx.audit.append(
+                events.KEY_RECOVERY_REVOKED,
+                actor=self.ctx.actor,
+                subject=owner_key_name(config.origin),
+                details={"recipient": recipient, "headers": count},
+            )
         self.keyring.checkpoint()
-        return {"revoked": recipient, "headers": count,
-                "note": "copies exported or backed up before this keep the old header"}
+        return {
+            "revoked": recipient,
+            "headers": count,
+            "note": "copies exported or backed up before this keep the old header",
+        }
 
     def recover(self, shares: list[str], new_passphrase: str) -> dict[str, Any]:
         """Rebuild the recovery identity from *shares* and seal the owner's keys
         under *new_passphrase*. Needs no old passphrase."""
         identity = recovery_identity(combine(shares))
         if str(identity.recipient) not in self.ctx.config.recipients[1:]:
-            raise PassphraseError("the recovery shares rebuild a key that is not this "
-                                  "vault's recovery recipient")
+            raise PassphraseError(
+                "the recovery shares rebuild a key that is not this vault's recovery recipient"
+            )
         keys = open_recovery_keys(self.ctx.layout, identity)
         if str(keys.identity.recipient) != self.ctx.config.recipients[0]:
             raise PassphraseError("keys/recovery.age holds keys of another owner")
         reseal_owner_keys(self.ctx.layout, keys, new_passphrase, self.ctx.config.kdf_log_n)
         self.keyring.unlock(new_passphrase)
-        self.ctx.audit.append(events.KEY_RECOVERED, actor=self.ctx.actor,
-                              subject=owner_key_name(self.ctx.config.origin),
-                              details={"recipient": str(identity.recipient)})
+        self.ctx.audit.append(
+            events.KEY_RECOVERED,
+            actor=self.ctx.actor,
+            subject=owner_key_name(self.ctx.config.origin),
+            details={"recipient": str(identity.recipient)},
+        )
         self.keyring.checkpoint()
         return {"recovered": True, "recipient": str(identity.recipient)}
 
@@ -164,9 +192,13 @@ class RecoveryService:
                 with self.ctx.engine.begin() as conn:
                     rows = conn.execute(
                         select(table.id, table.header)
-                        .where(table.header.is_not(None),  # type: ignore[union-attr]
-                               table.id > last)
-                        .order_by(table.id).limit(BATCH)).all()
+                        .where(
+                            table.header.is_not(None),  # type: ignore[union-attr]
+                            table.id > last,
+                        )
+                        .order_by(table.id)
+                        .limit(BATCH)
+                    ).all()
                     if not rows:
                         break
                     hashes: dict[str, str] = {}
@@ -175,12 +207,19 @@ class RecoveryService:
                         new = readdressed_header(bytes(header), identity, parsed)
                         changes.append({"row_id": row_id, "new_header": new})
                         hashes[row_id] = hashlib.sha256(new).hexdigest()
-                    conn.execute(update(table).where(table.id == bindparam("row_id"))
-                                 .values(header=bindparam("new_header")), changes)
-                    self.ctx.audit.append(events.CLIPS_READDRESSED, actor=self.ctx.actor,
-                                          subject=None,
-                                          details={"why": why, "recipients": recipients,
-                                                   "headers": hashes}, conn=conn)
+                    conn.execute(
+                        update(table)
+                        .where(table.id == bindparam("row_id"))
+                        .values(header=bindparam("new_header")),
+                        changes,
+                    )
+                    self.ctx.audit.append(
+                        events.CLIPS_READDRESSED,
+                        actor=self.ctx.actor,
+                        subject=None,
+                        details={"why": why, "recipients": recipients, "headers": hashes},
+                        conn=conn,
+                    )
                     done += len(rows)
                     last = rows[-1][0]
         # The old headers' page images leave the write-ahead log now.

@@ -57,8 +57,14 @@ class ReleaseService:
     viewing requests and refusals; *clips* describes the clip to view.
     """
 
-    def __init__(self, ctx: VaultContext, keyring: Keyring, requests: RequestService,
-                 clips: ClipService, guard: ReleaseGuard) -> None:
+    def __init__(
+        self,
+        ctx: VaultContext,
+        keyring: Keyring,
+        requests: RequestService,
+        clips: ClipService,
+        guard: ReleaseGuard,
+    ) -> None:
         self.ctx = ctx
         self.keyring = keyring
         self.requests = requests
@@ -96,13 +102,28 @@ class ReleaseService:
                 events.EXPORT_STARTED,
                 actor="owner",
                 subject=export_id,
-                details={"request": request_id, "format": fmt, "folder": os.fspath(staging),
-                         "clips": [c.id for c in clips]},
+                details={
+                    "request": request_id,
+                    "format": fmt,
+                    "folder": os.fspath(staging),
+                    "clips": [c.id for c in clips],
+                },
             )
             try:
-                job = ExportJob(self.ctx, self.keyring, self.guard, self.requests,
-                                request_id=request_id, recipient=req.recipient, clips=clips,
-                                release=signed_plan, fmt=fmt, out=out, staging=staging, export_id=export_id)
+                job = ExportJob(
+                    self.ctx,
+                    self.keyring,
+                    self.guard,
+                    self.requests,
+                    request_id=request_id,
+                    recipient=req.recipient,
+                    clips=clips,
+                    release=signed_plan,
+                    fmt=fmt,
+                    out=out,
+                    staging=staging,
+                    export_id=export_id,
+                )
                 result = job.run(progress)
             except BaseException as exc:
                 shutil.rmtree(staging, ignore_errors=True)
@@ -133,12 +154,19 @@ class ReleaseService:
             if staging.exists():
                 # Not removable now (permissions, a busy mount): keep the marker
                 # so the next sweep tries again, and say so.
-                log.warning("cannot remove %s, left by a killed export; it may hold "
-                            "plaintext: remove it by hand", staging)
+                log.warning(
+                    "cannot remove %s, left by a killed export; it may hold "
+                    "plaintext: remove it by hand",
+                    staging,
+                )
                 continue
-            self._log_abandoned(export_id, staging,
-                                "killed; its partial folder was removed" if existed
-                                else "killed before writing anything")
+            self._log_abandoned(
+                export_id,
+                staging,
+                "killed; its partial folder was removed"
+                if existed
+                else "killed before writing anything",
+            )
             InFlight.forget(self.ctx.layout.root, export_id)
             swept.append(export_id)
         if swept:
@@ -147,8 +175,9 @@ class ReleaseService:
 
     # --- refusals and their receipts ---------------------------------------------
 
-    def refuse(self, request_id: str, reason: str,
-               receipt_dir: Path | None = None) -> DecisionResult:
+    def refuse(
+        self, request_id: str, reason: str, receipt_dir: Path | None = None
+    ) -> DecisionResult:
         """Refuse *request_id* (signed by the owner) and, with *receipt_dir*,
         write the refusal's receipt there: what the CLI and the TUI both do.
 
@@ -160,8 +189,7 @@ class ReleaseService:
         refusal = self.requests.decide(request_id, approve=False, reason=reason)
         if receipt_dir is None:
             return refusal
-        return replace(refusal,
-                       receipt_path=self.write_decision_receipt(request_id, receipt_dir))
+        return replace(refusal, receipt_path=self.write_decision_receipt(request_id, receipt_dir))
 
     def write_decision_receipt(self, request_id: str, out: Path) -> Path:
         """Write a decision's signed receipt (e.g. a refusal) into the folder *out*."""
@@ -176,8 +204,9 @@ class ReleaseService:
 
     # --- the owner's own viewing ------------------------------------------------------
 
-    def view(self, clip_id: str, reason: str, *, max_bytes: int = MAX_VIEW_BYTES,
-             via: str = "preview") -> bytes:
+    def view(
+        self, clip_id: str, reason: str, *, max_bytes: int = MAX_VIEW_BYTES, via: str = "preview"
+    ) -> bytes:
         """Decrypt one clip in memory for the owner to look at.
 
         Viewing is a release like any other: it files an ``owner`` request for
@@ -185,8 +214,9 @@ class ReleaseService:
         """
         return self.viewing([clip_id], reason, via=via).read(clip_id, max_bytes=max_bytes)
 
-    def view_to(self, clip_id: str, reason: str, dst: BinaryIO, *,
-                via: str = "pipe") -> tuple[int, str]:
+    def view_to(
+        self, clip_id: str, reason: str, dst: BinaryIO, *, via: str = "pipe"
+    ) -> tuple[int, str]:
         """Decrypt one clip into *dst* (a player's standard input), as :meth:`view`
         does into memory: the same request, approval and log entry. Returns the
         size and SHA-256 written; *dst* gets the plaintext as it is decrypted."""
@@ -240,8 +270,14 @@ class Viewing:
     ten minutes, or when the log no longer has it open).
     """
 
-    def __init__(self, releases: ReleaseService, request_id: str, reason: str, via: str,
-                 clips: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        releases: ReleaseService,
+        request_id: str,
+        reason: str,
+        via: str,
+        clips: dict[str, Any],
+    ) -> None:
         self._releases = releases
         self.request_id = request_id
         self.reason = reason
@@ -271,8 +307,12 @@ class Viewing:
             events.CLIP_VIEWED,
             actor="owner",
             subject=clip_id,
-            details={"request": self.request_id, "reason": self.reason,
-                     "sha256": clip.sha256, "via": self.via},
+            details={
+                "request": self.request_id,
+                "reason": self.reason,
+                "sha256": clip.sha256,
+                "via": self.via,
+            },
         )
         try:
             return releases.guard.plaintext_to(clip, dst)

@@ -49,16 +49,20 @@ class ReleasePlanner:
 
     def plan(self, request_id: str, clip_ids: list[str], choices: Choices) -> ReleasePlan:
         with self.ctx.reader.connect() as conn:
-            req = conn.execute(select(Request.scope_from, Request.scope_to)
-                               .where(Request.id == request_id)).first()
+            req = conn.execute(
+                select(Request.scope_from, Request.scope_to).where(Request.id == request_id)
+            ).first()
             if req is None:
                 raise NotFound(f"no request {request_id!r}")
         with Session(self.ctx.reader) as session:
-            rows = {clip.id: (clip, audio) for clip, audio in session.execute(
-                select(Clip, Camera.export_audio)
-                .join(Camera, Camera.id == Clip.camera_id)
-                .where(Clip.id.in_(clip_ids))  # type: ignore[attr-defined]
-            ).all()}
+            rows = {
+                clip.id: (clip, audio)
+                for clip, audio in session.execute(
+                    select(Clip, Camera.export_audio)
+                    .join(Camera, Camera.id == Clip.camera_id)
+                    .where(Clip.id.in_(clip_ids))  # type: ignore[attr-defined]
+                ).all()
+            }
         window = (as_utc(req[0]), as_utc(req[1]))
         clips = []
         for cid in clip_ids:
@@ -68,24 +72,33 @@ class ReleasePlanner:
             clips.append(self._clip(clip, bool(audio), window, choices))
         return ReleasePlan(choices, clips)
 
-    def _clip(self, clip: Clip, export_audio: bool, window: tuple[datetime, datetime],
-              choices: Choices) -> ClipPlan:
-        wanted = choices.cut != Cut.WHOLE or choices.strip_audio or choices.blur_faces or (
-            not export_audio)
+    def _clip(
+        self, clip: Clip, export_audio: bool, window: tuple[datetime, datetime], choices: Choices
+    ) -> ClipPlan:
+        wanted = (
+            choices.cut != Cut.WHOLE
+            or choices.strip_audio
+            or choices.blur_faces
+            or (not export_audio)
+        )
         if not wanted:
             return ClipPlan(clip.id)
         if clip.container not in VIDEO_CONTAINERS or clip.width is None:
             soundless = clip.container in STILL_IMAGES
-            if choices.blur_faces or ((choices.strip_audio or not export_audio)
-                                      and not soundless):
+            if choices.blur_faces or ((choices.strip_audio or not export_audio) and not soundless):
                 raise PolicyError(
                     f"clip {clip.id} is not a video ringfence can edit, so its "
-                    + ("faces cannot be blurred" if choices.blur_faces
-                       else "sound cannot be removed")
+                    + (
+                        "faces cannot be blurred"
+                        if choices.blur_faces
+                        else "sound cannot be removed"
+                    )
                     + f": leave it out (--exclude-clip {clip.id}) or decide without that "
-                    "minimisation")
-            return ClipPlan(clip.id, note="not a video ringfence can cut: released as the "
-                            "original file")
+                    "minimisation"
+                )
+            return ClipPlan(
+                clip.id, note="not a video ringfence can cut: released as the original file"
+            )
         captured = as_utc(clip.captured_at)
         ops: list[dict[str, object]] = []
         start = captured
@@ -93,14 +106,14 @@ class ReleasePlanner:
             from vault.transform import remux
 
             try:
-                index = remux.read_index(io.BytesIO(
-                    self.opener.in_memory(clip, MAX_PLAN_BYTES)))
+                index = remux.read_index(io.BytesIO(self.opener.in_memory(clip, MAX_PLAN_BYTES)))
                 trim = Trim.plan(index, captured, window[0], window[1], choices.cut)
             except remux.MediaUnavailable:
                 raise
             except (remux.MediaError, PolicyError) as exc:
-                return ClipPlan(clip.id, note=f"cannot be cut ({exc.message}): released as "
-                                "the original file")
+                return ClipPlan(
+                    clip.id, note=f"cannot be cut ({exc.message}): released as the original file"
+                )
             if trim is not None:
                 ops.append(trim)
                 start = plan_time(trim["disclosed"][0])

@@ -149,9 +149,7 @@ def _beside(request_file: Path, name: Any) -> Any:
     folder = request_file.parent.resolve()
     target = (folder / name).resolve()
     if Path(name).is_absolute() or not target.is_relative_to(folder):
-        raise UsageError(
-            f"attachments: {name!r} must be a path inside the request file's folder"
-        )
+        raise UsageError(f"attachments: {name!r} must be a path inside the request file's folder")
     return str(target)
 
 
@@ -227,8 +225,9 @@ def _release_facts(text: str) -> Any:
 class RequestService:
     """Requests for footage: filing, reading, lapsing, withdrawing, deciding."""
 
-    def __init__(self, ctx: VaultContext, keyring: Keyring,
-                 planner: ReleasePlanner | None = None) -> None:
+    def __init__(
+        self, ctx: VaultContext, keyring: Keyring, planner: ReleasePlanner | None = None
+    ) -> None:
         self.ctx = ctx
         self.keyring = keyring
         #: Plans what each approved clip becomes (None: whole clips, as before).
@@ -247,8 +246,7 @@ class RequestService:
             raise UsageError(f"{unknown[0]}: unknown field")
         clean: dict[str, Any] = {}
         for name in ("requester", "organisation", "reason"):
-            clean[name] = _text(fields.get(name), name, required=True,
-                                one_line=name != "reason")
+            clean[name] = _text(fields.get(name), name, required=True, one_line=name != "reason")
         for name in ("reference", "contact"):
             clean[name] = _text(fields.get(name), name, required=False, one_line=True)
         clean["kind"] = parse_choice(Kind, str(fields.get("kind") or ""), "kind")
@@ -379,8 +377,11 @@ class RequestService:
             text = data.decode("utf-8")
             if _too_deep(text):
                 raise UsageError(f"{where}: nested deeper than {MAX_DEPTH} levels")
-            doc = tomllib.loads(text) if toml else json.loads(
-                text, object_pairs_hook=_no_duplicate_keys)
+            doc = (
+                tomllib.loads(text)
+                if toml
+                else json.loads(text, object_pairs_hook=_no_duplicate_keys)
+            )
         except (UnicodeDecodeError, ValueError, RecursionError) as exc:
             why = "not UTF-8" if isinstance(exc, UnicodeDecodeError) else shown(str(exc))
             raise UsageError(f"{where}: not valid {kind}: {why}") from None
@@ -523,7 +524,8 @@ class RequestService:
         attachments = [
             {"id": a.id, "name": a.name, "size": a.size, "sha256": a.sha256}
             for a in conn.execute(
-                select(Attachment).where(Attachment.request_id == request_id)
+                select(Attachment)
+                .where(Attachment.request_id == request_id)
                 .order_by(Attachment.added_at, Attachment.id)
             )
         ]
@@ -553,9 +555,7 @@ class RequestService:
                 "out_dir": e.out_dir,
             }
             for e in conn.execute(
-                select(Export)
-                .where(Export.request_id == request_id)
-                .order_by(Export.created_at)
+                select(Export).where(Export.request_id == request_id).order_by(Export.created_at)
             )
         ]
         return replace(
@@ -652,16 +652,16 @@ class RequestService:
             return transform_plan.whole(ids)
         return self.planner.plan(request_id, ids, choices)
 
-    def _chosen(self, conn: Connection, request_id: str, clips: list[str] | None,
-                exclude: list[str] | None) -> tuple[list[ClipInfo], dict[str, ClipInfo]]:
+    def _chosen(
+        self, conn: Connection, request_id: str, clips: list[str] | None, exclude: list[str] | None
+    ) -> tuple[list[ClipInfo], dict[str, ClipInfo]]:
         """The clips an approval of *clips* (all in scope by default) minus *exclude*
         releases, and the request's scope."""
         scope = {c.id: c for c in self._scope_clips(conn, request_id)}
         wanted = list(dict.fromkeys(clips)) if clips else list(scope)
         outside = [c for c in wanted + (exclude or []) if c not in scope]
         if outside:
-            known = set(conn.execute(select(Clip.id).where(col(Clip.id).in_(outside)))
-                        .scalars())
+            known = set(conn.execute(select(Clip.id).where(col(Clip.id).in_(outside))).scalars())
             unknown = [c for c in outside if c not in known]
             if unknown:  # a clip that does not exist at all is not found (3)
                 raise NotFound(f"no clip {unknown[0]!r}")
@@ -704,8 +704,7 @@ class RequestService:
         self.lapse_due()
         if approve and release is None:
             # Planned before the write transaction: a clip to cut is read first.
-            release = self.plan_release(request_id, clips=clips, exclude=exclude,
-                                        choices=choices)
+            release = self.plan_release(request_id, clips=clips, exclude=exclude, choices=choices)
         decision_id = self.ctx.new_id("decision")
         with self.ctx.engine.begin() as conn:
             status = conn.execute(select(Request.status).where(Request.id == request_id)).scalar()
@@ -716,8 +715,10 @@ class RequestService:
                 assert release is not None
                 chosen, scope = self._chosen(conn, request_id, clips, exclude)
                 if [c.id for c in chosen] != [c.clip for c in release.clips]:
-                    raise PolicyError("the clips in the request's scope changed while the "
-                                      "release was planned: approve again")
+                    raise PolicyError(
+                        "the clips in the request's scope changed while the "
+                        "release was planned: approve again"
+                    )
                 full = {c.id for c in chosen} == set(scope)
                 action = Action.APPROVE if full else Action.APPROVE_PART
             else:
@@ -745,8 +746,9 @@ class RequestService:
                     decided_at=now,
                     audit_index=-1,
                     receipt="",
-                    release=(None if release is None
-                             else canonical_json(release.as_facts()).decode()),
+                    release=(
+                        None if release is None else canonical_json(release.as_facts()).decode()
+                    ),
                 )
             )
             for c in chosen:
@@ -821,8 +823,12 @@ class RequestService:
         The owner signs what the catalog shows; a requester, recipient or scope
         changed in the catalog after filing must not slip under that signature.
         """
-        filed = [e for _i, e in self.ctx.audit.about(subject=request_id,
-                                                  types=(events.REQUEST_CREATED,), conn=conn)]
+        filed = [
+            e
+            for _i, e in self.ctx.audit.about(
+                subject=request_id, types=(events.REQUEST_CREATED,), conn=conn
+            )
+        ]
         if len(filed) != 1 or not isinstance(filed[0].get("details"), dict):
             raise IntegrityError(
                 f"request {request_id} has no single `request.created` entry in the audit "
@@ -863,13 +869,19 @@ class RequestService:
             signed = decision.verify(details.get("signed"), public)
         except IntegrityError as exc:
             return exc.message
-        later = self.ctx.audit.about(subject=request_id,
-                                 types=(events.REQUEST_DECIDED, events.REQUEST_REOPENED),
-                                 conn=conn, complete=True, since=dec.audit_index + 1)
+        later = self.ctx.audit.about(
+            subject=request_id,
+            types=(events.REQUEST_DECIDED, events.REQUEST_REOPENED),
+            conn=conn,
+            complete=True,
+            since=dec.audit_index + 1,
+        )
         if later:
             # An old signed approval put back behind a reopening or a newer decision.
-            return (f"audit entry {later[-1][0]} ({later[-1][1]['type']}) supersedes the "
-                    f"decision in entry {dec.audit_index}")
+            return (
+                f"audit entry {later[-1][0]} ({later[-1][1]['type']}) supersedes the "
+                f"decision in entry {dec.audit_index}"
+            )
         if dec.receipt:
             try:
                 receipts.check_signature(parse_canonical(dec.receipt.encode()), public)
@@ -877,8 +889,9 @@ class RequestService:
                 return f"its stored receipt: {exc.message}"
         diffs = decision.differences(signed, self._decision_facts(conn, request_id))
         if diffs:
-            return ("the catalog's decision differs from the one the owner signed, in "
-                    + ", ".join(diffs[:5]))
+            return "the catalog's decision differs from the one the owner signed, in " + ", ".join(
+                diffs[:5]
+            )
         return None
 
     def reopen(self, request_id: str, reason: str) -> None:
@@ -931,8 +944,8 @@ class RequestService:
             ).scalar()
         if not text:
             raise NotFound(f"request {request_id} has no decision")
-
-        return parse_canonical(text.encode())
+        receipt: dict[str, Any] = parse_canonical(text.encode())
+        return receipt
 
 
 class ReceiptSource:

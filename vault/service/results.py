@@ -141,8 +141,6 @@ class RequestInfo:
 # --- results ------------------------------------------------------------------------
 
 
-
-
 @dataclass(frozen=True)
 class DecisionResult:
     """A decision the owner signed: its receipt, and where the receipt was

@@ -69,14 +69,17 @@ BATCH = 500
 def residual_risk(backups: Sequence[dict[str, str]]) -> str:
     """What a deletion record says of the copies shredding cannot reach at once."""
     if backups:
-        where = "; ".join(f"{b['destination']} (last updated {b['updated_at']})"
-                          for b in backups)
-        first = ("Backups taken before this deletion keep these clips' headers until "
-                 f"their next `ringfence backup` run, which removes them: {where}.")
+        where = "; ".join(f"{b['destination']} (last updated {b['updated_at']})" for b in backups)
+        first = (
+            "Backups taken before this deletion keep these clips' headers until "
+            f"their next `ringfence backup` run, which removes them: {where}."
+        )
     else:
         first = "This vault has no record of any backup."
-    return (first + " Copies made by other means (file copies, disk images, file-system "
-            "snapshots, a remote's own versions or trash) are outside the vault's reach.")
+    return (
+        first + " Copies made by other means (file copies, disk images, file-system "
+        "snapshots, a remote's own versions or trash) are outside the vault's reach."
+    )
 
 
 @dataclass(frozen=True)
@@ -155,8 +158,14 @@ class RetentionService:
     *status* reports the free space.
     """
 
-    def __init__(self, ctx: VaultContext, keyring: Keyring, holds: HoldService,
-                 requests: RequestService, status: StatusService) -> None:
+    def __init__(
+        self,
+        ctx: VaultContext,
+        keyring: Keyring,
+        holds: HoldService,
+        requests: RequestService,
+        status: StatusService,
+    ) -> None:
         self.ctx = ctx
         self.keyring = keyring
         self.holds = holds
@@ -408,8 +417,9 @@ class RetentionService:
         try:
             return [path.name for path in live_copies(self._catalog_files(), keys)]
         except ScanError as exc:
-            raise StorageError(f"shredded, but {exc}; run `ringfence retention run` again"
-                               ) from None
+            raise StorageError(
+                f"shredded, but {exc}; run `ringfence retention run` again"
+            ) from None
 
     def _scrub(self, keys: set[bytes]) -> dict[str, Any]:
         """Make sure no catalog file still holds a shredded wrapped key.
@@ -438,7 +448,9 @@ class RetentionService:
 
     def disk_pressure(self) -> DiskPressure:
         return DiskPressure(
-            self.status.free_bytes(), self.ctx.config.min_free_bytes, self.ctx.config.shred_on_pressure
+            self.status.free_bytes(),
+            self.ctx.config.min_free_bytes,
+            self.ctx.config.shred_on_pressure,
         )
 
     def run(self, dry_run: bool = False) -> RetentionReport:

@@ -60,8 +60,13 @@ class StatusService:
             except (OSError, KeyError, TypeError, ValueError):
                 continue
             if same:
-                out.append(HeldBack(str(item["path"]), _text_or_none(item.get("clip")),
-                                    _text_or_none(item.get("reason"))))
+                out.append(
+                    HeldBack(
+                        str(item["path"]),
+                        _text_or_none(item.get("clip")),
+                        _text_or_none(item.get("reason")),
+                    )
+                )
         return out
 
     def stored_bytes(self) -> int:
@@ -79,8 +84,9 @@ class StatusService:
         with read_snapshot(self.layout.catalog) as snap:
             return self._report(snap, beat, running, listing)
 
-    def _report(self, snap: CatalogSnapshot, beat: dict[str, Any], running: bool,
-                listing: StoreListing) -> VaultStatus:
+    def _report(
+        self, snap: CatalogSnapshot, beat: dict[str, Any], running: bool, listing: StoreListing
+    ) -> VaultStatus:
         cameras = snap.cameras()
         folders = snap.drop_folders()
         census = listing.census(snap)
@@ -98,9 +104,14 @@ class StatusService:
             ),
             receivers=dict(beat.get("receivers", {})) if running else {},
             cameras=tuple(
-                CameraStatus(name=c.name, clips=c.clips, last_ingest=c.last_ingest,
-                             time_from_mtime=c.time_from_mtime, truncated=c.truncated,
-                             ftp=c.name in logins)
+                CameraStatus(
+                    name=c.name,
+                    clips=c.clips,
+                    last_ingest=c.last_ingest,
+                    time_from_mtime=c.time_from_mtime,
+                    truncated=c.truncated,
+                    ftp=c.name in logins,
+                )
                 for c in cameras
             ),
             folders=tuple(folder_status(n, p, i) for n, p, i in folders),

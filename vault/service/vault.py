@@ -76,27 +76,46 @@ class Vault:
         self.cameras = CameraService(ctx, self.keyring)
         self.clips = ClipService(ctx, self.keyring)
         self.status = StatusService(ctx.layout, ctx.config, ctx.store)
-        self.requests = RequestService(ctx, self.keyring,
-                                       ReleasePlanner(ctx, ClipOpener(ctx, self.keyring)))
+        self.requests = RequestService(
+            ctx, self.keyring, ReleasePlanner(ctx, ClipOpener(ctx, self.keyring))
+        )
         self.holds = HoldService(ctx, self.keyring)
-        self.retention = RetentionService(ctx, self.keyring, self.holds, self.requests,
-                                          self.status)
+        self.retention = RetentionService(ctx, self.keyring, self.holds, self.requests, self.status)
         self.guard = ReleaseGuard(ctx, self.keyring, self.requests)
         self.releases = ReleaseService(ctx, self.keyring, self.requests, self.clips, self.guard)
         self.backups = BackupService(ctx, self.keyring)
         self.recovery = RecoveryService(ctx, self.keyring)
 
     @staticmethod
-    def _context(layout: Layout, config: Config, engine: Engine, *,
-                 clock: Callable[[], datetime], new_id: IdMaker | None,
-                 actor: str) -> VaultContext:
-        audit = AuditLog(engine, config.origin, clock, copy_path=layout.checkpoint_copy,
-                         head_path=owner_head_path(config.vault_id),
-                         head_paths=[owner_folder_head_path(layout.root)],
-                         head_key=config.owner_verifier)
-        return VaultContext(layout=layout, config=config, engine=engine, reader=reader(engine),
-                            store=BlobStore(layout.store), audit=audit, clock=clock,
-                            new_id=new_id or ids.new_id, actor=actor)
+    def _context(
+        layout: Layout,
+        config: Config,
+        engine: Engine,
+        *,
+        clock: Callable[[], datetime],
+        new_id: IdMaker | None,
+        actor: str,
+    ) -> VaultContext:
+        audit = AuditLog(
+            engine,
+            config.origin,
+            clock,
+            copy_path=layout.checkpoint_copy,
+            head_path=owner_head_path(config.vault_id),
+            head_paths=[owner_folder_head_path(layout.root)],
+            head_key=config.owner_verifier,
+        )
+        return VaultContext(
+            layout=layout,
+            config=config,
+            engine=engine,
+            reader=reader(engine),
+            store=BlobStore(layout.store),
+            audit=audit,
+            clock=clock,
+            new_id=new_id or ids.new_id,
+            actor=actor,
+        )
 
     @classmethod
     def open(
@@ -115,8 +134,7 @@ class Vault:
         config = Config.load(layout)
         sweep_key_temps(layout)  # what a killed `key passwd` left (vault.keys)
         engine = open_catalog(layout.catalog, create=False)
-        return cls(cls._context(layout, config, engine, clock=clock, new_id=new_id,
-                                actor=actor))
+        return cls(cls._context(layout, config, engine, clock=clock, new_id=new_id, actor=actor))
 
     @classmethod
     def init(
@@ -153,8 +171,10 @@ class Vault:
                 os.chown(layout.root, -1, gid)
                 os.chmod(layout.root, SHARED_DIR_MODE)
             except OSError as exc:
-                raise UsageError(f"cannot give {layout.root} to group {group}: "
-                                 f"{exc.strerror} (the owner must be a member)") from None
+                raise UsageError(
+                    f"cannot give {layout.root} to group {group}: "
+                    f"{exc.strerror} (the owner must be a member)"
+                ) from None
             share_with_group()
         keys = create_owner_keys(layout, passphrase, log_n)
         device = create_device_key(layout)

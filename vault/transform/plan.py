@@ -54,8 +54,11 @@ class Choices:
     blur_faces: bool = False
 
     def as_facts(self) -> dict[str, Any]:
-        return {"cut": self.cut.value, "strip_audio": self.strip_audio,
-                "blur_faces": self.blur_faces}
+        return {
+            "cut": self.cut.value,
+            "strip_audio": self.strip_audio,
+            "blur_faces": self.blur_faces,
+        }
 
     @staticmethod
     def from_facts(facts: Any) -> Choices:
@@ -65,8 +68,7 @@ class Choices:
             cut = Cut(facts["cut"])
         except ValueError:
             raise IntegrityError("the release plan's cut is unknown") from None
-        if not isinstance(facts["strip_audio"], bool) or not isinstance(facts["blur_faces"],
-                                                                        bool):
+        if not isinstance(facts["strip_audio"], bool) or not isinstance(facts["blur_faces"], bool):
             raise IntegrityError("the release plan's choices are malformed")
         return Choices(cut, facts["strip_audio"], facts["blur_faces"])
 
@@ -96,8 +98,11 @@ class ReleasePlan:
     clips: list[ClipPlan]
 
     def as_facts(self) -> dict[str, Any]:
-        return {"version": VERSION, "choices": self.choices.as_facts(),
-                "clips": [c.as_facts() for c in self.clips]}
+        return {
+            "version": VERSION,
+            "choices": self.choices.as_facts(),
+            "clips": [c.as_facts() for c in self.clips],
+        }
 
     def for_clip(self, clip_id: str) -> ClipPlan:
         for c in self.clips:
@@ -118,8 +123,11 @@ def whole(clip_ids: list[str]) -> ReleasePlan:
 
 def parse(facts: Any) -> ReleasePlan:
     """A release plan from its signed facts, checked strictly (IntegrityError)."""
-    if not isinstance(facts, dict) or facts.get("version") != VERSION or set(facts) != {
-        "version", "choices", "clips"}:
+    if (
+        not isinstance(facts, dict)
+        or facts.get("version") != VERSION
+        or set(facts) != {"version", "choices", "clips"}
+    ):
         raise IntegrityError(f"the release plan is not a {VERSION} plan")
     choices = Choices.from_facts(facts["choices"])
     clips = facts["clips"]
@@ -127,8 +135,12 @@ def parse(facts: Any) -> ReleasePlan:
         raise IntegrityError("the release plan's clips are not a list")
     out = []
     for c in clips:
-        if (not isinstance(c, dict) or set(c) != {"clip", "operations"}
-                or not isinstance(c["clip"], str) or not isinstance(c["operations"], list)):
+        if (
+            not isinstance(c, dict)
+            or set(c) != {"clip", "operations"}
+            or not isinstance(c["clip"], str)
+            or not isinstance(c["operations"], list)
+        ):
             raise IntegrityError("a clip of the release plan is malformed")
         ops = c["operations"]
         names = []
@@ -138,8 +150,7 @@ def parse(facts: Any) -> ReleasePlan:
             names.append(o["op"])
         known = [n for n in names if n in ORDER]
         if len(set(names)) != len(names) or known != sorted(known, key=ORDER.index):
-            raise IntegrityError(f"the operations of clip {c['clip']} are repeated or "
-                                 "out of order")
+            raise IntegrityError(f"the operations of clip {c['clip']} are repeated or out of order")
         out.append(ClipPlan(c["clip"], [dict(o) for o in ops]))
     if len({c.clip for c in out}) != len(out):
         raise IntegrityError("the release plan names a clip twice")
@@ -147,6 +158,7 @@ def parse(facts: Any) -> ReleasePlan:
 
 
 # --- times ------------------------------------------------------------------------
+
 
 def instant(dt: datetime) -> str:
     """RFC 3339 in UTC to the millisecond, as plans and receipts write windows."""
@@ -174,10 +186,15 @@ def describe(op: dict[str, Any]) -> str:
     name = op.get("op")
     if name == TRIM:
         req, dis = op.get("requested") or ["?", "?"], op.get("disclosed") or ["?", "?"]
-        how = ("re-encoded to cut exactly at the window" if op.get("mode") == Cut.EXACT
-               else "cut by copying from the keyframe at or before the window, no re-encode")
-        return (f"cut to the window: asked {req[0]} to {req[1]}, released {dis[0]} to "
-                f"{dis[1]} ({op.get('frames')} frames; {how})")
+        how = (
+            "re-encoded to cut exactly at the window"
+            if op.get("mode") == Cut.EXACT
+            else "cut by copying from the keyframe at or before the window, no re-encode"
+        )
+        return (
+            f"cut to the window: asked {req[0]} to {req[1]}, released {dis[0]} to "
+            f"{dis[1]} ({op.get('frames')} frames; {how})"
+        )
     if name == STRIP_AUDIO:
         return "sound removed"
     if name == TIME_TRACK:

@@ -119,15 +119,25 @@ def read_index(src: Path | IO[bytes]) -> Index:
             for p in box.demux(v):
                 if p.size == 0 or p.pts is None:
                     continue
-                raw.append((p.pts, p.dts if p.dts is not None else p.pts, bool(p.is_keyframe),
-                            p.duration or 0))
+                raw.append(
+                    (
+                        p.pts,
+                        p.dts if p.dts is not None else p.pts,
+                        bool(p.is_keyframe),
+                        p.duration or 0,
+                    )
+                )
         except av.error.FFmpegError as exc:
             raise MediaError(f"the video cannot be read ({exc.__class__.__name__})") from None
         if not raw or v.time_base is None:
             raise MediaError("the video stream has no frames")
         packets = _with_durations(raw)
-        return Index(Fraction(v.time_base), tuple(packets), min(p.pts for p in packets),
-                     bool(box.streams.audio))
+        return Index(
+            Fraction(v.time_base),
+            tuple(packets),
+            min(p.pts for p in packets),
+            bool(box.streams.audio),
+        )
 
 
 def _with_durations(raw: list[tuple[int, int, bool, int]]) -> list[VideoPacket]:
@@ -160,22 +170,39 @@ def remux_span(index: Index, start: Fraction, end: Fraction) -> Span:
     for i in range(first, len(pk)):
         if index.seconds(pk[i].pts) < end:
             last = i
-    kept = [p for p in pk[first:last + 1] if p.pts >= key_pts]
-    return Span(first, last, index.seconds(key_pts),
-                max(index.seconds(p.pts + p.duration) for p in kept), len(kept))
+    kept = [p for p in pk[first : last + 1] if p.pts >= key_pts]
+    return Span(
+        first,
+        last,
+        index.seconds(key_pts),
+        max(index.seconds(p.pts + p.duration) for p in kept),
+        len(kept),
+    )
 
 
 def exact_span(index: Index, start: Fraction, end: Fraction) -> Span:
     """The frames an exact cut to [*start*, *end*) shows (decoded from the
     keyframe at or before *start*, re-encoded from the first frame in it)."""
     decodable = remux_span(index, start, end)
-    shown = sorted((p for p in index.packets[decodable.first:decodable.last + 1]
-                    if start <= index.seconds(p.pts) < end), key=lambda p: p.pts)
+    shown = sorted(
+        (
+            p
+            for p in index.packets[decodable.first : decodable.last + 1]
+            if start <= index.seconds(p.pts) < end
+        ),
+        key=lambda p: p.pts,
+    )
     if not shown:
         raise MediaError("no frame of the clip lies inside the window")
     ends = [index.seconds(p.pts + p.duration) for p in shown]
-    return Span(decodable.first, decodable.last, index.seconds(shown[0].pts), max(ends),
-                len(shown), exact=True)
+    return Span(
+        decodable.first,
+        decodable.last,
+        index.seconds(shown[0].pts),
+        max(ends),
+        len(shown),
+        exact=True,
+    )
 
 
 def _text_sample(text: str) -> bytes:
@@ -195,8 +222,15 @@ def clock_lines(start: datetime, duration: Fraction) -> Iterator[tuple[int, int,
         at = stop
 
 
-def remux(src: Path, dst: Path, *, span: Span | None = None, audio: bool = True,
-          clock_start: datetime | None = None, index: Index | None = None) -> int:
+def remux(
+    src: Path,
+    dst: Path,
+    *,
+    span: Span | None = None,
+    audio: bool = True,
+    clock_start: datetime | None = None,
+    index: Index | None = None,
+) -> int:
     """Copy *src* into a new MP4 *dst*: only the packets of *span* (all of them
     without one), with or without sound, and with a wall-clock subtitle track
     from *clock_start* when given. Returns the number of video frames written.
@@ -230,9 +264,11 @@ def remux(src: Path, dst: Path, *, span: Span | None = None, audio: bool = True,
             for st in (v_in, a_in):
                 if st is not None:
                     tb = Fraction(st.time_base)
-                    bounds[st.index] = (int((shift + origin) / tb),
-                                        -(-(span.start + origin) // tb),
-                                        -(-(span.end + origin) // tb))
+                    bounds[st.index] = (
+                        int((shift + origin) / tb),
+                        -(-(span.start + origin) // tb),
+                        -(-(span.end + origin) // tb),
+                    )
             sound_done = a_in is None
             for p in box.demux(*(s for s in (v_in, a_in) if s is not None)):
                 if p.size == 0 or p.pts is None:
@@ -274,8 +310,15 @@ def remux(src: Path, dst: Path, *, span: Span | None = None, audio: bool = True,
     return written
 
 
-def reencode_cut(src: Path, dst: Path, span: Span, *, audio: bool = True,
-                 clock_start: datetime | None = None, index: Index | None = None) -> int:
+def reencode_cut(
+    src: Path,
+    dst: Path,
+    span: Span,
+    *,
+    audio: bool = True,
+    clock_start: datetime | None = None,
+    index: Index | None = None,
+) -> int:
     """Decode *src* from the keyframe of *span* and re-encode (H.264) exactly the
     frames shown inside it into *dst*; sound packets inside it are copied.
     Returns the number of video frames written."""
@@ -289,8 +332,10 @@ def reencode_cut(src: Path, dst: Path, span: Span, *, audio: bool = True,
             try:
                 v_out = out.add_stream("libx264", rate=v_in.average_rate or 25)
             except (av.error.FFmpegError, ValueError):
-                raise MediaError("an exact cut needs the libx264 encoder, which this PyAV "
-                                 "lacks: approve without --exact") from None
+                raise MediaError(
+                    "an exact cut needs the libx264 encoder, which this PyAV "
+                    "lacks: approve without --exact"
+                ) from None
             v_out.width, v_out.height = v_in.codec_context.width, v_in.codec_context.height
             v_out.pix_fmt = "yuv420p"
             v_out.time_base = v_in.time_base
@@ -338,7 +383,9 @@ def reencode_cut(src: Path, dst: Path, span: Span, *, audio: bool = True,
             if t_out is not None and clock_start is not None:
                 _write_clock(av, out, t_out, clock_start, span.end - span.start)
         except av.error.FFmpegError as exc:
-            raise MediaError(f"cannot re-encode the clip ({exc.__class__.__name__}: {exc})") from None
+            raise MediaError(
+                f"cannot re-encode the clip ({exc.__class__.__name__}: {exc})"
+            ) from None
         finally:
             out.close()
     if written != span.frames:

@@ -45,8 +45,9 @@ class ClipSource:
 class Step(Protocol):
     op: str
 
-    def apply(self, src: Path, dst: Path, planned: Mapping[str, Any],
-              clip: ClipSource) -> dict[str, Any]:
+    def apply(
+        self, src: Path, dst: Path, planned: Mapping[str, Any], clip: ClipSource
+    ) -> dict[str, Any]:
         """Write *dst* from *src* as *planned* says; return the entry of what was done."""
         ...
 
@@ -67,8 +68,9 @@ class Trim:
     op = plan.TRIM
 
     @staticmethod
-    def plan(index: Any, captured_at: datetime, window_from: datetime, window_to: datetime,
-             cut: Cut) -> dict[str, Any] | None:
+    def plan(
+        index: Any, captured_at: datetime, window_from: datetime, window_to: datetime, cut: Cut
+    ) -> dict[str, Any] | None:
         """The planned trim of a clip whose packets are *index*, or None when the
         whole clip lies inside the window (nothing to cut)."""
         from vault.transform import remux
@@ -85,13 +87,16 @@ class Trim:
             "op": plan.TRIM,
             "mode": Cut.EXACT.value if cut == Cut.EXACT else Cut.REMUX.value,
             "requested": plan.window_facts(start, end),
-            "disclosed": plan.window_facts(captured_at + timedelta(seconds=float(span.start)),
-                                           captured_at + timedelta(seconds=float(span.end))),
+            "disclosed": plan.window_facts(
+                captured_at + timedelta(seconds=float(span.start)),
+                captured_at + timedelta(seconds=float(span.end)),
+            ),
             "frames": span.frames,
         }
 
-    def apply(self, src: Path, dst: Path, planned: Mapping[str, Any],
-              clip: ClipSource) -> dict[str, Any]:
+    def apply(
+        self, src: Path, dst: Path, planned: Mapping[str, Any], clip: ClipSource
+    ) -> dict[str, Any]:
         from vault.transform import remux
 
         requested = planned.get("requested")
@@ -118,8 +123,9 @@ class StripAudio:
 
     op = plan.STRIP_AUDIO
 
-    def apply(self, src: Path, dst: Path, planned: Mapping[str, Any],
-              clip: ClipSource) -> dict[str, Any]:
+    def apply(
+        self, src: Path, dst: Path, planned: Mapping[str, Any], clip: ClipSource
+    ) -> dict[str, Any]:
         from vault.transform import remux
 
         remux.remux(src, dst, audio=False)
@@ -131,8 +137,9 @@ class TimeTrack:
 
     op = plan.TIME_TRACK
 
-    def apply(self, src: Path, dst: Path, planned: Mapping[str, Any],
-              clip: ClipSource) -> dict[str, Any]:
+    def apply(
+        self, src: Path, dst: Path, planned: Mapping[str, Any], clip: ClipSource
+    ) -> dict[str, Any]:
         from vault.transform import remux
 
         start = _at(planned.get("start"))
@@ -159,8 +166,10 @@ def check_available(needed: set[str]) -> None:
     for op in plan.ORDER + tuple(sorted(needed - set(plan.ORDER))):
         if op in needed and op not in have:
             why = MISSING_HINT.get(op, f"the operation {op!r} is not known to this version")
-            raise PolicyError(f"the signed decision asks for {op}, but {why}; nothing was "
-                              "released (approve again without it, or install what it needs)")
+            raise PolicyError(
+                f"the signed decision asks for {op}, but {why}; nothing was "
+                "released (approve again without it, or install what it needs)"
+            )
 
 
 def run(operations: list[dict[str, Any]], src: Path, work: Path, clip: ClipSource) -> Path:

@@ -45,8 +45,9 @@ SIGNATURE_SIZE = 4 + 8 + 64
 
 def cosigner_key_id(name: str, public_key: bytes) -> bytes:
     """SHA-256(name || 0x0A || 0x04 || public key)[:4]."""
-    return hashlib.sha256(name.encode("utf-8") + b"\n" + bytes([ALG_COSIGNATURE_V1])
-                          + public_key).digest()[:4]
+    return hashlib.sha256(
+        name.encode("utf-8") + b"\n" + bytes([ALG_COSIGNATURE_V1]) + public_key
+    ).digest()[:4]
 
 
 def signed_message(body: bytes, timestamp: int) -> bytes:
@@ -77,7 +78,8 @@ class CosignerKey:
             return False
         try:
             Ed25519PublicKey.from_public_bytes(self.public_key).verify(
-                cosig.signature, signed_message(body, cosig.timestamp))
+                cosig.signature, signed_message(body, cosig.timestamp)
+            )
         except (InvalidSignature, ValueError, NoteError):
             return False
         return True
@@ -138,7 +140,8 @@ class Cosigner:
         self.name = name
         self._key = private_key
         public = private_key.public_key().public_bytes(
-            serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+            serialization.Encoding.Raw, serialization.PublicFormat.Raw
+        )
         self.key = CosignerKey(name, cosigner_key_id(name, public), public)
 
     def cosign(self, body: bytes, timestamp: int) -> Cosignature:
@@ -154,8 +157,9 @@ def _keys(keys: Iterable[CosignerKey | str]) -> list[CosignerKey]:
     return [k if isinstance(k, CosignerKey) else parse_cosigner_key(k) for k in keys]
 
 
-def verified_cosignatures(note: str | bytes,
-                          witness_keys: Sequence[CosignerKey | str]) -> list[Cosignature]:
+def verified_cosignatures(
+    note: str | bytes, witness_keys: Sequence[CosignerKey | str]
+) -> list[Cosignature]:
     """The cosignatures on *note* by the trusted *witness_keys*, each verified.
 
     Lines by other keys (the log's own signatures, unknown witnesses) are

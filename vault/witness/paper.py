@@ -30,8 +30,9 @@ def _qr(note: str) -> Any:
     try:
         import segno
     except ImportError:
-        raise UsageError("QR codes need the segno package: pip install 'ringfence[witness]'") \
-            from None
+        raise UsageError(
+            "QR codes need the segno package: pip install 'ringfence[witness]'"
+        ) from None
     # Error level M: a crease or a smudge on the paper still scans.
     return segno.make(note, error="m", micro=False)
 
@@ -58,8 +59,7 @@ def print_qr(note: str, out: TextIO | None, png: Path | None) -> None:
         print(f"wrote the QR code to {shown(png)}", file=sys.stderr)
 
 
-def is_typed(file: Path | None, size: int | None, root: str | None,
-             origin: str | None) -> bool:
+def is_typed(file: Path | None, size: int | None, root: str | None, origin: str | None) -> bool:
     """True when the command line names a typed checkpoint rather than a FILE."""
     typed = size is not None or root is not None or origin is not None
     if typed and file is not None:

@@ -77,8 +77,9 @@ def parse_add_checkpoint(body: bytes) -> AddCheckpoint:
     lines = head.split("\n")
     match = _OLD_LINE.fullmatch(lines[0])
     if match is None:
-        raise MalformedRequest("the first line must be 'old <size>', a decimal with no "
-                               "leading zeros")
+        raise MalformedRequest(
+            "the first line must be 'old <size>', a decimal with no leading zeros"
+        )
     old_size = int(match.group(1))
     if old_size >= 1 << 63:
         raise MalformedRequest("the old size is out of range")
@@ -101,8 +102,9 @@ def parse_add_checkpoint(body: bytes) -> AddCheckpoint:
     except NoteError as exc:
         raise MalformedRequest(f"the checkpoint: {exc.message}") from None
     if old_size > checkpoint.size:
-        raise MalformedRequest(f"the old size {old_size} is larger than the checkpoint's "
-                               f"size {checkpoint.size}")
+        raise MalformedRequest(
+            f"the old size {old_size} is larger than the checkpoint's size {checkpoint.size}"
+        )
     return AddCheckpoint(old_size, tuple(proof), note, checkpoint)
 
 
@@ -164,8 +166,7 @@ def attach(note: str, cosignatures: Sequence[Cosignature]) -> str:
     return note + cosignature_lines(cosignatures).decode("utf-8")
 
 
-def _verify_cosigned(note: str, body: bytes,
-                     witness_keys: Sequence[CosignerKey | str]) -> Cosigned:
+def _verify_cosigned(note: str, body: bytes, witness_keys: Sequence[CosignerKey | str]) -> Cosigned:
     if len(body) > MAX_REPLY_BYTES:
         raise WitnessRefused("the witness's reply is too large", 200)
     try:
@@ -181,8 +182,9 @@ def _verify_cosigned(note: str, body: bytes,
     return Cosigned(tuple(cosigned), attach(note, cosigned))
 
 
-def read_reply(status: int, body: bytes, note: str,
-               witness_keys: Sequence[CosignerKey | str]) -> Cosigned | Conflict:
+def read_reply(
+    status: int, body: bytes, note: str, witness_keys: Sequence[CosignerKey | str]
+) -> Cosigned | Conflict:
     """Read a witness's answer to the add-checkpoint request for *note*.
 
     200: the cosignatures by *witness_keys* (others are ignored; one that
@@ -194,14 +196,13 @@ def read_reply(status: int, body: bytes, note: str,
     if status == 409:
         return Conflict(parse_size(body))
     reason = body[:300].decode("utf-8", "replace").strip()
-    raise WitnessRefused(f"the witness refused the checkpoint ({status}): {shown(reason)}",
-                         status)
+    raise WitnessRefused(f"the witness refused the checkpoint ({status}): {shown(reason)}", status)
 
 
-def read_offline_reply(body: bytes, note: str,
-                       witness_keys: Sequence[CosignerKey | str]) -> Cosigned | Conflict:
+def read_offline_reply(
+    body: bytes, note: str, witness_keys: Sequence[CosignerKey | str]
+) -> Cosigned | Conflict:
     """Read the file ``ringfence witness cosign`` wrote: cosignatures, or a size."""
     if _SIZE_LINE.fullmatch(body.decode("ascii", "replace")):
         return Conflict(parse_size(body))
     return _verify_cosigned(note, body, witness_keys)
-

@@ -70,8 +70,9 @@ class _Handler(BaseHTTPRequestHandler):
             timer.cancel()
 
     def _cut(self) -> None:
-        log.warning("cutting a connection from %s: the request took too long",
-                    self.client_address[0])
+        log.warning(
+            "cutting a connection from %s: the request took too long", self.client_address[0]
+        )
         self.close_connection = True
         with contextlib.suppress(OSError):  # already closed
             self.connection.shutdown(socket.SHUT_RDWR)
@@ -80,8 +81,14 @@ class _Handler(BaseHTTPRequestHandler):
         # The request line is the peer's: escape what could drive a terminal.
         log.info("%s %s", self.client_address[0], shown(format % args))
 
-    def _reply(self, status: int, body: bytes, content_type: str = "text/plain; charset=utf-8",
-               *, close: bool = False) -> None:
+    def _reply(
+        self,
+        status: int,
+        body: bytes,
+        content_type: str = "text/plain; charset=utf-8",
+        *,
+        close: bool = False,
+    ) -> None:
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
@@ -117,8 +124,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _text(self, status: int, message: str, *, close: bool = False) -> None:
         self._reply(status, (message.replace("\n", " ") + "\n").encode("utf-8"), close=close)
 
-    def send_error(self, code: int, message: str | None = None,
-                   explain: str | None = None) -> None:
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
         # Used by the base class for malformed request lines and headers.
         try:
             self._text(code, message or HTTPStatus(code).phrase, close=True)
@@ -196,9 +202,15 @@ class WitnessServer(ThreadingHTTPServer):
     # A restarted witness binds again at once, though old connections linger.
     allow_reuse_address = True
 
-    def __init__(self, address: tuple[str, int], witness: Witness, prefix: str = "", *,
-                 read_timeout: float = READ_TIMEOUT_S,
-                 request_deadline: float = REQUEST_DEADLINE_S) -> None:
+    def __init__(
+        self,
+        address: tuple[str, int],
+        witness: Witness,
+        prefix: str = "",
+        *,
+        read_timeout: float = READ_TIMEOUT_S,
+        request_deadline: float = REQUEST_DEADLINE_S,
+    ) -> None:
         self.witness = witness
         self.prefix = prefix.rstrip("/")
         self.read_timeout = read_timeout

@@ -92,7 +92,8 @@ class Latest:
             "INSERT INTO log (origin, size, root, cosigned_at) VALUES (?, ?, ?, ?) "
             "ON CONFLICT (origin) DO UPDATE SET size = excluded.size, root = excluded.root, "
             "cosigned_at = excluded.cosigned_at",
-            (self.origin, size, root, at.astimezone(UTC).isoformat()))
+            (self.origin, size, root, at.astimezone(UTC).isoformat()),
+        )
         self.size, self.root = size, root
 
 
@@ -131,23 +132,34 @@ class WitnessState:
             stored = conn.execute("SELECT value FROM meta WHERE key = 'name'").fetchone()
             if created:
                 if stored is not None:
-                    raise VaultError(f"{shown(root)}: the witness database has a name but "
-                                     f"{KEY_FILE} is missing")
+                    raise VaultError(
+                        f"{shown(root)}: the witness database has a name but {KEY_FILE} is missing"
+                    )
                 key = Ed25519PrivateKey.generate()
                 witness_name = name or f"ringfence.witness/{secrets.token_hex(6)}"
-                write_atomic(root / KEY_FILE, key.private_bytes(
-                    serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                    serialization.NoEncryption()), mode=0o600, share=False)
+                write_atomic(
+                    root / KEY_FILE,
+                    key.private_bytes(
+                        serialization.Encoding.PEM,
+                        serialization.PrivateFormat.PKCS8,
+                        serialization.NoEncryption(),
+                    ),
+                    mode=0o600,
+                    share=False,
+                )
                 with conn:
-                    conn.execute("INSERT INTO meta (key, value) VALUES ('name', ?)",
-                                 (witness_name,))
+                    conn.execute(
+                        "INSERT INTO meta (key, value) VALUES ('name', ?)", (witness_name,)
+                    )
             else:
                 if stored is None:
                     raise VaultError(f"{shown(root)}: the witness database has no name")
                 witness_name = str(stored[0])
                 if name is not None and name != witness_name:
-                    raise UsageError(f"this witness is named {witness_name!r}; a witness's "
-                                     "name cannot change (its key ID depends on it)")
+                    raise UsageError(
+                        f"this witness is named {witness_name!r}; a witness's "
+                        "name cannot change (its key ID depends on it)"
+                    )
                 key = _load_key(root / KEY_FILE)
         finally:
             conn.close()
@@ -171,9 +183,10 @@ class WitnessState:
         except IntegrityError as exc:
             raise UsageError(exc.message) from None
         with self._conn() as conn, conn:
-            conn.execute("INSERT OR IGNORE INTO trusted_key (origin, key, added_at) "
-                         "VALUES (?, ?, ?)",
-                         (origin, verifier.encode(), at.astimezone(UTC).isoformat()))
+            conn.execute(
+                "INSERT OR IGNORE INTO trusted_key (origin, key, added_at) VALUES (?, ?, ?)",
+                (origin, verifier.encode(), at.astimezone(UTC).isoformat()),
+            )
         return verifier
 
     def distrust(self, origin: str, key: str | None) -> int:
@@ -182,24 +195,29 @@ class WitnessState:
             if key is None:
                 cur = conn.execute("DELETE FROM trusted_key WHERE origin = ?", (origin,))
             else:
-                cur = conn.execute("DELETE FROM trusted_key WHERE origin = ? AND key = ?",
-                                   (origin, key.strip()))
+                cur = conn.execute(
+                    "DELETE FROM trusted_key WHERE origin = ? AND key = ?", (origin, key.strip())
+                )
             return cur.rowcount
 
     def trusted_keys(self, origin: str) -> list[VerifierKey]:
         with self._conn() as conn:
-            rows = conn.execute("SELECT key FROM trusted_key WHERE origin = ? ORDER BY key",
-                                (origin,)).fetchall()
+            rows = conn.execute(
+                "SELECT key FROM trusted_key WHERE origin = ? ORDER BY key", (origin,)
+            ).fetchall()
         return [parse_verifier_key(str(r[0])) for r in rows]
 
     def logs(self) -> list[LogRecord]:
         with self._conn() as conn:
             keys: dict[str, list[str]] = {}
             for origin, key in conn.execute(
-                    "SELECT origin, key FROM trusted_key ORDER BY origin, key"):
+                "SELECT origin, key FROM trusted_key ORDER BY origin, key"
+            ):
                 keys.setdefault(origin, []).append(key)
-            latest = {str(o): (int(s), bytes(r), str(t)) for o, s, r, t in conn.execute(
-                "SELECT origin, size, root, cosigned_at FROM log")}
+            latest = {
+                str(o): (int(s), bytes(r), str(t))
+                for o, s, r, t in conn.execute("SELECT origin, size, root, cosigned_at FROM log")
+            }
         out = []
         for origin in sorted(set(keys) | set(latest)):
             size, root, at = latest.get(origin, (None, None, None))
@@ -233,16 +251,21 @@ class WitnessState:
         """Keep a request that a trusted key signed but that does not extend what
         was cosigned: it may prove the log forked. Bounded per log."""
         with self._conn() as conn, conn:
-            conn.execute("INSERT INTO evidence (origin, at, reason, request) VALUES (?, ?, ?, ?)",
-                         (origin, at.astimezone(UTC).isoformat(), reason, request))
-            conn.execute("DELETE FROM evidence WHERE origin = ? AND id NOT IN (SELECT id FROM "
-                         "evidence WHERE origin = ? ORDER BY id DESC LIMIT ?)",
-                         (origin, origin, MAX_EVIDENCE))
+            conn.execute(
+                "INSERT INTO evidence (origin, at, reason, request) VALUES (?, ?, ?, ?)",
+                (origin, at.astimezone(UTC).isoformat(), reason, request),
+            )
+            conn.execute(
+                "DELETE FROM evidence WHERE origin = ? AND id NOT IN (SELECT id FROM "
+                "evidence WHERE origin = ? ORDER BY id DESC LIMIT ?)",
+                (origin, origin, MAX_EVIDENCE),
+            )
 
     def evidence(self, origin: str) -> list[tuple[str, str, bytes]]:
         with self._conn() as conn:
-            rows = conn.execute("SELECT at, reason, request FROM evidence WHERE origin = ? "
-                                "ORDER BY id", (origin,)).fetchall()
+            rows = conn.execute(
+                "SELECT at, reason, request FROM evidence WHERE origin = ? ORDER BY id", (origin,)
+            ).fetchall()
         return [(str(a), str(r), bytes(q)) for a, r, q in rows]
 
 
@@ -259,8 +282,9 @@ def _connect(path: Path, *, init: bool = False) -> sqlite3.Connection:
     finally:
         os.close(fd)
     try:
-        conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None,
-                               check_same_thread=False)
+        conn = sqlite3.connect(
+            path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
+        )
         if init:
             conn.execute("PRAGMA journal_mode = WAL")
             conn.executescript(_SCHEMA)
@@ -280,8 +304,9 @@ def _load_key(path: Path) -> Ed25519PrivateKey:
     except FileNotFoundError:
         raise VaultError(f"the witness key {shown(path)} is missing") from None
     except (OSError, ValueError) as exc:
-        raise VaultError(f"cannot load the witness key {shown(path)}: "
-                         f"{getattr(exc, 'strerror', None) or exc}") from None
+        raise VaultError(
+            f"cannot load the witness key {shown(path)}: {getattr(exc, 'strerror', None) or exc}"
+        ) from None
     if not isinstance(key, Ed25519PrivateKey):
         raise VaultError(f"the witness key {shown(path)} is not an Ed25519 key")
     return key

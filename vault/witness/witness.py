@@ -43,8 +43,7 @@ class Cosigning:
 class Witness:
     """Cosigns checkpoints that extend what it cosigned before."""
 
-    def __init__(self, state: WitnessState,
-                 clock: Callable[[], datetime] = utc_now) -> None:
+    def __init__(self, state: WitnessState, clock: Callable[[], datetime] = utc_now) -> None:
         self.state = state
         self._clock = clock
 
@@ -76,13 +75,18 @@ class Witness:
     def _check(request: AddCheckpoint, size: int, root: bytes) -> None:
         cp = request.checkpoint
         if request.old_size != size:
-            raise SizeConflict(f"the old size is {request.old_size}, but this witness last "
-                               f"cosigned {cp.origin!r} at size {size}", size)
+            raise SizeConflict(
+                f"the old size is {request.old_size}, but this witness last "
+                f"cosigned {cp.origin!r} at size {size}",
+                size,
+            )
         if cp.size == size:
             if cp.root != root:
-                raise SizeConflict(f"the checkpoint has size {size}, which this witness "
-                                   f"cosigned with another root hash", size)
+                raise SizeConflict(
+                    f"the checkpoint has size {size}, which this witness "
+                    f"cosigned with another root hash",
+                    size,
+                )
             return
         if not verify_consistency(size, cp.size, root, cp.root, list(request.proof)):
-            raise BadProof(f"the consistency proof from size {size} to {cp.size} "
-                           "does not verify")
+            raise BadProof(f"the consistency proof from size {size} to {cp.size} does not verify")

@@ -244,8 +244,6 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_decision_clip_clip_id"), ["clip_id"], unique=False)
 
 
-
-
 def downgrade() -> None:
 
     with op.batch_alter_table("decision_clip", schema=None) as batch_op:
@@ -291,4 +289,3 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_audit_entry_type"))
 
     op.drop_table("audit_entry")
-
