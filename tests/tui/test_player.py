@@ -24,8 +24,10 @@ from tui.screens.preview import PreviewScreen
 from tui.screens.request import RequestScreen
 from tui.widgets.tables import ClipTable, RequestTable
 
-pytestmark = pytest.mark.skipif("h264" not in synth.available_codecs(),
-                                reason="no H.264 encoder here")
+pytestmark = pytest.mark.skipif(
+    "h264" not in synth.available_codecs(), reason="no H.264 encoder here"
+)
+
 
 @pytest.fixture
 def porch(tmp_path: Path, utc_local_time: None) -> Any:
@@ -50,8 +52,13 @@ async def preview_first_clip(pilot: Any, request: str) -> PreviewScreen:
     table = app.screen.query_one(RequestTable)
     table.move_cursor(row=table.get_row_index(request))
     await pilot.press("enter")
-    await wait_for(pilot, lambda: isinstance(app.screen, RequestScreen)
-                   and app.screen.query_one(ClipTable).row_count == 3, what="the request")
+    await wait_for(
+        pilot,
+        lambda: (
+            isinstance(app.screen, RequestScreen) and app.screen.query_one(ClipTable).row_count == 3
+        ),
+        what="the request",
+    )
     await settle(pilot)
     await pilot.press("p")
     await wait_for(pilot, lambda: app.screen.query("#answer"), what="the reason dialog")
@@ -107,8 +114,11 @@ async def test_play_pause_step_seek_and_next_clip(porch: Any, tmp_path: Path) ->
         # n: the next clip of the request, decrypted (and logged) like the first.
         await pilot.press("n")
         await wait_for(pilot, lambda: screen.clip.id == clips[1].id, what="the next clip")
-        await wait_for(pilot, lambda: screen._decoded and screen.sub_title.endswith("clip 2 of 3"),
-                       what="its frames")
+        await wait_for(
+            pilot,
+            lambda: screen._decoded and screen.sub_title.endswith("clip 2 of 3"),
+            what="its frames",
+        )
         assert "10:01:0" in position(app)
         await pilot.press("N")
         await wait_for(pilot, lambda: screen.clip.id == clips[0].id, what="the previous clip")
@@ -125,6 +135,24 @@ async def test_play_pause_step_seek_and_next_clip(porch: Any, tmp_path: Path) ->
     assert all(e["details"]["via"] == "preview" for e in viewed)
     for data in plaintexts:
         assert files_holding(data, view_roots(vault.root, tmp_path), started) == []
+
+
+async def test_a_clip_played_to_its_end_shows_it_stopped(porch: Any) -> None:
+    """At the last frame playing stops, and the position line says so: the sign is
+    the paused one, so space (which plays from the start again) does what it shows."""
+    vault, request, _plaintexts = porch
+    app = make_app(vault)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await preview_first_clip(pilot, request)
+        await pilot.press("end", "left")  # one second before the end
+        if not screen.playhead.playing:
+            await pilot.press("space")
+        assert position(app).startswith("▶")
+        await wait_for(pilot, lambda: not screen.playhead.playing, what="the end of the clip")
+        await wait_for(pilot, lambda: position(app).startswith("❚❚"), what="the stopped sign")
+        assert "frame 40/40" in position(app)
+        await pilot.press("space")  # from the end, space plays from the start
+        assert position(app).startswith("▶") and screen.playhead.index < 39
 
 
 async def test_a_preview_fits_the_terminal(porch: Any) -> None:

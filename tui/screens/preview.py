@@ -81,8 +81,9 @@ def picture_box(app: RingfenceApp) -> tuple[int, int]:
     return (min(MAX_GRAPHICS[0], cells[0] * cw), min(MAX_GRAPHICS[1], cells[1] * ch))
 
 
-def start_preview(app: RingfenceApp, clip: ClipInfo, default_reason: str,
-                  siblings: Sequence[ClipInfo] = ()) -> None:
+def start_preview(
+    app: RingfenceApp, clip: ClipInfo, default_reason: str, siblings: Sequence[ClipInfo] = ()
+) -> None:
     """Ask why, unlock if needed, decrypt in a worker, then show the preview.
 
     *siblings*: the clips ``n``/``N`` move through (the request's, the day's).
@@ -93,17 +94,23 @@ def start_preview(app: RingfenceApp, clip: ClipInfo, default_reason: str,
         if reason:
             box = picture_box(app)
             job = app.key_job(lambda: Opened(clip, app.vault.releases.view(clip.id, reason), box))
-            app.with_key(lambda: app.call_vault(
-                job, lambda opened: show(opened, reason), name="preview"))
+            app.with_key(
+                lambda: app.call_vault(job, lambda opened: show(opened, reason), name="preview")
+            )
 
     def show(opened: Opened, reason: str) -> None:
         app.push_screen(PreviewScreen(opened, reason, siblings))
 
-    app.push_screen(AskScreen(
-        "Preview a clip",
-        "Previewing decrypts the clip in memory and is written to the audit log as your "
-        "own view. Why are you looking?",
-        default_reason, ok="Decrypt and show"), asked)
+    app.push_screen(
+        AskScreen(
+            "Preview a clip",
+            "Previewing decrypts the clip in memory and is written to the audit log as your "
+            "own view. Why are you looking?",
+            default_reason,
+            ok="Decrypt and show",
+        ),
+        asked,
+    )
 
 
 def facts_table(opened: Opened, shows: str | None) -> Table:
@@ -125,11 +132,14 @@ def facts_table(opened: Opened, shows: str | None) -> Table:
     grid.add_row("SHA-256", f"{clip.sha256[:16]}…")
     grid.add_row("File", clip.original_name)
     if clip.truncated:
-        grid.add_row("", Text("Truncated: this clip arrived cut short; it is shown as received.",
-                              style="yellow"))
+        grid.add_row(
+            "",
+            Text(
+                "Truncated: this clip arrived cut short; it is shown as received.", style="yellow"
+            ),
+        )
     grid.add_row("", "")
-    grid.add_row("", Text("Decrypted in memory only. This view is in the audit log.",
-                          style="dim"))
+    grid.add_row("", Text("Decrypted in memory only. This view is in the audit log.", style="dim"))
     if shows:
         grid.add_row("", Text(f"Shown with {shows}.", style="dim"))
     if opened.problem:
@@ -155,8 +165,14 @@ class PreviewScreen(VaultScreen):
         Binding("o", "play", "Play in player", id="preview.play"),
     ]
 
-    def __init__(self, opened: Opened, reason: str = "", siblings: Sequence[ClipInfo] = (),
-                 *, autoplay: bool = True) -> None:
+    def __init__(
+        self,
+        opened: Opened,
+        reason: str = "",
+        siblings: Sequence[ClipInfo] = (),
+        *,
+        autoplay: bool = True,
+    ) -> None:
         super().__init__()
         self.opened: Opened | None = opened
         self.reason = reason
@@ -218,8 +234,9 @@ class PreviewScreen(VaultScreen):
         self._stop = threading.Event()
         self._times = []
         self._images = []
-        self.playhead = Playhead(self._times, opened.facts.duration_s if opened.facts else 0.0,
-                                 time.monotonic)
+        self.playhead = Playhead(
+            self._times, opened.facts.duration_s if opened.facts else 0.0, time.monotonic
+        )
         self._shown = -1
         self._decoded = False
         picture.show(opened.first.image if opened.first is not None else None)
@@ -236,8 +253,14 @@ class PreviewScreen(VaultScreen):
         self._decode(self.opened.data, box, self._stop, self._times, self._images)
 
     @work(thread=True, exclusive=True, group="decode", exit_on_error=False)
-    def _decode(self, data: bytes, box: tuple[int, int], stop: threading.Event,
-                times: list[float], images: list[Image]) -> None:
+    def _decode(
+        self,
+        data: bytes,
+        box: tuple[int, int],
+        stop: threading.Event,
+        times: list[float],
+        images: list[Image],
+    ) -> None:
         def got(frame: video.Frame) -> None:
             images.append(frame.image)
             times.append(frame.t)  # after the image: a time always has its picture
@@ -246,8 +269,9 @@ class PreviewScreen(VaultScreen):
             video.decode(data, box, got, stop)
         except video.DecodeError as exc:
             if not stop.is_set():
-                self.app.call_from_thread(self.notify, f"Cannot play this clip: {exc}.",
-                                          severity="warning")
+                self.app.call_from_thread(
+                    self.notify, f"Cannot play this clip: {exc}.", severity="warning"
+                )
         if not stop.is_set():
             self.app.call_from_thread(self._decoding_done, times)
 
@@ -263,8 +287,11 @@ class PreviewScreen(VaultScreen):
             return
         if self._shown < 0 and self.autoplay and not self.playhead.playing:
             self.playhead.toggle()
+        was_playing = self.playhead.playing
         self.playhead.tick()
         self._draw()
+        if was_playing and not self.playhead.playing:
+            self._show_position()  # the end reached: the sign says paused, not ▶
 
     def _draw(self) -> None:
         index = min(self.playhead.index, len(self._times) - 1)
@@ -289,8 +316,10 @@ class PreviewScreen(VaultScreen):
             at = local(self.opened.clip.captured_at + timedelta(seconds=head.position))
             line.append(f"  {at:%Y-%m-%d %H:%M:%S}.{at.microsecond // 100_000}")
             total = "" if self._decoded else "+"
-            line.append(f"  frame {min(head.index, len(self._times) - 1) + 1}/"
-                        f"{len(self._times)}{total}", style="dim")
+            line.append(
+                f"  frame {min(head.index, len(self._times) - 1) + 1}/{len(self._times)}{total}",
+                style="dim",
+            )
         elif self.opened is not None and self.opened.facts is not None:
             line.append("  decoding…", style="dim")
         self.query_one("#position", Static).update(line)
@@ -330,8 +359,11 @@ class PreviewScreen(VaultScreen):
         where = self._sibling_index()
         target = where + step
         if where < 0 or not 0 <= target < len(self.neighbours):
-            self.notify("This is the last clip." if step > 0 else "This is the first clip.",
-                        severity="information", timeout=3)
+            self.notify(
+                "This is the last clip." if step > 0 else "This is the first clip.",
+                severity="information",
+                timeout=3,
+            )
             return
         clip = self.neighbours[target]
         reason = self.reason or "looking at the next clip"
@@ -356,9 +388,12 @@ class PreviewScreen(VaultScreen):
             self.notify(exc.message, severity="warning")
             return
         if command is None:
-            self.notify("No video player found. Install mpv or ffplay, or set RINGFENCE_PLAYER "
-                        "to a command that reads the clip on its standard input "
-                        "(e.g. RINGFENCE_PLAYER='mpv -').", severity="warning")
+            self.notify(
+                "No video player found. Install mpv or ffplay, or set RINGFENCE_PLAYER "
+                "to a command that reads the clip on its standard input "
+                "(e.g. RINGFENCE_PLAYER='mpv -').",
+                severity="warning",
+            )
             return
         data = self.data
         if data is None:
@@ -374,7 +409,7 @@ class PreviewScreen(VaultScreen):
         def write(sink: Any) -> None:
             view = memoryview(data)
             for i in range(0, len(view), 1 << 16):
-                sink.write(view[i:i + (1 << 16)])
+                sink.write(view[i : i + (1 << 16)])
 
         def run() -> int:
             try:
@@ -382,8 +417,10 @@ class PreviewScreen(VaultScreen):
             finally:
                 players.discard(player)
 
-        self.notify(f"Playing with {Path(command[0]).name}, through a pipe: no copy is "
-                    "written. It is stopped when this preview closes.")
+        self.notify(
+            f"Playing with {Path(command[0]).name}, through a pipe: no copy is "
+            "written. It is stopped when this preview closes."
+        )
         self.call_vault(run, self._played, name="player", exclusive=False)
 
     def _played(self, code: Any) -> None:
