@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -19,7 +19,7 @@ import pytest
 
 from demo import synth
 from tests.plaintext import files_holding, view_roots
-from tests.tools import cli_env, run_cli
+from tests.tools import cli_env, require_tool, run_cli
 
 pytestmark = pytest.mark.skipif(
     "h264" not in synth.available_codecs(), reason="no H.264 encoder here"
@@ -184,9 +184,46 @@ def test_the_default_player_is_the_first_one_installed(world: dict[str, Any]) ->
     fake = bin_dir / "ffplay"
     fake.write_text(f'#!/bin/sh\nexec {world["hasher"]} {record} "$@"\n')
     fake.chmod(0o700)
-    env = cli_env(root, PATH=f"{bin_dir}{os.pathsep}/usr/bin{os.pathsep}/bin")
+    # Only the fake on the PATH (it needs nothing else), on a machine with a display.
+    env = cli_env(root, PATH=str(bin_dir), DISPLAY=":0")
     env.pop("RINGFENCE_PLAYER", None)
     res = run_cli(root, "clips", "view", clip["id"], env=env)
     assert "ffplay -" in res.stderr
     seen = json.loads(record.read_text())
     assert seen["argv"] == ["-"] and seen["sha256"] == clip["sha256"]
+    # Without a display, a windowed player is not started: the owner is told what to do.
+    env.pop("DISPLAY")
+    env.pop("WAYLAND_DISPLAY", None)
+    record.unlink()
+    res = run_cli(root, "clips", "view", clip["id"], env=env, check=False)
+    assert res.returncode == 2 and "needs a display" in res.stderr and "--player" in res.stderr
+    assert not record.exists() and len(_viewed(root)) == 1  # nothing played, nothing logged
+
+
+def test_mpv_plays_a_clip_whose_index_is_at_its_end_from_the_pipe(world: dict[str, Any]) -> None:
+    """Cameras write the MP4 index (moov) after the frames; a player reading a
+    pipe must keep the whole clip to reach it and come back. The real mpv, given
+    the buffer `clips view` sizes for it, decodes the clip to its end (exit 0);
+    without it the same mpv fails on the same bytes (exit 2)."""
+    mpv = require_tool("mpv")
+    # Bigger than mpv's own 128 KiB buffer, as a camera's clips are.
+    data = synth.clip_bytes(
+        seconds=30, width=1280, height=720, fps=15, codec="h264", label="YARD", seed=9
+    )
+    assert len(data) > 2 * (128 << 10)
+    assert data.find(b"moov") > data.find(b"mdat") > 0  # the index after the frames
+    headless = [mpv, "--no-config", "--vo=null", "--ao=null", "--really-quiet", "-"]
+    bare = subprocess.run(headless, input=data, capture_output=True, timeout=300)
+    assert bare.returncode == 2  # the pipe alone does not do
+    root = world["root"]
+    (world["tmp"] / "drop" / "front_20261127_130000.mp4").write_bytes(data)
+    run_cli(root, "daemon", "--once")
+    sha = hashlib.sha256(data).hexdigest()
+    (clip,) = [
+        c for c in json.loads(run_cli(root, "clips", "list", "--json").stdout) if c["sha256"] == sha
+    ]
+    res = run_cli(root, "clips", "view", clip["id"], "--json", "--player", " ".join(headless))
+    out = json.loads(res.stdout)
+    assert out["player"][1].startswith("--stream-buffer-size=")
+    assert out["exit_code"] == 0 and out["complete"] is True
+    assert out["sha256"] == sha  # the bytes themselves are unchanged

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -16,7 +17,7 @@ from tui.keymap import declared_bindings, known_binding_ids
 from tui.selection import Selection
 from tui.widgets.status_bar import status_line
 from vault.errors import UsageError
-from vault.viewer import PlayerProcess, find_player
+from vault.viewer import PlayerProcess, find_player, sized_for
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "tui.md"
 
@@ -73,13 +74,41 @@ def test_status_line_drops_the_least_important_parts_when_narrow() -> None:
 
 def test_find_player_prefers_the_environment(tmp_path: Path) -> None:
     assert find_player({"RINGFENCE_PLAYER": "mpv --loop -"}) == ["mpv", "--loop", "-"]
-    assert find_player({"PATH": str(tmp_path)}) is None
+    assert find_player({"PATH": str(tmp_path), "DISPLAY": ":0"}) is None
     fake = tmp_path / "ffplay"
     fake.write_text("#!/bin/sh\n")
     fake.chmod(0o700)
-    assert find_player({"PATH": str(tmp_path)}) == ["ffplay", "-"]
+    assert find_player({"PATH": str(tmp_path), "DISPLAY": ":0"}) == ["ffplay", "-"]
+    assert find_player({"PATH": str(tmp_path), "WAYLAND_DISPLAY": "wayland-0"}) == ["ffplay", "-"]
     with pytest.raises(UsageError):
         find_player({"RINGFENCE_PLAYER": "'unbalanced"})
+
+
+@pytest.mark.skipif(sys.platform == "darwin", reason="a Mac always has a display")
+def test_no_windowed_player_is_started_without_a_display(tmp_path: Path) -> None:
+    """On a headless box a player that opens a window would fail or wait for one
+    that never comes: the owner is told to name a player instead."""
+    fake = tmp_path / "mpv"
+    fake.write_text("#!/bin/sh\n")
+    fake.chmod(0o700)
+    with pytest.raises(UsageError, match="needs a display.*--player"):
+        find_player({"PATH": str(tmp_path)})
+    # A player the owner named is theirs to judge.
+    assert find_player({"PATH": str(tmp_path), "RINGFENCE_PLAYER": "cat"}) == ["cat"]
+
+
+def test_mpv_gets_a_buffer_that_holds_the_whole_clip() -> None:
+    assert sized_for(["mpv", "-"], 3 << 20) == [
+        "mpv",
+        f"--stream-buffer-size={(3 << 20) + (1 << 16)}",
+        "-",
+    ]
+    assert sized_for(["/usr/bin/mpv", "-"], 10)[1] == f"--stream-buffer-size={1 << 20}"
+    assert sized_for(["mpv", "-"], 5 << 30)[1] == f"--stream-buffer-size={512 << 20}"
+    mine = ["mpv", "--stream-buffer-size=64MiB", "-"]
+    assert sized_for(mine, 3 << 20) == mine  # the owner's own setting stays
+    assert sized_for(["ssh", "laptop", "mpv", "-"], 3 << 20) == ["ssh", "laptop", "mpv", "-"]
+    assert sized_for(["ffplay", "-"], 3 << 20) == ["ffplay", "-"]
 
 
 def test_a_missing_player_is_a_usage_error(tmp_path: Path) -> None:

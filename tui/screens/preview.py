@@ -380,7 +380,7 @@ class PreviewScreen(VaultScreen):
 
     def action_play(self) -> None:
         from vault.errors import UsageError
-        from vault.viewer import PlayerProcess, find_player
+        from vault.viewer import PlayerProcess, find_player, sized_for
 
         try:
             command = find_player()
@@ -398,6 +398,7 @@ class PreviewScreen(VaultScreen):
         data = self.data
         if data is None:
             return
+        command = sized_for(command, len(data))
         try:
             player = PlayerProcess(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         except UsageError as exc:

@@ -261,7 +261,7 @@ VIEW_REASON = "the owner watching it (clips view)"
 def cmd_clips_view(args: argparse.Namespace) -> int:
     import sys
 
-    from vault.viewer import PLAYERS, PlayerProcess, find_player, parse_command
+    from vault.viewer import PLAYERS, PlayerProcess, find_player, parse_command, sized_for
 
     command = parse_command(args.player) if args.player else find_player()
     if command is None:
@@ -276,6 +276,7 @@ def cmd_clips_view(args: argparse.Namespace) -> int:
         raise UsageError("--reason is empty")
     vault = unlocked_vault(args)
     viewing = vault.releases.viewing([args.id], args.reason, via="pipe")
+    command = sized_for(command, vault.clips.get(args.id).size)
     print(
         f"ringfence: playing {args.id} with {shlex.join(command)} (on its standard input; "
         "this view is in the audit log)",
