@@ -109,13 +109,19 @@ class HoldReason:
     kind: str  # "hold" | "request"
     id: str
     reason: str
-    until: datetime | None  # None: until released (hold) or decided/exported (request)
+    until: datetime | None  # None: until released (hold), while open (request)
 
     def describe(self) -> str:
         end = (
             f"until {iso(self.until)}"
             if self.until
-            else ("until released" if self.kind == "hold" else "until it is decided or exported")
+            else (
+                "until released"
+                if self.kind == "hold"
+                # An open request: pending, or approved and not yet exported.
+                else "while it is open (until refused, withdrawn, expired or exported, "
+                "and a grace period after)"
+            )
         )
         return f"{self.kind} {self.id} ({self.reason}) {end}"
 

@@ -312,3 +312,14 @@ def test_records_listing_checks_each_signature(vault: Vault, drop: Path) -> None
     assert res.returncode == 6 and "BAD" in res.stdout
     assert f"deletion record {report.record}: " in res.stderr
     assert run_cli(vault.root, "retention", "records", "--json", check=False).returncode == 6
+
+
+def test_an_open_request_s_hold_says_what_ends_it() -> None:
+    """An approved request not yet exported holds while it is open: the message
+    may not say "until it is decided" of a request that already is."""
+    from vault.retention import HoldReason
+
+    text = HoldReason("request", "req_1", "approved, from vault owner", None).describe()
+    assert "decided" not in text
+    assert "while it is open" in text and "exported" in text and "grace" in text
+    assert HoldReason("hold", "hld_1", "insurance", None).describe().endswith("until released")
