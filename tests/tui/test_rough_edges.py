@@ -126,6 +126,19 @@ def test_the_verify_command_is_never_cut_inside_a_word() -> None:
     assert "".join(line.strip() for line in path_lines) == str(out)
 
 
+async def test_the_request_s_picture_column_uses_the_width_there_is(demo: DemoCopy) -> None:
+    """The Picture column takes what the fixed columns leave, so a 1920×1080 hevc
+    clip reads whole at 80 and 100 columns (it was 12 wide: "1280×720 h26")."""
+    for width in (80, 100):
+        app = make_app(demo.vault)
+        async with app.run_test(size=(width, 30)) as pilot:
+            await open_request(pilot, demo.ids["police"], 6)
+            table = app.screen.query_one(ClipTable)
+            widths = _column_widths(table)
+            assert sum(widths.values()) == table.scrollable_content_region.width, widths
+            assert widths["picture"] - 2 >= len("1920×1080 hevc"), (width, widths)
+
+
 async def test_the_preview_reason_follows_the_decision(demo: DemoCopy) -> None:
     police = demo.ids["police"]
     app = make_app(demo.vault)

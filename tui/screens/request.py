@@ -130,7 +130,7 @@ class RequestScreen(VaultScreen):
         table.add_column("Captured", key="captured", width=19)
         table.add_column("Length", key="length", width=6)
         table.add_column("Size", key="size", width=9)
-        table.add_column("Picture", key="picture", width=12)
+        table.add_flex_column("Picture", key="picture", min_width=12)
         yield table
         yield StatusBar()
         yield Footer(show_command_palette=False)
