@@ -89,3 +89,37 @@ def test_status_names_payloads_the_catalog_does_not_know(tmp_path: Path) -> None
     status = json.loads(run_cli(vault_dir, "status", "--json").stdout)
     assert status["unknown_payloads"] == ["clp_stray000000000000"]
     assert "unknown payloads: 1 stored clip payload(s)" in run_cli(vault_dir, "status").stdout
+
+
+def test_a_damaged_heartbeat_file_never_breaks_status(tmp_path: Path) -> None:
+    """The heartbeat file is the daemon's own JSON, but anyone who can write the
+    vault's folder can change it: fields of the wrong type are ignored, with no
+    traceback, in the text and in --json."""
+    from vault.config import Layout
+
+    vault_dir, _drop = _vault(tmp_path)
+    state = Layout(vault_dir).daemon_state
+    for beat in (
+        {"held_back": 5, "beat_at": 7, "receivers": [1], "errors": 3, "pid": "x"},
+        {"held_back": ["nope", {"path": 3}, {"size": "big"}], "receivers": {"ftp": 1}},
+        {"held_back": {"path": "/etc/passwd"}, "errors": [None, {"a": 1}]},
+    ):
+        state.write_text(json.dumps(beat))
+        text = run_cli(vault_dir, "status", check=False)
+        assert text.returncode == 0 and "Traceback" not in text.stderr, text.stderr
+        shown = json.loads(run_cli(vault_dir, "status", "--json").stdout)
+        assert shown["held_back"] == [] and shown["daemon"]["running"] is False
+    # While a daemon runs (its lock held here), its errors and receivers are read too.
+    from vault.lock import InstanceLock
+
+    with InstanceLock(Layout(vault_dir).lock):
+        for beat in (
+            {"receivers": [1], "errors": 3, "pid": "x", "started_at": 5},
+            {"receivers": {"ftp": 1, "other": {"uploads": 2}}, "errors": [None, {"a": 1}]},
+        ):
+            state.write_text(json.dumps(beat))
+            text = run_cli(vault_dir, "status", check=False)
+            assert text.returncode == 0 and "Traceback" not in text.stderr, text.stderr
+            shown = json.loads(run_cli(vault_dir, "status", "--json").stdout)
+            assert shown["daemon"]["running"] is True and shown["daemon"]["pid"] is None
+            assert set(shown["receivers"]) <= {"other"}

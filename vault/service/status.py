@@ -53,7 +53,7 @@ class StatusService:
         shredded clip), from its last run, running or not; a file that was
         removed or changed since is no longer listed."""
         out = []
-        for item in read_heartbeat(self.layout.daemon_state).get("held_back", []):
+        for item in _list(read_heartbeat(self.layout.daemon_state).get("held_back")):
             try:
                 st = os.lstat(item["path"])
                 same = (st.st_size, st.st_mtime_ns) == (int(item["size"]), int(item["mtime_ns"]))
@@ -100,9 +100,9 @@ class StatusService:
                 pid=_int_or_none(beat.get("pid")) if running else None,
                 started_at=_text_or_none(beat.get("started_at")) if running else None,
                 last_beat=_text_or_none(beat.get("beat_at")),
-                errors=tuple(str(e) for e in beat.get("errors", [])) if running else (),
+                errors=tuple(str(e) for e in _list(beat.get("errors"))) if running else (),
             ),
-            receivers=dict(beat.get("receivers", {})) if running else {},
+            receivers=_receivers(beat.get("receivers")) if running else {},
             cameras=tuple(
                 CameraStatus(
                     name=c.name,
@@ -126,6 +126,20 @@ class StatusService:
             low_disk=free < self.config.min_free_bytes,
             audit_size=reads.log_size(snap.connection),
         )
+
+
+# The heartbeat file is the daemon's JSON, but whoever can write the vault's
+# folder can change it: a field of the wrong type is read as absent.
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _receivers(value: Any) -> dict[str, dict[str, Any]]:
+    if not isinstance(value, dict):
+        return {}
+    return {str(k): v for k, v in value.items() if isinstance(v, dict)}
 
 
 def _text_or_none(value: Any) -> str | None:
