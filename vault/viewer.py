@@ -64,7 +64,8 @@ def find_player(env: Mapping[str, str] | None = None) -> list[str] | None:
                 raise UsageError(
                     f"{cmd[0]} needs a display and this session has none (DISPLAY and "
                     "WAYLAND_DISPLAY are unset): name a player that shows the clip "
-                    'elsewhere, e.g. --player "ssh laptop mpv -", or set ' + PLAYER_VARIABLE
+                    'elsewhere, e.g. --player "ssh laptop mpv --stream-buffer-size=512MiB -", or set '
+                    + PLAYER_VARIABLE
                 )
             return list(cmd)
     return None

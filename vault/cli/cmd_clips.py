@@ -268,7 +268,8 @@ def cmd_clips_view(args: argparse.Namespace) -> int:
         raise UsageError(
             "no video player found: install mpv, ffplay or vlc, or name one "
             "with --player CMD (it reads the clip on its standard input), "
-            'e.g. --player "ssh laptop mpv -"; tried ' + ", ".join(" ".join(c) for c in PLAYERS)
+            'e.g. --player "ssh laptop mpv --stream-buffer-size=512MiB -"; tried '
+            + ", ".join(" ".join(c) for c in PLAYERS)
         )
     if shutil.which(command[0]) is None:
         raise UsageError(f"no such player: {command[0]}")
