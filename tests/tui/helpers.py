@@ -9,6 +9,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from textual.widgets import Input
+
 from demo import synth
 from demo.sample import PASSPHRASE
 from tui.app import RingfenceApp
@@ -75,10 +77,14 @@ async def wait_for(
 
 
 async def settle(pilot: Any) -> None:
-    """Wait for every worker, then for the messages they posted."""
+    """Wait for every worker, then for the messages they posted; the text
+    fields' cursors stop blinking (shown steadily), so a picture taken now does
+    not depend on how long the machine took to get here."""
     await pilot.app.workers.wait_for_complete()
     await pilot.pause()
     await pilot.app.workers.wait_for_complete()
+    for field in pilot.app.screen.query(Input):
+        field.cursor_blink = False
     await pilot.pause()
 
 
