@@ -43,6 +43,27 @@ def require_tool(name: str) -> str:
     return path
 
 
+def require_reachable_by_others(*paths: Path | str) -> None:
+    """Skip (or fail under CI) unless another user id can reach *paths*.
+
+    Tests that run ringfence as other user ids start this checkout's Python
+    on this checkout's code: every folder above them must let others pass
+    (``o+x``). A checkout under a private folder (``mktemp -d``, a 0700
+    home) cannot be used that way, and the reason names the folder.
+    """
+    for path in paths:
+        for folder in Path(os.path.abspath(path)).parents:
+            if not folder.stat().st_mode & 0o001:
+                reason = (
+                    f"{folder} does not let other users pass (mode "
+                    f"{folder.stat().st_mode & 0o777:o}), so a process under another user id "
+                    f"cannot reach {path}; run the suite from a checkout others can reach"
+                )
+                if os.environ.get("RINGFENCE_REQUIRE_TOOLS") == "1":
+                    pytest.fail(f"{reason}, and RINGFENCE_REQUIRE_TOOLS=1 forbids skipping")
+                pytest.skip(reason)
+
+
 def require_module(name: str, install: str) -> Any:
     """An importable Python module; skip (or fail under CI) when it is missing.
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from demo import synth
-from tests.tools import require_tool
+from tests.tools import require_reachable_by_others, require_tool
 from vault.media import MediaFacts, probe, probe_stream
 
 CODECS = synth.available_codecs()
@@ -105,12 +105,13 @@ def test_probe_of_unreadable_file(tmp_path: Path) -> None:
     import tempfile
 
     require_tool("setpriv")
+    root = Path(__file__).resolve().parents[2]
+    require_reachable_by_others(sys.executable, root / "vault")
     folder = Path(tempfile.mkdtemp(prefix="rf-unreadable-", dir="/tmp"))
     folder.chmod(0o755)
     path = folder / "clip.mp4"
     path.write_bytes(synth.clip_bytes() if CODECS else b"\0\0\0\x08ftyp")
     path.chmod(0)
-    root = Path(__file__).resolve().parents[2]
     done = subprocess.run(
         [
             "setpriv",

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.tools import PASSPHRASE, require_tool
+from tests.tools import PASSPHRASE, require_reachable_by_others, require_tool
 
 OWNER, DAEMON, GROUP = 40001, 40002, 40000
 
@@ -33,6 +33,7 @@ pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root to run as 
 def base() -> Iterator[Path]:
     """A folder both users can reach (pytest's own tmp folders are root's alone)."""
     require_tool("setpriv")
+    require_reachable_by_others(sys.executable, Path(__file__).resolve().parents[2] / "vault")
     path = Path(tempfile.mkdtemp(prefix="rf-two-users-", dir="/tmp"))
     path.chmod(0o755)
     for name, uid, mode in (
