@@ -6,6 +6,7 @@ service (SQLAlchemy, cryptography) is loaded.
 
 from __future__ import annotations
 
+import base64
 from dataclasses import fields, is_dataclass
 from datetime import datetime
 from enum import Enum
@@ -34,8 +35,9 @@ def to_json(value: Any) -> Any:
     A dataclass becomes an object of its fields (a field's metadata may
     rename it or nest it in a group, see :func:`json_name`, or leave it out,
     see :data:`JSON_OMIT`) and of the properties it names in
-    ``JSON_PROPERTIES``; times become RFC 3339 UTC text to the second, enums
-    their values, paths text.
+    ``JSON_PROPERTIES`` (a property, or a method that takes no argument, whose
+    result is the value); times become RFC 3339 UTC text to the second, enums
+    their values, paths text, bytes standard base64.
     """
     if is_dataclass(value) and not isinstance(value, type):
         out: dict[str, Any] = {}
@@ -50,7 +52,8 @@ def to_json(value: Any) -> Any:
             target = out.setdefault(group, {}) if group else out
             target[key] = to_json(item)
         for name in getattr(value, "JSON_PROPERTIES", ()):
-            out[name] = to_json(getattr(value, name))
+            item = getattr(value, name)
+            out[name] = to_json(item() if callable(item) else item)
         return out
     if isinstance(value, datetime):
         return iso(value)
@@ -58,6 +61,8 @@ def to_json(value: Any) -> Any:
         return value.value
     if isinstance(value, Path):
         return str(value)
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode("ascii")
     if isinstance(value, dict):
         return {k: to_json(v) for k, v in value.items()}
     if isinstance(value, list | tuple):

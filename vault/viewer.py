@@ -22,11 +22,12 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import IO, Any, BinaryIO
 
 from vault.errors import UsageError
 from vault.hardening import child_env
+from vault.jsonout import json_name
 
 PLAYERS: tuple[tuple[str, ...], ...] = (("mpv", "-"), ("ffplay", "-"), ("vlc", "-"))
 """The players tried in turn when none is named, each reading the clip from stdin."""
@@ -93,7 +94,7 @@ def sized_for(command: list[str], size: int) -> list[str]:
 class Played:
     """How a view through a player ended."""
 
-    command: list[str]
+    command: list[str] = field(metadata=json_name("player"))
     exit_code: int
     bytes_sent: int
     complete: bool

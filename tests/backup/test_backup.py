@@ -102,7 +102,7 @@ def test_a_shredded_header_is_in_no_byte_of_the_destination_after_the_next_run(
     header = headers(vault)[victim]
     assert files_holding(dest, header) == ["catalog.db"]  # the test can find it at all
     result = vault.retention.shred(victim, "recorded by mistake")
-    record = next(r for r in vault.retention.deletion_records() if r["id"] == result["record"])
+    record = next(r for r in vault.retention.deletion_records() if r["id"] == result.record)
     # The record says where the header still is, and what the vault cannot reach.
     assert record["backups"] == [
         {"destination": str(dest.resolve()), "updated_at": record["backups"][0]["updated_at"]}

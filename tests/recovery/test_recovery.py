@@ -197,7 +197,7 @@ def test_revoke_takes_the_recovery_key_off_every_header(filled: Path) -> None:
             with v.store.open(cid) as f:
                 age.decrypt_bytes(header + f.read(), [recovery])  # opens, before
         result = v.recovery.revoke()
-        assert result["headers"] == 3
+        assert result.headers == 3
         assert v.config.recipients == [str(v.owner_keys().identity.recipient)]
         for cid, header in headers(v).items():
             with v.store.open(cid) as f:

@@ -261,7 +261,7 @@ def test_owner_shred(vault: Vault, drop: Path, tmp_path: Path) -> None:
     ids = ingest(vault, drop, [at(0), at(1)])
     vault.lock()  # shredding needs no passphrase
     result = vault.retention.shred(ids[at(1)], "recorded by mistake")
-    assert result["clip"] == ids[at(1)] and result["record"].startswith("del_")
+    assert result.clip == ids[at(1)] and result.record.startswith("del_")
     assert ids[at(1)] not in {c.id for c in vault.clips.all()}
     assert vault.clips.get(ids[at(1)]).shredded
     with pytest.raises(PolicyError, match="shredded"):

@@ -16,6 +16,7 @@ from tests.retention.conftest import at, files_containing, headers, ingest, left
 from vault import age
 from vault.canonical import canonical_json
 from vault.errors import AgeError, IntegrityError, StorageError
+from vault.jsonout import to_json
 from vault.retention import verify_record
 from vault.service import Vault
 
@@ -30,7 +31,7 @@ def test_no_file_keeps_a_shredded_header(vault: Vault, drop: Path) -> None:
     report = vault.retention.run()
     gone = {c["id"] for c in report.shredded}
     assert gone == {ids[at(0)], ids[at(1)]}
-    assert report.scrub == {"wal_truncated": True, "vacuumed": False, "copies_left": []}
+    assert to_json(report.scrub) == {"wal_truncated": True, "vacuumed": False, "copies_left": []}
     assert leftovers(vault.root, {cid: before[cid] for cid in gone}) == {}
     # The search does find what is still there: the held clip's header.
     assert files_containing(vault.root, before[keep]) == ["catalog.db"]
@@ -132,7 +133,7 @@ def test_a_stale_copy_sqlite_left_behind_is_removed_with_vacuum(vault: Vault, dr
     raw.execute("DELETE FROM meta WHERE key = 'x'")
     raw.close()
     result = vault.retention.shred(ids[at(0)], "test")
-    assert result["scrub"]["vacuumed"] is True and result["scrub"]["copies_left"] == []
+    assert result.scrub.vacuumed is True and result.scrub.copies_left == ()
     assert files_containing(vault.root, header) == []
 
 

@@ -27,7 +27,7 @@ import os
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -56,6 +56,7 @@ from vault.canonical import canonical_json, parse_canonical
 from vault.catalog.expressions import ENTRY_SUBJECT, ENTRY_TYPE
 from vault.errors import IntegrityError, NotFound, StorageError
 from vault.fsutil import ensure_private_dir, read_regular, write_atomic
+from vault.jsonout import json_name
 from vault.timeutil import utc_now
 
 if TYPE_CHECKING:
@@ -103,7 +104,7 @@ class VerifyReport:
     first_bad_index: int | None
     reason: str
     size: int
-    checkpoints_checked: int
+    checkpoints_checked: int = field(metadata=json_name("checkpoints"))
     bad_checkpoint: int | None = None
 
     def __bool__(self) -> bool:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from vault.cli.common import CommandError, add_json, emit_json, open_vault
 from vault.errors import IntegrityError, NotFound
+from vault.jsonout import to_json
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -70,16 +71,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     vault = open_vault(args)
     report = vault.audit.verify(vault.verifier_keys())
     if args.json:
-        emit_json(
-            {
-                "ok": report.ok,
-                "size": report.size,
-                "checkpoints": report.checkpoints_checked,
-                "first_bad_index": report.first_bad_index,
-                "bad_checkpoint": report.bad_checkpoint,
-                "reason": report.reason,
-            }
-        )
+        emit_json(to_json(report))
     elif report.ok:
         print(f"ok: {report.reason}")
     if not report.ok:
@@ -133,14 +125,7 @@ def cmd_consistency(args: argparse.Namespace) -> int:
     else:
         report = check_extends(vault.audit, old_note, latest.note, vault.verifier_keys())
     if args.json:
-        emit_json(
-            {
-                "ok": report.ok,
-                "old_size": report.old_size,
-                "size": report.size,
-                "reason": report.reason,
-            }
-        )
+        emit_json(to_json(report))
     elif report.ok:
         print(f"ok: {report.reason}")
     if not report.ok:

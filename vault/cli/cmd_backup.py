@@ -8,6 +8,7 @@ from pathlib import Path
 
 from vault.cli.common import CommandError, add_json, emit_json, open_vault, passphrase_source
 from vault.errors import IntegrityError, UsageError
+from vault.jsonout import to_json
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -41,7 +42,7 @@ def cmd_backup(args: argparse.Namespace) -> int:
         raise UsageError("backup: give one destination (`backup DEST` or `backup verify DEST`)")
     report = open_vault(args).backups.take(words[0])
     if args.json:
-        emit_json(report.as_json())
+        emit_json(to_json(report))
         return 0
     print(
         f"backed up to {report.destination}: {report.clips} clip(s), log of "
@@ -61,7 +62,7 @@ def _verify(args: argparse.Namespace, destination: str) -> int:
 
     check = verify_backup(destination)
     if args.json:
-        emit_json(check.as_json())
+        emit_json(to_json(check))
     else:
         state = "ok" if check.ok else "FAILED"
         print(
@@ -89,7 +90,7 @@ def cmd_restore(args: argparse.Namespace) -> int:
     passphrase = passphrase_source(args).get("Passphrase for the backed-up vault")
     report = restore(args.source, Path(args.new_vault), passphrase)
     if args.json:
-        emit_json(report.as_json())
+        emit_json(to_json(report))
         return 0
     print(
         f"restored {report.source} into {report.vault}: backup taken {report.taken_at}, "

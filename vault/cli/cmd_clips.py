@@ -127,7 +127,7 @@ def _print_camera(info: Any, as_json: bool, login: Any = None) -> None:
     if as_json:
         doc = to_json(info)
         if login is not None:
-            doc["ftp"] = {"user": login.user, "password": login.password}
+            doc["ftp"] = to_json(login)
         emit_json(doc)
         return
     days = info.retention_days
@@ -170,7 +170,7 @@ def cmd_camera_add(args: argparse.Namespace) -> int:
 def cmd_camera_ftp_password(args: argparse.Namespace) -> int:
     login = open_vault(args).cameras.ftp_password(args.name)
     if args.json:
-        emit_json({"ftp": {"user": login.user, "password": login.password}})
+        emit_json({"ftp": to_json(login)})
     else:
         _print_login(login)
     return 0
@@ -288,17 +288,7 @@ def cmd_clips_view(args: argparse.Namespace) -> int:
     player = PlayerProcess(command, stdout=sys.stderr if args.json else None)
     played = player.feed(lambda sink: viewing.write_to(args.id, sink))
     if args.json:
-        emit_json(
-            {
-                "clip": args.id,
-                "request": viewing.request_id,
-                "player": command,
-                "exit_code": played.exit_code,
-                "bytes_sent": played.bytes_sent,
-                "complete": played.complete,
-                "sha256": played.sha256,
-            }
-        )
+        emit_json({"clip": args.id, "request": viewing.request_id, **to_json(played)})
     elif not played.complete:
         print(
             f"ringfence: the player stopped reading after {played.bytes_sent} bytes",
@@ -313,9 +303,9 @@ def cmd_clips_view(args: argparse.Namespace) -> int:
 def cmd_clips_shred(args: argparse.Namespace) -> int:
     result = open_vault(args).retention.shred(args.id, args.reason)
     if args.json:
-        emit_json(result)
+        emit_json(to_json(result))
     else:
-        print(f"shredded {result['clip']} (deletion record {result['record']})")
+        print(f"shredded {result.clip} (deletion record {result.record})")
     return 0
 
 
@@ -323,14 +313,7 @@ def cmd_clips_verify(args: argparse.Namespace) -> int:
     check = open_vault(args).clips.verify()
     problems = check.problems
     if args.json:
-        emit_json(
-            {
-                "ok": not problems,
-                "checked": check.checked,
-                "problems": [{"id": p.clip_id, "problem": p.problem} for p in problems],
-                "notes": [{"id": n.clip_id, "note": n.problem} for n in check.notes],
-            }
-        )
+        emit_json(to_json(check))
     else:
         for p in problems:
             print(f"{p.clip_id}: {p.problem}")

@@ -15,6 +15,7 @@ from vault.errors import NotFound
 
 if TYPE_CHECKING:
     from vault.ingest.daemon import DaemonOptions
+    from vault.service import Vault
 
 log = logging.getLogger("ringfence.daemon")
 
@@ -87,8 +88,14 @@ def cmd_daemon(args: argparse.Namespace) -> int:
     stop = threading.Event()
     install_stop_signals(stop)
     log.debug("start-up: opening the vault")
-    vault = open_vault(args, actor="daemon")
-    return Daemon(vault, _options(args), stop=stop).run()
+    return Daemon(_daemon_vault(args), _options(args), stop=stop).run()
+
+
+def _daemon_vault(args: argparse.Namespace) -> Vault:
+    """The daemon is part of the service, not a front end: it gets the Vault itself."""
+    from vault.service import Vault
+
+    return Vault.open(vault_root(args), actor="daemon")
 
 
 def cmd_quickstart(args: argparse.Namespace) -> int:
@@ -128,7 +135,7 @@ def cmd_quickstart(args: argparse.Namespace) -> int:
             folders = owner.cameras.add("default", drop).folders
     finally:
         owner.close()
-    vault = open_vault(args, actor="daemon")
+    vault = _daemon_vault(args)
     print(f"vault:       {root}", file=sys.stderr)
     print(f"drop clips into: {', '.join(folders)}", file=sys.stderr)
     print("the daemon seals each clip and removes the plaintext; Ctrl-C stops it.", file=sys.stderr)

@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 from vault.cli.common import add_json, emit_json, open_vault, passphrase_source, vault_root
+from vault.jsonout import to_json
 from vault.passphrase import PassphraseSource
 
 
@@ -111,10 +112,10 @@ def cmd_init(args: argparse.Namespace) -> int:
     info = vault.key_info()
     vault.close()
     if args.json:
-        emit_json({"vault": str(vault.root), **info})
+        emit_json({"vault": str(vault.root), **to_json(info)})
     else:
         print(f"vault created at {vault.root}")
-        print(f"owner recipient: {info['recipient']}")
+        print(f"owner recipient: {info.recipient}")
         print("Keep the passphrase safe: without it no clip can ever be opened.")
     return 0
 
@@ -123,14 +124,14 @@ def cmd_key_show(args: argparse.Namespace) -> int:
     vault = open_vault(args)
     info = vault.key_info()
     if args.json:
-        emit_json(info)
+        emit_json(to_json(info))
     else:
-        print(f"recipient:          {info['recipient']}")
-        for r in info["recovery_recipients"]:  # type: ignore[attr-defined]
+        print(f"recipient:          {info.recipient}")
+        for r in info.recovery_recipients:
             print(f"recovery recipient: {r}")
-        print(f"signing public key: {info['signing_public_key']}")
-        print(f"owner verifier:     {info['owner_verifier']}")
-        print(f"device verifier:    {info['device_verifier']}")
+        print(f"signing public key: {info.signing_public_key}")
+        print(f"owner verifier:     {info.owner_verifier}")
+        print(f"device verifier:    {info.device_verifier}")
     return 0
 
 
@@ -164,7 +165,7 @@ def cmd_recovery_create(args: argparse.Namespace) -> int:
     key = vault.recovery.create(args.shares, threshold)
     vault.close()
     if args.json:
-        emit_json(key.as_json())
+        emit_json(to_json(key))
         return 0
     print(f"recovery recipient: {key.recipient} (added to {key.headers} header(s))")
     print(
@@ -199,9 +200,9 @@ def cmd_recovery_revoke(args: argparse.Namespace) -> int:
     result = vault.recovery.revoke(args.recipient)
     vault.close()
     if args.json:
-        emit_json(result)
+        emit_json(to_json(result))
     else:
-        print(f"revoked {result['revoked']} from {result['headers']} header(s); {result['note']}")
+        print(f"revoked {result.revoked} from {result.headers} header(s); {result.note}")
     return 0
 
 
@@ -236,7 +237,7 @@ def cmd_key_recover(args: argparse.Namespace) -> int:
     result = vault.recovery.recover(shares, _new_passphrase(args))
     vault.close()
     if args.json:
-        emit_json(result)
+        emit_json(to_json(result))
     else:
         print("the owner's keys are sealed under the new passphrase")
     return 0

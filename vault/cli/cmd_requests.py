@@ -419,7 +419,7 @@ def cmd_receipt_verify(args: argparse.Namespace) -> int:
 
     report = receipts.verify_folder(args.path, _owner_key(args.owner_key))
     if args.json:
-        emit_json(report.as_json())
+        emit_json(to_json(report))
     else:
         for c in report.checks:
             mark = "ok  " if c.ok else "FAIL"

@@ -99,7 +99,7 @@ def cmd_retention_run(args: argparse.Namespace) -> int:
     if report.disk is not None and report.disk.low:
         print(f"ringfence: {report.disk.message()}", file=sys.stderr)
     if args.json:
-        emit_json(report.as_json())
+        emit_json(to_json(report))
         return 0
     verb = "would shred" if report.dry_run else "shredded"
     print(

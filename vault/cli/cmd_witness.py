@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from vault.cli.common import add_json, emit_json
+from vault.jsonout import to_json
 
 if TYPE_CHECKING:
     from vault.witness.state import WitnessState
@@ -167,8 +168,6 @@ def cmd_distrust(args: argparse.Namespace) -> int:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    import base64
-
     state = _state(args)
     logs = state.logs()
     if args.json:
@@ -176,16 +175,7 @@ def cmd_show(args: argparse.Namespace) -> int:
             {
                 "name": state.cosigner.name,
                 "verifier_key": state.cosigner.key.encode(),
-                "logs": [
-                    {
-                        "origin": r.origin,
-                        "keys": list(r.keys),
-                        "size": r.size,
-                        "root": None if r.root is None else base64.b64encode(r.root).decode(),
-                        "cosigned_at": r.cosigned_at,
-                    }
-                    for r in logs
-                ],
+                "logs": to_json(logs),
             }
         )
         return 0

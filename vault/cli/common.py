@@ -15,7 +15,7 @@ from vault.units import human_size
 __all__ = ["CommandError", "human_size", "open_vault", "unlocked_vault"]
 
 if TYPE_CHECKING:  # the service (SQLAlchemy, cryptography) loads only when a command runs
-    from vault.service import Vault
+    from vault.service.api import CliVault
 
 
 class CommandError(RingfenceError):
@@ -30,7 +30,7 @@ def vault_root(args: argparse.Namespace) -> Path | None:
     return Path(args.vault) if args.vault else None
 
 
-def open_vault(args: argparse.Namespace, actor: str = "owner") -> Vault:
+def open_vault(args: argparse.Namespace, actor: str = "owner") -> CliVault:
     from vault.service import Vault
 
     return Vault.open(vault_root(args), actor=actor)
@@ -40,7 +40,7 @@ def passphrase_source(args: argparse.Namespace) -> PassphraseSource:
     return PassphraseSource(file=Path(args.passphrase_file) if args.passphrase_file else None)
 
 
-def unlocked_vault(args: argparse.Namespace) -> Vault:
+def unlocked_vault(args: argparse.Namespace) -> CliVault:
     vault = open_vault(args)
     vault.unlock(passphrase_source(args).get("Passphrase for the ringfence vault"))
     return vault

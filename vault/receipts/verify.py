@@ -14,13 +14,14 @@ import hmac
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from vault.audit.events import EXPORT_CREATED, REQUEST_DECIDED
 from vault.audit.verify import verify_entry_inclusion
 from vault.canonical import parse_canonical
 from vault.errors import IntegrityError, NotFound
 from vault.fsutil import open_regular, read_regular
+from vault.jsonout import JSON_OMIT
 from vault.receipts import handover
 from vault.receipts.format import (
     MAX_RECEIPT,
@@ -47,11 +48,16 @@ class Check:
 
 @dataclass
 class VerifyReport:
+    """The checks of one folder, added as they run. JSON: ``ok``,
+    ``signer_pinned`` and the checks (the receipt itself is in the folder)."""
+
     checks: list[Check] = field(default_factory=list)
-    receipt: dict[str, Any] | None = None
+    receipt: dict[str, Any] | None = field(default=None, metadata=JSON_OMIT)
     #: True only when the signing key was given by the verifier (--owner-key);
     #: otherwise the signature proves integrity, not who signed.
     signer_pinned: bool = False
+
+    JSON_PROPERTIES: ClassVar[tuple[str, ...]] = ("ok",)
 
     @property
     def ok(self) -> bool:
@@ -61,13 +67,6 @@ class VerifyReport:
         # Names and details quote the folder's file names and the receipt's
         # text, which whoever made the folder chose: escape them once, here.
         self.checks.append(Check(shown(name), ok, shown(detail)))
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "ok": self.ok,
-            "signer_pinned": self.signer_pinned,
-            "checks": [{"name": c.name, "ok": c.ok, "detail": c.detail} for c in self.checks],
-        }
 
 
 def load_receipt(path: Path) -> tuple[Path, dict[str, Any]]:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from vault.requests import RELEASABLE, Status
-    from vault.service.api import AppVault
+    from vault.service.api import AppVault, CliVault
     from vault.service.context import VaultContext
     from vault.service.keyring import Keyring
     from vault.service.release import Viewing
@@ -28,6 +28,9 @@ if TYPE_CHECKING:
         DecisionResult,
         ExportResult,
         HoldInfo,
+        KeyInfo,
+        Recovered,
+        RecoveryRevoked,
         RequestInfo,
         ScrubResult,
         ShredResult,
@@ -40,6 +43,10 @@ _HOMES = {
     "RELEASABLE": "vault.requests",
     "Status": "vault.requests",
     "AppVault": "vault.service.api",
+    "CliVault": "vault.service.api",
+    "KeyInfo": "vault.service.results",
+    "Recovered": "vault.service.results",
+    "RecoveryRevoked": "vault.service.results",
     "CameraInfo": "vault.service.results",
     "ClipInfo": "vault.service.results",
     "VaultContext": "vault.service.context",
@@ -59,11 +66,15 @@ __all__ = [
     "RELEASABLE",
     "AppVault",
     "CameraInfo",
+    "CliVault",
     "ClipInfo",
     "DecisionResult",
     "ExportResult",
     "HoldInfo",
+    "KeyInfo",
     "Keyring",
+    "Recovered",
+    "RecoveryRevoked",
     "RequestInfo",
     "ScrubResult",
     "ShredResult",

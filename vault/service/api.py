@@ -1,8 +1,11 @@
 """What a front end calls on an open vault, as typed Protocols.
 
-The terminal app receives an object of this shape in its constructor
-(``RingfenceApp(vault, ...)``) and calls nothing else: a ``vault.service.Vault``
-is one, and a test may hand it a stand-in.
+The terminal app receives an ``AppVault`` in its constructor
+(``RingfenceApp(vault, ...)``) and calls nothing else; the commands get a
+``CliVault`` (the app's calls and the owner's administration: cameras, holds,
+retention, keys, backups) from ``vault.cli.common.open_vault``. A
+``vault.service.Vault`` is both, and a test may hand either a stand-in. The
+daemon is not a front end: it is built on the ``Vault`` itself.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO, Protocol
+from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
 
 from vault.audit.log import AuditLog
 from vault.config import Config
@@ -27,7 +30,19 @@ from vault.service.results import (
 from vault.transform.plan import Choices, ReleasePlan
 
 if TYPE_CHECKING:
+    from vault.service.backup import BackupReport
+    from vault.service.cameras import FtpLogin
+    from vault.service.clips import ClipCheck
+    from vault.service.recovery import RecoveryKey
     from vault.service.release import Viewing
+    from vault.service.results import (
+        HoldInfo,
+        KeyInfo,
+        Recovered,
+        RecoveryRevoked,
+        ShredResult,
+    )
+    from vault.service.retention import RetentionReport
 
 
 class CamerasAPI(Protocol):
@@ -143,3 +158,121 @@ class AppVault(Protocol):
     def close(self) -> None: ...
 
     def verifier_keys(self) -> Sequence[str]: ...
+
+
+# --- what the commands call besides -------------------------------------------------
+
+
+class CameraCommands(CamerasAPI, Protocol):
+    def get(self, name: str) -> CameraInfo: ...
+
+    def add(
+        self,
+        name: str,
+        folder: Path,
+        *,
+        pattern: str | None = None,
+        retention_days: int | None = None,
+    ) -> CameraInfo: ...
+
+    def add_ftp(
+        self, name: str, *, pattern: str | None = None, retention_days: int | None = None
+    ) -> tuple[CameraInfo, FtpLogin]: ...
+
+    def ftp_password(self, name: str) -> FtpLogin: ...
+
+    def change(
+        self,
+        name: str,
+        *,
+        pattern: str | None = None,
+        retention_days: int | None = None,
+        export_audio: bool | None = None,
+    ) -> CameraInfo: ...
+
+    def move(self, name: str, folder: Path) -> tuple[list[str], CameraInfo]: ...
+
+
+class ClipCommands(ClipsAPI, Protocol):
+    def get(self, clip_id: str) -> ClipInfo: ...
+
+    def export_age(self, clip_id: str, out: Path) -> Path: ...
+
+    def verify(self) -> ClipCheck: ...
+
+
+class RequestCommands(RequestsAPI, Protocol):
+    def add(self, fields: dict[str, Any]) -> str: ...
+
+    def import_file(self, path: Path) -> str: ...
+
+    def withdraw(self, request_id: str, reason: str | None = None) -> None: ...
+
+
+class HoldsAPI(Protocol):
+    def add(
+        self,
+        camera: str,
+        since: datetime,
+        until: datetime,
+        reason: str,
+        hold_until: datetime | None = None,
+    ) -> str: ...
+
+    def all(self, include_released: bool = False) -> list[HoldInfo]: ...
+
+    def release(self, hold_id: str, reason: str) -> HoldInfo: ...
+
+
+class RetentionAPI(Protocol):
+    def run(self, dry_run: bool = False) -> RetentionReport: ...
+
+    def shred(self, clip_id: str, reason: str, *, actor: str = "owner") -> ShredResult: ...
+
+    def deletion_records(self) -> list[dict[str, Any]]: ...
+
+
+class BackupsAPI(Protocol):
+    def take(self, destination: str) -> BackupReport: ...
+
+
+class RecoveryAPI(Protocol):
+    def create(self, shares: int = 1, threshold: int = 1) -> RecoveryKey: ...
+
+    def revoke(self, recipient: str | None = None) -> RecoveryRevoked: ...
+
+    def recover(self, shares: list[str], new_passphrase: str) -> Recovered: ...
+
+
+class CliVault(AppVault, Protocol):
+    """An open vault as the commands use it."""
+
+    @property
+    def cameras(self) -> CameraCommands: ...
+
+    @property
+    def clips(self) -> ClipCommands: ...
+
+    @property
+    def requests(self) -> RequestCommands: ...
+
+    @property
+    def holds(self) -> HoldsAPI: ...
+
+    @property
+    def retention(self) -> RetentionAPI: ...
+
+    @property
+    def backups(self) -> BackupsAPI: ...
+
+    @property
+    def recovery(self) -> RecoveryAPI: ...
+
+    @property
+    def root(self) -> Path: ...
+
+    def key_info(self) -> KeyInfo: ...
+
+    def change_passphrase(self, old: str, new: str) -> None: ...
+
+    def checkpoint(self) -> str | None: ...

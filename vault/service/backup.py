@@ -85,19 +85,6 @@ class BackupReport:
     shredded_removed: list[str] = field(default_factory=list)
     catalog_sha256: str = ""
 
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "destination": self.destination,
-            "taken_at": self.taken_at,
-            "log_size": self.log_size,
-            "clips": self.clips,
-            "attachments": self.attachments,
-            "payloads_added": self.payloads_added,
-            "payloads_removed": self.payloads_removed,
-            "shredded_removed": self.shredded_removed,
-            "catalog_sha256": self.catalog_sha256,
-        }
-
 
 @dataclass
 class _Snapshot:

@@ -68,19 +68,6 @@ class BackupCheck:
     notes: list[str] = field(default_factory=list)
     owner_verifier: str | None = None
 
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "destination": self.destination,
-            "ok": self.ok,
-            "taken_at": self.taken_at,
-            "log_size": self.log_size,
-            "clips_checked": self.clips_checked,
-            "payloads_checked": self.payloads_checked,
-            "problems": self.problems,
-            "notes": self.notes,
-            "owner_verifier": self.owner_verifier,
-        }
-
 
 @dataclass(frozen=True)
 class RestoreReport:
@@ -90,16 +77,6 @@ class RestoreReport:
     log_size: int
     clips: int
     audit: str
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "vault": self.vault,
-            "source": self.source,
-            "taken_at": self.taken_at,
-            "log_size": self.log_size,
-            "clips": self.clips,
-            "audit": self.audit,
-        }
 
 
 @contextlib.contextmanager

@@ -5,10 +5,10 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import select
 from sqlmodel import Session
@@ -17,6 +17,7 @@ from vault.audit import events
 from vault.catalog.models import Camera, Clip
 from vault.errors import IntegrityError, NotFound, PolicyError, UsageError
 from vault.fsutil import atomic_writer, storage_error
+from vault.jsonout import json_name
 from vault.service.census import StoreCensus, logged_clips, store_census
 from vault.service.context import VaultContext
 from vault.service.keyring import Keyring
@@ -57,8 +58,17 @@ def row_to_info(row: Any) -> ClipInfo:
 
 @dataclass(frozen=True)
 class VerifyProblem:
-    clip_id: str
+    """A clip that fails ``clips verify``. JSON: ``{"id": …, "problem": …}``."""
+
+    clip_id: str = field(metadata=json_name("id"))
     problem: str
+
+
+@dataclass(frozen=True)
+class VerifyNote(VerifyProblem):
+    """A fact ``clips verify`` reports that is no damage. JSON: ``{"id": …, "note": …}``."""
+
+    problem: str = field(metadata=json_name("note"))
 
 
 @dataclass(frozen=True)
@@ -69,7 +79,13 @@ class ClipCheck:
 
     checked: int
     problems: list[VerifyProblem]
-    notes: list[VerifyProblem]
+    notes: list[VerifyNote]
+
+    JSON_PROPERTIES: ClassVar[tuple[str, ...]] = ("ok",)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
 
 
 #: The clip row's facts a ``clip.sealed`` entry records, as (log key, how to
@@ -211,7 +227,7 @@ class ClipService:
         """
         census = self.store_census()
         problems: list[VerifyProblem] = []
-        notes: list[VerifyProblem] = []
+        notes: list[VerifyNote] = []
         with self.ctx.reader.connect() as conn:
             rows = conn.execute(
                 select(
@@ -271,7 +287,7 @@ class ClipService:
             want = logged.get("header_sha256")
             if want is None:
                 notes.append(
-                    VerifyProblem(
+                    VerifyNote(
                         row.id,
                         "sealed before header hashes were logged: its header was not checked",
                     )
@@ -303,7 +319,7 @@ class ClipService:
             )
         for clip_id in (c for c in census.pending if c not in catalog_ids):
             notes.append(
-                VerifyProblem(
+                VerifyNote(
                     clip_id,
                     "a payload whose sealing did not commit (the daemon removes it at "
                     "its next start)",
@@ -339,7 +355,7 @@ class ClipService:
                 # The findings stand whether or not the log can be signed now
                 # (a catalog behind the owner's newest checkpoint is not).
                 notes.append(
-                    VerifyProblem(
+                    VerifyNote(
                         "audit log", f"the findings were logged but not signed: {exc.message}"
                     )
                 )

@@ -21,7 +21,6 @@ import hashlib
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
 
 from sqlalchemy import bindparam, select, update
 
@@ -42,6 +41,7 @@ from vault.lock import InstanceLock
 from vault.recovery import check_split, combine, split
 from vault.service.context import VaultContext
 from vault.service.keyring import Keyring
+from vault.service.results import Recovered, RecoveryRevoked
 
 BATCH = 500
 
@@ -57,16 +57,6 @@ class RecoveryKey:
     paper_key: str | None
     headers: int
     note: str = field(default="shown once and never stored: write it down now")
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "recipient": self.recipient,
-            "shares": self.shares,
-            "threshold": self.threshold,
-            "paper_key": self.paper_key,
-            "headers": self.headers,
-            "note": self.note,
-        }
 
 
 class RecoveryService:
@@ -127,7 +117,7 @@ class RecoveryService:
             recipient, words, threshold, str(identity) if shares == 1 else None, count
         )
 
-    def revoke(self, recipient: str | None = None) -> dict[str, Any]:
+    def revoke(self, recipient: str | None = None) -> RecoveryRevoked:
         """Remove the recovery recipient from every header and from config.toml."""
         self.keyring.owner_keys()
         config = self.ctx.config
@@ -153,13 +143,9 @@ class RecoveryService:
                 details={"recipient": recipient, "headers": count},
             )
         self.keyring.checkpoint()
-        return {
-            "revoked": recipient,
-            "headers": count,
-            "note": "copies exported or backed up before this keep the old header",
-        }
+        return RecoveryRevoked(revoked=recipient, headers=count)
 
-    def recover(self, shares: list[str], new_passphrase: str) -> dict[str, Any]:
+    def recover(self, shares: list[str], new_passphrase: str) -> Recovered:
         """Rebuild the recovery identity from *shares* and seal the owner's keys
         under *new_passphrase*. Needs no old passphrase."""
         identity = recovery_identity(combine(shares))
@@ -179,7 +165,7 @@ class RecoveryService:
             details={"recipient": str(identity.recipient)},
         )
         self.keyring.checkpoint()
-        return {"recovered": True, "recipient": str(identity.recipient)}
+        return Recovered(recipient=str(identity.recipient))
 
     def _readdress(self, recipients: list[str], why: str) -> int:
         """Every header (clips and attachments) addressed to *recipients*, in batches."""

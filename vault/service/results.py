@@ -26,6 +26,9 @@ __all__ = [
     "DecisionResult",
     "ExportResult",
     "HoldInfo",
+    "KeyInfo",
+    "Recovered",
+    "RecoveryRevoked",
     "RequestInfo",
     "ScrubResult",
     "ShredResult",
@@ -209,6 +212,35 @@ class ShredResult:
     shredded_at: datetime
     record: str
     scrub: ScrubResult
+
+
+@dataclass(frozen=True)
+class KeyInfo:
+    """The vault's public keys: what `key show` prints and `init` reports."""
+
+    recipient: str
+    recovery_recipients: tuple[str, ...]
+    signing_public_key: str
+    owner_verifier: str
+    device_verifier: str
+    origin: str
+
+
+@dataclass(frozen=True)
+class RecoveryRevoked:
+    """A recovery recipient taken out of every header and out of config.toml."""
+
+    revoked: str
+    headers: int
+    note: str = "copies exported or backed up before this keep the old header"
+
+
+@dataclass(frozen=True)
+class Recovered:
+    """The owner's keys sealed under a new passphrase from the recovery shares."""
+
+    recipient: str
+    recovered: bool = True
 
 
 # --- the vault's status ---------------------------------------------------------------

@@ -22,10 +22,10 @@ import hashlib
 import logging
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import and_, insert, or_, select, update
 from sqlalchemy.engine import Connection
@@ -39,6 +39,7 @@ from vault.catalog.models import (
     DeletionRecord,
 )
 from vault.errors import IntegrityError, NotFound, PolicyError, StorageError
+from vault.jsonout import to_json
 from vault.keyscan import ScanError, key_lines, live_copies
 from vault.retention import (
     DISK_PRESSURE,
@@ -58,6 +59,7 @@ from vault.service.context import VaultContext
 from vault.service.holds import HoldService, reason_text
 from vault.service.keyring import Keyring
 from vault.service.requests import RequestService
+from vault.service.results import ScrubResult, ShredResult
 from vault.service.status import StatusService
 from vault.timeutil import iso
 
@@ -84,9 +86,13 @@ def residual_risk(backups: Sequence[dict[str, str]]) -> str:
 
 @dataclass(frozen=True)
 class DiskPressure:
+    """The free space against ``min_free``. JSON: the fields, ``low`` and ``message``."""
+
     free_bytes: int
     min_free_bytes: int
     shred_on_pressure: bool
+
+    JSON_PROPERTIES: ClassVar[tuple[str, ...]] = ("low", "message")
 
     @property
     def low(self) -> bool:
@@ -106,18 +112,12 @@ class DiskPressure:
             f"{self.min_free_bytes}; {then}"
         )
 
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "low": self.low,
-            "free_bytes": self.free_bytes,
-            "min_free_bytes": self.min_free_bytes,
-            "shred_on_pressure": self.shred_on_pressure,
-            "message": self.message(),
-        }
 
-
-@dataclass
+@dataclass(frozen=True)
 class RetentionReport:
+    """What a retention run shredded (or would, in a dry run) and what it kept
+    because something holds it; its deletion record, the disk and the scrub."""
+
     at: datetime
     dry_run: bool
     grace_days: int
@@ -125,19 +125,11 @@ class RetentionReport:
     held: list[dict[str, Any]] = field(default_factory=list)  # due, but held
     record: str | None = None
     disk: DiskPressure | None = None
-    scrub: dict[str, Any] | None = None
+    scrub: ScrubResult | None = None
 
     def as_json(self) -> dict[str, Any]:
-        return {
-            "at": iso(self.at),
-            "dry_run": self.dry_run,
-            "grace_days": self.grace_days,
-            "shredded": self.shredded,
-            "held": self.held,
-            "record": self.record,
-            "disk": self.disk.as_json() if self.disk else None,
-            "scrub": self.scrub,
-        }
+        result: dict[str, Any] = to_json(self)
+        return result
 
 
 def _clip_json(v: Verdict, **extra: Any) -> dict[str, Any]:
@@ -239,7 +231,7 @@ class RetentionService:
 
     # --- shredding ----------------------------------------------------------------
 
-    def shred(self, clip_id: str, reason: str, *, actor: str = "owner") -> dict[str, Any]:
+    def shred(self, clip_id: str, reason: str, *, actor: str = "owner") -> ShredResult:
         """Shred one clip now. Refused (PolicyError) while anything holds it.
 
         Needs no passphrase: shredding opens nothing, and it is logged and
@@ -263,7 +255,7 @@ class RetentionService:
                 )
             record, keys = self._shred_rows(conn, [(verdict, OWNER, text)], OWNER, text, now, actor)
         scrub = self._finish_shredding([clip_id], keys)
-        return {"clip": clip_id, "shredded_at": iso(now), "record": record["id"], "scrub": scrub}
+        return ShredResult(clip=clip_id, shredded_at=now, record=record["id"], scrub=scrub)
 
     def _shred_rows(
         self,
@@ -357,7 +349,7 @@ class RetentionService:
         )
         return record, keys
 
-    def _finish_shredding(self, clip_ids: Sequence[str], keys: set[bytes]) -> dict[str, Any]:
+    def _finish_shredding(self, clip_ids: Sequence[str], keys: set[bytes]) -> ScrubResult:
         """After the commit: remove payloads, sign a checkpoint, scrub the catalog files."""
         # First, before anything can fail or be killed: the shredded headers'
         # old page images leave the WAL (the scrub below retries and proves
@@ -421,7 +413,7 @@ class RetentionService:
                 f"shredded, but {exc}; run `ringfence retention run` again"
             ) from None
 
-    def _scrub(self, keys: set[bytes]) -> dict[str, Any]:
+    def _scrub(self, keys: set[bytes]) -> ScrubResult:
         """Make sure no catalog file still holds a shredded wrapped key.
 
         secure_delete zeroes the old cell and the truncated WAL takes the old
@@ -431,7 +423,7 @@ class RetentionService:
         """
         self._truncate_wal()
         if not keys:
-            return {"wal_truncated": True, "vacuumed": False, "copies_left": []}
+            return ScrubResult(wal_truncated=True, vacuumed=False)
         found = self._copies_left(keys)
         vacuumed = False
         if found:
@@ -442,7 +434,7 @@ class RetentionService:
             found = self._copies_left(keys)
             if found:
                 raise IntegrityError(f"shredded keys are still in {', '.join(found)} after VACUUM")
-        return {"wal_truncated": True, "vacuumed": vacuumed, "copies_left": found}
+        return ScrubResult(wal_truncated=True, vacuumed=vacuumed, copies_left=tuple(found))
 
     # --- retention ------------------------------------------------------------------------
 
@@ -463,13 +455,13 @@ class RetentionService:
         if not dry_run:
             self.requests.lapse_due()  # so a request past its deadline starts its grace now
         now = self.ctx.clock()
-        report = RetentionReport(now, dry_run, self.ctx.config.retention_grace_days)
         disk = self.disk_pressure()
+        record_id: str | None = None
         with self.ctx.reader.connect() if dry_run else self.ctx.engine.begin() as conn:
             holds, requests = self.holds.policy(conn)
             verdicts = judge(self._due(conn, now), holds, requests, now, self.holds.grace)
             chosen = [(v, RETENTION, v.why()) for v in verdicts if v.deletable]
-            report.held = [
+            held = [
                 _clip_json(v, held_by=[h.as_json() for h in v.held_by])
                 for v in verdicts
                 if v.due and v.held_by
@@ -483,7 +475,7 @@ class RetentionService:
                 chosen += self._pressure(
                     conn, holds, requests, now, need, {v.clip.id for v, _r, _w in chosen}, disk
                 )
-            report.shredded = [_clip_json(v, rule=rule, why=why) for v, rule, why in chosen]
+            shredded = [_clip_json(v, rule=rule, why=why) for v, rule, why in chosen]
             keys: set[bytes] = set()
             if chosen and not dry_run:
                 rules = {r for _v, r, _w in chosen}
@@ -491,7 +483,7 @@ class RetentionService:
                 record, keys = self._shred_rows(
                     conn, chosen, trigger, "retention run", now, self.ctx.actor
                 )
-                report.record = record["id"]
+                record_id = record["id"]
                 digest = hashlib.sha256(canonical_json(record)).hexdigest()
                 self.ctx.audit.append(
                     events.RETENTION_RUN,
@@ -501,25 +493,27 @@ class RetentionService:
                         "record": record["id"],
                         "record_sha256": digest,
                         "trigger": trigger,
-                        "shredded": len(report.shredded),
-                        "held": len(report.held),
+                        "shredded": len(shredded),
+                        "held": len(held),
                         "grace_days": self.ctx.config.retention_grace_days,
                     },
                     conn=conn,
                 )
+        report = RetentionReport(
+            now, dry_run, self.ctx.config.retention_grace_days, shredded, held, record_id
+        )
         if dry_run:
-            report.disk = disk
-            return report
+            return replace(report, disk=disk)
+        scrub = None
         if chosen:
-            report.scrub = self._finish_shredding([v.clip.id for v, _r, _w in chosen], keys)
+            scrub = self._finish_shredding([v.clip.id for v, _r, _w in chosen], keys)
         else:
             try:  # a shred whose truncation was blocked earlier gets another go
                 self._truncate_wal()
             except StorageError as exc:
                 log.warning("%s", exc.message)
         self._sweep_payloads(now)
-        report.disk = self.disk_pressure()
-        return report
+        return replace(report, disk=self.disk_pressure(), scrub=scrub)
 
     def _pressure(
         self,

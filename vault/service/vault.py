@@ -56,6 +56,7 @@ from vault.service.recovery import RecoveryService
 from vault.service.release import ReleaseService
 from vault.service.release_plan import ReleasePlanner
 from vault.service.requests import RequestService
+from vault.service.results import KeyInfo
 from vault.service.retention import RetentionService
 from vault.service.status import StatusService
 from vault.store import BlobStore
@@ -287,12 +288,12 @@ class Vault:
         )
         self.checkpoint()
 
-    def key_info(self) -> dict[str, object]:
-        return {
-            "recipient": self.config.recipients[0],
-            "recovery_recipients": self.config.recipients[1:],
-            "signing_public_key": self.config.signing_public_key,
-            "owner_verifier": self.config.owner_verifier,
-            "device_verifier": self.config.device_verifier,
-            "origin": self.config.origin,
-        }
+    def key_info(self) -> KeyInfo:
+        return KeyInfo(
+            recipient=self.config.recipients[0],
+            recovery_recipients=tuple(self.config.recipients[1:]),
+            signing_public_key=self.config.signing_public_key,
+            owner_verifier=self.config.owner_verifier,
+            device_verifier=self.config.device_verifier,
+            origin=self.config.origin,
+        )
