@@ -94,6 +94,7 @@ Targets from the issues, and where each figure is:
 | preview plays 720p at the clip's rate up to 15 fps, first frame < 300 ms, strip of 100 clips: visible frames < 1 s, UI stall < 50 ms | watching clips: `shown_fps`, `first_frame_ms`, `rss_peak_mib`, `strip_first_frames_s`, `strip_lag.max_ms` |
 | `ringfence --help` within 6x of `python -c pass`, `status --json` within 15x | command start-up: `help_ratio`, `status_ratio` |
 | FTP upload of 200 clips of 5 MiB within 1.25x of a plain pyftpdlib server writing files, with 0 plaintext bytes written; upload end -> listed p50/p99 | FTP receiver: `time_ratio`, `plaintext_bytes_found`, `upload_to_listed` |
+| stream recorder's CPU per 1080p stream: it only remuxes, never decodes (near `ffmpeg -c copy`, far below decoding) | stream recorder: `cpu_per_footage_second`, `ratio_to_copy`, `ratio_to_decode` |
 | mask re-encode and face-blur speed at 720p (fps), C2PA signing time per file | redaction: `mask_fps`, `blur_faces_fps`, `c2pa.sign_ms` |
 | trim-remux of a 60 s 1080p clip within 3x of copying it | minimised export: `trim_ratio` |
 | readdressing 100,000 headers (a recipient added) against reading them; incremental backup of a 10 GiB vault after 1 % new clips against `rsync` | recovery keys and backups: `readdress.ratio`, `backup.ratio_to_rsync` |
@@ -162,6 +163,7 @@ def main() -> int:
         "bench_redact": "redaction and content credentials",
         "bench_export": "minimised export",
         "bench_ftp": "FTP receiver",
+        "bench_recorder": "stream recorder",
         "bench_keys": "recovery keys and backups",
     }
     kept = _earlier_sections(titles, set(results)) if args.only else {}

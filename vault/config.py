@@ -88,6 +88,8 @@ DAEMON_STATE_NAME = "daemon.json"
 BACKUP_STAGING_DIR = "backup.tmp"
 #: The cameras' FTP logins (scrypt verifiers only), vault.ingest.ftp_accounts.
 FTP_ACCOUNTS_NAME = "ftp-accounts.json"
+#: The cameras' stream URLs, passwords included (vault.ingest.streams): private.
+STREAMS_NAME = "streams.toml"
 #: The FTPS certificate and its key, made on first use (vault.ingest.ftp_tls).
 FTPS_DIR = "ftps"
 
@@ -171,6 +173,10 @@ class Layout:
     @property
     def ftp_accounts(self) -> Path:
         return self.root / FTP_ACCOUNTS_NAME
+
+    @property
+    def streams(self) -> Path:
+        return self.root / STREAMS_NAME
 
     @property
     def ftps(self) -> Path:

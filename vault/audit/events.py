@@ -276,13 +276,18 @@ CAMERA_ADDED = _define(
         "pattern": _OPT,
         "retention_days": _INT,
     },
-    optional={"folder": _STR, "ftp": _STR},
+    optional={"folder": _STR, "ftp": _STR, "stream": _STR},
 )
 #: What changed: the pattern and/or retention, the folders, or (when an added
 #: camera already existed) what ``camera.added`` records. No key is always there.
 CAMERA_CHANGED = _define("camera.changed")
 #: A camera's FTP login made or its password replaced (the password is never logged).
 CAMERA_FTP_LOGIN = _define("camera.ftp_login", {"login": _STR, "replaced": _BOOL})
+#: A camera's stream set or replaced: its URL as redacted (vault.ingest.streams), never in full.
+CAMERA_STREAM = _define(
+    "camera.stream",
+    {"url": _STR, "segment_seconds": _INT, "audio": _BOOL, "replaced": _BOOL},
+)
 CAMERA_FOLDER_RECORDED = _define(
     "camera.folder_recorded",
     {

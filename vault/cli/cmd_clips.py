@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import shlex
 import shutil
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +21,7 @@ from vault.cli.common import (
 )
 from vault.errors import IntegrityError, UsageError
 from vault.jsonout import to_json
+from vault.safetext import shown
 from vault.timeutil import iso, parse_end_time, parse_time
 
 if TYPE_CHECKING:
@@ -31,15 +33,32 @@ def register(sub: argparse._SubParsersAction) -> None:
     csub = cam.add_subparsers(dest="camera_command", metavar="ACTION")
     csub.required = True
     p = csub.add_parser(
-        "add", help="add a camera (or another drop folder to one), or give it an FTP login"
+        "add",
+        help="add a camera (or another drop folder to one), give it an FTP login or a stream",
     )
     p.add_argument("name")
-    p.add_argument("dir", type=Path, nargs="?", help="its drop folder (optional with --ftp)")
+    p.add_argument(
+        "dir", type=Path, nargs="?", help="its drop folder (optional with --ftp or --stream)"
+    )
     p.add_argument(
         "--ftp",
         action="store_true",
         help="make the camera's FTP login and print its password, once",
     )
+    p.add_argument(
+        "--stream",
+        metavar="URL",
+        help="record the camera's stream (rtsp://, rtsps://, http(s)://); "
+        "'-' reads the URL from standard input, so its password stays out of "
+        "the shell history and the process list",
+    )
+    p.add_argument(
+        "--segment-seconds",
+        type=int,
+        metavar="N",
+        help="with --stream: one clip about every N seconds, cut at keyframes (default 60)",
+    )
+    p.add_argument("--no-audio", action="store_true", help="with --stream: record the picture only")
     p.add_argument(
         "--pattern",
         metavar="STRFTIME",
@@ -132,7 +151,11 @@ def _print_camera(info: Any, as_json: bool, login: Any = None) -> None:
         return
     days = info.retention_days
     keeps = f"keeps clips {days} day(s)" if days else "keeps clips forever"
-    ways = [*info.folders] + ([f"FTP login {info.ftp}"] if info.ftp else [])
+    ways = (
+        [*info.folders]
+        + ([f"FTP login {info.ftp}"] if info.ftp else [])
+        + ([f"stream {info.stream}"] if info.stream else [])
+    )
     sound = "" if info.export_audio else "; exports without sound"
     print(f"camera {info.name}: {', '.join(ways) or 'no drop folder'}; {keeps}{sound}")
     if login is not None:
@@ -148,9 +171,37 @@ def _print_login(login: Any) -> None:
     )
 
 
+def _stream_url(arg: str) -> str:
+    """The URL of --stream: as given, or read from standard input for '-'."""
+    if arg != "-":
+        from urllib.parse import urlsplit
+
+        try:
+            has_password = urlsplit(arg).password is not None
+        except ValueError:
+            has_password = False
+        if has_password:
+            print(
+                "ringfence: note: the stream's password is now in your shell history and "
+                "was visible to other users in the process list; `--stream -` reads the "
+                "URL from standard input instead",
+                file=sys.stderr,
+            )
+        return arg
+    if sys.stdin.isatty():
+        import getpass
+
+        return getpass.getpass("Stream URL (not shown): ").strip()
+    return sys.stdin.read(4096).strip()
+
+
 def cmd_camera_add(args: argparse.Namespace) -> int:
-    if args.dir is None and not args.ftp:
-        raise UsageError("give the camera's drop folder, or --ftp for an FTP login (or both)")
+    if args.stream is None and (args.segment_seconds is not None or args.no_audio):
+        raise UsageError("--segment-seconds and --no-audio go with --stream")
+    if args.dir is None and not args.ftp and args.stream is None:
+        raise UsageError(
+            "give the camera's drop folder, --ftp for an FTP login or --stream URL (or several)"
+        )
     vault = open_vault(args)
     info = login = None
     if args.dir is not None:
@@ -162,6 +213,16 @@ def cmd_camera_add(args: argparse.Namespace) -> int:
             args.name,
             pattern=None if args.dir is not None else args.pattern,
             retention_days=None if args.dir is not None else args.retention_days,
+        )
+    if args.stream is not None:
+        first = args.dir is None and not args.ftp
+        info = vault.cameras.add_stream(
+            args.name,
+            _stream_url(args.stream),
+            segment_seconds=args.segment_seconds,
+            audio=not args.no_audio,
+            pattern=args.pattern if first else None,
+            retention_days=args.retention_days if first else None,
         )
     _print_camera(info, args.json, login)
     return 0
@@ -197,7 +258,12 @@ def cmd_camera_list(args: argparse.Namespace) -> int:
             str(c.clips),
             f"{c.retention_days} d" if c.retention_days else "forever",
             c.pattern or "-",
-            ", ".join([*c.folders] + ([f"ftp:{c.ftp}"] if c.ftp else [])) or "-",
+            ", ".join(
+                [*c.folders]
+                + ([f"ftp:{c.ftp}"] if c.ftp else [])
+                + ([f"stream:{c.stream}"] if c.stream else [])
+            )
+            or "-",
         ]
         for c in cams
     ]
@@ -259,8 +325,6 @@ VIEW_REASON = "the owner watching it (clips view)"
 
 
 def cmd_clips_view(args: argparse.Namespace) -> int:
-    import sys
-
     from vault.viewer import PLAYERS, PlayerProcess, find_player, parse_command, sized_for
 
     command = parse_command(args.player) if args.player else find_player()
@@ -346,6 +410,28 @@ def status_report(args: argparse.Namespace) -> VaultStatus:
         return open_vault(args).status.report()
 
 
+def _print_streams(streams: dict[str, Any]) -> None:
+    """The recorder's lines of `status`: one per camera stream (the heartbeat's
+    values are read by type, since anyone who can write the vault folder can
+    change the file)."""
+    for camera, r in sorted(streams.items()):
+        if not isinstance(r, dict):
+            if camera == "error" and isinstance(r, str):
+                print(f"streams:        {shown(r)}")
+            continue
+
+        def text(key: str, r: dict[str, Any] = r) -> str:
+            value = r.get(key)
+            return shown(str(value)) if isinstance(value, str | int) else "-"
+
+        print(
+            f"stream {shown(camera)}: {text('state')} since {text('since')} ({text('url')}); "
+            f"{text('segments')} segment(s), last {text('last_segment_at')}; sound {text('audio')}"
+        )
+        if isinstance(r.get("last_error"), str):
+            print(f"  last error: {shown(r['last_error'])}")
+
+
 def cmd_status(args: argparse.Namespace) -> int:
     st = status_report(args)
     if args.json:
@@ -356,6 +442,9 @@ def cmd_status(args: argparse.Namespace) -> int:
     daemon = f"running (pid {d.pid})" if d.running else "not running"
     print(f"daemon:         {daemon}")
     for name, r in sorted(st.receivers.items()):
+        if name == "streams":
+            _print_streams(r)
+            continue
         tls = f", FTPS certificate {r['tls']}" if r.get("tls") else ""
         print(
             f"receiver {name + ':':6}  {r.get('listening') or 'running'}{tls}; "

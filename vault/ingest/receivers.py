@@ -68,8 +68,14 @@ def _ftp(setup: ReceiverSetup) -> Receiver | None:
     return ftp_receiver(setup)
 
 
+def _streams(setup: ReceiverSetup) -> Receiver | None:
+    from vault.ingest.recorder import stream_receiver
+
+    return stream_receiver(setup)
+
+
 #: One factory per kind of receiver, in start order.
-FACTORIES: list[Factory] = [_ftp]
+FACTORIES: list[Factory] = [_ftp, _streams]
 
 
 def configured(setup: ReceiverSetup) -> list[Receiver]:

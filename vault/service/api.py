@@ -181,6 +181,17 @@ class CameraCommands(CamerasAPI, Protocol):
 
     def ftp_password(self, name: str) -> FtpLogin: ...
 
+    def add_stream(
+        self,
+        name: str,
+        url: str,
+        *,
+        segment_seconds: int | None = None,
+        audio: bool = True,
+        pattern: str | None = None,
+        retention_days: int | None = None,
+    ) -> CameraInfo: ...
+
     def change(
         self,
         name: str,

@@ -122,6 +122,86 @@ class CameraService:
         self.keyring.checkpoint()
         return self.get(name), login
 
+    def add_stream(
+        self,
+        name: str,
+        url: str,
+        *,
+        segment_seconds: int | None = None,
+        audio: bool = True,
+        pattern: str | None = None,
+        retention_days: int | None = None,
+    ) -> CameraInfo:
+        """Record camera *name*'s stream (adding the camera if it is new, with no
+        drop folder); the daemon records it. Replaces the camera's stream if it
+        had one. The URL goes to streams.toml only; the log gets it redacted."""
+        from vault.ingest.streams import (
+            DEFAULT_SEGMENT_SECONDS,
+            StreamSource,
+            check_segment_seconds,
+            check_url,
+            load_streams,
+            redact,
+            save_streams,
+        )
+
+        _check_name(name)
+        _check_pattern(pattern)
+        _check_retention(retention_days)
+        check_url(url)
+        seconds = check_segment_seconds(
+            DEFAULT_SEGMENT_SECONDS if segment_seconds is None else segment_seconds
+        )
+        source = StreamSource(name, url, seconds, audio)
+        with Session(self.ctx.engine) as s:
+            cam = s.exec(select(Camera).where(Camera.name == name)).first()
+            if cam is None:
+                cam = Camera(
+                    name=name,
+                    pattern=pattern,
+                    retention_days=retention_days or 0,
+                    created_at=self.ctx.clock(),
+                )
+                s.add(cam)
+                s.flush()
+                self.ctx.audit.append(
+                    events.CAMERA_ADDED,
+                    actor=self.ctx.actor,
+                    subject=name,
+                    details={
+                        "identity": None,
+                        "pattern": cam.pattern,
+                        "retention_days": cam.retention_days,
+                        "stream": redact(url),
+                    },
+                    conn=s.connection(),
+                )
+            elif pattern is not None or retention_days is not None:
+                raise UsageError(
+                    f"camera {name} exists: change its pattern or retention with "
+                    "`ringfence camera set`"
+                )
+            # The audit entry first: its write lock keeps two commands from
+            # racing on streams.toml, which is written inside the transaction.
+            streams = load_streams(self.ctx.layout.streams)
+            self.ctx.audit.append(
+                events.CAMERA_STREAM,
+                actor=self.ctx.actor,
+                subject=name,
+                details={
+                    "url": redact(url),
+                    "segment_seconds": seconds,
+                    "audio": audio,
+                    "replaced": name in streams,
+                },
+                conn=s.connection(),
+            )
+            streams[name] = source
+            save_streams(self.ctx.layout.streams, streams)
+            s.commit()
+        self.keyring.checkpoint()
+        return self.get(name)
+
     def ftp_password(self, name: str) -> FtpLogin:
         """Replace camera *name*'s FTP password; the old one stops working at once."""
         with Session(self.ctx.engine) as s:
@@ -158,6 +238,14 @@ class CameraService:
         account, password = book.add(name)
         book.save(path)
         return FtpLogin(account.login, password)
+
+    def _streams(self) -> dict[str, str]:
+        """Each camera's stream URL as shown (redacted); none without streams.toml."""
+        if not self.ctx.layout.streams.exists():
+            return {}
+        from vault.ingest.streams import load_streams
+
+        return {name: s.shown_url for name, s in load_streams(self.ctx.layout.streams).items()}
 
     def ftp_logins(self) -> set[str]:
         from vault.ingest.ftp_accounts import AccountBook
@@ -345,6 +433,7 @@ class CameraService:
 
     def all(self) -> list[CameraInfo]:
         logins = self.ftp_logins() if self.ctx.layout.ftp_accounts.exists() else set()
+        streams = self._streams()
         with Session(self.ctx.reader) as s:
             cams = s.exec(select(Camera).order_by(Camera.name)).all()
             folders: dict[int, list[str]] = {}
@@ -365,6 +454,7 @@ class CameraService:
                     retention_days=c.retention_days,
                     clips=int(counts.get(c.id, 0)),
                     ftp=c.name if c.name in logins else None,
+                    stream=streams.get(c.name),
                     export_audio=c.export_audio,
                 )
                 for c in cams

@@ -80,6 +80,7 @@ class CameraInfo:
     retention_days: int
     clips: int
     ftp: str | None = None  # its FTP login, if it has one
+    stream: str | None = None  # its stream's URL, passwords hidden, if it has one
     #: False: every export of this camera's footage has its sound removed.
     export_audio: bool = True
 
