@@ -90,37 +90,51 @@ class CameraService:
         _check_pattern(pattern)
         _check_retention(retention_days)
         with Session(self.ctx.engine) as s:
-            cam = s.exec(select(Camera).where(Camera.name == name)).first()
-            if cam is None:
-                cam = Camera(
-                    name=name,
-                    pattern=pattern,
-                    retention_days=retention_days or 0,
-                    created_at=self.ctx.clock(),
-                )
-                s.add(cam)
-                s.flush()
-                self.ctx.audit.append(
-                    events.CAMERA_ADDED,
-                    actor=self.ctx.actor,
-                    subject=name,
-                    details={
-                        "identity": None,
-                        "pattern": cam.pattern,
-                        "retention_days": cam.retention_days,
-                        "ftp": name,
-                    },
-                    conn=s.connection(),
-                )
-            elif pattern is not None or retention_days is not None:
-                raise UsageError(
-                    f"camera {name} exists: change its pattern or retention with "
-                    "`ringfence camera set`"
-                )
+            self._camera_without_folder(s, name, pattern, retention_days, {"ftp": name})
             login = self._new_ftp_password(s, name, replace=False)
             s.commit()
         self.keyring.checkpoint()
         return self.get(name), login
+
+    def _camera_without_folder(
+        self,
+        s: Session,
+        name: str,
+        pattern: str | None,
+        retention_days: int | None,
+        source: dict[str, str],
+    ) -> None:
+        """Inside *s*: add camera *name* with no drop folder if it is new (logged
+        with *source*, its FTP login or stream); an existing camera is kept, and
+        a pattern or retention for it is refused (that is `camera set`)."""
+        cam = s.exec(select(Camera).where(Camera.name == name)).first()
+        if cam is not None:
+            if pattern is not None or retention_days is not None:
+                raise UsageError(
+                    f"camera {name} exists: change its pattern or retention with "
+                    "`ringfence camera set`"
+                )
+            return
+        cam = Camera(
+            name=name,
+            pattern=pattern,
+            retention_days=retention_days or 0,
+            created_at=self.ctx.clock(),
+        )
+        s.add(cam)
+        s.flush()
+        self.ctx.audit.append(
+            events.CAMERA_ADDED,
+            actor=self.ctx.actor,
+            subject=name,
+            details={
+                "identity": None,
+                "pattern": cam.pattern,
+                "retention_days": cam.retention_days,
+                **source,
+            },
+            conn=s.connection(),
+        )
 
     def add_stream(
         self,
@@ -154,33 +168,7 @@ class CameraService:
         )
         source = StreamSource(name, url, seconds, audio)
         with Session(self.ctx.engine) as s:
-            cam = s.exec(select(Camera).where(Camera.name == name)).first()
-            if cam is None:
-                cam = Camera(
-                    name=name,
-                    pattern=pattern,
-                    retention_days=retention_days or 0,
-                    created_at=self.ctx.clock(),
-                )
-                s.add(cam)
-                s.flush()
-                self.ctx.audit.append(
-                    events.CAMERA_ADDED,
-                    actor=self.ctx.actor,
-                    subject=name,
-                    details={
-                        "identity": None,
-                        "pattern": cam.pattern,
-                        "retention_days": cam.retention_days,
-                        "stream": redact(url),
-                    },
-                    conn=s.connection(),
-                )
-            elif pattern is not None or retention_days is not None:
-                raise UsageError(
-                    f"camera {name} exists: change its pattern or retention with "
-                    "`ringfence camera set`"
-                )
+            self._camera_without_folder(s, name, pattern, retention_days, {"stream": redact(url)})
             # The audit entry first: its write lock keeps two commands from
             # racing on streams.toml, which is written inside the transaction.
             streams = load_streams(self.ctx.layout.streams)
