@@ -25,8 +25,10 @@ discard an upload.
 The server runs in its own thread (:meth:`FtpReceiver.start`). Slow work
 runs off it so that one camera never stalls another: each password check
 (scrypt) in a small pool, each commit (fsync, the catalog) in a commit
-thread; the reply (230/530, 226/451) is sent when it is done. Writes and
-event callbacks run in the server thread, one at a time.
+thread; the reply (230/530, 226/451) is sent when it is done. Each upload
+is sealed in a thread of its own (:mod:`vault.ingest.background`), so
+receiving and sealing use two cores; event callbacks run in the server
+thread, one at a time.
 """
 
 from __future__ import annotations
@@ -52,6 +54,7 @@ from pyftpdlib.ioloop import IOLoop
 from pyftpdlib.servers import FTPServer
 
 from vault.errors import RingfenceError, StorageError, UsageError
+from vault.ingest.background import BackgroundUpload
 from vault.ingest.ftp_accounts import Accounts, FtpAccount, LoginThrottle
 from vault.ingest.ftp_sink import ClipSink, ClipUpload, SealedUpload, StoreSink
 from vault.ingest.ftp_tls import TlsIdentity
@@ -485,7 +488,7 @@ class _UploadOnly:
             self.respond("553 File name not allowed: use a plain printable name.")
             return None
         try:
-            upload = self.sink.begin(self.camera, filename)
+            upload = BackgroundUpload(self.sink.begin(self.camera, filename))
         except Exception as exc:
             detail = exc.message if isinstance(exc, RingfenceError) else type(exc).__name__
             self.report("upload.failed", filename=filename, detail=detail)
