@@ -9,6 +9,7 @@ since the test began, so a copy written anywhere there is found.
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
@@ -33,12 +34,28 @@ def view_roots(*extra: Path) -> list[Path]:
     return list(dict.fromkeys(r for r in roots if r.is_dir()))
 
 
+def _other_pytest_run(folder: Path, own: set[Path]) -> bool:
+    """*folder* is another pytest run's base temp folder (``pytest-of-USER/pytest-N``).
+
+    A second test suite running on the same machine at the same time makes
+    its own clips there, some with the same bytes; they are not this test's.
+    """
+    return (
+        folder.parent.name.startswith("pytest-of-")
+        and re.fullmatch(r"pytest-\d+", folder.name) is not None
+        and folder not in own
+    )
+
+
 def files_holding(plaintext: bytes, roots: Iterable[Path], since: float) -> list[Path]:
     """The files under *roots* changed at or after *since* that hold a slice of *plaintext*."""
     wanted = probes(plaintext)
     found = []
+    roots = list(roots)
+    own = {p for r in roots for p in (r, *r.absolute().parents)}
     for root in roots:
-        for folder, _dirs, names in os.walk(root, onerror=lambda _e: None):
+        for folder, dirs, names in os.walk(root, onerror=lambda _e: None):
+            dirs[:] = [d for d in dirs if not _other_pytest_run(Path(folder, d), own)]
             for name in names:
                 path = Path(folder, name)
                 try:

@@ -11,12 +11,14 @@ import select
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import pytest
 
 from tests.tools import cli_env, run_cli
+from vault.ingest.daemon import install_stop_signals
 from vault.service import Vault
 
 POINTS = [
@@ -102,3 +104,34 @@ def test_a_stop_at_any_moment_of_start_up_exits_zero_and_loses_nothing(
     # What a stop left undone, the next pass finishes.
     run_cli(vault_dir, "daemon", "--once")
     assert list(drop.iterdir()) == []
+
+
+def test_a_stop_signal_arriving_inside_the_stop_events_lock_does_not_hang() -> None:
+    """The handler must not take the Event's lock: a signal runs between two
+    bytecodes of the main thread, which may hold it (inside the first
+    handler's ``set()``, or in ``wait()``). `make run` stopped with killpg sent
+    the daemon two SIGTERMs, and a handler that set the Event itself hung.
+
+    Here the lock is held, exactly as at that moment, while the handler runs.
+    """
+    old = signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)
+    stop = threading.Event()
+    try:
+        install_stop_signals(stop)
+        handler = signal.getsignal(signal.SIGTERM)
+        assert callable(handler)
+        returned = threading.Event()
+
+        def interrupted_inside_the_lock() -> None:
+            with stop._cond:  # type: ignore[attr-defined]  # what the main thread held
+                handler(signal.SIGTERM, None)
+                handler(signal.SIGTERM, None)
+            returned.set()
+
+        worker = threading.Thread(target=interrupted_inside_the_lock, daemon=True)
+        worker.start()
+        assert returned.wait(30), "the stop handler waited for the Event's lock"
+        assert stop.wait(30), "the stop was not relayed"
+    finally:
+        signal.signal(signal.SIGTERM, old[0])
+        signal.signal(signal.SIGINT, old[1])

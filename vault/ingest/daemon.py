@@ -16,6 +16,7 @@ stop the daemon after its current step, at any moment of start-up too.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import queue
@@ -54,15 +55,50 @@ from vault.timeutil import iso
 log = logging.getLogger("ringfence.daemon")
 
 
+#: The event the stop signals set (the latest install_stop_signals), and the
+#: pipe and thread that set it: see install_stop_signals.
+_stop_target: threading.Event | None = None
+_stop_pipe: int | None = None
+
+
+def _relay_stops(read_fd: int) -> None:
+    while True:
+        try:
+            data = os.read(read_fd, 64)
+        except InterruptedError:
+            continue
+        if not data:
+            return
+        target = _stop_target
+        if target is not None:
+            target.set()
+
+
 def install_stop_signals(stop: threading.Event) -> None:
     """SIGTERM and SIGINT set *stop*; whatever runs finishes its current step.
 
     Installed before anything else runs (opening the catalog, recovery,
     loading cameras), so a stop at any moment of start-up exits 0.
+
+    The handler only writes a byte to a pipe; a thread of its own sets the
+    event. Setting an Event takes a lock, and a handler runs between two
+    bytecodes of the main thread: a second signal arriving while the first
+    handler (or the main thread) holds that lock would wait for it forever.
     """
+    global _stop_target, _stop_pipe
+    _stop_target = stop
+    if _stop_pipe is None:
+        read_fd, write_fd = os.pipe()
+        os.set_blocking(write_fd, False)
+        threading.Thread(
+            target=_relay_stops, args=(read_fd,), name="ringfence-stop-signals", daemon=True
+        ).start()
+        _stop_pipe = write_fd
+    write_fd = _stop_pipe
 
     def handler(signum: int, _frame: FrameType | None) -> None:
-        stop.set()
+        with contextlib.suppress(OSError):  # the pipe is full: a stop is pending anyway
+            os.write(write_fd, b"\0")
 
     signal.signal(signal.SIGTERM, handler)
     signal.signal(signal.SIGINT, handler)
