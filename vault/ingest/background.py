@@ -109,5 +109,6 @@ class BackgroundUpload:
                     self._cond.notify_all()
                 return
             with self._cond:
-                self._waiting -= len(chunk)
+                if not self._stop:  # abort() already emptied the count
+                    self._waiting -= len(chunk)
                 self._cond.notify_all()

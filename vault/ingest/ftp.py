@@ -488,7 +488,12 @@ class _UploadOnly:
             self.respond("553 File name not allowed: use a plain printable name.")
             return None
         try:
-            upload = BackgroundUpload(self.sink.begin(self.camera, filename))
+            inner = self.sink.begin(self.camera, filename)
+            try:
+                upload = BackgroundUpload(inner)
+            except BaseException:  # no thread to seal with: the begun upload must go
+                inner.abort()
+                raise
         except Exception as exc:
             detail = exc.message if isinstance(exc, RingfenceError) else type(exc).__name__
             self.report("upload.failed", filename=filename, detail=detail)
